@@ -1,0 +1,3 @@
+from srcli.cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""SRVGGNetCompact: a plain VGG-style body on the LR grid, pixel shuffle, nearest skip.
+
+State-dict layout as upstream (Real-ESRGAN's ``srvgg_arch.py``), so its ``realesr-*`` compact
+checkpoints load with ``strict=True``::
+
+    body.0        Conv2d(in_ch, num_feat, 3)
+    body.1        PReLU(num_feat)
+    body.2k, 2k+1 Conv2d(num_feat, num_feat, 3), PReLU(num_feat)    k = 1..num_conv
+    body.last     Conv2d(num_feat, in_ch · scale², 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class SRVGGNetCompact(nn.Module):
+    """``(N, C, h, w)`` in [0, 1] → ``(N, C, scale·h, scale·w)``, unclamped."""
+
+    def __init__(self, in_ch: int = 3, num_feat: int = 48, num_conv: int = 16, scale: int = 4) -> None:
+        super().__init__()
+        self.in_ch, self.scale = in_ch, scale
+        self.num_feat, self.num_conv = num_feat, num_conv
+        layers: list[nn.Module] = [nn.Conv2d(in_ch, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
+        for _ in range(num_conv):
+            layers += [nn.Conv2d(num_feat, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
+        layers.append(nn.Conv2d(num_feat, in_ch * scale * scale, 3, 1, 1))
+        self.body = nn.ModuleList(layers)
+        self.upsampler = nn.PixelShuffle(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x
+        for layer in self.body:
+            out = layer(out)
+        out = self.upsampler(out)
+        return out + F.interpolate(x, scale_factor=self.scale, mode="nearest")
+
+    @property
+    def config(self) -> dict[str, int]:
+        return {
+            "in_ch": self.in_ch,
+            "num_feat": self.num_feat,
+            "num_conv": self.num_conv,
+            "scale": self.scale,
+        }
+
+
+def is_compact(state_dict: Mapping[str, torch.Tensor]) -> bool:
+    """True for a state dict in the SRVGGNetCompact layout."""
+    return "body.0.weight" in state_dict and "body.1.weight" in state_dict and (state_dict["body.1.weight"].ndim == 1)
+
+
+def compact_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> SRVGGNetCompact:
+    """Build an SRVGGNetCompact whose hyperparameters are read off the tensor shapes."""
+    conv_indices = sorted(
+        int(key.split(".")[1])
+        for key, tensor in state_dict.items()
+        if key.startswith("body.") and key.endswith(".weight") and tensor.ndim == 4
+    )
+    num_feat, in_ch = state_dict["body.0.weight"].shape[:2]
+    out_channels = state_dict[f"body.{conv_indices[-1]}.weight"].shape[0]
+    scale = round((out_channels / in_ch) ** 0.5)
+    if scale * scale * in_ch != out_channels:
+        raise ValueError(f"last conv has {out_channels} channels: not {in_ch}·scale² for any scale")
+    return SRVGGNetCompact(in_ch, num_feat, len(conv_indices) - 2, scale)

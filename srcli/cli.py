@@ -1,0 +1,213 @@
+"""The ``srcli`` command line: parses, calls, reports. No math here."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from srcli import __version__, report
+from srcli.consistency import check_images
+from srcli.degrade import degrade_image
+from srcli.imageio import ImageError
+from srcli.models import ModelError
+
+app = typer.Typer(
+    help="Super-resolution, colorization and compressed sensing whose saved files are exactly consistent "
+    "with their input. Results go to stdout (--json), progress and tables to stderr.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+train_app = typer.Typer(help="Train the networks srcli ships (PD inside the forward pass).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+EXIT_BAD_INPUT = 2
+
+
+class DegradeMethod(str, Enum):
+    box = "box"
+    bicubic = "bicubic"
+
+
+class CheckMethod(str, Enum):
+    auto = "auto"
+    box = "box"
+    bicubic = "bicubic"
+    bilinear = "bilinear"
+    lanczos = "lanczos"
+
+
+state = {"debug": False}
+T = TypeVar("T")
+
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]
+Json = Annotated[bool, typer.Option("--json", help="Write one JSON object per result to stdout.")]
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """The one error boundary: a known error is one line on stderr and exit code 2."""
+    try:
+        return action()
+    except (ImageError, ModelError, ValueError) as error:
+        if state["debug"]:
+            raise
+        report.error(str(error))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"srcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    state["debug"] = debug
+
+
+@app.command()
+def degrade(
+    hr: Annotated[Path, typer.Argument(help="High-resolution image.")],
+    scale: Annotated[int, typer.Option("--scale", "-s", min=2, max=16, help="Downscaling factor.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the LR image.")],
+    downsampler: Annotated[
+        DegradeMethod, typer.Option(help="box (s×s mean, what PD assumes) or bicubic (Pillow).")
+    ] = DegradeMethod.box,
+    overwrite: Overwrite = False,
+) -> None:
+    """Make the LR image of HR: crops HR to a multiple of the scale (and says so), keeps depth,
+    alpha and ICC profile."""
+    result = guarded(lambda: degrade_image(hr, scale, output, downsampler.value, overwrite))
+    if result.cropped:
+        report.note(
+            f"cropped {hr} from {result.hr_size[0]}×{result.hr_size[1]} to a multiple of {scale}: "
+            f"{result.lr_size[0] * scale}×{result.lr_size[1] * scale}"
+        )
+    report.note(f"wrote {output} ({result.lr_size[0]}×{result.lr_size[1]}, {downsampler.value} ×{scale})")
+
+
+@app.command()
+def check(
+    sr: Annotated[Path, typer.Argument(help="The super-resolved image (made by any tool).")],
+    lr: Annotated[Path, typer.Argument(help="The low-resolution image it was made from.")],
+    scale: Annotated[str, typer.Option(help="Integer factor, or auto to infer it from the sizes.")] = "auto",
+    downsampler: Annotated[
+        CheckMethod, typer.Option(help="auto tries every one and names the best.")
+    ] = CheckMethod.auto,
+    heatmap: Annotated[Path | None, typer.Option(help="Write a per-LR-pixel error map (PNG) here.")] = None,
+    min_psnr: Annotated[float | None, typer.Option(help="Exit 1 when the consistency PSNR is below this (dB).")] = None,
+    json_output: Json = False,
+    overwrite: Overwrite = False,
+) -> None:
+    """How consistent SR is with LR: float64 PSNR of the downsampled SR against LR, and whether
+    it matches byte for byte. Exit 0 when consistent (at or above --min-psnr), 1 below, 2 on bad input."""
+    outcome = guarded(lambda: check_images(sr, lr, scale, downsampler.value, heatmap, overwrite))
+    chosen = outcome.chosen
+    passed = min_psnr is None or chosen.exact or chosen.psnr_db >= min_psnr
+    if json_output:
+        record: dict[str, Any] = {
+            "sr": str(sr),
+            "lr": str(lr),
+            "scale": outcome.scale,
+            "cropped": outcome.cropped,
+            "downsampler": chosen.method,
+            **chosen.as_json(),
+            "passed": passed,
+            "downsamplers": {r.method: r.as_json() for r in outcome.results},
+        }
+        report.print_json(record)
+    else:
+        rows = [
+            [
+                r.method + (" ◀" if r is chosen else ""),
+                report.format_db(r.psnr_db),
+                "yes" if r.exact else "no",
+                f"{r.max_abs_error:.3f}",
+            ]
+            for r in outcome.results
+        ]
+        report.print_table(
+            f"{sr} vs {lr} (×{outcome.scale})", ["downsampler", "consistency PSNR", "byte-exact", "max |error|"], rows
+        )
+        if outcome.cropped:
+            report.note(f"SR cropped to {outcome.cropped[0]}×{outcome.cropped[1]} (×{outcome.scale} of LR)")
+        if heatmap:
+            report.note(f"wrote {heatmap} (error per LR pixel, {chosen.method}; white ≥ 4 levels)")
+    if not passed:
+        raise typer.Exit(1)
+
+
+@train_app.command("sr")
+def train_sr_command(
+    scale: Annotated[int, typer.Option(help="Upscaling factor.")],
+    data: Annotated[Path, typer.Option(help="Folder of training images (HR).")],
+    out: Annotated[Path, typer.Option(help="Where to write the weights (.safetensors).")],
+    val: Annotated[
+        Path | None, typer.Option(help="Folder of validation images (PSNR-Y every --val-every steps).")
+    ] = None,
+    run_dir: Annotated[
+        Path | None, typer.Option(help="Folder for state, log.csv and convergence.png [default: runs/<out stem>].")
+    ] = None,
+    arch: Annotated[str, typer.Option(help="Architecture.")] = "compact",
+    num_feat: Annotated[int, typer.Option(help="Feature channels.")] = 48,
+    num_conv: Annotated[int, typer.Option(help="Body convolutions.")] = 16,
+    steps: Annotated[int, typer.Option(help="Length of the cosine schedule, in steps.")] = 20000,
+    minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (resume later).")] = None,
+    stop_at: Annotated[int | None, typer.Option(help="Stop (and checkpoint) at this step; resume later.")] = None,
+    batch: Annotated[int, typer.Option(help="Patches per step.")] = 16,
+    patch: Annotated[int, typer.Option(help="LR patch side in pixels.")] = 32,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (Adam).")] = 5e-4,
+    pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
+    seed: Annotated[int, typer.Option(help="Seed for initialisation and sampling.")] = 0,
+    val_every: Annotated[int, typer.Option(help="Validate, log and checkpoint every N steps.")] = 500,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the run folder's state.")] = False,
+) -> None:
+    """Train a super-resolution network on box-downsampled patches, L1 loss on the PD output."""
+    import torch
+
+    from srcli.train import SRTrainConfig, train_sr
+
+    if threads:
+        torch.set_num_threads(threads)
+    config = SRTrainConfig(
+        scale=scale,
+        data=data,
+        out=out,
+        run_dir=run_dir or Path("runs") / out.stem,
+        val=val,
+        arch=arch,
+        num_feat=num_feat,
+        num_conv=num_conv,
+        steps=steps,
+        minutes=minutes,
+        stop_at=stop_at,
+        batch=batch,
+        patch=patch,
+        lr=lr,
+        pd=pd,
+        seed=seed,
+        val_every=val_every,
+        command="srcli " + shlex.join(sys.argv[1:]),
+    )
+
+    def echo(row: dict[str, str]) -> None:
+        report.note(", ".join(f"{key}={value}" for key, value in row.items()))
+
+    guarded(lambda: train_sr(config, resume=resume, report=echo))
+
+
+def main() -> None:
+    app()

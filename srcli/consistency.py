@@ -1,0 +1,129 @@
+"""How consistent an SR image is with its LR: the measurement behind ``srcli check``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from srcli.downsample import DOWNSAMPLERS, downsample_float, downsample_rounded
+from srcli.imageio import ImageError, Picture, read_picture, write_picture
+from srcli.metrics import consistency_psnr
+
+
+@dataclass(frozen=True)
+class Consistency:
+    """One downsampler's verdict.
+
+    ``psnr_db``: float64 PSNR of ``A(SR)`` against LR, no rounding (``inf`` when equal).
+    ``exact``: ``A(SR)`` rounded as the LR was stored equals the LR byte for byte.
+    ``error_map``: ``(h, w)`` mean absolute error per LR pixel, in levels.
+    """
+
+    method: str
+    psnr_db: float
+    exact: bool
+    max_abs_error: float
+    error_map: torch.Tensor
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "consistency_psnr_db": None if math.isinf(self.psnr_db) else round(self.psnr_db, 4),
+            "consistency_exact": self.exact,
+            "max_abs_error": round(self.max_abs_error, 6),
+        }
+
+
+def infer_scale(sr_size: tuple[int, int], lr_size: tuple[int, int]) -> int:
+    """The integer factor ``s ≥ 2`` with ``s·LR ≤ SR < (s+1)·LR`` per side (SR may be cropped to fit).
+
+    Sizes are ``(width, height)``. Raises :class:`ImageError` when no such factor exists.
+    """
+    (sw, sh), (lw, lh) = sr_size, lr_size
+    scale = sw // lw
+    if scale < 2 or sh // lh != scale or sw - scale * lw >= scale or sh - scale * lh >= scale:
+        raise ImageError(f"sizes {sw}×{sh} and {lw}×{lh} are not an integer ratio of 2 or more")
+    return scale
+
+
+def check_scale(sr_size: tuple[int, int], lr_size: tuple[int, int], scale: int) -> None:
+    """Raise :class:`ImageError` unless SR is ``scale`` × LR (up to ``scale − 1`` extra pixels)."""
+    (sw, sh), (lw, lh) = sr_size, lr_size
+    if not (0 <= sw - scale * lw < scale and 0 <= sh - scale * lh < scale):
+        raise ImageError(f"SR {sw}×{sh} is not ×{scale} of LR {lw}×{lh}")
+
+
+def comparable_channels(sr: Picture, lr: Picture) -> tuple[torch.Tensor, torch.Tensor]:
+    """Channels of SR and LR to compare: colour, plus alpha when both have it."""
+    if sr.bit_depth != lr.bit_depth:
+        raise ImageError(f"SR is {sr.bit_depth}-bit but LR is {lr.bit_depth}-bit")
+    if sr.color.shape[0] != lr.color.shape[0]:
+        raise ImageError(f"SR is {sr.mode.split()[0]} but LR is {lr.mode.split()[0]}: compare images of one kind")
+    if sr.alpha is not None and lr.alpha is not None:
+        return sr.channels(), lr.channels()
+    return sr.color, lr.color
+
+
+def measure(sr: Picture, lr: Picture, scale: int, method: str) -> Consistency:
+    """Downsample SR (cropped to ``scale``·LR) by ``method`` and compare it with LR."""
+    sr_channels, lr_channels = comparable_channels(sr, lr)
+    sr_channels = sr_channels[:, : lr.height * scale, : lr.width * scale]
+    measured = downsample_float(sr_channels, scale, method)
+    observed = lr_channels.to(torch.float64)
+    error = (measured - observed).abs()
+    exact = torch.equal(downsample_rounded(sr_channels, scale, method, sr.bit_depth), lr_channels)
+    return Consistency(
+        method=method,
+        psnr_db=consistency_psnr(measured, observed, lr.max_value),
+        exact=exact,
+        max_abs_error=error.max().item(),
+        error_map=error.mean(dim=0),
+    )
+
+
+def best(results: list[Consistency]) -> Consistency:
+    """The downsampler that explains the LR best: exact first, then highest PSNR."""
+    return max(results, key=lambda r: (r.exact, r.psnr_db))
+
+
+def heatmap(error_map: torch.Tensor, levels: float = 4.0) -> torch.Tensor:
+    """An 8-bit RGB picture of an ``(h, w)`` error map: black (0) → red → yellow → white (≥ ``levels``).
+
+    Returns ``(3, h, w)`` int32 in [0, 255].
+    """
+    t = (error_map / levels).clamp(0, 1).to(torch.float64) * 3
+    red, green, blue = t.clamp(0, 1), (t - 1).clamp(0, 1), (t - 2).clamp(0, 1)
+    return (torch.stack([red, green, blue]) * 255).round().to(torch.int32)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    scale: int
+    cropped: tuple[int, int] | None
+    results: list[Consistency]
+    chosen: Consistency
+
+
+def check_images(
+    sr_path: Path, lr_path: Path, scale: str, method: str, heatmap_path: Path | None, overwrite: bool
+) -> CheckOutcome:
+    """Read SR and LR, measure every requested downsampler, write the heatmap if asked."""
+    sr, lr = read_picture(sr_path), read_picture(lr_path)
+    sizes = ((sr.width, sr.height), (lr.width, lr.height))
+    if scale == "auto":
+        factor = infer_scale(*sizes)
+    else:
+        if not scale.isdigit() or int(scale) < 2:
+            raise ImageError(f"--scale must be auto or an integer ≥ 2, got {scale!r}")
+        factor = int(scale)
+        check_scale(*sizes, factor)
+    methods = DOWNSAMPLERS if method == "auto" else (method,)
+    results = [measure(sr, lr, factor, m) for m in methods]
+    chosen = best(results)
+    if heatmap_path is not None:
+        picture = Picture(color=heatmap(chosen.error_map), alpha=None, bit_depth=8)
+        write_picture(picture, heatmap_path, overwrite)
+    cropped = (lr.width * factor, lr.height * factor)
+    return CheckOutcome(factor, None if cropped == sizes[0] else cropped, results, chosen)

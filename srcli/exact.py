@@ -1,0 +1,111 @@
+"""Exact quantisation: integer images whose block means equal integer targets exactly.
+
+For each block that an operator averages (an s×s block of one channel for super-resolution,
+the three channels of one pixel for ``Gray("mean")``), with ``n`` values and integer target
+``y``, the values must sum to ``T = n·y``:
+
+1. Box-constrained projection: a shift ``λ`` per block with ``Σ clip(x_i + λ, 0, MAX) = T``,
+   the Euclidean projection of the block onto ``{Σ = T} ∩ [0, MAX]ⁿ``. For blocks already in
+   range ``λ = (T − Σx)/n`` in closed form; the others are found by a vectorised bisection.
+2. Sum-preserving rounding: floor every value, then add 1 to the ``T − Σ floor`` values with
+   the largest fractional parts.
+
+All in float64, so no float32 rounding can move a sum across an integer.
+"""
+
+from __future__ import annotations
+
+import torch
+
+BISECTION_STEPS = 64
+
+
+def _project_blocks(values: torch.Tensor, sums: torch.Tensor, max_value: int) -> torch.Tensor:
+    """Project each row of ``values`` ``(B, n)`` onto ``{Σ = sums} ∩ [0, max_value]ⁿ``."""
+    n = values.shape[-1]
+    shifted = values + ((sums - values.sum(-1)) / n).unsqueeze(-1)
+    clipping = ((shifted < 0) | (shifted > max_value)).any(-1)
+    if clipping.any():
+        rows = values[clipping]
+        target = sums[clipping]
+        low = -rows.amax(-1)  # every value clips to 0: sum 0 ≤ target
+        high = max_value - rows.amin(-1)  # every value clips to MAX: sum n·MAX ≥ target
+        for _ in range(BISECTION_STEPS):
+            mid = (low + high) / 2
+            too_small = (rows + mid.unsqueeze(-1)).clamp(0, max_value).sum(-1) < target
+            low = torch.where(too_small, mid, low)
+            high = torch.where(too_small, high, mid)
+        shifted[clipping] = rows + ((low + high) / 2).unsqueeze(-1)
+    return shifted.clamp_(0, max_value)
+
+
+def _round_preserving_sums(values: torch.Tensor, sums: torch.Tensor, max_value: int) -> torch.Tensor:
+    """Round ``(B, n)`` values in ``[0, MAX]`` to integers whose rows sum to ``sums`` exactly.
+
+    Same result as "floor, then add 1 to the ``T − Σ floor`` largest fractional parts",
+    found without a full sort: round to nearest, then in each row that is ``d`` short (or
+    over), move the ``|d|`` values whose rounding went furthest the other way by one step.
+    ``|d| ≤ n/2`` and is 0–2 for most rows, so one small ``topk`` does it.
+    """
+    rounded = values.round()
+    missing = sums - rounded.sum(-1)
+    direction = missing.sign().unsqueeze(-1)
+    score = (values - rounded).mul_(direction)
+    no_room = torch.where(direction > 0, rounded >= max_value, rounded <= 0)
+    score.masked_fill_(no_room, -torch.inf)
+    most = int(missing.abs().max()) if missing.numel() else 0
+    if most:
+        chosen = score.topk(most, dim=-1).indices
+        take = torch.arange(most, device=values.device) < missing.abs().unsqueeze(-1)
+        rounded.scatter_add_(-1, chosen, take.to(values.dtype) * direction)
+    if rounded.numel() and (rounded.min() < 0 or rounded.max() > max_value):
+        raise RuntimeError("exact quantisation left its range; please report this")
+    return rounded
+
+
+def quantize_blocks(values: torch.Tensor, means: torch.Tensor, max_value: int) -> torch.Tensor:
+    """Integers in ``[0, max_value]`` nearest to ``values`` whose row means equal ``means``.
+
+    Args:
+        values: ``(B, n)`` float, any range (the network's output after PD).
+        means: ``(B,)`` integers in ``[0, max_value]``, any dtype.
+        max_value: 255 for 8-bit images, 65535 for 16-bit.
+
+    Returns:
+        ``(B, n)`` int32 with ``result.sum(-1) == n · means`` exactly.
+    """
+    if values.ndim != 2 or means.shape != values.shape[:1]:
+        raise ValueError(f"values must be (B, n) and means (B,), got {tuple(values.shape)}, {tuple(means.shape)}")
+    values = values.to(torch.float64)
+    sums = means.to(torch.float64) * values.shape[-1]
+    if means.numel() and (means.min() < 0 or means.max() > max_value):
+        raise ValueError(f"targets must lie in [0, {max_value}]")
+    return _round_preserving_sums(_project_blocks(values, sums, max_value), sums, max_value).to(torch.int32)
+
+
+def quantize_sr(x: torch.Tensor, lr: torch.Tensor, scale: int, max_value: int) -> torch.Tensor:
+    """Quantise an SR estimate so that its s×s box means equal the integer LR exactly.
+
+    Args:
+        x: ``(N, C, s·h, s·w)`` float in ``[0, max_value]`` units (clipping is handled here).
+        lr: ``(N, C, h, w)`` integers in ``[0, max_value]``.
+        scale: the box size ``s``.
+
+    Returns:
+        ``(N, C, s·h, s·w)`` int32 with ``avg_pool2d(result, s) == lr`` exactly.
+    """
+    n, c, h, w = lr.shape
+    s = scale
+    if x.shape != (n, c, h * s, w * s):
+        raise ValueError(f"estimate {tuple(x.shape)} does not match LR {tuple(lr.shape)} at ×{s}")
+    blocks = x.reshape(n, c, h, s, w, s).permute(0, 1, 2, 4, 3, 5).reshape(-1, s * s)
+    quantized = quantize_blocks(blocks, lr.reshape(-1), max_value)
+    return quantized.reshape(n, c, h, w, s, s).permute(0, 1, 2, 4, 3, 5).reshape(n, c, h * s, w * s)
+
+
+def quantize_gray_mean(x: torch.Tensor, gray: torch.Tensor, max_value: int) -> torch.Tensor:
+    """Quantise an RGB estimate ``(N, 3, H, W)`` so its channel mean equals ``gray`` ``(N, 1, H, W)``."""
+    n, _, h, w = x.shape
+    pixels = x.permute(0, 2, 3, 1).reshape(-1, 3)
+    quantized = quantize_blocks(pixels, gray.reshape(-1), max_value)
+    return quantized.reshape(n, h, w, 3).permute(0, 3, 1, 2)

@@ -1,0 +1,318 @@
+"""Image files ↔ integer tensors, keeping depth, alpha, ICC profile, DPI and EXIF.
+
+Reading gives a :class:`Picture`: colour ``(C, H, W)`` int32 with C = 1 (gray) or 3 (RGB),
+an optional alpha ``(1, H, W)``, and the bit depth (8 or 16). Pillow reads most files; 16-bit
+PNGs (which Pillow reduces to 8 bits unless they are gray) go through pypng. EXIF
+orientation is applied on reading. Writes are atomic: a temporary file in the target folder,
+then a rename; an existing file is replaced only when asked.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import os
+import struct
+import sys
+import tempfile
+import warnings
+import zlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import png
+import torch
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+STDIO = "-"
+EXIF_ORIENTATION = 0x0112
+SAVE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+}
+LOSSY_FORMATS = {"JPEG"}
+
+
+class ImageError(ValueError):
+    """An image that cannot be read or written; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """Pixels and the metadata that travels with them.
+
+    ``color``: ``(C, H, W)`` int32 in ``[0, max_value]``, C = 1 or 3.
+    ``alpha``: ``(1, H, W)`` int32 or None.
+    """
+
+    color: torch.Tensor
+    alpha: torch.Tensor | None
+    bit_depth: int
+    icc_profile: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    exif: bytes | None = None
+
+    @property
+    def max_value(self) -> int:
+        return (1 << self.bit_depth) - 1
+
+    @property
+    def height(self) -> int:
+        return self.color.shape[1]
+
+    @property
+    def width(self) -> int:
+        return self.color.shape[2]
+
+    @property
+    def mode(self) -> str:
+        """A short description such as ``RGBA 8-bit`` for reports."""
+        name = ("L" if self.color.shape[0] == 1 else "RGB") + ("A" if self.alpha is not None else "")
+        return f"{name} {self.bit_depth}-bit"
+
+    def channels(self) -> torch.Tensor:
+        """Colour and alpha stacked: ``(C [+1], H, W)`` int32."""
+        return self.color if self.alpha is None else torch.cat([self.color, self.alpha])
+
+    def with_channels(self, channels: torch.Tensor) -> Picture:
+        """The same metadata around new ``(C [+1], H', W')`` pixels."""
+        c = self.color.shape[0]
+        alpha = channels[c:] if self.alpha is not None else None
+        return replace(self, color=channels[:c], alpha=alpha)
+
+
+def tensor_bytes(tensor: torch.Tensor) -> bytes:
+    """The raw bytes of a CPU tensor, in memory order (made contiguous first)."""
+    tensor = tensor.contiguous()
+    return ctypes.string_at(tensor.data_ptr(), tensor.numel() * tensor.element_size())
+
+
+def pil_to_tensor(image: Image.Image) -> torch.Tensor:
+    """An 8-bit Pillow image (L, LA, RGB or RGBA) → ``(C, H, W)`` uint8 tensor."""
+    channels = len(image.getbands())
+    data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+    return data.view(image.height, image.width, channels).permute(2, 0, 1).contiguous()
+
+
+def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
+    """A ``(C, H, W)`` tensor of 8-bit values (C = 1, 2, 3 or 4) → Pillow image (L, LA, RGB, RGBA)."""
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[tensor.shape[0]]
+    data = tensor.to(torch.uint8).permute(1, 2, 0)
+    return Image.frombytes(mode, (tensor.shape[2], tensor.shape[1]), tensor_bytes(data))
+
+
+def _read_bytes(source: Path | str) -> bytes:
+    if str(source) == STDIO:
+        return sys.stdin.buffer.read()
+    path = Path(source)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image")
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ImageError(f"{path}: cannot read ({error.strerror})") from None
+
+
+def _png_bit_depth(data: bytes) -> int:
+    """The bit depth in a PNG's IHDR, or 0 when ``data`` is not a PNG."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 26:
+        return 0
+    return data[24]
+
+
+def _orient(tensor: torch.Tensor, orientation: int) -> torch.Tensor:
+    """Apply an EXIF orientation (1–8) to ``(C, H, W)``."""
+    transforms = {
+        2: lambda t: t.flip(-1),
+        3: lambda t: t.flip(-1, -2),
+        4: lambda t: t.flip(-2),
+        5: lambda t: t.transpose(-1, -2),
+        6: lambda t: t.transpose(-1, -2).flip(-1),
+        7: lambda t: t.transpose(-1, -2).flip(-1, -2),
+        8: lambda t: t.transpose(-1, -2).flip(-2),
+    }
+    return transforms[orientation](tensor).contiguous() if orientation in transforms else tensor
+
+
+def _pixels_8bit(image: Image.Image) -> tuple[torch.Tensor, int, bool]:
+    """``(channels, bit_depth, dropped_icc)`` for any Pillow image that is not a 16-bit PNG."""
+    mode, dropped_icc = image.mode, False
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        array = np.asarray(image, dtype=np.uint16).astype(np.int32)
+        return torch.from_numpy(array).unsqueeze(0), 16, False
+    if mode in ("I", "F", "I;32"):
+        raise ImageError(f"{mode} images (32-bit integer or float) are not supported; save as 8- or 16-bit")
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif mode == "PA":
+        image = image.convert("RGBA")
+    elif mode == "1":
+        image = image.convert("L")
+    elif mode not in ("L", "LA", "RGB", "RGBA"):
+        dropped_icc = mode == "CMYK"  # a CMYK profile does not describe the RGB result
+        image = image.convert("RGBA" if "A" in mode else "RGB")
+    return pil_to_tensor(image).to(torch.int32), 8, dropped_icc
+
+
+def _pixels_png16(data: bytes) -> tuple[torch.Tensor, bool]:
+    """``((C, H, W) int32, has_alpha)`` of a 16-bit PNG, read by pypng."""
+    width, height, rows, info = png.Reader(bytes=data).asDirect()
+    array = np.vstack([np.asarray(row, dtype=np.int32) for row in rows])
+    planes = info["planes"]
+    return torch.from_numpy(array.reshape(height, width, planes)).permute(2, 0, 1).contiguous(), info["alpha"]
+
+
+def read_picture(source: Path | str) -> Picture:
+    """Read an image file (or ``-`` for stdin); raises :class:`ImageError` with a clear line."""
+    name = "stdin" if str(source) == STDIO else str(source)
+    data = _read_bytes(source)
+    if not data:
+        raise ImageError(f"{name}: empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(
+            f"{name}: image too large ({Image.MAX_IMAGE_PIXELS} pixels at most, a decompression bomb guard)"
+        ) from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image file srcli can read") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{name}: broken image file ({error})") from None
+    if image.width < 1 or image.height < 1:
+        raise ImageError(f"{name}: image has no pixels ({image.width}×{image.height})")
+    icc, dpi = image.info.get("icc_profile"), image.info.get("dpi")
+    exif = image.getexif()
+    orientation = exif.get(EXIF_ORIENTATION, 1)
+    if _png_bit_depth(data) == 16:
+        try:
+            channels, has_alpha = _pixels_png16(data)
+        except (png.Error, ValueError, zlib.error) as error:
+            raise ImageError(f"{name}: broken PNG ({error})") from None
+        bit_depth, dropped_icc = 16, False
+    else:
+        channels, bit_depth, dropped_icc = _pixels_8bit(image)
+        has_alpha = channels.shape[0] in (2, 4)
+    channels = _orient(channels, orientation)
+    if orientation != 1:
+        exif[EXIF_ORIENTATION] = 1
+    color_count = channels.shape[0] - int(has_alpha)
+    return Picture(
+        color=channels[:color_count].contiguous(),
+        alpha=channels[color_count:].contiguous() if has_alpha else None,
+        bit_depth=bit_depth,
+        icc_profile=None if dropped_icc else icc,
+        dpi=tuple(float(v) for v in dpi) if dpi else None,
+        exif=exif.tobytes() if len(exif) else None,
+    )
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def _encode_png16(picture: Picture) -> bytes:
+    """A 16-bit PNG through pypng, with iCCP, pHYs and eXIf chunks added after IHDR."""
+    channels = picture.channels()
+    planes, height, width = channels.shape
+    rows = channels.permute(1, 2, 0).reshape(height, width * planes).numpy().astype(np.uint16)
+    buffer = io.BytesIO()
+    writer = png.Writer(width, height, greyscale=planes in (1, 2), alpha=picture.alpha is not None, bitdepth=16)
+    writer.write(buffer, rows)
+    encoded = buffer.getvalue()
+    extra = b""
+    if picture.icc_profile:
+        extra += _png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(picture.icc_profile))
+    if picture.dpi:
+        per_metre = [round(v / 0.0254) for v in picture.dpi]
+        extra += _png_chunk(b"pHYs", struct.pack(">IIB", per_metre[0], per_metre[1], 1))
+    if picture.exif:
+        exif = picture.exif[6:] if picture.exif.startswith(b"Exif\x00\x00") else picture.exif
+        extra += _png_chunk(b"eXIf", exif)
+    ihdr_end = 8 + 8 + 13 + 4
+    return encoded[:ihdr_end] + extra + encoded[ihdr_end:]
+
+
+def encode_picture(picture: Picture, suffix: str) -> bytes:
+    """The file bytes for ``picture`` in the format of ``suffix`` (``.png``, ``.jpg``, ...)."""
+    image_format = SAVE_FORMATS.get(suffix.lower())
+    if image_format is None:
+        raise ImageError(f"unknown output format {suffix!r}; use one of {', '.join(sorted(SAVE_FORMATS))}")
+    if picture.bit_depth == 16 and image_format == "PNG":
+        return _encode_png16(picture)
+    if picture.bit_depth == 16:
+        if image_format != "TIFF" or picture.color.shape[0] != 1 or picture.alpha is not None:
+            raise ImageError(f"16-bit {picture.mode.split()[0]} cannot be written as {image_format}; use .png")
+        little_endian = picture.color[0].numpy().astype("<u2")
+        image = Image.frombytes("I;16", (picture.width, picture.height), little_endian.tobytes())
+    else:
+        image = tensor_to_pil(picture.channels())
+    if image_format == "JPEG" and picture.alpha is not None:
+        raise ImageError("JPEG cannot hold alpha; use .png, .webp or .tiff")
+    options: dict[str, object] = {}
+    if picture.icc_profile:
+        options["icc_profile"] = picture.icc_profile
+    if picture.dpi and image_format != "WEBP":
+        options["dpi"] = picture.dpi
+    if picture.exif and image_format in ("JPEG", "PNG", "WEBP", "TIFF"):
+        options["exif"] = picture.exif
+    if image_format == "JPEG":
+        options["quality"] = 95
+    if image_format == "WEBP":
+        options["lossless"] = True  # lossy WebP would break exact consistency
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+def write_bytes_atomic(data: bytes, target: Path | str, overwrite: bool) -> None:
+    """Write ``data`` to ``target`` (``-``: stdout) through a temporary file and a rename.
+
+    Without ``overwrite`` an existing target is left untouched and :class:`ImageError` is raised.
+    Nothing partial is left behind on any error.
+    """
+    if str(target) == STDIO:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(target)
+    folder = target.parent
+    if not folder.is_dir():
+        raise ImageError(f"{target}: output folder {folder} does not exist")
+    if target.exists() and not overwrite:
+        raise ImageError(f"{target}: exists (pass --overwrite to replace it)")
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        if overwrite:
+            os.replace(temporary, target)
+        else:
+            os.link(temporary, target)  # fails if the target appeared meanwhile: never clobbers
+            os.unlink(temporary)
+    except FileExistsError:
+        os.unlink(temporary)
+        raise ImageError(f"{target}: exists (pass --overwrite to replace it)") from None
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise ImageError(f"{target}: cannot write ({error.strerror})") from None
+
+
+def write_picture(picture: Picture, target: Path | str, overwrite: bool, suffix: str | None = None) -> None:
+    """Encode ``picture`` by the target's suffix (or ``suffix`` for stdout) and write it atomically."""
+    data = encode_picture(picture, suffix or Path(target).suffix)
+    write_bytes_atomic(data, target, overwrite)
+
+
+# Pillow must not silently accept truncated files.
+ImageFile.LOAD_TRUNCATED_IMAGES = False

@@ -1,0 +1,152 @@
+"""Degradation operators and the projection to the data-consistent set (PD).
+
+Every operator is a small stateless object with
+
+* ``A(x)``: the degradation, HR ``(N, C, H, W)`` → measurement;
+* ``A_pinv(y)``: a right inverse, ``A(A_pinv(y)) == y``;
+* ``project(x_r, y)``: PD, ``A⁺y + (I − A⁺A) x_r``, so that ``A(project(x_r, y)) == y``
+  for every ``x_r`` (up to float rounding).
+
+Tensors are float32 or float64 on any device; nothing here changes ``self``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+MIN_SCALE, MAX_SCALE = 2, 16
+GRAY_WEIGHTS = {"mean": (1 / 3, 1 / 3, 1 / 3), "bt601": (0.299, 0.587, 0.114)}
+
+
+class LinearOperator:
+    """Base class: PD from ``A`` and ``A_pinv`` (one line, by linearity)."""
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def project(self, x_r: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """PD: ``x_r + A⁺(y − A x_r)``, equal to ``A⁺y + (I − A⁺A) x_r``."""
+        return x_r + self.A_pinv(y - self.A(x_r))
+
+
+class AvgPool(LinearOperator):
+    """Super-resolution ×s: ``A`` is s×s box averaging, ``A⁺`` nearest replication.
+
+    ``A``: ``(N, C, s·h, s·w)`` → ``(N, C, h, w)``; ``A_pinv``: the reverse.
+    ``A_pinv`` is the Moore–Penrose pseudo-inverse, so PD is an orthogonal projection.
+
+    Example:
+        >>> op = AvgPool(4)
+        >>> x = torch.rand(1, 3, 16, 16, dtype=torch.float64)
+        >>> y = op.A(torch.rand_like(x))
+        >>> torch.allclose(op.A(op.project(x, y)), y)
+        True
+    """
+
+    def __init__(self, scale: int) -> None:
+        if not isinstance(scale, int) or not MIN_SCALE <= scale <= MAX_SCALE:
+            raise ValueError(f"scale must be an integer in [{MIN_SCALE}, {MAX_SCALE}], got {scale!r}")
+        self.scale = scale
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.scale
+        if x.shape[-1] % s or x.shape[-2] % s:
+            raise ValueError(f"image size {tuple(x.shape[-2:])} is not a multiple of the scale {s}")
+        return F.avg_pool2d(x, s)
+
+    def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
+        s = self.scale
+        return y.repeat_interleave(s, dim=-2).repeat_interleave(s, dim=-1)
+
+    def __repr__(self) -> str:
+        return f"AvgPool(scale={self.scale})"
+
+
+class Gray(LinearOperator):
+    """Colorization: ``A`` is a weighted sum of R, G, B; ``A⁺`` copies gray into R, G and B.
+
+    ``A``: ``(N, 3, H, W)`` → ``(N, 1, H, W)``; ``A_pinv``: ``(N, 1, H, W)`` → ``(N, 3, H, W)``.
+    Weights: ``mean`` (1/3 each, the seeds' operator; copy is then the pseudo-inverse) or
+    ``bt601`` (0.299, 0.587, 0.114, what Pillow's ``convert("L")`` uses). The weights sum to
+    1, so copying is a right inverse for both, and PD shifts the three channels of a pixel
+    by the same amount: the chroma of ``x_r`` is kept exactly.
+    """
+
+    def __init__(self, mode: str = "mean") -> None:
+        if mode not in GRAY_WEIGHTS:
+            raise ValueError(f"gray mode must be one of {sorted(GRAY_WEIGHTS)}, got {mode!r}")
+        self.mode = mode
+
+    def _weights(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tensor(GRAY_WEIGHTS[self.mode], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-3] != 3:
+            raise ValueError(f"Gray.A needs 3 channels, got {x.shape[-3]}")
+        return (x * self._weights(x)).sum(dim=-3, keepdim=True)
+
+    def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
+        return y.expand(*y.shape[:-3], 3, *y.shape[-2:])
+
+    def __repr__(self) -> str:
+        return f"Gray(mode={self.mode!r})"
+
+
+class BlockCS(LinearOperator):
+    """Block compressed sensing: per ``block×block`` tile and channel, ``M`` orthonormal rows.
+
+    ``M = round(ratio · block²)``. The rows come from a seeded Gaussian matrix through QR, so
+    the same ``(ratio, block, seed)`` gives the same operator on every machine.
+    ``A``: ``(N, C, b·h, b·w)`` → ``(N, C·M, h, w)`` (a strided convolution);
+    ``A_pinv = Aᵀ`` (a transposed convolution), exact because the rows are orthonormal.
+    """
+
+    def __init__(self, ratio: float, block: int = 32, seed: int = 0) -> None:
+        if not 0 < ratio <= 1:
+            raise ValueError(f"ratio must be in (0, 1], got {ratio!r}")
+        if block < 2:
+            raise ValueError(f"block must be at least 2, got {block!r}")
+        self.ratio, self.block, self.seed = ratio, block, seed
+        n = block * block
+        self.m = max(1, round(ratio * n))
+        generator = torch.Generator().manual_seed(seed)
+        gaussian = torch.randn(n, self.m, generator=generator, dtype=torch.float64)
+        q, r = torch.linalg.qr(gaussian)
+        q = q * torch.sign(torch.diagonal(r)).unsqueeze(0)  # unique QR: positive diagonal
+        self.rows = q.T.contiguous()  # (M, n), orthonormal rows
+
+    def _kernel(self, like: torch.Tensor) -> torch.Tensor:
+        return self.rows.to(like).view(self.m, 1, self.block, self.block)
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        b = self.block
+        if x.shape[-1] % b or x.shape[-2] % b:
+            raise ValueError(f"image size {tuple(x.shape[-2:])} is not a multiple of the block {b}")
+        n, c, h, w = x.shape
+        y = F.conv2d(x.reshape(n * c, 1, h, w), self._kernel(x), stride=b)
+        return y.reshape(n, c * self.m, h // b, w // b)
+
+    def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
+        n, cm, h, w = y.shape
+        c = cm // self.m
+        x = F.conv_transpose2d(y.reshape(n * c, self.m, h, w), self._kernel(y), stride=self.block)
+        return x.reshape(n, c, h * self.block, w * self.block)
+
+    def __repr__(self) -> str:
+        return f"BlockCS(ratio={self.ratio}, block={self.block}, seed={self.seed}, m={self.m})"
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad ``(N, C, H, W)`` at the right and bottom by reflection (replicate when too small)."""
+    h, w = x.shape[-2:]
+    ph, pw = (math.ceil(h / multiple) * multiple - h), (math.ceil(w / multiple) * multiple - w)
+    if not ph and not pw:
+        return x
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode)

@@ -1,0 +1,289 @@
+"""The training loop behind ``srcli train sr``: PD inside the forward pass, resumable.
+
+Every step's batch is drawn from a generator seeded by ``(seed, step)`` and the learning rate
+is a function of the step alone, so a run resumed from a checkpoint repeats the loss curve
+of an uninterrupted run exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from srcli.evaluate import evaluate_sr, image_files
+from srcli.imageio import pil_to_tensor
+from srcli.models import PDWrapper, build_network, save_checkpoint
+from srcli.ops import AvgPool
+from srcli.plot import line_chart
+
+LOG_FIELDS = ["step", "loss", "val_psnr_y", "lr", "seconds"]
+
+
+class TrainError(ValueError):
+    """Training cannot start: bad data folder, incompatible checkpoint."""
+
+
+@dataclass
+class SRTrainConfig:
+    scale: int
+    data: Path
+    out: Path
+    run_dir: Path
+    val: Path | None = None
+    arch: str = "compact"
+    num_feat: int = 48
+    num_conv: int = 16
+    steps: int = 20000
+    minutes: float | None = None
+    stop_at: int | None = None
+    batch: int = 16
+    patch: int = 32
+    lr: float = 5e-4
+    lr_min: float = 1e-5
+    pd: bool = True
+    seed: int = 0
+    val_every: int = 500
+    command: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def network_config(self) -> dict[str, int]:
+        return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
+
+    def schedule_key(self) -> dict[str, object]:
+        """What must match for a checkpoint to be resumed."""
+        keys = ("scale", "arch", "num_feat", "num_conv", "steps", "batch", "patch", "lr", "lr_min", "pd", "seed")
+        return {key: getattr(self, key) for key in keys}
+
+
+def load_training_images(folder: Path, min_side: int) -> list[torch.Tensor]:
+    """Every image in ``folder`` as ``(3, H, W)`` uint8; refuses a folder with none big enough."""
+    if not folder.is_dir():
+        raise TrainError(f"training folder not found: {folder}")
+    images = []
+    for path in image_files(folder):
+        with Image.open(path) as image:
+            tensor = pil_to_tensor(image.convert("RGB"))
+        if min(tensor.shape[1:]) >= min_side:
+            images.append(tensor)
+    if not images:
+        raise TrainError(f"no image of at least {min_side}×{min_side} pixels in {folder}")
+    return images
+
+
+def sample_batch(images: list[torch.Tensor], generator: torch.Generator, batch: int, hr_patch: int) -> torch.Tensor:
+    """Random HR crops with random flips and transposes: ``(batch, 3, P, P)`` float in [0, 255]."""
+    crops = []
+    for _ in range(batch):
+        image = images[int(torch.randint(len(images), (1,), generator=generator))]
+        top = int(torch.randint(image.shape[1] - hr_patch + 1, (1,), generator=generator))
+        left = int(torch.randint(image.shape[2] - hr_patch + 1, (1,), generator=generator))
+        crop = image[:, top : top + hr_patch, left : left + hr_patch]
+        flip_h, flip_v, transpose = torch.randint(2, (3,), generator=generator).tolist()
+        if flip_h:
+            crop = crop.flip(-1)
+        if flip_v:
+            crop = crop.flip(-2)
+        if transpose:
+            crop = crop.transpose(-1, -2)
+        crops.append(crop)
+    return torch.stack(crops).float()
+
+
+def box_lr(hr: torch.Tensor, scale: int) -> torch.Tensor:
+    """The 8-bit LR that ``Image.reduce`` makes: box mean rounded half up, in [0, 255]."""
+    return torch.floor(F.avg_pool2d(hr, scale) + 0.5)
+
+
+def initialize(net: nn.Module) -> None:
+    """Kaiming-normal convolutions (PReLU slope 0.25) and a zero last convolution.
+
+    The network then starts as its skip connection (nearest upsampling, which PD turns into
+    ``A⁺y``) and learns from there. PyTorch's default initialisation leaves a deep compact
+    body with vanishing signal: measured here, such a run stayed at nearest-neighbour PSNR
+    for its first 1000 steps, while this one passes bicubic within 200.
+    """
+    convolutions = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    for conv in convolutions[:-1]:
+        nn.init.kaiming_normal_(conv.weight, a=0.25, nonlinearity="leaky_relu")
+        nn.init.zeros_(conv.bias)
+    nn.init.zeros_(convolutions[-1].weight)
+    nn.init.zeros_(convolutions[-1].bias)
+
+
+def cosine_lr(step: int, config: SRTrainConfig) -> float:
+    progress = min(step / config.steps, 1.0)
+    return config.lr_min + 0.5 * (config.lr - config.lr_min) * (1 + math.cos(math.pi * progress))
+
+
+def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], str]:
+    state = optimizer.state_dict()
+    tensors = {
+        f"optim.{index}.{name}": value.detach().clone() if value.ndim else value.reshape(1).clone()
+        for index, entry in state["state"].items()
+        for name, value in entry.items()
+    }
+    return tensors, json.dumps(state["param_groups"])
+
+
+def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: str) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        _, index, name = key.split(".", 2)
+        state.setdefault(int(index), {})[name] = value.reshape(()) if name == "step" else value
+    optimizer.load_state_dict({"state": state, "param_groups": json.loads(groups)})
+
+
+def save_state(
+    path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, step: int, config: SRTrainConfig, seconds: float
+) -> None:
+    """Model, optimiser and step in one safetensors file, written atomically."""
+    optim_tensors, groups = _optimizer_tensors(optimizer)
+    tensors = {f"model.{k}": v.detach().clone() for k, v in net.state_dict().items()} | optim_tensors
+    metadata = {
+        "step": str(step),
+        "seconds": repr(seconds),
+        "param_groups": groups,
+        "schedule": json.dumps(config.schedule_key()),
+    }
+    temporary = path.with_name(f".{path.name}.tmp")
+    save_file(tensors, str(temporary), metadata=metadata)
+    temporary.replace(path)
+
+
+def load_state(
+    path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, config: SRTrainConfig
+) -> tuple[int, float]:
+    """Restore a state written by :func:`save_state`; returns ``(step, seconds)``."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+    if json.loads(metadata["schedule"]) != json.loads(json.dumps(config.schedule_key())):
+        raise TrainError(f"{path} was written with other settings: {metadata['schedule']}")
+    tensors = load_file(str(path))
+    net.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
+    _restore_optimizer(
+        optimizer, {k: v for k, v in tensors.items() if k.startswith("optim.")}, metadata["param_groups"]
+    )
+    return int(metadata["step"]), float(metadata["seconds"])
+
+
+def _read_log(path: Path, up_to_step: int) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return [row for row in csv.DictReader(handle) if int(row["step"]) <= up_to_step]
+
+
+def _write_log(path: Path, rows: list[dict[str, str]]) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=LOG_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    temporary.replace(path)
+
+
+def validate(model: nn.Module, files: list[Path], scale: int) -> float:
+    """Mean Set5-style PSNR-Y of the model's rounded output (protocol of shared/README.md)."""
+
+    def upscale(lr: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return (model(lr.float() / 255).clamp(0, 1) * 255).round().to(torch.uint8)
+
+    model.eval()
+    scores = evaluate_sr(upscale, files, scale, with_ssim=False)
+    model.train()
+    return sum(s.psnr_y for s in scores) / len(scores)
+
+
+def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, str]], None] = print) -> Path:
+    """Train (or resume) an SR network; writes weights to ``config.out`` and returns its path."""
+    torch.manual_seed(config.seed)
+    net = build_network(config.arch, config.network_config())
+    initialize(net)
+    model = PDWrapper(net, AvgPool(config.scale)) if config.pd else net
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.99))
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    state_path, log_path = config.run_dir / "state.safetensors", config.run_dir / "log.csv"
+    step, seconds = 0, 0.0
+    if resume and state_path.exists():
+        step, seconds = load_state(state_path, net, optimizer, config)
+    elif state_path.exists():
+        raise TrainError(f"{state_path} exists: pass --resume to continue it, or choose another run folder")
+    rows = _read_log(log_path, step)
+    hr_patch = config.patch * config.scale
+    images = load_training_images(config.data, hr_patch)
+    val_files = image_files(config.val) if config.val else []
+    (config.run_dir / "config.json").write_text(json.dumps(asdict(config), default=str, indent=2))
+
+    started = time.monotonic()
+    losses: list[float] = []
+    model.train()
+    while step < config.steps:
+        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+        hr = sample_batch(images, generator, config.batch, hr_patch)
+        lr_image = box_lr(hr, config.scale)
+        learning_rate = cosine_lr(step, config)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate
+        loss = F.l1_loss(model(lr_image / 255), hr / 255)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        step += 1
+        elapsed = seconds + time.monotonic() - started
+        out_of_time = (config.minutes is not None and time.monotonic() - started >= config.minutes * 60) or (
+            config.stop_at is not None and step >= config.stop_at
+        )
+        if step % config.val_every == 0 or step == config.steps or out_of_time:
+            val_psnr = validate(model, val_files, config.scale) if val_files else float("nan")
+            row = {
+                "step": str(step),
+                "loss": f"{sum(losses) / len(losses):.6f}",
+                "val_psnr_y": f"{val_psnr:.4f}",
+                "lr": f"{learning_rate:.3e}",
+                "seconds": f"{elapsed:.1f}",
+            }
+            rows.append(row)
+            losses.clear()
+            report(row)
+            save_state(state_path, net, optimizer, step, config, elapsed)
+            _write_log(log_path, rows)
+            _plot(rows, config.run_dir / "convergence.png", config)
+            _export(config, net, step, row)
+        if out_of_time:
+            break
+    return config.out
+
+
+def _plot(rows: list[dict[str, str]], path: Path, config: SRTrainConfig) -> None:
+    points = [(float(r["step"]), float(r["val_psnr_y"])) for r in rows if r["val_psnr_y"] != "nan"]
+    label = f"×{config.scale} {'PD' if config.pd else 'no PD'}"
+    line_chart([(label, points)], path, f"validation PSNR-Y, ×{config.scale}", "step", "PSNR-Y (dB)")
+
+
+def _export(config: SRTrainConfig, net: nn.Module, step: int, row: dict[str, str]) -> None:
+    metadata = {
+        "task": "sr",
+        "scale": str(config.scale),
+        "pd": "true" if config.pd else "false",
+        "data": config.data.name,
+        "steps": str(step),
+        "train_seconds": row["seconds"],
+        "val_psnr_y": row["val_psnr_y"],
+        "command": config.command,
+    } | config.extra
+    save_checkpoint(config.out, net, metadata)

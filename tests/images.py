@@ -1,0 +1,44 @@
+"""Small images made in the tests: every mode srcli reads, with metadata."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import png
+import torch
+from PIL import Image, ImageCms
+
+from srcli.imageio import tensor_to_pil
+
+
+def random_channels(generator: torch.Generator, channels: int, height: int, width: int, max_value: int = 255):
+    return torch.randint(0, max_value + 1, (channels, height, width), generator=generator, dtype=torch.int32)
+
+
+def srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def save_8bit(path: Path, channels: torch.Tensor, **options) -> Path:
+    tensor_to_pil(channels).save(path, **options)
+    return path
+
+
+def save_png16(path: Path, channels: torch.Tensor, alpha: bool = False) -> Path:
+    planes, height, width = channels.shape
+    rows = channels.permute(1, 2, 0).reshape(height, width * planes).numpy().astype(np.uint16)
+    buffer = io.BytesIO()
+    png.Writer(width, height, greyscale=planes in (1, 2), alpha=alpha, bitdepth=16).write(buffer, rows)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def pillow_channels(path: Path) -> torch.Tensor:
+    """What Pillow itself reads from an 8-bit file, as ``(C, H, W)`` int32."""
+    with Image.open(path) as image:
+        array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return torch.from_numpy(array.astype(np.int32)).permute(2, 0, 1)

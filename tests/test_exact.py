@@ -1,0 +1,82 @@
+"""Property tests of exact quantisation (DESIGN section 2)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from srcli.exact import quantize_blocks, quantize_gray_mean, quantize_sr
+from srcli.ops import AvgPool
+
+depths = st.sampled_from([255, 65535])
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    max_value=depths,
+    n=st.integers(1, 64),
+    blocks=st.integers(1, 50),
+    spread=st.sampled_from([0.01, 1.0, 3.0]),
+)
+def test_block_means_are_exact_for_any_float_input(seed, max_value, n, blocks, spread):
+    g = _gen(seed)
+    values = (torch.rand(blocks, n, generator=g, dtype=torch.float64) * 2 - 0.5) * spread * max_value
+    means = torch.randint(0, max_value + 1, (blocks,), generator=g)
+    result = quantize_blocks(values, means, max_value)
+    assert result.dtype == torch.int32
+    assert result.min() >= 0 and result.max() <= max_value
+    assert torch.equal(result.to(torch.int64).sum(-1), means * n)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), max_value=depths, scale=st.sampled_from([2, 3, 4, 8]))
+def test_sr_quantisation_reduces_to_the_lr_exactly(seed, max_value, scale):
+    g = _gen(seed)
+    lr = torch.randint(0, max_value + 1, (1, 3, 5, 4), generator=g)
+    noise = torch.randn(1, 3, 5 * scale, 4 * scale, generator=g, dtype=torch.float64) * max_value * 0.2
+    estimate = AvgPool(scale).project(AvgPool(scale).A_pinv(lr.double()) + noise, lr.double())
+    result = quantize_sr(estimate.float(), lr, scale, max_value)
+    assert torch.equal(F.avg_pool2d(result.double(), scale), lr.double())
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), max_value=depths)
+def test_in_range_consistent_estimates_move_by_less_than_one_level(seed, max_value):
+    g = _gen(seed)
+    lr = torch.randint(max_value // 4, 3 * max_value // 4, (1, 1, 6, 6), generator=g)
+    op = AvgPool(4)
+    estimate = op.project(
+        op.A_pinv(lr.double()) + torch.rand(1, 1, 24, 24, generator=g, dtype=torch.float64), lr.double()
+    )
+    result = quantize_sr(estimate, lr, 4, max_value)
+    assert (result.double() - estimate).abs().max() < 1
+
+
+def test_integer_consistent_input_is_returned_unchanged(generator):
+    lr = torch.randint(1, 255, (1, 3, 8, 8), generator=generator)
+    consistent = AvgPool(2).A_pinv(lr.double()).clone()  # integers whose 2×2 means are the LR
+    consistent[..., 0::2, 0::2] += 1  # still integers in range, with the same block sums
+    consistent[..., 1::2, 1::2] -= 1
+    assert torch.equal(quantize_sr(consistent, lr, 2, 255), consistent.to(torch.int32))
+
+
+def test_rounding_picks_the_largest_fractions():
+    values = torch.tensor([[0.9, 0.2, 0.6, 0.3]], dtype=torch.float64)  # sum 2.0
+    assert quantize_blocks(values, torch.tensor([0.5]), 255).tolist() == [[1, 0, 1, 0]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), max_value=depths)
+def test_gray_mean_quantisation_is_exact(seed, max_value):
+    g = _gen(seed)
+    gray = torch.randint(0, max_value + 1, (1, 1, 7, 5), generator=g)
+    estimate = torch.rand(1, 3, 7, 5, generator=g, dtype=torch.float64) * max_value * 1.4 - 0.2 * max_value
+    result = quantize_gray_mean(estimate, gray, max_value)
+    assert torch.equal(result.to(torch.int64).sum(1, keepdim=True), 3 * gray)

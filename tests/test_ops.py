@@ -1,0 +1,105 @@
+"""Property tests of the degradation operators and PD (DESIGN section 1)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from srcli.metrics import psnr
+from srcli.ops import AvgPool, BlockCS, Gray
+
+FLOAT64_PSNR_DB = 200.0
+
+
+def random_tensor(seed: int, shape: tuple[int, ...], dtype=torch.float64, scale: float = 1.0) -> torch.Tensor:
+    return (torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype) * 3 - 1) * scale
+
+
+operator_cases = st.one_of(
+    st.builds(
+        lambda s, h, w: (AvgPool(s), (2, 3, s * h, s * w)), st.integers(2, 16), st.integers(1, 4), st.integers(1, 4)
+    ),
+    st.builds(
+        lambda m, h, w: (Gray(m), (2, 3, h, w)),
+        st.sampled_from(["mean", "bt601"]),
+        st.integers(1, 9),
+        st.integers(1, 9),
+    ),
+    st.builds(
+        lambda r, seed, h, w: (BlockCS(r, 8, seed), (1, 3, 8 * h, 8 * w)),
+        st.sampled_from([0.1, 0.25, 0.5, 1.0]),
+        st.integers(0, 3),
+        st.integers(1, 3),
+        st.integers(1, 3),
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=operator_cases, seed=st.integers(0, 2**31))
+def test_pinv_is_right_inverse(case, seed):
+    op, shape = case
+    y = op.A(random_tensor(seed, shape))
+    assert psnr(op.A(op.A_pinv(y)), y, 1.0) >= FLOAT64_PSNR_DB
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=operator_cases, seed=st.integers(0, 2**31))
+def test_projection_is_consistent_and_idempotent(case, seed):
+    op, shape = case
+    x = random_tensor(seed, shape, scale=50)
+    y = op.A(random_tensor(seed + 1, shape))
+    projected = op.project(x, y)
+    assert psnr(op.A(projected), y, 1.0) >= FLOAT64_PSNR_DB
+    assert torch.allclose(op.project(projected, y), projected, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=operator_cases, seed=st.integers(0, 2**31))
+def test_projection_keeps_the_null_space_part(case, seed):
+    op, shape = case
+    x = random_tensor(seed, shape)
+    y = op.A(random_tensor(seed + 1, shape))
+    null_part = x - op.A_pinv(op.A(x))
+    projected = op.project(x, y)
+    assert torch.allclose(projected - op.A_pinv(op.A(projected)), null_part, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_avgpool_matches_box_mean(dtype):
+    x = torch.arange(16, dtype=dtype).view(1, 1, 4, 4)
+    assert AvgPool(2).A(x).flatten().tolist() == [2.5, 4.5, 10.5, 12.5]
+    assert AvgPool(2).A_pinv(torch.tensor([[[[1.0]]]], dtype=dtype)).shape == (1, 1, 2, 2)
+
+
+@pytest.mark.parametrize("ratio", [0.1, 0.25, 0.5])
+def test_blockcs_rows_are_orthonormal_and_deterministic(ratio):
+    op = BlockCS(ratio, 32, seed=7)
+    assert op.m == round(ratio * 1024)
+    gram = op.rows @ op.rows.T
+    assert torch.allclose(gram, torch.eye(op.m, dtype=torch.float64), atol=1e-12)
+    assert torch.equal(BlockCS(ratio, 32, seed=7).rows, op.rows)
+    assert not torch.equal(BlockCS(ratio, 32, seed=8).rows, op.rows)
+
+
+def test_gray_bt601_weights_match_pillow():
+    y = Gray("bt601").A(torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64).view(1, 3, 1, 1))
+    assert y.item() == pytest.approx(0.299)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: AvgPool(1), "scale"),
+        (lambda: AvgPool(17), "scale"),
+        (lambda: Gray("luma"), "gray mode"),
+        (lambda: BlockCS(0.0), "ratio"),
+        (lambda: AvgPool(3).A(torch.zeros(1, 1, 4, 3)), "multiple"),
+        (lambda: BlockCS(0.1, 8).A(torch.zeros(1, 1, 8, 12)), "multiple"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
