@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -59,6 +59,12 @@ def guarded(action: Callable[[], T]) -> T:
             raise
         report.error(str(error))
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def fail(message: str) -> NoReturn:
+    """Report a bad-input error in one line and exit 2."""
+    report.error(message)
+    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _version(value: bool) -> None:
@@ -146,6 +152,97 @@ def check(
         if heatmap:
             report.note(f"wrote {heatmap} (error per LR pixel, {chosen.method}; white ≥ 4 levels)")
     if not passed:
+        raise typer.Exit(1)
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+
+
+class Ext(str, Enum):
+    png = "png"
+    jpg = "jpg"
+    webp = "webp"
+    tiff = "tiff"
+    bmp = "bmp"
+
+
+Inputs = Annotated[list[str], typer.Argument(help="Image files, folders, globs, or - for stdin.", show_default=False)]
+Output = Annotated[
+    str | None,
+    typer.Option(
+        "--output", "-o", help="Output file (one input), folder, or - for stdout [default: beside each input]."
+    ),
+]
+Model = Annotated[str | None, typer.Option(help="Shipped model name or checkpoint path [default: the shipped one].")]
+Tile = Annotated[int | None, typer.Option(help="Tile side in LR pixels; 0 = whole image [default: auto].")]
+Overlap = Annotated[int, typer.Option("--tile-overlap", help="Context around each tile, LR pixels.")]
+DeviceOption = Annotated[Device, typer.Option(help="Where to run the network.")]
+Half = Annotated[bool, typer.Option("--half", help="float16 network on CUDA.")]
+NoPd = Annotated[bool, typer.Option("--no-pd", help="Bare network, no projection (ablation; output not consistent).")]
+ExtOption = Annotated[Ext, typer.Option(help="Output format (png, lossless webp and tiff stay exact; jpg is lossy).")]
+Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders; keep the tree under -o.")]
+SkipExisting = Annotated[bool, typer.Option("--skip-existing", help="Leave inputs whose output exists.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table on stderr.")]
+
+
+def _run_options(device: Device, tile: int | None, overlap: int, half: bool, no_pd: bool):
+    from srcli.pipeline import RunOptions, resolve_device
+
+    resolved = resolve_device(device.value)
+    if half and resolved.type != "cuda":
+        raise ValueError("--half needs a CUDA device")
+    if overlap < 0 or (tile is not None and tile < 0):
+        raise ValueError("--tile and --tile-overlap must not be negative")
+    return RunOptions(device=resolved, tile=tile, overlap=overlap, half=half, pd=not no_pd)
+
+
+@app.command()
+def upscale(
+    inputs: Inputs,
+    scale: Annotated[int, typer.Option("--scale", "-s", help="Upscaling factor: 2, 4 or 8.")] = 4,
+    output: Output = None,
+    model: Model = None,
+    tile: Tile = None,
+    tile_overlap: Overlap = 20,
+    device: DeviceOption = Device.auto,
+    half: Half = False,
+    no_pd: NoPd = False,
+    suffix: Annotated[str | None, typer.Option(help="Added to each output name [default: _x{scale}].")] = None,
+    ext: ExtOption = Ext.png,
+    recursive: Recursive = False,
+    skip_existing: SkipExisting = False,
+    overwrite: Overwrite = False,
+    json_output: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Upscale images ×2, ×4 or ×8. Every saved file is exactly consistent with its input: its
+    box downsample equals the input byte for byte (alpha and 16-bit too). Exit 1 if any file failed."""
+    from srcli.batch import plan_jobs
+    from srcli.models import sr_stages
+    from srcli.pipeline import upscale_file
+
+    if scale not in (2, 4, 8):
+        fail(f"--scale must be 2, 4 or 8, got {scale}")
+    options = guarded(lambda: _run_options(device, tile, tile_overlap, half, no_pd))
+    stages = guarded(lambda: sr_stages(model, scale))
+    jobs = guarded(
+        lambda: plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
+    )
+    if len(stages) > 1 and not quiet:
+        report.note(f"×{scale} as a cascade: {' → '.join(f'{s.name} (×{s.scale})' for s in stages)}, PD at each stage")
+    failed = report.run_batch(
+        jobs,
+        lambda job, on_tile: upscale_file(job, stages, options, overwrite, on_tile),
+        skip_existing=skip_existing,
+        json_output=json_output,
+        quiet=quiet or output == "-",
+        debug=state["debug"],
+    )
+    if failed:
         raise typer.Exit(1)
 
 

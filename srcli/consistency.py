@@ -8,9 +8,10 @@ from pathlib import Path
 
 import torch
 
-from srcli.downsample import DOWNSAMPLERS, downsample_float, downsample_rounded
+from srcli.downsample import DOWNSAMPLERS, box_float, box_rounded, downsample_float, downsample_rounded
 from srcli.imageio import ImageError, Picture, read_picture, write_picture
 from srcli.metrics import consistency_psnr
+from srcli.ops import MAX_SCALE, MIN_SCALE
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,16 @@ class Consistency:
 
 
 def infer_scale(sr_size: tuple[int, int], lr_size: tuple[int, int]) -> int:
-    """The integer factor ``s ≥ 2`` with ``s·LR ≤ SR < (s+1)·LR`` per side (SR may be cropped to fit).
+    """The integer factor ``s`` in [2, 16] with ``s·LR ≤ SR < s·LR + s`` per side (SR may be cropped to fit).
 
     Sizes are ``(width, height)``. Raises :class:`ImageError` when no such factor exists.
     """
     (sw, sh), (lw, lh) = sr_size, lr_size
     scale = sw // lw
-    if scale < 2 or sh // lh != scale or sw - scale * lw >= scale or sh - scale * lh >= scale:
-        raise ImageError(f"sizes {sw}×{sh} and {lw}×{lh} are not an integer ratio of 2 or more")
+    if scale < MIN_SCALE or sh // lh != scale or sw - scale * lw >= scale or sh - scale * lh >= scale:
+        raise ImageError(f"sizes {sw}×{sh} and {lw}×{lh} are not an integer ratio of {MIN_SCALE} or more")
+    if scale > MAX_SCALE:
+        raise ImageError(f"sizes {sw}×{sh} and {lw}×{lh} are ×{scale}; srcli checks up to ×{MAX_SCALE}")
     return scale
 
 
@@ -66,10 +69,36 @@ def comparable_channels(sr: Picture, lr: Picture) -> tuple[torch.Tensor, torch.T
     return sr.color, lr.color
 
 
+ROWS_PER_CHUNK = 64
+
+
+def box_consistency(sr_channels: torch.Tensor, lr_channels: torch.Tensor, scale: int, max_value: int) -> Consistency:
+    """Box consistency of ``(C, s·h, s·w)`` SR against integer ``(C, h, w)`` LR, in strips of LR rows.
+
+    Works strip by strip so that a 48-megapixel output never needs a float64 copy of itself.
+    """
+    squared, exact, worst = 0.0, True, 0.0
+    error_map = torch.empty(lr_channels.shape[1:], dtype=torch.float64)
+    for top in range(0, lr_channels.shape[1], ROWS_PER_CHUNK):
+        bottom = min(top + ROWS_PER_CHUNK, lr_channels.shape[1])
+        strip = sr_channels[:, top * scale : bottom * scale]
+        observed = lr_channels[:, top:bottom]
+        error = (box_float(strip, scale) - observed.to(torch.float64)).abs()
+        squared += error.square().sum().item()
+        worst = max(worst, error.max().item())
+        error_map[top:bottom] = error.mean(dim=0)
+        exact = exact and torch.equal(box_rounded(strip, scale), observed.to(torch.int32))
+    mse = squared / lr_channels.numel()
+    psnr_db = math.inf if mse == 0 else 10 * math.log10(max_value * max_value / mse)
+    return Consistency("box", psnr_db, exact, worst, error_map)
+
+
 def measure(sr: Picture, lr: Picture, scale: int, method: str) -> Consistency:
     """Downsample SR (cropped to ``scale``·LR) by ``method`` and compare it with LR."""
     sr_channels, lr_channels = comparable_channels(sr, lr)
     sr_channels = sr_channels[:, : lr.height * scale, : lr.width * scale]
+    if method == "box":
+        return box_consistency(sr_channels, lr_channels, scale, lr.max_value)
     measured = downsample_float(sr_channels, scale, method)
     observed = lr_channels.to(torch.float64)
     error = (measured - observed).abs()
@@ -115,8 +144,8 @@ def check_images(
     if scale == "auto":
         factor = infer_scale(*sizes)
     else:
-        if not scale.isdigit() or int(scale) < 2:
-            raise ImageError(f"--scale must be auto or an integer ≥ 2, got {scale!r}")
+        if not scale.isdigit() or not MIN_SCALE <= int(scale) <= MAX_SCALE:
+            raise ImageError(f"--scale must be auto or an integer in [{MIN_SCALE}, {MAX_SCALE}], got {scale!r}")
         factor = int(scale)
         check_scale(*sizes, factor)
     methods = DOWNSAMPLERS if method == "auto" else (method,)

@@ -5,8 +5,9 @@ the three channels of one pixel for ``Gray("mean")``), with ``n`` values and int
 ``y``, the values must sum to ``T = n·y``:
 
 1. Box-constrained projection: a shift ``λ`` per block with ``Σ clip(x_i + λ, 0, MAX) = T``,
-   the Euclidean projection of the block onto ``{Σ = T} ∩ [0, MAX]ⁿ``. For blocks already in
-   range ``λ = (T − Σx)/n`` in closed form; the others are found by a vectorised bisection.
+   the Euclidean projection of the block onto ``{Σ = T} ∩ [0, MAX]ⁿ``. For blocks that stay in
+   range ``λ = (T − Σx)/n`` in closed form (exactly the PD step ``A⁺(y − Ax)``); for the
+   others ``λ`` is solved exactly on the piecewise-linear ``Σ clip``.
 2. Sum-preserving rounding: floor every value, then add 1 to the ``T − Σ floor`` values with
    the largest fractional parts.
 
@@ -17,25 +18,37 @@ from __future__ import annotations
 
 import torch
 
-BISECTION_STEPS = 64
+CHUNK_ELEMENTS = 1 << 22  # bounds the (rows, 2n, n) work tensor of the clipped-block search
+
+
+def _clipped_shift(rows: torch.Tensor, target: torch.Tensor, max_value: int) -> torch.Tensor:
+    """The shift ``λ`` with ``Σ clip(row + λ, 0, MAX) = target`` for each of ``(B, n)`` rows.
+
+    ``f(λ) = Σ clip(x_i + λ, 0, MAX)`` is piecewise linear and non-decreasing, with kinks at
+    ``−x_i`` and ``MAX − x_i``: evaluate it at the sorted kinks, find the segment that holds
+    the target, and solve the line there. Exact (no iteration), O(n²) per row.
+    """
+    kinks = torch.cat([-rows, max_value - rows], dim=-1).sort(dim=-1).values  # (B, 2n)
+    at_kinks = (rows.unsqueeze(1) + kinks.unsqueeze(-1)).clamp_(0, max_value).sum(-1)  # (B, 2n)
+    segment = (at_kinks <= target.unsqueeze(-1)).sum(-1).clamp(1, kinks.shape[-1] - 1) - 1
+    left = kinks.gather(-1, segment.unsqueeze(-1)).squeeze(-1)
+    right = kinks.gather(-1, (segment + 1).unsqueeze(-1)).squeeze(-1)
+    f_left = at_kinks.gather(-1, segment.unsqueeze(-1)).squeeze(-1)
+    f_right = at_kinks.gather(-1, (segment + 1).unsqueeze(-1)).squeeze(-1)
+    slope = (f_right - f_left) / (right - left).clamp_min(torch.finfo(rows.dtype).tiny)
+    return torch.where(slope > 0, left + (target - f_left) / slope.clamp_min(1e-300), left)
 
 
 def _project_blocks(values: torch.Tensor, sums: torch.Tensor, max_value: int) -> torch.Tensor:
     """Project each row of ``values`` ``(B, n)`` onto ``{Σ = sums} ∩ [0, max_value]ⁿ``."""
     n = values.shape[-1]
     shifted = values + ((sums - values.sum(-1)) / n).unsqueeze(-1)
-    clipping = ((shifted < 0) | (shifted > max_value)).any(-1)
-    if clipping.any():
-        rows = values[clipping]
-        target = sums[clipping]
-        low = -rows.amax(-1)  # every value clips to 0: sum 0 ≤ target
-        high = max_value - rows.amin(-1)  # every value clips to MAX: sum n·MAX ≥ target
-        for _ in range(BISECTION_STEPS):
-            mid = (low + high) / 2
-            too_small = (rows + mid.unsqueeze(-1)).clamp(0, max_value).sum(-1) < target
-            low = torch.where(too_small, mid, low)
-            high = torch.where(too_small, high, mid)
-        shifted[clipping] = rows + ((low + high) / 2).unsqueeze(-1)
+    clipping = ((shifted < 0) | (shifted > max_value)).any(-1).nonzero().squeeze(-1)
+    chunk = max(1, CHUNK_ELEMENTS // (2 * n * n))
+    for start in range(0, clipping.numel(), chunk):
+        index = clipping[start : start + chunk]
+        rows = values[index]
+        shifted[index] = rows + _clipped_shift(rows, sums[index], max_value).unsqueeze(-1)
     return shifted.clamp_(0, max_value)
 
 

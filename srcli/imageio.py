@@ -172,8 +172,11 @@ def _pixels_png16(data: bytes) -> tuple[torch.Tensor, bool]:
 
 def read_picture(source: Path | str) -> Picture:
     """Read an image file (or ``-`` for stdin); raises :class:`ImageError` with a clear line."""
-    name = "stdin" if str(source) == STDIO else str(source)
-    data = _read_bytes(source)
+    return decode_picture(_read_bytes(source), "stdin" if str(source) == STDIO else str(source))
+
+
+def decode_picture(data: bytes, name: str) -> Picture:
+    """Decode image file bytes; ``name`` is used in error messages."""
     if not data:
         raise ImageError(f"{name}: empty file")
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -12,6 +13,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from srcli.archs.compact import SRVGGNetCompact, compact_from_state_dict, is_compact
+from srcli.archs.rrdbnet import RRDBNet, is_rrdbnet, rrdbnet_from_state_dict
+from srcli.archs.srresnet import SRResNet, is_srresnet, srresnet_from_state_dict
 from srcli.ops import LinearOperator
 
 FORMAT = "srcli"
@@ -37,13 +40,16 @@ class PDWrapper(nn.Module):
 
 ARCHITECTURES: dict[str, tuple[Callable[[Mapping[str, torch.Tensor]], bool], Callable[..., nn.Module]]] = {
     "compact": (is_compact, compact_from_state_dict),
+    "srresnet": (is_srresnet, srresnet_from_state_dict),
+    "rrdbnet": (is_rrdbnet, rrdbnet_from_state_dict),
 }
+NETWORK_CLASSES: dict[str, type[nn.Module]] = {"compact": SRVGGNetCompact, "srresnet": SRResNet, "rrdbnet": RRDBNet}
 
 
 def build_network(arch: str, config: Mapping[str, int]) -> nn.Module:
     """A fresh, randomly initialised network of a named architecture."""
-    if arch == "compact":
-        return SRVGGNetCompact(**config)
+    if arch in NETWORK_CLASSES:
+        return NETWORK_CLASSES[arch](**config)
     raise ModelError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
 
 
@@ -59,8 +65,9 @@ def detect_architecture(state_dict: Mapping[str, torch.Tensor]) -> nn.Module:
 
 
 def architecture_name(net: nn.Module) -> str:
-    if isinstance(net, SRVGGNetCompact):
-        return "compact"
+    for name, network_class in NETWORK_CLASSES.items():
+        if isinstance(net, network_class):
+            return name
     raise ModelError(f"no architecture name for {type(net).__name__}")
 
 
@@ -108,3 +115,84 @@ def load_network(path: Path) -> tuple[nn.Module, dict[str, str]]:
     net.load_state_dict(state_dict, strict=True)
     metadata = read_metadata(path) if path.suffix == ".safetensors" else {}
     return net.eval(), metadata
+
+
+def weights_dir() -> Path:
+    """Where the shipped weights are: inside the installed wheel, or ``weights/`` of a checkout."""
+    packaged = Path(__file__).parent / "weights"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "weights"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One row of ``weights/manifest.json``."""
+
+    name: str
+    task: str
+    scale: int
+    arch: str
+    file: str
+    sha256: str
+    size: int
+    default: bool = False
+    metrics: dict[str, object] = field(default_factory=dict)
+    training: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return weights_dir() / self.file
+
+
+def load_manifest() -> list[ModelEntry]:
+    """The models srcli knows by name."""
+    path = weights_dir() / "manifest.json"
+    if not path.is_file():
+        return []
+    return [ModelEntry(**entry) for entry in json.loads(path.read_text())["models"]]
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A network ready for inference, with what reports need to say about it."""
+
+    net: nn.Module
+    name: str
+    scale: int
+
+
+def _looks_like_path(spec: str) -> bool:
+    return spec.endswith((".safetensors", ".pth", ".pt")) or "/" in spec or Path(spec).exists()
+
+
+def load_model(spec: str) -> LoadedModel:
+    """A model by manifest name or by checkpoint path."""
+    if _looks_like_path(spec):
+        net, _ = load_network(Path(spec))
+        return LoadedModel(net, Path(spec).name, net.scale)
+    entries = {entry.name: entry for entry in load_manifest()}
+    if spec not in entries:
+        known = ", ".join(sorted(entries)) or "none shipped"
+        raise ModelError(f"unknown model {spec!r} (known: {known}; or pass a checkpoint path)")
+    net, _ = load_network(entries[spec].path)
+    return LoadedModel(net, spec, net.scale)
+
+
+def sr_stages(spec: str | None, scale: int) -> list[LoadedModel]:
+    """The SR models that take an image to ×``scale``: one, or a cascade whose scales multiply to it.
+
+    With ``spec`` that model alone (its scale must be ``scale``). Otherwise the shipped default
+    for ``scale``; where there is none, a cascade of shipped defaults (×8 = ×2 then ×4).
+    """
+    if spec is not None:
+        model = load_model(spec)
+        if model.scale != scale:
+            raise ModelError(f"model {model.name} upscales ×{model.scale}, but --scale {scale} was asked")
+        return [model]
+    defaults = {entry.scale: entry for entry in load_manifest() if entry.task == "sr" and entry.default}
+    if scale in defaults:
+        return [load_model(defaults[scale].name)]
+    for first, second in ((2, scale // 2), (scale // 4, 4)):
+        if first * second == scale and first in defaults and second in defaults:
+            return [load_model(defaults[first].name), load_model(defaults[second].name)]
+    shipped = ", ".join(f"×{s}" for s in sorted(defaults)) or "none"
+    raise ModelError(f"no shipped model upscales ×{scale} (shipped: {shipped}); pass --model PATH")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -44,3 +44,81 @@ def note(message: str) -> None:
 def error(message: str) -> None:
     """One error line on stderr."""
     stderr.print(Text.assemble(("srcli: error: ", "bold red"), message), soft_wrap=True)
+
+
+def _summary_row(record: Mapping[str, object]) -> list[str]:
+    if record.get("error"):
+        return [str(record["input"]), "—", "—", "—", f"failed: {record['error']}"]
+    if record.get("skipped"):
+        return [str(record["input"]), str(record["output"]), "—", "—", "skipped (output exists)"]
+    size_in, size_out = record["input_size"], record["output_size"]
+    psnr = record["consistency_psnr_db"]
+    verdict = (
+        "exact (∞)"
+        if psnr is None
+        else f"{psnr:.2f} dB" + ("" if not record["consistency_exact"] else ", rounds exact")
+    )
+    return [
+        str(record["input"]),
+        str(record["output"]),
+        f"{size_in[0]}×{size_in[1]} → {size_out[0]}×{size_out[1]}",
+        f"{record['seconds']:.2f} s",
+        verdict,
+    ]
+
+
+def run_batch(jobs: Sequence, work: Callable, skip_existing: bool, json_output: bool, quiet: bool, debug: bool) -> int:
+    """Run ``work(job, on_tile)`` for every job with a progress bar; returns how many failed.
+
+    A failing file gets a record with ``error`` and the batch goes on. Records go to stdout as
+    JSON Lines with ``json_output``; a summary table goes to stderr unless ``quiet``.
+    """
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from srcli.imageio import ImageError
+    from srcli.models import ModelError
+
+    records: list[dict[str, object]] = []
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=quiet,
+        transient=True,
+    )
+    with progress:
+        files = progress.add_task("files", total=len(jobs))
+        tiles = progress.add_task("tiles", total=1, visible=False)
+        for job in jobs:
+            progress.update(files, description=f"[bold]{Path(job.source).name}")
+            if skip_existing and job.target != "-" and Path(job.target).exists():
+                record: dict[str, object] = {"input": job.source, "output": job.target, "skipped": True, "error": None}
+            else:
+                progress.reset(tiles, total=1, visible=True)
+
+                def on_tile(done: int, total: int) -> None:
+                    progress.update(tiles, completed=done, total=total)
+
+                try:
+                    record = work(job, on_tile)
+                except (ImageError, ModelError, ValueError, OSError, RuntimeError) as failure:
+                    if debug:
+                        raise
+                    record = {"input": job.source, "output": None, "error": str(failure).splitlines()[0]}
+                progress.update(tiles, visible=False)
+            records.append(record)
+            if json_output:
+                print_json(record)
+            progress.advance(files)
+    failed = sum(1 for record in records if record.get("error"))
+    if not quiet:
+        print_table(
+            f"{len(records)} file(s), {failed} failed",
+            ["input", "output", "size", "time", "consistency"],
+            [_summary_row(record) for record in records],
+        )
+    return failed

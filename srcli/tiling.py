@@ -1,0 +1,102 @@
+"""Tiled inference in LR pixels: each tile sees ``overlap`` pixels of context on every side
+and contributes only its core, so tile borders fall on LR pixel borders.
+
+Each output pixel comes from exactly one tile, which is why no blend buffer as large as the
+output is needed: with an overlap at least the network's receptive radius, the core of a tile
+is what the whole image would give (up to float summation order), so there is nothing left to
+blend. PD and exact quantisation are local to LR blocks, so they run per tile core and tiling
+can never break consistency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+
+DEFAULT_CPU_TILE = 256
+MIN_TILE = 16
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A core region ``[top, bottom) × [left, right)`` of the LR image and its padded window."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+    pad_top: int
+    pad_bottom: int
+    pad_left: int
+    pad_right: int
+
+    def window(self, x: torch.Tensor) -> torch.Tensor:
+        """The padded input window of ``(N, C, H, W)``."""
+        return x[
+            ...,
+            self.top - self.pad_top : self.bottom + self.pad_bottom,
+            self.left - self.pad_left : self.right + self.pad_right,
+        ]
+
+    def core(self, upscaled_window: torch.Tensor, scale: int) -> torch.Tensor:
+        """The core of the network's output for :meth:`window`, ``(N, C, s·(bottom−top), s·(right−left))``."""
+        height, width = (self.bottom - self.top) * scale, (self.right - self.left) * scale
+        top, left = self.pad_top * scale, self.pad_left * scale
+        return upscaled_window[..., top : top + height, left : left + width]
+
+
+def plan_tiles(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
+    """Cover an ``height × width`` LR image with cores of at most ``tile`` pixels a side.
+
+    ``tile <= 0`` means one tile. Context windows are clipped at the image border.
+    """
+    if tile <= 0:
+        tile = max(height, width)
+    tiles = []
+    for top in range(0, height, tile):
+        for left in range(0, width, tile):
+            bottom, right = min(top + tile, height), min(left + tile, width)
+            tiles.append(
+                Tile(
+                    top,
+                    bottom,
+                    left,
+                    right,
+                    min(overlap, top),
+                    min(overlap, height - bottom),
+                    min(overlap, left),
+                    min(overlap, width - right),
+                )
+            )
+    return tiles
+
+
+def tile_apply(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, overlap: int, scale: int
+) -> Iterator[tuple[Tile, torch.Tensor]]:
+    """Yield ``(tile, core output)`` for every tile of ``x`` ``(N, C, H, W)``.
+
+    ``fn`` maps ``(N, C, h, w)`` → ``(N, C', s·h, s·w)``; the core output is
+    ``(N, C', s·(bottom − top), s·(right − left))``.
+    """
+    for region in plan_tiles(x.shape[-2], x.shape[-1], tile, overlap):
+        yield region, region.core(fn(region.window(x)), scale)
+
+
+def auto_tile(device: torch.device, num_feat: int, scale: int) -> int:
+    """A tile side (LR pixels) that fits the free memory of ``device``.
+
+    CPU: a fixed size that keeps activations small and the cores busy. CUDA: the largest
+    power of two whose activations (≈ 4 feature maps of ``num_feat`` floats plus the ×s
+    output) take at most half the free memory.
+    """
+    if device.type != "cuda":
+        return DEFAULT_CPU_TILE
+    free, _ = torch.cuda.mem_get_info(device)
+    bytes_per_pixel = 4 * (4 * num_feat + 2 * 3 * scale * scale)
+    side = MIN_TILE
+    while (2 * side) ** 2 * bytes_per_pixel <= free / 2 and side < 4096:
+        side *= 2
+    return side

@@ -1,0 +1,266 @@
+"""``srcli upscale``: exact consistency of every saved file, tiling, batches, failures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from srcli.archs.compact import SRVGGNetCompact
+from srcli.archs.rrdbnet import RRDBNet
+from srcli.archs.srresnet import SRResNet
+from srcli.imageio import read_picture
+from srcli.models import save_checkpoint
+from tests.images import pillow_channels, random_channels, save_8bit, save_png16, srgb_profile
+
+
+def random_model(path: Path, scale: int, arch: type = SRVGGNetCompact) -> Path:
+    """A small random-initialised network whose output is far from consistent (PD must fix it)."""
+    torch.manual_seed(scale)
+    net = SRVGGNetCompact(3, 8, 2, scale) if arch is SRVGGNetCompact else arch(num_feat=8, num_block=1, scale=scale)
+    save_checkpoint(path, net, {"task": "sr"})
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    return {scale: random_model(folder / f"x{scale}.safetensors", scale) for scale in (2, 4)}
+
+
+def smooth_channels(generator, channels: int, height: int, width: int, max_value: int = 255) -> torch.Tensor:
+    noise = random_channels(generator, channels, height, width, max_value).double()
+    smooth = F.avg_pool2d(noise.unsqueeze(0), 3, 1, 1, count_include_pad=False)[0]
+    return smooth.round().to(torch.int32)
+
+
+def reduces_to(output: Path, source: torch.Tensor, scale: int) -> bool:
+    """The saved file's s×s means equal the input exactly: Pillow's ``reduce`` for 8-bit files.
+
+    RGBA is reduced band by band: Pillow's ``reduce`` of a whole RGBA image premultiplies alpha,
+    while srcli's operator (and so its guarantee) is the straight per-channel box mean.
+    """
+    picture = read_picture(output)
+    if picture.bit_depth == 8:
+        with Image.open(output) as image:
+            bands = [band.reduce(scale) for band in image.split()]
+        reduced = [pillow_channels_of(band) for band in bands]
+        return torch.equal(torch.cat(reduced), source)
+    means = F.avg_pool2d(picture.channels().double().unsqueeze(0), scale)[0]
+    return torch.equal(means, source.double())
+
+
+def pillow_channels_of(image: Image.Image) -> torch.Tensor:
+    return torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).view(1, image.height, image.width).int()
+
+
+KINDS = {
+    "RGB": lambda g: (smooth_channels(g, 3, 21, 17), 8),
+    "RGBA": lambda g: (smooth_channels(g, 4, 21, 17), 8),
+    "L": lambda g: (smooth_channels(g, 1, 21, 17), 8),
+    "RGB16": lambda g: (smooth_channels(g, 3, 13, 11, 65535), 16),
+    "L16": lambda g: (smooth_channels(g, 1, 13, 11, 65535), 16),
+}
+
+
+def write_kind(path: Path, pixels: torch.Tensor, depth: int) -> Path:
+    if depth == 16:
+        return save_png16(path, pixels)
+    return save_8bit(path, pixels)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("scale", [2, 4])
+@pytest.mark.parametrize("tile", ["0", "6"])
+def test_saved_file_reduces_to_the_input(cli, models, tmp_path, generator, kind, scale, tile):
+    pixels, depth = KINDS[kind](generator)
+    source = write_kind(tmp_path / "in.png", pixels, depth)
+    result = cli(
+        "upscale",
+        source,
+        "--scale",
+        scale,
+        "--model",
+        models[scale],
+        "--tile",
+        tile,
+        "--tile-overlap",
+        "3",
+        "--json",
+        "-q",
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    output = Path(record["output"])
+    assert output.name == f"in_x{scale}.png"
+    assert record["consistency_exact"] is True and record["consistency_psnr_db"] is None
+    assert read_picture(output).bit_depth == depth
+    assert reduces_to(output, pixels, scale)
+
+
+@pytest.mark.parametrize("kind", ["RGBA", "RGB16"])
+def test_tiled_and_untiled_differ_by_at_most_one_level(cli, models, tmp_path, generator, kind):
+    pixels, depth = KINDS[kind](generator)
+    source = write_kind(tmp_path / "in.png", pixels, depth)
+    cli("upscale", source, "--model", models[4], "--tile", "0", "-o", tmp_path / "whole.png", "-q")
+    cli(
+        "upscale",
+        source,
+        "--model",
+        models[4],
+        "--tile",
+        "5",
+        "--tile-overlap",
+        "8",
+        "-o",
+        tmp_path / "tiled.png",
+        "-q",
+    )
+    whole, tiled = read_picture(tmp_path / "whole.png"), read_picture(tmp_path / "tiled.png")
+    assert (whole.channels() - tiled.channels()).abs().max() <= 1
+
+
+@pytest.mark.parametrize("arch", [SRResNet, RRDBNet])
+def test_other_architectures_are_detected_and_exact(cli, tmp_path, generator, arch):
+    model = random_model(tmp_path / "net.safetensors", 2, arch)
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 9, 7))
+    result = cli("upscale", source, "--scale", "2", "--model", model, "--tile", "4", "--json", "-q")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["consistency_exact"] is True
+
+
+def test_pth_checkpoint_loads_without_pickle_code(cli, tmp_path, generator):
+    torch.manual_seed(0)
+    net = SRVGGNetCompact(3, 8, 2, 2)
+    torch.save({"params": net.state_dict()}, tmp_path / "net.pth")
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 6, 6))
+    result = cli("upscale", source, "--scale", "2", "--model", tmp_path / "net.pth", "--json", "-q")
+    assert result.exit_code == 0, result.output
+
+
+def test_no_pd_reports_finite_consistency(cli, models, tmp_path, generator):
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 12, 12))
+    result = cli("upscale", source, "--model", models[4], "--no-pd", "--json", "-q")
+    record = json.loads(result.stdout)
+    assert record["pd"] is False and record["consistency_exact"] is False
+    assert record["consistency_psnr_db"] is not None and record["consistency_psnr_db"] < 60
+
+
+def test_metadata_survives(cli, models, tmp_path, generator):
+    source = save_8bit(
+        tmp_path / "in.png", smooth_channels(generator, 4, 8, 8), icc_profile=srgb_profile(), dpi=(300, 300)
+    )
+    assert cli("upscale", source, "--model", models[2], "--scale", "2", "-q").exit_code == 0
+    output = read_picture(tmp_path / "in_x2.png")
+    assert output.icc_profile == srgb_profile() and output.alpha is not None
+    assert output.dpi == pytest.approx((300, 300), abs=0.01)
+
+
+def test_folder_with_bad_files_goes_on_and_exits_1(cli, models, tmp_path, generator):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    good = save_8bit(folder / "good.png", smooth_channels(generator, 3, 10, 10))
+    (folder / "corrupt.png").write_bytes(good.read_bytes()[:120])
+    (folder / "notes.jpg").write_text("not an image at all")
+    out = tmp_path / "out"
+    result = cli("upscale", folder, "--model", models[4], "-o", out, "--json", "-q")
+    assert result.exit_code == 1
+    records = {Path(r["input"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert records["good.png"]["error"] is None
+    assert "broken" in records["corrupt.png"]["error"] and "not an image" in records["notes.jpg"]["error"]
+    assert sorted(p.name for p in out.iterdir()) == ["good_x4.png"]
+
+
+def test_recursive_keeps_the_tree(cli, models, tmp_path, generator):
+    (tmp_path / "in" / "a" / "b").mkdir(parents=True)
+    save_8bit(tmp_path / "in" / "top.png", smooth_channels(generator, 3, 6, 6))
+    save_8bit(tmp_path / "in" / "a" / "b" / "deep.png", smooth_channels(generator, 3, 6, 6))
+    result = cli(
+        "upscale",
+        tmp_path / "in",
+        "--model",
+        models[2],
+        "--scale",
+        "2",
+        "-o",
+        tmp_path / "out",
+        "--recursive",
+        "--ext",
+        "webp",
+        "--suffix",
+        "_big",
+        "-q",
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "top_big.webp").is_file() and (tmp_path / "out" / "a" / "b" / "deep_big.webp").is_file()
+
+
+def test_existing_outputs_skip_or_refuse_or_overwrite(cli, models, tmp_path, generator):
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 6, 6))
+    target = tmp_path / "in_x4.png"
+    target.write_bytes(b"keep me")
+    refused = cli("upscale", source, "--model", models[4], "--json", "-q")
+    assert refused.exit_code == 1 and "--overwrite" in json.loads(refused.stdout)["error"]
+    skipped = cli("upscale", source, "--model", models[4], "--skip-existing", "--json", "-q")
+    assert skipped.exit_code == 0 and json.loads(skipped.stdout)["skipped"] is True
+    assert target.read_bytes() == b"keep me"
+    assert cli("upscale", source, "--model", models[4], "--overwrite", "-q").exit_code == 0
+    assert read_picture(target).width == 24
+
+
+def test_stdin_to_stdout(cli, models, tmp_path, generator):
+    data = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 6, 6)).read_bytes()
+    result = cli("upscale", "-", "--model", models[2], "--scale", "2", "-o", "-", input=data)
+    assert result.exit_code == 0
+    (tmp_path / "out.png").write_bytes(result.stdout_bytes)
+    assert read_picture(tmp_path / "out.png").width == 12
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scale", "3"], "--scale must be 2, 4 or 8"),
+        (["--model", "no-such-model"], "unknown model"),
+        (["--model", "MODEL2", "--scale", "4"], "upscales ×2"),
+        (["--tile", "-1"], "must not be negative"),
+    ],
+)
+def test_bad_options_are_one_line_exit_2(cli, models, tmp_path, generator, args, message):
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 6, 6))
+    args = [str(models[2]) if a == "MODEL2" else a for a in args]
+    result = cli("upscale", source, *args)
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "in_x4.png").exists()
+
+
+def test_cascade_for_x8(monkeypatch, models, tmp_path, generator, cli):
+    from srcli import models as registry
+
+    manifest = {
+        "models": [
+            {
+                "name": f"test-x{s}",
+                "task": "sr",
+                "scale": s,
+                "arch": "compact",
+                "file": str(models[s]),
+                "sha256": "",
+                "size": 0,
+                "default": True,
+            }
+            for s in (2, 4)
+        ]
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(registry, "weights_dir", lambda: tmp_path)
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 5, 7))
+    result = cli("upscale", source, "--scale", "8", "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["model"] == "test-x2 → test-x4" and record["output_size"] == [56, 40]
+    assert "cascade" in result.stderr
+    assert reduces_to(tmp_path / "in_x8.png", pillow_channels(source), 8)
