@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -246,6 +244,64 @@ def upscale(
         raise typer.Exit(1)
 
 
+@app.command()
+def bench(
+    data: Annotated[list[Path], typer.Option("--data", help="Benchmark folder (repeat for several sets).")],
+    scale: Annotated[int, typer.Option("--scale", "-s", help="Upscaling factor: 2, 4 or 8.")] = 4,
+    model: Model = None,
+    tile: Tile = None,
+    tile_overlap: Overlap = 20,
+    device: DeviceOption = Device.auto,
+    half: Half = False,
+    no_pd: NoPd = False,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
+    json_output: Json = False,
+) -> None:
+    """PSNR-Y/SSIM of a model beside bicubic (box LR, protocol of shared/README.md), LR-consistency
+    of its saved outputs, time, megapixels per second and peak memory, per folder."""
+    import torch
+
+    from srcli.bench import bench_folder, peak_memory_mb
+    from srcli.models import sr_stages
+
+    if threads:
+        torch.set_num_threads(threads)
+    options = guarded(lambda: _run_options(device, tile, tile_overlap, half, no_pd))
+    stages = guarded(lambda: sr_stages(model, scale))
+    name = " → ".join(stage.name for stage in stages)
+    results = [guarded(lambda folder=folder: bench_folder(folder, stages, options)) for folder in data]
+    if json_output:
+        for result in results:
+            report.print_json(
+                {
+                    "model": name,
+                    "scale": scale,
+                    "pd": not no_pd,
+                    **result.as_json(),
+                    "peak_memory_mb": round(peak_memory_mb(), 1),
+                }
+            )
+        return
+    rows = [
+        [
+            r.name,
+            str(r.images),
+            f"{r.psnr_y:.2f} / {r.ssim_y:.4f}",
+            f"{r.bicubic_psnr_y:.2f} / {r.bicubic_ssim_y:.4f}",
+            f"{r.exact}/{r.images}",
+            f"{r.seconds:.2f} s",
+            f"{r.megapixels_per_second:.2f}",
+        ]
+        for r in results
+    ]
+    report.print_table(
+        f"{name} ×{scale}{'' if not no_pd else ' (no PD)'}",
+        ["set", "images", "PSNR-Y / SSIM", "bicubic", "exact", "time", "MP/s out"],
+        rows,
+    )
+    report.note(f"peak memory {peak_memory_mb():.0f} MiB")
+
+
 @train_app.command("sr")
 def train_sr_command(
     scale: Annotated[int, typer.Option(help="Upscaling factor.")],
@@ -297,7 +353,6 @@ def train_sr_command(
         pd=pd,
         seed=seed,
         val_every=val_every,
-        command="srcli " + shlex.join(sys.argv[1:]),
     )
 
     def echo(row: dict[str, str]) -> None:

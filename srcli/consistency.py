@@ -102,7 +102,7 @@ def measure(sr: Picture, lr: Picture, scale: int, method: str) -> Consistency:
     measured = downsample_float(sr_channels, scale, method)
     observed = lr_channels.to(torch.float64)
     error = (measured - observed).abs()
-    exact = torch.equal(downsample_rounded(sr_channels, scale, method, sr.bit_depth), lr_channels)
+    exact = torch.equal(downsample_rounded(sr_channels, scale, method, sr.bit_depth), lr_channels.to(torch.int32))
     return Consistency(
         method=method,
         psnr_db=consistency_psnr(measured, observed, lr.max_value),

@@ -1,6 +1,7 @@
 """Image files ↔ integer tensors, keeping depth, alpha, ICC profile, DPI and EXIF.
 
-Reading gives a :class:`Picture`: colour ``(C, H, W)`` int32 with C = 1 (gray) or 3 (RGB),
+Reading gives a :class:`Picture`: colour ``(C, H, W)`` integers (uint8 for 8-bit files, int32
+for 16-bit ones) with C = 1 (gray) or 3 (RGB),
 an optional alpha ``(1, H, W)``, and the bit depth (8 or 16). Pillow reads most files; 16-bit
 PNGs (which Pillow reduces to 8 bits unless they are gray) go through pypng. EXIF
 orientation is applied on reading. Writes are atomic: a temporary file in the target folder,
@@ -47,8 +48,8 @@ class ImageError(ValueError):
 class Picture:
     """Pixels and the metadata that travels with them.
 
-    ``color``: ``(C, H, W)`` int32 in ``[0, max_value]``, C = 1 or 3.
-    ``alpha``: ``(1, H, W)`` int32 or None.
+    ``color``: ``(C, H, W)`` in ``[0, max_value]``, C = 1 or 3; uint8 at 8 bits, int32 at 16.
+    ``alpha``: ``(1, H, W)`` of the same dtype, or None.
     """
 
     color: torch.Tensor
@@ -77,7 +78,7 @@ class Picture:
         return f"{name} {self.bit_depth}-bit"
 
     def channels(self) -> torch.Tensor:
-        """Colour and alpha stacked: ``(C [+1], H, W)`` int32."""
+        """Colour and alpha stacked: ``(C [+1], H, W)``."""
         return self.color if self.alpha is None else torch.cat([self.color, self.alpha])
 
     def with_channels(self, channels: torch.Tensor) -> Picture:
@@ -95,16 +96,15 @@ def tensor_bytes(tensor: torch.Tensor) -> bytes:
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """An 8-bit Pillow image (L, LA, RGB or RGBA) → ``(C, H, W)`` uint8 tensor."""
-    channels = len(image.getbands())
-    data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-    return data.view(image.height, image.width, channels).permute(2, 0, 1).contiguous()
+    array = np.array(image, dtype=np.uint8).reshape(image.height, image.width, -1)
+    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
 
 
 def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
     """A ``(C, H, W)`` tensor of 8-bit values (C = 1, 2, 3 or 4) → Pillow image (L, LA, RGB, RGBA)."""
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[tensor.shape[0]]
-    data = tensor.to(torch.uint8).permute(1, 2, 0)
-    return Image.frombytes(mode, (tensor.shape[2], tensor.shape[1]), tensor_bytes(data))
+    array = tensor.to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
+    return Image.fromarray(array[:, :, 0] if mode == "L" else array, mode=mode)
 
 
 def _read_bytes(source: Path | str) -> bytes:
@@ -159,7 +159,7 @@ def _pixels_8bit(image: Image.Image) -> tuple[torch.Tensor, int, bool]:
     elif mode not in ("L", "LA", "RGB", "RGBA"):
         dropped_icc = mode == "CMYK"  # a CMYK profile does not describe the RGB result
         image = image.convert("RGBA" if "A" in mode else "RGB")
-    return pil_to_tensor(image).to(torch.int32), 8, dropped_icc
+    return pil_to_tensor(image), 8, dropped_icc
 
 
 def _pixels_png16(data: bytes) -> tuple[torch.Tensor, bool]:

@@ -175,6 +175,7 @@ def upscale_file(
     suffix = Path(job.target).suffix if job.target != STDIO else ".png"
     data = encode_picture(picture, suffix)
     write_bytes_atomic(data, job.target, overwrite)
+    del picture  # the saved file is measured from its bytes; free the pixels first
     saved = decode_picture(data, job.target)
     scale = saved.width // source.width
     verdict = box_consistency(saved.channels(), source.channels(), scale, source.max_value)

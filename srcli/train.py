@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shlex
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -54,11 +55,39 @@ class SRTrainConfig:
     pd: bool = True
     seed: int = 0
     val_every: int = 500
-    command: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
     def network_config(self) -> dict[str, int]:
         return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
+
+    def command_line(self) -> str:
+        """The ``srcli train sr`` command that makes this run (recorded in the weights' header)."""
+        words = ["srcli", "train", "sr", "--scale", str(self.scale), "--data", str(self.data)]
+        if self.val:
+            words += ["--val", str(self.val)]
+        words += [
+            "--out",
+            str(self.out),
+            "--arch",
+            self.arch,
+            "--num-feat",
+            str(self.num_feat),
+            "--num-conv",
+            str(self.num_conv),
+            "--steps",
+            str(self.steps),
+            "--batch",
+            str(self.batch),
+            "--patch",
+            str(self.patch),
+            "--lr",
+            str(self.lr),
+            "--pd" if self.pd else "--no-pd",
+            "--seed",
+            str(self.seed),
+            "--val-every",
+            str(self.val_every),
+        ]
+        return shlex.join(words)
 
     def schedule_key(self) -> dict[str, object]:
         """What must match for a checkpoint to be resumed."""
@@ -284,6 +313,6 @@ def _export(config: SRTrainConfig, net: nn.Module, step: int, row: dict[str, str
         "steps": str(step),
         "train_seconds": row["seconds"],
         "val_psnr_y": row["val_psnr_y"],
-        "command": config.command,
-    } | config.extra
+        "command": config.command_line(),
+    }
     save_checkpoint(config.out, net, metadata)

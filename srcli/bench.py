@@ -1,0 +1,111 @@
+"""``srcli bench``: quality, consistency and speed of an SR model on benchmark folders.
+
+Uses the protocol of ``shared/README.md``: HR cropped to a multiple of the scale, LR by
+``Image.reduce``, PSNR/SSIM on BT.601 Y with ``scale`` border pixels cropped. Outputs are
+encoded as PNG and decoded again, so the consistency is that of the file as it would be saved.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from srcli.consistency import box_consistency
+from srcli.evaluate import image_files, protocol_pair, score_sr
+from srcli.imageio import Picture, decode_picture, encode_picture, pil_to_tensor, tensor_to_pil
+from srcli.models import LoadedModel
+from srcli.pipeline import RunOptions, Timings, upscale_picture
+
+
+@dataclass(frozen=True)
+class SetResult:
+    """Means over one folder of images."""
+
+    name: str
+    images: int
+    psnr_y: float
+    ssim_y: float
+    bicubic_psnr_y: float
+    bicubic_ssim_y: float
+    exact: int
+    min_consistency_db: float
+    seconds: float
+    network_seconds: float
+    projection_seconds: float
+    output_megapixels: float
+
+    @property
+    def megapixels_per_second(self) -> float:
+        return self.output_megapixels / self.seconds if self.seconds else float("nan")
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "set": self.name,
+            "images": self.images,
+            "psnr_y": round(self.psnr_y, 3),
+            "ssim_y": round(self.ssim_y, 4),
+            "bicubic_psnr_y": round(self.bicubic_psnr_y, 3),
+            "bicubic_ssim_y": round(self.bicubic_ssim_y, 4),
+            "exact_outputs": self.exact,
+            "min_consistency_psnr_db": None if self.min_consistency_db == float("inf") else self.min_consistency_db,
+            "seconds": round(self.seconds, 3),
+            "network_seconds": round(self.network_seconds, 3),
+            "projection_seconds": round(self.projection_seconds, 3),
+            "output_megapixels_per_second": round(self.megapixels_per_second, 3),
+        }
+
+
+def bicubic_upscale(lr: torch.Tensor, scale: int) -> torch.Tensor:
+    """Pillow's bicubic upsampling of ``(1, 3, h, w)`` uint8, the floor every model must beat."""
+    image = tensor_to_pil(lr[0])
+    return pil_to_tensor(image.resize((image.width * scale, image.height * scale), Image.Resampling.BICUBIC))[None]
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+
+
+def bench_folder(folder: Path, stages: list[LoadedModel], options: RunOptions) -> SetResult:
+    """Run every image of ``folder`` through the stages and score it."""
+    scale = 1
+    for stage in stages:
+        scale *= stage.scale
+    scores, bicubic, verdicts = [], [], []
+    timings, seconds, megapixels = Timings(), 0.0, 0.0
+    for path in image_files(folder):
+        hr, lr = protocol_pair(path, scale)
+        picture = Picture(lr[0], None, 8)
+        started = time.perf_counter()
+        for stage in stages:
+            picture = upscale_picture(picture, stage, options, timings=timings)
+        seconds += time.perf_counter() - started
+        saved = decode_picture(encode_picture(picture, ".png"), path.name)
+        verdicts.append(box_consistency(saved.color, lr[0], scale, 255))
+        scores.append(score_sr(saved.color.unsqueeze(0), hr, scale))
+        bicubic.append(score_sr(bicubic_upscale(lr, scale), hr, scale))
+        megapixels += saved.width * saved.height / 1e6
+    count = len(scores)
+    if not count:
+        raise ValueError(f"no images in {folder}")
+    return SetResult(
+        name=folder.name,
+        images=count,
+        psnr_y=sum(s[0] for s in scores) / count,
+        ssim_y=sum(s[1] for s in scores) / count,
+        bicubic_psnr_y=sum(s[0] for s in bicubic) / count,
+        bicubic_ssim_y=sum(s[1] for s in bicubic) / count,
+        exact=sum(v.exact and v.psnr_db == float("inf") for v in verdicts),
+        min_consistency_db=min(v.psnr_db for v in verdicts),
+        seconds=seconds,
+        network_seconds=timings.network,
+        projection_seconds=timings.projection,
+        output_megapixels=megapixels,
+    )

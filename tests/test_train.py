@@ -1,0 +1,125 @@
+"""``srcli train sr``: a few real steps, checkpoints that resume exactly, the exported weights."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from srcli.models import load_network, read_metadata
+from srcli.train import SRTrainConfig, TrainError, train_sr
+from tests.images import random_channels, save_8bit
+
+
+@pytest.fixture
+def folders(tmp_path, generator):
+    train, val = tmp_path / "train", tmp_path / "val"
+    train.mkdir()
+    val.mkdir()
+    for index in range(3):
+        save_8bit(train / f"t{index}.png", random_channels(generator, 3, 40, 44))
+    save_8bit(val / "v.png", random_channels(generator, 3, 24, 24))
+    return train, val
+
+
+def config(folders, tmp_path, name: str, **overrides) -> SRTrainConfig:
+    train, val = folders
+    settings = dict(
+        scale=2,
+        data=train,
+        val=val,
+        out=tmp_path / f"{name}.safetensors",
+        run_dir=tmp_path / name,
+        num_feat=8,
+        num_conv=2,
+        steps=6,
+        batch=2,
+        patch=8,
+        val_every=2,
+        seed=3,
+    )
+    return SRTrainConfig(**(settings | overrides))
+
+
+def test_a_few_steps_write_weights_log_and_plot(folders, tmp_path, cli):
+    train, val = folders
+    out = tmp_path / "w.safetensors"
+    result = cli(
+        "train",
+        "sr",
+        "--scale",
+        "2",
+        "--data",
+        train,
+        "--val",
+        val,
+        "--out",
+        out,
+        "--run-dir",
+        tmp_path / "run",
+        "--num-feat",
+        "8",
+        "--num-conv",
+        "2",
+        "--steps",
+        "4",
+        "--batch",
+        "2",
+        "--patch",
+        "8",
+        "--val-every",
+        "2",
+    )
+    assert result.exit_code == 0, result.output
+    with (tmp_path / "run" / "log.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["step"] for row in rows] == ["2", "4"]
+    assert all(float(row["val_psnr_y"]) > 0 for row in rows)
+    assert (tmp_path / "run" / "convergence.png").stat().st_size > 0
+    net, metadata = load_network(out)
+    assert net.scale == 2 and metadata["task"] == "sr" and metadata["pd"] == "true"
+    assert metadata["steps"] == "4" and metadata["command"].startswith("srcli train sr")
+
+
+def test_resume_repeats_the_uninterrupted_run(folders, tmp_path):
+    torch.set_num_threads(1)
+    train_sr(config(folders, tmp_path, "straight"), resume=False, report=lambda row: None)
+    train_sr(config(folders, tmp_path, "split", stop_at=3), resume=False, report=lambda row: None)
+    assert read_metadata(tmp_path / "split.safetensors")["steps"] == "3"
+    train_sr(config(folders, tmp_path, "split"), resume=True, report=lambda row: None)
+    straight = load_file(str(tmp_path / "straight" / "state.safetensors"))
+    split = load_file(str(tmp_path / "split" / "state.safetensors"))
+    assert straight.keys() == split.keys()
+    assert all(torch.equal(straight[key], split[key]) for key in straight)
+
+    def final_row(name: str) -> dict[str, str]:
+        with (tmp_path / name / "log.csv").open() as handle:
+            return list(csv.DictReader(handle))[-1]
+
+    assert final_row("straight")["val_psnr_y"] == final_row("split")["val_psnr_y"]
+
+
+def test_existing_run_needs_resume(folders, tmp_path):
+    train_sr(config(folders, tmp_path, "run", steps=2), resume=False, report=lambda row: None)
+    with pytest.raises(TrainError, match="--resume"):
+        train_sr(config(folders, tmp_path, "run", steps=2), resume=False, report=lambda row: None)
+
+
+def test_resume_with_other_settings_is_refused(folders, tmp_path):
+    train_sr(config(folders, tmp_path, "run", steps=2), resume=False, report=lambda row: None)
+    with pytest.raises(TrainError, match="other settings"):
+        train_sr(config(folders, tmp_path, "run", steps=2, num_feat=4), resume=True, report=lambda row: None)
+
+
+def test_missing_data_folder_is_a_clear_error(tmp_path, cli):
+    result = cli("train", "sr", "--scale", "2", "--data", tmp_path / "nope", "--out", tmp_path / "w.safetensors")
+    assert result.exit_code == 2 and "training folder not found" in result.stderr
+
+
+def test_config_is_recorded(folders, tmp_path):
+    train_sr(config(folders, tmp_path, "run", steps=2), resume=False, report=lambda row: None)
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert recorded["num_feat"] == 8 and recorded["pd"] is True
