@@ -264,3 +264,12 @@ def test_cascade_for_x8(monkeypatch, models, tmp_path, generator, cli):
     assert record["model"] == "test-x2 → test-x4" and record["output_size"] == [56, 40]
     assert "cascade" in result.stderr
     assert reduces_to(tmp_path / "in_x8.png", pillow_channels(source), 8)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message given where CUDA is absent")
+def test_cuda_and_half_are_refused_clearly_without_cuda(cli, models, tmp_path, generator):
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 6, 6))
+    result = cli("upscale", source, "--model", models[2], "--scale", "2", "--device", "cuda")
+    assert result.exit_code == 2 and "no CUDA device" in result.stderr
+    result = cli("upscale", source, "--model", models[2], "--scale", "2", "--half", "--device", "cpu")
+    assert result.exit_code == 2 and "--half needs a CUDA device" in result.stderr

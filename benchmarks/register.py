@@ -1,0 +1,88 @@
+"""Measure a trained checkpoint on the benchmark sets and record it in weights/manifest.json.
+
+    python benchmarks/register.py weights/compact-x4.safetensors --name compact-x4 --default
+
+Reads the training command, steps and time from the checkpoint's header (written by
+``srcli train``), computes sha256 and size, runs the ``shared/README.md`` protocol on Set5,
+Set14 and BSD68, and writes the manifest entry plus benchmarks/results/quality-NAME.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from srcli.bench import bench_folder
+from srcli.models import LoadedModel, load_network
+from srcli.pipeline import RunOptions
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT.parent / "shared" / "data" / "bench"
+SETS = ("Set5", "Set14", "BSD68")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("weights", type=Path)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--default", action="store_true", help="the default model for its task and scale")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    net, header = load_network(args.weights)
+    model = LoadedModel(net, args.name, net.scale)
+    results = {name: bench_folder(BENCH / name, [model], RunOptions()).as_json() for name in SETS}
+    metrics = {name: {"psnr_y": r["psnr_y"], "ssim_y": r["ssim_y"], "bicubic_psnr_y": r["bicubic_psnr_y"],
+                      "exact_outputs": f"{r['exact_outputs']}/{r['images']}"} for name, r in results.items()}
+    entry = {
+        "name": args.name,
+        "task": header.get("task", "sr"),
+        "scale": net.scale,
+        "arch": header.get("arch"),
+        "file": args.weights.name,
+        "sha256": sha256(args.weights),
+        "size": args.weights.stat().st_size,
+        "default": args.default,
+        "metrics": metrics,
+        "training": {
+            "command": header.get("command"),
+            "data": header.get("data"),
+            "pd": header.get("pd") == "true",
+            "steps": int(header.get("steps", 0)),
+            "seconds": float(header.get("train_seconds", 0)),
+            "parameters": sum(p.numel() for p in net.parameters()),
+            "config": json.loads(header.get("config", "{}")),
+        },
+    }
+    manifest_path = ROOT / "weights" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"models": []}
+    models = [m for m in manifest["models"] if m["name"] != args.name]
+    if args.default:
+        for other in models:
+            if other["task"] == entry["task"] and other["scale"] == entry["scale"]:
+                other["default"] = False
+    manifest["models"] = sorted([*models, entry], key=lambda m: (m["task"], m["scale"], m["name"]))
+    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    record = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {args.threads} threads",
+              "model": args.name, "scale": net.scale, "results": results}
+    out = ROOT / "benchmarks" / "results" / f"quality-{args.name}.json"
+    out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(metrics, indent=2))
+
+
+if __name__ == "__main__":
+    main()
