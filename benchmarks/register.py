@@ -46,8 +46,15 @@ def main() -> None:
     net, header = load_network(args.weights)
     model = LoadedModel(net, args.name, net.scale)
     results = {name: bench_folder(BENCH / name, [model], RunOptions()).as_json() for name in SETS}
-    metrics = {name: {"psnr_y": r["psnr_y"], "ssim_y": r["ssim_y"], "bicubic_psnr_y": r["bicubic_psnr_y"],
-                      "exact_outputs": f"{r['exact_outputs']}/{r['images']}"} for name, r in results.items()}
+    metrics = {
+        name: {
+            "psnr_y": r["psnr_y"],
+            "ssim_y": r["ssim_y"],
+            "bicubic_psnr_y": r["bicubic_psnr_y"],
+            "exact_outputs": f"{r['exact_outputs']}/{r['images']}",
+        }
+        for name, r in results.items()
+    }
     entry = {
         "name": args.name,
         "task": header.get("task", "sr"),
@@ -77,8 +84,13 @@ def main() -> None:
                 other["default"] = False
     manifest["models"] = sorted([*models, entry], key=lambda m: (m["task"], m["scale"], m["name"]))
     manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    record = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {args.threads} threads",
-              "model": args.name, "scale": net.scale, "results": results}
+    record = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {args.threads} threads",
+        "model": args.name,
+        "scale": net.scale,
+        "results": results,
+    }
     out = ROOT / "benchmarks" / "results" / f"quality-{args.name}.json"
     out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(metrics, indent=2))

@@ -25,8 +25,10 @@ def test_bench_reports_quality_beside_bicubic_and_exact_outputs(cli, tmp_path, g
     record = json.loads(result.stdout)
     assert record["images"] == 2 and record["exact_outputs"] == 2
     assert record["min_consistency_psnr_db"] is None
-    expected = [score_sr(bicubic_upscale(lr, 2), hr, 2)[0] for hr, lr in
-                (protocol_pair(folder / f"{i}.png", 2) for i in range(2))]
+    expected = [
+        score_sr(bicubic_upscale(lr, 2), hr, 2)[0]
+        for hr, lr in (protocol_pair(folder / f"{i}.png", 2) for i in range(2))
+    ]
     assert abs(record["bicubic_psnr_y"] - sum(expected) / 2) < 1e-3
     assert record["output_megapixels_per_second"] > 0 and record["peak_memory_mb"] > 0
 
