@@ -135,12 +135,18 @@ class ModelEntry:
     sha256: str
     size: int
     default: bool = False
+    repo: str | None = None
+    revision: str = "main"
     metrics: dict[str, object] = field(default_factory=dict)
     training: dict[str, object] = field(default_factory=dict)
 
     @property
-    def path(self) -> Path:
+    def shipped_path(self) -> Path:
         return weights_dir() / self.file
+
+    @property
+    def shipped(self) -> bool:
+        return self.shipped_path.is_file()
 
 
 def load_manifest() -> list[ModelEntry]:
@@ -164,16 +170,30 @@ def _looks_like_path(spec: str) -> bool:
     return spec.endswith((".safetensors", ".pth", ".pt")) or "/" in spec or Path(spec).exists()
 
 
+def find_entry(name: str) -> ModelEntry:
+    """The manifest entry called ``name``."""
+    entries = {entry.name: entry for entry in load_manifest()}
+    if name not in entries:
+        known = ", ".join(sorted(entries)) or "none"
+        raise ModelError(f"unknown model {name!r} (known: {known}; or pass a checkpoint path)")
+    return entries[name]
+
+
+def local_path(entry: ModelEntry) -> Path:
+    """The entry's weights on this machine: shipped in the package, else pulled into the Hub cache."""
+    if entry.shipped:
+        return entry.shipped_path
+    from srcli.hub import pull
+
+    return pull(entry)
+
+
 def load_model(spec: str) -> LoadedModel:
-    """A model by manifest name or by checkpoint path."""
+    """A model by manifest name (pulled on first use if it is not shipped) or by checkpoint path."""
     if _looks_like_path(spec):
         net, _ = load_network(Path(spec))
         return LoadedModel(net, Path(spec).name, net.scale)
-    entries = {entry.name: entry for entry in load_manifest()}
-    if spec not in entries:
-        known = ", ".join(sorted(entries)) or "none shipped"
-        raise ModelError(f"unknown model {spec!r} (known: {known}; or pass a checkpoint path)")
-    net, _ = load_network(entries[spec].path)
+    net, _ = load_network(local_path(find_entry(spec)))
     return LoadedModel(net, spec, net.scale)
 
 
