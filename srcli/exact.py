@@ -11,7 +11,11 @@ the three channels of one pixel for ``Gray("mean")``), with ``n`` values and int
 2. Sum-preserving rounding: floor every value, then add 1 to the ``T − Σ floor`` values with
    the largest fractional parts.
 
-All in float64, so no float32 rounding can move a sum across an integer.
+Exactness never rests on float arithmetic: step 2 counts the missing units from integer-valued
+floats, so the sums come out right whatever rounding error the projection carries. The float
+type only decides how close each value lands to its projection: float32 for 8-bit images
+(values ≤ 255 keep 1.5e-5 resolution; measured identical to float64 on Set14), float64 for
+16-bit ones.
 """
 
 from __future__ import annotations
@@ -71,8 +75,8 @@ def _round_preserving_sums(values: torch.Tensor, sums: torch.Tensor, max_value: 
         chosen = score.topk(most, dim=-1).indices
         take = torch.arange(most, device=values.device) < missing.abs().unsqueeze(-1)
         rounded.scatter_add_(-1, chosen, take.to(values.dtype) * direction)
-    if rounded.numel() and (rounded.min() < 0 or rounded.max() > max_value):
-        raise RuntimeError("exact quantisation left its range; please report this")
+    if rounded.numel() and (rounded.min() < 0 or rounded.max() > max_value or not torch.equal(rounded.sum(-1), sums)):
+        raise RuntimeError("exact quantisation missed its range or block sums; please report this")
     return rounded
 
 
@@ -89,8 +93,9 @@ def quantize_blocks(values: torch.Tensor, means: torch.Tensor, max_value: int) -
     """
     if values.ndim != 2 or means.shape != values.shape[:1]:
         raise ValueError(f"values must be (B, n) and means (B,), got {tuple(values.shape)}, {tuple(means.shape)}")
-    values = values.to(torch.float64)
-    sums = means.to(torch.float64) * values.shape[-1]
+    work = torch.float32 if max_value <= 255 else torch.float64
+    values = values.to(work)
+    sums = means.to(work) * values.shape[-1]
     if means.numel() and (means.min() < 0 or means.max() > max_value):
         raise ValueError(f"targets must lie in [0, {max_value}]")
     return _round_preserving_sums(_project_blocks(values, sums, max_value), sums, max_value).to(torch.int32)
