@@ -162,3 +162,11 @@ def test_existing_output_is_kept_without_overwrite(cli, photo, tmp_path):
     assert lr.read_bytes() == b"precious"
     assert cli("degrade", photo, "--scale", "2", "-o", lr, "--overwrite").exit_code == 0
     assert read_picture(lr).width == 25
+
+
+def test_python_dash_m_srcli_runs():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "srcli", "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("srcli ")
