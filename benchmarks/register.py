@@ -10,7 +10,6 @@ Set14 and BSD68, and writes the manifest entry plus benchmarks/results/quality-N
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import platform
 import time
@@ -19,20 +18,13 @@ from pathlib import Path
 import torch
 
 from srcli.bench import bench_folder
+from srcli.hub import sha256_of
 from srcli.models import LoadedModel, load_network
 from srcli.pipeline import RunOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "data" / "bench"
 SETS = ("Set5", "Set14", "BSD68")
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def main() -> None:
@@ -61,7 +53,7 @@ def main() -> None:
         "scale": net.scale,
         "arch": header.get("arch"),
         "file": args.weights.name,
-        "sha256": sha256(args.weights),
+        "sha256": sha256_of(args.weights),
         "size": args.weights.stat().st_size,
         "default": args.default,
         "metrics": metrics,

@@ -14,6 +14,7 @@ from srcli.consistency import check_images
 from srcli.degrade import degrade_image
 from srcli.imageio import ImageError
 from srcli.models import ModelError
+from srcli.pipeline import DEFAULT_OVERLAP
 
 app = typer.Typer(
     help="Super-resolution, colorization and compressed sensing whose saved files are exactly consistent "
@@ -170,6 +171,7 @@ class Ext(str, Enum):
     bmp = "bmp"
 
 
+Scale = Annotated[int, typer.Option("--scale", "-s", help="Upscaling factor: 2, 4 or 8.")]
 Inputs = Annotated[list[str], typer.Argument(help="Image files, folders, globs, or - for stdin.", show_default=False)]
 Output = Annotated[
     str | None,
@@ -203,11 +205,11 @@ def _run_options(device: Device, tile: int | None, overlap: int, half: bool, no_
 @app.command()
 def upscale(
     inputs: Inputs,
-    scale: Annotated[int, typer.Option("--scale", "-s", help="Upscaling factor: 2, 4 or 8.")] = 4,
+    scale: Scale = 4,
     output: Output = None,
     model: Model = None,
     tile: Tile = None,
-    tile_overlap: Overlap = 20,
+    tile_overlap: Overlap = DEFAULT_OVERLAP,
     device: DeviceOption = Device.auto,
     half: Half = False,
     no_pd: NoPd = False,
@@ -249,10 +251,10 @@ def upscale(
 @app.command()
 def bench(
     data: Annotated[list[Path], typer.Option("--data", help="Benchmark folder (repeat for several sets).")],
-    scale: Annotated[int, typer.Option("--scale", "-s", help="Upscaling factor: 2, 4 or 8.")] = 4,
+    scale: Scale = 4,
     model: Model = None,
     tile: Tile = None,
-    tile_overlap: Overlap = 20,
+    tile_overlap: Overlap = DEFAULT_OVERLAP,
     device: DeviceOption = Device.auto,
     half: Half = False,
     no_pd: NoPd = False,
