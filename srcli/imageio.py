@@ -18,6 +18,8 @@ import sys
 import tempfile
 import warnings
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -175,13 +177,30 @@ def read_picture(source: Path | str) -> Picture:
     return decode_picture(_read_bytes(source), "stdin" if str(source) == STDIO else str(source))
 
 
-def decode_picture(data: bytes, name: str) -> Picture:
-    """Decode image file bytes; ``name`` is used in error messages."""
-    if not data:
-        raise ImageError(f"{name}: empty file")
+@contextmanager
+def _pixel_limit(trusted: bool) -> Iterator[None]:
+    """Pillow's decompression-bomb guard as an error, or lifted for bytes srcli wrote itself."""
+    saved = Image.MAX_IMAGE_PIXELS
+    if trusted:
+        Image.MAX_IMAGE_PIXELS = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def decode_picture(data: bytes, name: str, trusted: bool = False) -> Picture:
+    """Decode image file bytes; ``name`` is used in error messages.
+
+    ``trusted`` lifts the decompression-bomb guard, for files srcli has just written itself
+    (a ×8 output can be larger than the guard allows an input to be).
+    """
+    if not data:
+        raise ImageError(f"{name}: empty file")
+    try:
+        with _pixel_limit(trusted):
             image = Image.open(io.BytesIO(data))
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

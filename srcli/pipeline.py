@@ -176,7 +176,7 @@ def upscale_file(
     data = encode_picture(picture, suffix)
     write_bytes_atomic(data, job.target, overwrite)
     del picture  # the saved file is measured from its bytes; free the pixels first
-    saved = decode_picture(data, job.target)
+    saved = decode_picture(data, job.target, trusted=True)
     scale = saved.width // source.width
     verdict = box_consistency(saved.channels(), source.channels(), scale, source.max_value)
     return {

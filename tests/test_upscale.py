@@ -273,3 +273,12 @@ def test_cuda_and_half_are_refused_clearly_without_cuda(cli, models, tmp_path, g
     assert result.exit_code == 2 and "no CUDA device" in result.stderr
     result = cli("upscale", source, "--model", models[2], "--scale", "2", "--half", "--device", "cpu")
     assert result.exit_code == 2 and "--half needs a CUDA device" in result.stderr
+
+
+def test_output_larger_than_the_input_guard_is_measured(cli, models, tmp_path, generator, monkeypatch):
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 12, 12))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # the input (144 px) passes, the ×4 output would not
+    result = cli("upscale", source, "--model", models[4], "--json", "-q")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["consistency_exact"] is True
+    assert Image.MAX_IMAGE_PIXELS == 1000
