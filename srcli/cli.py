@@ -433,6 +433,13 @@ def train_sr_command(
     steps: Annotated[int, typer.Option(help="Length of the cosine schedule, in steps.")] = 20000,
     minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (resume later).")] = None,
     stop_at: Annotated[int | None, typer.Option(help="Stop (and checkpoint) at this step; resume later.")] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            help="Start from these weights (a new schedule, e.g. to train on "
+            "after a finished run) instead of a fresh initialisation."
+        ),
+    ] = None,
     batch: Annotated[int, typer.Option(help="Patches per step.")] = 16,
     patch: Annotated[int, typer.Option(help="LR patch side in pixels.")] = 32,
     lr: Annotated[float, typer.Option(help="Peak learning rate (Adam).")] = 5e-4,
@@ -461,6 +468,7 @@ def train_sr_command(
         steps=steps,
         minutes=minutes,
         stop_at=stop_at,
+        init=init,
         batch=batch,
         patch=patch,
         lr=lr,

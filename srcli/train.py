@@ -48,6 +48,7 @@ class SRTrainConfig:
     steps: int = 20000
     minutes: float | None = None
     stop_at: int | None = None
+    init: Path | None = None
     batch: int = 16
     patch: int = 32
     lr: float = 5e-4
@@ -64,6 +65,8 @@ class SRTrainConfig:
         words = ["srcli", "train", "sr", "--scale", str(self.scale), "--data", str(self.data)]
         if self.val:
             words += ["--val", str(self.val)]
+        if self.init:
+            words += ["--init", str(self.init)]
         words += [
             "--out",
             str(self.out),
@@ -92,7 +95,8 @@ class SRTrainConfig:
     def schedule_key(self) -> dict[str, object]:
         """What must match for a checkpoint to be resumed."""
         keys = ("scale", "arch", "num_feat", "num_conv", "steps", "batch", "patch", "lr", "lr_min", "pd", "seed")
-        return {key: getattr(self, key) for key in keys}
+        key = {name: getattr(self, name) for name in keys}
+        return key | ({"init": str(self.init)} if self.init else {})
 
 
 def load_training_images(folder: Path, min_side: int) -> list[torch.Tensor]:
@@ -241,7 +245,10 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
     """Train (or resume) an SR network; writes weights to ``config.out`` and returns its path."""
     torch.manual_seed(config.seed)
     net = build_network(config.arch, config.network_config())
-    initialize(net)
+    if config.init:
+        net.load_state_dict(load_file(str(config.init)), strict=True)
+    else:
+        initialize(net)
     model = PDWrapper(net, AvgPool(config.scale)) if config.pd else net
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.99))
     config.run_dir.mkdir(parents=True, exist_ok=True)

@@ -123,3 +123,12 @@ def test_config_is_recorded(folders, tmp_path):
     train_sr(config(folders, tmp_path, "run", steps=2), resume=False, report=lambda row: None)
     recorded = json.loads((tmp_path / "run" / "config.json").read_text())
     assert recorded["num_feat"] == 8 and recorded["pd"] is True
+
+
+def test_init_starts_from_given_weights(folders, tmp_path):
+    first = train_sr(config(folders, tmp_path, "first", steps=2), resume=False, report=lambda row: None)
+    second = config(folders, tmp_path, "second", steps=2, init=first, lr=1e-12, lr_min=1e-12)
+    train_sr(second, resume=False, report=lambda row: None)
+    before, after = load_file(str(first)), load_file(str(second.out))
+    assert all(torch.allclose(before[key], after[key], atol=1e-6) for key in before)
+    assert "--init" in read_metadata(second.out)["command"]
