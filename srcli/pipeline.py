@@ -121,7 +121,10 @@ def upscale_picture(
     On CUDA out-of-memory the tile side is halved and the picture started again.
     """
     timings = timings if timings is not None else Timings()
-    tile = options.tile or auto_tile(options.device, getattr(model.net, "num_feat", 64), model.scale)
+    if options.tile is None:
+        tile = auto_tile(options.device, getattr(model.net, "num_feat", 64), model.scale)
+    else:
+        tile = options.tile if options.tile > 0 else max(picture.height, picture.width)
     while True:
         try:
             out = _upscale_tiles(picture.channels(), picture.max_value, model, options, tile, on_tile, timings)

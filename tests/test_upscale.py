@@ -282,3 +282,15 @@ def test_output_larger_than_the_input_guard_is_measured(cli, models, tmp_path, g
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["consistency_exact"] is True
     assert Image.MAX_IMAGE_PIXELS == 1000
+
+
+def test_tile_zero_means_one_tile_and_auto_is_the_default(cli, models, tmp_path, generator):
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 300, 20))
+    whole = json.loads(
+        cli("upscale", source, "--model", models[2], "--scale", "2", "--tile", "0", "--json", "-q").stdout
+    )
+    assert whole["tile"] == 300
+    auto = json.loads(
+        cli("upscale", source, "--model", models[2], "--scale", "2", "--json", "-q", "--overwrite").stdout
+    )
+    assert auto["tile"] == 256
