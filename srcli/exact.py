@@ -127,3 +127,50 @@ def quantize_gray_mean(x: torch.Tensor, gray: torch.Tensor, max_value: int) -> t
     pixels = x.permute(0, 2, 3, 1).reshape(-1, 3)
     quantized = quantize_blocks(pixels, gray.reshape(-1), max_value)
     return quantized.reshape(n, h, w, 3).permute(0, 3, 1, 2)
+
+
+PILLOW_LUMA = (19595, 38470, 7471)
+"""Pillow's ``convert("L")``: ``L = (19595 R + 38470 G + 7471 B + 32768) >> 16`` (weights sum to 65536)."""
+
+
+def pillow_luma(rgb: torch.Tensor) -> torch.Tensor:
+    """Pillow's 8-bit luma of integer ``(N, 3, H, W)`` RGB, exactly: ``(N, 1, H, W)`` int64."""
+    weights = torch.tensor(PILLOW_LUMA, dtype=torch.int64).view(1, 3, 1, 1)
+    return ((rgb.to(torch.int64) * weights).sum(1, keepdim=True) + 32768) >> 16
+
+
+def quantize_gray_pillow(x: torch.Tensor, gray: torch.Tensor, max_steps: int = 4) -> torch.Tensor:
+    """Integer RGB near ``x`` whose Pillow ``convert("L")`` is ``gray`` exactly (8-bit).
+
+    Args:
+        x: ``(N, 3, H, W)`` float RGB estimate in [0, 255] units, any range.
+        gray: ``(N, 1, H, W)`` integers in [0, 255].
+
+    Returns:
+        ``(N, 3, H, W)`` int32 in [0, 255] with ``pillow_luma(result) == gray``.
+
+    PD with Pillow's own weights shifts the three channels by ``gray − w·x``; after rounding the
+    weighted sum can miss the target window ``[65536·L − 32768, 65536·L + 32767]`` by a little.
+    Each step moves one channel of each missing pixel by one level (the one whose rounding went
+    furthest the other way, among those with room); a step changes the sum by at most 38470,
+    less than the window's width, so it never jumps over it.
+    """
+    weights = torch.tensor(PILLOW_LUMA, dtype=torch.int64).view(1, 3, 1, 1)
+    target = gray.to(torch.int64)
+    estimate = x.to(torch.float64)
+    estimate = estimate + (target - (estimate * weights).sum(1, keepdim=True) / 65536)
+    rgb = estimate.clamp(0, 255).round().to(torch.int64)
+    low, high = target * 65536 - 32768, target * 65536 + 32767
+    for _ in range(max_steps):
+        weighted = (rgb * weights).sum(1, keepdim=True)
+        direction = (weighted < low).to(torch.int64) - (weighted > high).to(torch.int64)
+        if not direction.any():
+            return rgb.to(torch.int32)
+        residual = (estimate - rgb) * direction
+        room = torch.where(direction > 0, 255 - rgb, rgb)
+        channel = residual.masked_fill(room == 0, -torch.inf).argmax(1, keepdim=True)
+        distance = torch.where(direction > 0, low - weighted, weighted - high).clamp(min=0)
+        weight = weights.expand_as(rgb).gather(1, channel)
+        levels = torch.minimum(-(-distance // weight), room.gather(1, channel))
+        rgb.scatter_add_(1, channel, direction * levels)
+    raise RuntimeError("exact gray quantisation did not converge; please report this")

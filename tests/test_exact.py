@@ -80,3 +80,19 @@ def test_gray_mean_quantisation_is_exact(seed, max_value):
     estimate = torch.rand(1, 3, 7, 5, generator=g, dtype=torch.float64) * max_value * 1.4 - 0.2 * max_value
     result = quantize_gray_mean(estimate, gray, max_value)
     assert torch.equal(result.to(torch.int64).sum(1, keepdim=True), 3 * gray)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31), spread=st.sampled_from([0.0, 20.0, 400.0]))
+def test_pillow_gray_of_the_result_is_the_target(seed, spread):
+
+    from srcli.exact import quantize_gray_pillow
+    from srcli.imageio import pil_to_tensor, tensor_to_pil
+
+    g = _gen(seed)
+    gray = torch.randint(0, 256, (1, 1, 9, 7), generator=g)
+    estimate = gray.double().expand(1, 3, 9, 7) + torch.randn(1, 3, 9, 7, generator=g, dtype=torch.float64) * spread
+    result = quantize_gray_pillow(estimate, gray)
+    assert result.min() >= 0 and result.max() <= 255
+    converted = pil_to_tensor(tensor_to_pil(result[0]).convert("L"))
+    assert torch.equal(converted.long().unsqueeze(0), gray)
