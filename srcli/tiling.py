@@ -85,18 +85,34 @@ def tile_apply(
         yield region, region.core(fn(region.window(x)), scale)
 
 
-def auto_tile(device: torch.device, num_feat: int, scale: int) -> int:
-    """A tile side (LR pixels) that fits the free memory of ``device``.
+def available_memory(device: torch.device) -> int | None:
+    """Free bytes on ``device``: CUDA's own count, ``MemAvailable`` on Linux, else None (unknown)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
-    CPU: a fixed size that keeps activations small and the cores busy. CUDA: the largest
-    power of two whose activations (≈ 4 feature maps of ``num_feat`` floats plus the ×s
-    output) take at most half the free memory.
+
+def auto_tile(device: torch.device, num_feat: int, scale: int) -> int:
+    """A tile side (LR pixels) whose activations fit the free memory of ``device``.
+
+    The largest power of two whose activations (≈ 4 feature maps of ``num_feat`` float32
+    plus twice the ×s RGB output) take at most a quarter of the free memory. On CPU it is
+    also capped at 256, past which tiles are no faster and only cost memory; where free
+    memory is unknown, 256.
     """
-    if device.type != "cuda":
+    free = available_memory(device)
+    cap = 4096 if device.type == "cuda" else DEFAULT_CPU_TILE
+    if free is None:
         return DEFAULT_CPU_TILE
-    free, _ = torch.cuda.mem_get_info(device)
     bytes_per_pixel = 4 * (4 * num_feat + 2 * 3 * scale * scale)
     side = MIN_TILE
-    while (2 * side) ** 2 * bytes_per_pixel <= free / 2 and side < 4096:
+    while 2 * side <= cap and (2 * side) ** 2 * bytes_per_pixel <= free / 4:
         side *= 2
     return side

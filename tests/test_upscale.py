@@ -294,3 +294,16 @@ def test_tile_zero_means_one_tile_and_auto_is_the_default(cli, models, tmp_path,
         cli("upscale", source, "--model", models[2], "--scale", "2", "--json", "-q", "--overwrite").stdout
     )
     assert auto["tile"] == 256
+
+
+def test_auto_tile_follows_free_memory(monkeypatch):
+    from srcli import tiling
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(tiling, "available_memory", lambda device: 64 << 30)
+    assert tiling.auto_tile(cpu, 48, 4) == 256
+    monkeypatch.setattr(tiling, "available_memory", lambda device: 8 << 20)
+    small = tiling.auto_tile(cpu, 48, 4)
+    assert tiling.MIN_TILE <= small < 256 and small**2 * 4 * (4 * 48 + 2 * 3 * 16) <= (8 << 20) / 4
+    monkeypatch.setattr(tiling, "available_memory", lambda device: None)
+    assert tiling.auto_tile(cpu, 48, 4) == 256
