@@ -50,6 +50,6 @@ def line_chart(series: Sequence[Series], path: Path, title: str, x_label: str, y
             draw.line(pixels, fill=colour, width=2)
         for px, py in pixels:
             draw.ellipse([px - 2, py - 2, px + 2, py + 2], fill=colour)
-        draw.text((width - margin - 220, margin + 10 + 16 * index), f"— {label}", fill=colour)
+        draw.text((width - margin - 220, margin + 10 + 16 * index), f"-- {label}", fill=colour)
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)

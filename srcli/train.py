@@ -307,8 +307,8 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
 
 def _plot(rows: list[dict[str, str]], path: Path, config: SRTrainConfig) -> None:
     points = [(float(r["step"]), float(r["val_psnr_y"])) for r in rows if r["val_psnr_y"] != "nan"]
-    label = f"×{config.scale} {'PD' if config.pd else 'no PD'}"
-    line_chart([(label, points)], path, f"validation PSNR-Y, ×{config.scale}", "step", "PSNR-Y (dB)")
+    label = f"x{config.scale} {'PD' if config.pd else 'no PD'}"  # ASCII: Pillow's default font has no ×
+    line_chart([(label, points)], path, f"validation PSNR-Y, x{config.scale}", "step", "PSNR-Y (dB)")
 
 
 def _export(config: SRTrainConfig, net: nn.Module, step: int, row: dict[str, str]) -> None:

@@ -1,0 +1,40 @@
+"""The models that ship in weights/: listed with their metrics, intact, and exactly consistent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from srcli.hub import sha256_of
+from srcli.models import load_manifest
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "starfish.png"
+
+
+def test_models_list_shows_the_shipped_defaults_with_metrics(cli):
+    records = [json.loads(line) for line in cli("models", "list", "--json").stdout.splitlines()]
+    defaults = {r["scale"]: r for r in records if r["task"] == "sr" and r["default"]}
+    assert 4 in defaults
+    for record in defaults.values():
+        assert record["location"] == "shipped"
+        for name in ("Set5", "Set14", "BSD68"):
+            assert record["metrics"][name]["psnr_y"] > record["metrics"][name]["bicubic_psnr_y"]
+
+
+@pytest.mark.parametrize("entry", [e for e in load_manifest() if e.shipped], ids=lambda e: e.name)
+def test_shipped_files_match_the_manifest(entry):
+    assert sha256_of(entry.shipped_path) == entry.sha256
+    assert entry.shipped_path.stat().st_size == entry.size
+
+
+def test_readme_example_upscales_exactly(cli, tmp_path):
+    output = tmp_path / "starfish_x4.png"
+    result = cli("upscale", EXAMPLE, "--scale", "4", "-o", output, "--json", "-q")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["model"] == "compact-x4" and record["consistency_exact"] is True
+    with Image.open(output) as upscaled, Image.open(EXAMPLE) as source:
+        assert upscaled.reduce(4).tobytes() == source.tobytes()
