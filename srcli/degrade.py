@@ -11,14 +11,15 @@ from srcli.imageio import ImageError, read_picture, write_picture
 
 @dataclass(frozen=True)
 class DegradeResult:
+    """Sizes as ``(width, height)``."""
+
     hr_size: tuple[int, int]
     lr_size: tuple[int, int]
+    scale: int
 
     @property
     def cropped(self) -> bool:
-        return self.hr_size[0] % (self.hr_size[0] // self.lr_size[0]) != 0 or (
-            self.hr_size[1] % (self.hr_size[1] // self.lr_size[1]) != 0
-        )
+        return self.hr_size != (self.lr_size[0] * self.scale, self.lr_size[1] * self.scale)
 
 
 def degrade_image(hr_path: Path, scale: int, output: Path, method: str, overwrite: bool) -> DegradeResult:
@@ -32,4 +33,4 @@ def degrade_image(hr_path: Path, scale: int, output: Path, method: str, overwrit
     write_picture(
         picture.with_channels(downsample_rounded(channels, scale, method, picture.bit_depth)), output, overwrite
     )
-    return DegradeResult((width, height), (lr_width, lr_height))
+    return DegradeResult((width, height), (lr_width, lr_height), scale)
