@@ -10,7 +10,7 @@ import torch
 
 from srcli.downsample import DOWNSAMPLERS, box_float, box_rounded, downsample_float, downsample_rounded
 from srcli.imageio import ImageError, Picture, read_picture, write_picture
-from srcli.metrics import consistency_psnr
+from srcli.metrics import consistency_psnr, psnr_from_mse
 from srcli.ops import MAX_SCALE, MIN_SCALE
 
 
@@ -88,9 +88,7 @@ def box_consistency(sr_channels: torch.Tensor, lr_channels: torch.Tensor, scale:
         worst = max(worst, error.max().item())
         error_map[top:bottom] = error.mean(dim=0)
         exact = exact and torch.equal(box_rounded(strip, scale), observed.to(torch.int32))
-    mse = squared / lr_channels.numel()
-    psnr_db = math.inf if mse == 0 else 10 * math.log10(max_value * max_value / mse)
-    return Consistency("box", psnr_db, exact, worst, error_map)
+    return Consistency("box", psnr_from_mse(squared / lr_channels.numel(), max_value), exact, worst, error_map)
 
 
 def measure(sr: Picture, lr: Picture, scale: int, method: str) -> Consistency:

@@ -56,7 +56,3 @@ def evaluate_sr(upscale: Upscaler, files: Iterable[Path], scale: int, with_ssim:
             p, s = psnr_y(sr.double() / 255, hr.double() / 255, scale), float("nan")
         scores.append(ImageScore(path.stem, p, s))
     return scores
-
-
-def mean_score(scores: list[ImageScore]) -> tuple[float, float]:
-    return sum(s.psnr_y for s in scores) / len(scores), sum(s.ssim_y for s in scores) / len(scores)

@@ -10,7 +10,6 @@ then a rename; an existing file is replaced only when asked.
 
 from __future__ import annotations
 
-import ctypes
 import io
 import os
 import struct
@@ -39,7 +38,6 @@ SAVE_FORMATS = {
     ".tiff": "TIFF",
     ".bmp": "BMP",
 }
-LOSSY_FORMATS = {"JPEG"}
 
 
 class ImageError(ValueError):
@@ -88,12 +86,6 @@ class Picture:
         c = self.color.shape[0]
         alpha = channels[c:] if self.alpha is not None else None
         return replace(self, color=channels[:c], alpha=alpha)
-
-
-def tensor_bytes(tensor: torch.Tensor) -> bytes:
-    """The raw bytes of a CPU tensor, in memory order (made contiguous first)."""
-    tensor = tensor.contiguous()
-    return ctypes.string_at(tensor.data_ptr(), tensor.numel() * tensor.element_size())
 
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:

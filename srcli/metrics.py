@@ -27,10 +27,14 @@ def _crop(x: torch.Tensor, border: int) -> torch.Tensor:
     return x[..., border : x.shape[-2] - border, border : x.shape[-1] - border] if border else x
 
 
+def psnr_from_mse(mse: float, peak: float) -> float:
+    """``10 log10(peak² / mse)`` in dB; ``inf`` for a zero error."""
+    return math.inf if mse == 0 else 10 * math.log10(peak * peak / mse)
+
+
 def psnr(a: torch.Tensor, b: torch.Tensor, peak: float) -> float:
     """PSNR in dB of two same-shape tensors, in float64; ``inf`` when they are equal."""
-    mse = (a.to(torch.float64) - b.to(torch.float64)).square().mean().item()
-    return math.inf if mse == 0 else 10 * math.log10(peak * peak / mse)
+    return psnr_from_mse((a.to(torch.float64) - b.to(torch.float64)).square().mean().item(), peak)
 
 
 def psnr_y(sr: torch.Tensor, hr: torch.Tensor, border: int) -> float:
@@ -69,12 +73,3 @@ def consistency_psnr(measured: torch.Tensor, observed: torch.Tensor, max_value: 
     ``inf`` when the saved output is exactly consistent.
     """
     return psnr(measured, observed, float(max_value))
-
-
-def colourfulness(rgb: torch.Tensor) -> float:
-    """Hasler–Süsstrunk colourfulness of ``(N, 3, H, W)`` RGB in [0, 255] (0 for gray)."""
-    r, g, b = rgb.to(torch.float64).unbind(dim=1)
-    rg, yb = r - g, (r + g) / 2 - b
-    std = math.hypot(rg.std(unbiased=False).item(), yb.std(unbiased=False).item())
-    mean = math.hypot(rg.mean().item(), yb.mean().item())
-    return std + 0.3 * mean
