@@ -25,6 +25,11 @@ app = typer.Typer(
 )
 train_app = typer.Typer(help="Train the networks srcli ships (PD inside the forward pass).", no_args_is_help=True)
 app.add_typer(train_app, name="train")
+cs_app = typer.Typer(
+    help="Block compressed sensing: sample an image into measurements, reconstruct it with a network and PD.",
+    no_args_is_help=True,
+)
+app.add_typer(cs_app, name="cs")
 models_app = typer.Typer(help="The models srcli knows: shipped, cached from the Hub, or remote.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
@@ -481,6 +486,138 @@ def train_sr_command(
         report.note(", ".join(f"{key}={value}" for key, value in row.items()))
 
     guarded(lambda: train_sr(config, resume=resume, report=echo))
+
+
+@cs_app.command("sample")
+def cs_sample(
+    image: Annotated[Path, typer.Argument(help="Image to measure (8 or 16 bits, gray or RGB; alpha is not measured).")],
+    ratio: Annotated[float, typer.Option(help="Measurements per pixel: M = round(ratio·1024) per 32×32 block.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Measurement file to write (.safetensors).")],
+    seed: Annotated[int, typer.Option(help="Seed of the sensing rows (the shipped models use 0).")] = 0,
+    overwrite: Overwrite = False,
+    json_output: Json = False,
+) -> None:
+    """Measure IMAGE: per 32×32 block and channel, M orthonormal random projections, saved as
+    float32 with everything reconstruction needs (sides that are not multiples of 32 are padded)."""
+    from srcli.cs import sample_file
+
+    if not 0 < ratio <= 1:
+        fail(f"--ratio must be in (0, 1], got {ratio}")
+    record = guarded(lambda: sample_file(image, output, ratio, seed, overwrite))
+    if json_output:
+        report.print_json(record)
+        return
+    if record["alpha_dropped"]:
+        report.note(f"{image}: alpha is not measured (only colour)")
+    report.note(
+        f"wrote {output}: {record['values']} values, {record['measurements_per_block']} per block and channel "
+        f"(ratio {ratio}, seed {seed})"
+    )
+
+
+@cs_app.command("reconstruct")
+def cs_reconstruct(
+    measurements: Annotated[Path, typer.Argument(help="Measurement file from `srcli cs sample`.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Image to write: .png (input's bit depth) or .tiff (float32).")
+    ],
+    model: Annotated[
+        str | None, typer.Option(help="Model name or checkpoint path [default: the shipped one for the ratio].")
+    ] = None,
+    tile: Annotated[int | None, typer.Option(help="Tile side in pixels (whole blocks); 0 = whole image.")] = None,
+    device: DeviceOption = Device.auto,
+    half: Half = False,
+    no_pd: NoPd = False,
+    overwrite: Overwrite = False,
+    json_output: Json = False,
+) -> None:
+    """Reconstruct an image from its measurements: a learned linear estimate per block, a refiner
+    network, then PD, which restores the measured part exactly. Reports the measurement-consistency
+    PSNR of the float result and of the saved file (rounding to integers costs some)."""
+    from srcli.cs import reconstruct_file
+
+    if tile is not None and tile < 0:
+        fail("--tile must not be negative")
+    options = guarded(lambda: _run_options(device, tile, 0, half, no_pd))
+    record = guarded(lambda: reconstruct_file(measurements, output, model, options, overwrite))
+    if json_output:
+        report.print_json(record)
+        return
+    report.print_table(
+        f"{measurements} → {output}",
+        ["model", "size", "time", "consistency (float)", "consistency (saved)"],
+        [
+            [
+                str(record["model"]),
+                "×".join(str(v) for v in record["output_size"]),
+                f"{record['seconds']:.2f} s",
+                report.format_db(record["consistency_psnr_db"]),
+                report.format_db(record["saved_consistency_psnr_db"]),
+            ]
+        ],
+    )
+
+
+@train_app.command("cs")
+def train_cs_command(
+    ratio: Annotated[float, typer.Option(help="Sampling ratio the network reconstructs.")],
+    data: Annotated[Path, typer.Option(help="Folder of training images.")],
+    out: Annotated[Path, typer.Option(help="Where to write the weights (.safetensors).")],
+    val: Annotated[
+        Path | None, typer.Option(help="Folder of validation images (PSNR every --val-every steps).")
+    ] = None,
+    run_dir: Annotated[
+        Path | None, typer.Option(help="Folder for state, log.csv and convergence.png [default: runs/<out stem>].")
+    ] = None,
+    sensing_seed: Annotated[int, typer.Option(help="Seed of the sensing rows the model is fitted to.")] = 0,
+    num_feat: Annotated[int, typer.Option(help="Refiner feature channels.")] = 32,
+    num_conv: Annotated[int, typer.Option(help="Refiner body convolutions.")] = 8,
+    steps: Annotated[int, typer.Option(help="Length of the cosine schedule, in steps.")] = 6000,
+    minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (resume later).")] = None,
+    stop_at: Annotated[int | None, typer.Option(help="Stop (and checkpoint) at this step; resume later.")] = None,
+    init: Annotated[Path | None, typer.Option(help="Start from these weights instead of the LMMSE start.")] = None,
+    batch: Annotated[int, typer.Option(help="Patches per step.")] = 16,
+    patch: Annotated[int, typer.Option(help="Patch side in pixels (a multiple of 32).")] = 96,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (Adam).")] = 5e-4,
+    pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
+    seed: Annotated[int, typer.Option(help="Seed for initialisation and sampling.")] = 0,
+    val_every: Annotated[int, typer.Option(help="Validate, log and checkpoint every N steps.")] = 250,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the run folder's state.")] = False,
+) -> None:
+    """Train a compressed-sensing network: linear stage started at the LMMSE estimate of the
+    training blocks, half-resolution refiner, L1 loss on the PD output."""
+    import torch
+
+    from srcli.train_cs import CSTrainConfig, train_cs
+
+    if threads:
+        torch.set_num_threads(threads)
+    config = CSTrainConfig(
+        ratio=ratio,
+        data=data,
+        out=out,
+        run_dir=run_dir or Path("runs") / out.stem,
+        val=val,
+        sensing_seed=sensing_seed,
+        num_feat=num_feat,
+        num_conv=num_conv,
+        steps=steps,
+        minutes=minutes,
+        stop_at=stop_at,
+        init=init,
+        batch=batch,
+        patch=patch,
+        lr=lr,
+        pd=pd,
+        seed=seed,
+        val_every=val_every,
+    )
+
+    def echo(row: dict[str, str]) -> None:
+        report.note(", ".join(f"{key}={value}" for key, value in row.items()))
+
+    guarded(lambda: train_cs(config, resume=resume, report=echo))
 
 
 def main() -> None:

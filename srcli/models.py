@@ -13,6 +13,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from srcli.archs.compact import SRVGGNetCompact, compact_from_state_dict, is_compact
+from srcli.archs.csnet import CSNet, csnet_from_state_dict, is_csnet
 from srcli.archs.rrdbnet import RRDBNet, is_rrdbnet, rrdbnet_from_state_dict
 from srcli.archs.srresnet import SRResNet, is_srresnet, srresnet_from_state_dict
 from srcli.ops import LinearOperator
@@ -39,11 +40,17 @@ class PDWrapper(nn.Module):
 
 
 ARCHITECTURES: dict[str, tuple[Callable[[Mapping[str, torch.Tensor]], bool], Callable[..., nn.Module]]] = {
+    "csnet": (is_csnet, csnet_from_state_dict),  # before compact: its body has the same keys
     "compact": (is_compact, compact_from_state_dict),
     "srresnet": (is_srresnet, srresnet_from_state_dict),
     "rrdbnet": (is_rrdbnet, rrdbnet_from_state_dict),
 }
-NETWORK_CLASSES: dict[str, type[nn.Module]] = {"compact": SRVGGNetCompact, "srresnet": SRResNet, "rrdbnet": RRDBNet}
+NETWORK_CLASSES: dict[str, type[nn.Module]] = {
+    "csnet": CSNet,
+    "compact": SRVGGNetCompact,
+    "srresnet": SRResNet,
+    "rrdbnet": RRDBNet,
+}
 
 
 def build_network(arch: str, config: Mapping[str, int]) -> nn.Module:
@@ -139,6 +146,8 @@ class ModelEntry:
     revision: str = "main"
     metrics: dict[str, object] = field(default_factory=dict)
     training: dict[str, object] = field(default_factory=dict)
+    ratio: float | None = None
+    seed: int | None = None
 
     @property
     def shipped_path(self) -> Path:
@@ -216,3 +225,31 @@ def sr_stages(spec: str | None, scale: int) -> list[LoadedModel]:
             return [load_model(defaults[first].name), load_model(defaults[second].name)]
     shipped = ", ".join(f"×{s}" for s in sorted(defaults)) or "none"
     raise ModelError(f"no shipped model upscales ×{scale} (shipped: {shipped}); pass --model PATH")
+
+
+def cs_model(spec: str | None, ratio: float, seed: int) -> tuple[CSNet, str]:
+    """The CS network for measurements taken at ``ratio`` with ``seed``, and its name.
+
+    With ``spec`` that model (a name or a path); otherwise the shipped default for ``ratio``.
+    A CSNet's initial stage is fitted to the sensing rows of one seed, so the seed must match.
+    """
+    if spec is None:
+        defaults = [e for e in load_manifest() if e.task == "cs" and e.default]
+        matching = [e for e in defaults if e.ratio is not None and abs(e.ratio - ratio) < 1e-9]
+        if not matching:
+            shipped = ", ".join(str(e.ratio) for e in sorted(defaults, key=lambda e: e.ratio or 0)) or "none"
+            raise ModelError(f"no shipped model reconstructs ratio {ratio} (shipped: {shipped}); pass --model PATH")
+        spec = matching[0].name
+    path = Path(spec) if _looks_like_path(spec) else local_path(find_entry(spec))
+    net, metadata = load_network(path)
+    if not isinstance(net, CSNet):
+        raise ModelError(f"{spec} is not a compressed-sensing model")
+    model_ratio, model_seed = float(metadata.get("ratio", "nan")), int(metadata.get("sensing_seed", "-1"))
+    if abs(model_ratio - ratio) > 1e-9:
+        raise ModelError(f"{spec} reconstructs ratio {model_ratio}, these measurements have ratio {ratio}")
+    if model_seed != seed:
+        raise ModelError(
+            f"{spec} was trained for sensing seed {model_seed}, these measurements use seed {seed}; "
+            f"sample again with --seed {model_seed}"
+        )
+    return net, Path(spec).name if _looks_like_path(spec) else spec

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +34,21 @@ LOG_FIELDS = ["step", "loss", "val_psnr_y", "lr", "seconds"]
 
 class TrainError(ValueError):
     """Training cannot start: bad data folder, incompatible checkpoint."""
+
+
+class LoopConfig(Protocol):
+    """What the training loop reads from a task's configuration."""
+
+    run_dir: Path
+    steps: int
+    minutes: float | None
+    stop_at: int | None
+    lr: float
+    lr_min: float
+    seed: int
+    val_every: int
+
+    def schedule_key(self) -> dict[str, object]: ...
 
 
 @dataclass
@@ -154,7 +170,7 @@ def initialize(net: nn.Module) -> None:
     nn.init.zeros_(convolutions[-1].bias)
 
 
-def cosine_lr(step: int, config: SRTrainConfig) -> float:
+def cosine_lr(step: int, config: LoopConfig) -> float:
     progress = min(step / config.steps, 1.0)
     return config.lr_min + 0.5 * (config.lr - config.lr_min) * (1 + math.cos(math.pi * progress))
 
@@ -178,7 +194,7 @@ def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torc
 
 
 def save_state(
-    path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, step: int, config: SRTrainConfig, seconds: float
+    path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, step: int, config: LoopConfig, seconds: float
 ) -> None:
     """Model, optimiser and step in one safetensors file, written atomically."""
     optim_tensors, groups = _optimizer_tensors(optimizer)
@@ -194,9 +210,7 @@ def save_state(
     temporary.replace(path)
 
 
-def load_state(
-    path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, config: SRTrainConfig
-) -> tuple[int, float]:
+def load_state(path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, config: LoopConfig) -> tuple[int, float]:
     """Restore a state written by :func:`save_state`; returns ``(step, seconds)``."""
     from safetensors import safe_open
 
@@ -235,10 +249,93 @@ def validate(model: nn.Module, files: list[Path], scale: int) -> float:
         with torch.inference_mode():
             return (model(lr.float() / 255).clamp(0, 1) * 255).round().to(torch.uint8)
 
-    model.eval()
     scores = evaluate_sr(upscale, files, scale, with_ssim=False)
-    model.train()
     return sum(s.psnr_y for s in scores) / len(scores)
+
+
+@dataclass
+class Task:
+    """One training task for :func:`fit`.
+
+    ``net`` is what gets saved; ``model`` is what the loss sees (``net`` inside PD, or ``net``);
+    ``draw_batch(generator)`` gives ``(input, target)``; ``validate()`` a PSNR in dB (the loop
+    switches ``model`` to eval mode around it); ``export(step, row)`` writes the weights;
+    ``plot(rows)`` the convergence chart.
+    """
+
+    net: nn.Module
+    model: nn.Module
+    draw_batch: Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+    validate: Callable[[], float] | None
+    export: Callable[[int, dict[str, str]], None]
+    plot: Callable[[list[dict[str, str]]], None]
+
+
+def start_state(config: LoopConfig, net: nn.Module, resume: bool) -> tuple[torch.optim.Optimizer, int, float]:
+    """Adam over ``net`` and the step and seconds to start from (restored with ``resume``)."""
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.99))
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    state_path = config.run_dir / "state.safetensors"
+    if resume and state_path.exists():
+        step, seconds = load_state(state_path, net, optimizer, config)
+        return optimizer, step, seconds
+    if state_path.exists():
+        raise TrainError(f"{state_path} exists: pass --resume to continue it, or choose another run folder")
+    return optimizer, 0, 0.0
+
+
+def fit(
+    task: Task,
+    config: LoopConfig,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    seconds: float,
+    report: Callable[[dict[str, str]], None],
+) -> None:
+    """L1 training from ``step`` on with a cosine schedule; validates, logs, checkpoints and exports
+    every ``val_every`` steps and when the run stops (end of schedule, ``--minutes``, ``--stop-at``)."""
+    state_path, log_path = config.run_dir / "state.safetensors", config.run_dir / "log.csv"
+    rows = _read_log(log_path, step)
+    (config.run_dir / "config.json").write_text(json.dumps(asdict(config), default=str, indent=2))  # type: ignore[call-overload]
+    started = time.monotonic()
+    losses: list[float] = []
+    task.model.train()
+    while step < config.steps:
+        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+        inputs, targets = task.draw_batch(generator)
+        learning_rate = cosine_lr(step, config)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate
+        loss = F.l1_loss(task.model(inputs), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        step += 1
+        elapsed = seconds + time.monotonic() - started
+        out_of_time = (config.minutes is not None and time.monotonic() - started >= config.minutes * 60) or (
+            config.stop_at is not None and step >= config.stop_at
+        )
+        if step % config.val_every == 0 or step == config.steps or out_of_time:
+            task.model.eval()
+            val_psnr = task.validate() if task.validate else float("nan")
+            task.model.train()
+            row = {
+                "step": str(step),
+                "loss": f"{sum(losses) / len(losses):.6f}",
+                "val_psnr_y": f"{val_psnr:.4f}",
+                "lr": f"{learning_rate:.3e}",
+                "seconds": f"{elapsed:.1f}",
+            }
+            rows.append(row)
+            losses.clear()
+            report(row)
+            save_state(state_path, task.net, optimizer, step, config, elapsed)
+            _write_log(log_path, rows)
+            task.plot(rows)
+            task.export(step, row)
+        if out_of_time:
+            break
 
 
 def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, str]], None] = print) -> Path:
@@ -250,58 +347,24 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
     else:
         initialize(net)
     model = PDWrapper(net, AvgPool(config.scale)) if config.pd else net
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.99))
-    config.run_dir.mkdir(parents=True, exist_ok=True)
-    state_path, log_path = config.run_dir / "state.safetensors", config.run_dir / "log.csv"
-    step, seconds = 0, 0.0
-    if resume and state_path.exists():
-        step, seconds = load_state(state_path, net, optimizer, config)
-    elif state_path.exists():
-        raise TrainError(f"{state_path} exists: pass --resume to continue it, or choose another run folder")
-    rows = _read_log(log_path, step)
+    optimizer, step, seconds = start_state(config, net, resume)
     hr_patch = config.patch * config.scale
     images = load_training_images(config.data, hr_patch)
     val_files = image_files(config.val) if config.val else []
-    (config.run_dir / "config.json").write_text(json.dumps(asdict(config), default=str, indent=2))
 
-    started = time.monotonic()
-    losses: list[float] = []
-    model.train()
-    while step < config.steps:
-        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+    def draw_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         hr = sample_batch(images, generator, config.batch, hr_patch)
-        lr_image = box_lr(hr, config.scale)
-        learning_rate = cosine_lr(step, config)
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate
-        loss = F.l1_loss(model(lr_image / 255), hr / 255)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        step += 1
-        elapsed = seconds + time.monotonic() - started
-        out_of_time = (config.minutes is not None and time.monotonic() - started >= config.minutes * 60) or (
-            config.stop_at is not None and step >= config.stop_at
-        )
-        if step % config.val_every == 0 or step == config.steps or out_of_time:
-            val_psnr = validate(model, val_files, config.scale) if val_files else float("nan")
-            row = {
-                "step": str(step),
-                "loss": f"{sum(losses) / len(losses):.6f}",
-                "val_psnr_y": f"{val_psnr:.4f}",
-                "lr": f"{learning_rate:.3e}",
-                "seconds": f"{elapsed:.1f}",
-            }
-            rows.append(row)
-            losses.clear()
-            report(row)
-            save_state(state_path, net, optimizer, step, config, elapsed)
-            _write_log(log_path, rows)
-            _plot(rows, config.run_dir / "convergence.png", config)
-            _export(config, net, step, row)
-        if out_of_time:
-            break
+        return box_lr(hr, config.scale) / 255, hr / 255
+
+    task = Task(
+        net=net,
+        model=model,
+        draw_batch=draw_batch,
+        validate=(lambda: validate(model, val_files, config.scale)) if val_files else None,
+        export=lambda step, row: _export(config, net, step, row),
+        plot=lambda rows: _plot(rows, config.run_dir / "convergence.png", config),
+    )
+    fit(task, config, optimizer, step, seconds, report)
     return config.out
 
 

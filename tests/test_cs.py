@@ -1,0 +1,249 @@
+"""``srcli cs`` and ``srcli train cs``: measurement files, round trips, the LMMSE stage, clear errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import png
+import pytest
+import tifffile
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from safetensors.torch import load, save
+
+from srcli.archs.csnet import CSNet
+from srcli.cs import measurement_psnr
+from srcli.csfile import SensingInfo, encode_measurements, read_measurements
+from srcli.models import load_network, save_checkpoint
+from srcli.ops import BlockCS
+from srcli.train_cs import CSTrainConfig, block_statistics, lmmse_initial, train_cs
+from tests.images import random_channels, save_8bit, save_png16
+
+RATIO = 0.25
+
+
+def smooth_channels(generator: torch.Generator, channels: int, height: int, width: int, max_value: int = 255):
+    """A smooth random image (what CS reconstructs well), integers in [0, max_value]."""
+    coarse = torch.rand(1, channels, height // 8 + 2, width // 8 + 2, generator=generator)
+    fine = torch.nn.functional.interpolate(coarse, size=(height, width), mode="bicubic", align_corners=False)
+    return (fine[0].clamp(0, 1) * max_value).round().to(torch.int32)
+
+
+@pytest.fixture
+def cs_model_path(tmp_path, generator):
+    """A small CSNet for ratio 0.25, seed 0: LMMSE stage fitted to smooth images, random refiner."""
+    images = [smooth_channels(generator, 3, 96, 96).to(torch.uint8) for _ in range(4)]
+    operator = BlockCS(RATIO)
+    net = CSNet(operator.m, num_feat=8, num_conv=1)
+    mean, covariance = block_statistics(images, 32, generator)
+    weight, bias = lmmse_initial(mean, covariance + 1e-4 * torch.eye(1024, dtype=torch.float64), operator.rows)
+    with torch.no_grad():
+        net.initial.weight.copy_(weight)
+        net.initial.bias.copy_(bias)
+    path = tmp_path / "cs.safetensors"
+    save_checkpoint(path, net, {"task": "cs", "ratio": str(RATIO), "sensing_seed": "0"})
+    return path
+
+
+def sample(cli, image, target, *extra):
+    result = cli("cs", "sample", image, "--ratio", RATIO, "-o", target, "--json", *extra)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def reconstruct(cli, measurements, target, model, *extra):
+    result = cli("cs", "reconstruct", measurements, "-o", target, "--model", model, "--json", *extra)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("channels", "bit_depth", "height", "width"),
+    [(3, 8, 64, 96), (3, 8, 45, 71), (1, 8, 50, 33), (3, 16, 40, 70), (1, 16, 64, 64)],
+    ids=["rgb", "rgb-odd", "gray-odd", "rgb16-odd", "gray16"],
+)
+def test_sample_reconstruct_round_trip(cli, tmp_path, generator, cs_model_path, channels, bit_depth, height, width):
+    max_value = (1 << bit_depth) - 1
+    pixels = smooth_channels(generator, channels, height, width, max_value)
+    image = save_8bit(tmp_path / "in.png", pixels) if bit_depth == 8 else save_png16(tmp_path / "in.png", pixels)
+    record = sample(cli, image, tmp_path / "m.safetensors")
+    assert record["bit_depth"] == bit_depth and record["channels"] == channels
+    out = reconstruct(cli, tmp_path / "m.safetensors", tmp_path / "out.png", cs_model_path)
+    assert out["output_size"] == [width, height]
+    assert out["consistency_psnr_db"] >= 100
+    assert out["saved_consistency_psnr_db"] < out["consistency_psnr_db"]  # rounding costs something
+    with Image.open(tmp_path / "out.png") as saved:
+        assert saved.size == (width, height)
+        assert saved.mode == {(3, 8): "RGB", (1, 8): "L", (1, 16): "I;16"}.get((channels, bit_depth), saved.mode)
+    assert png.Reader(filename=str(tmp_path / "out.png")).read()[3]["bitdepth"] == bit_depth
+
+
+def test_float_tiff_keeps_the_float_result(cli, tmp_path, generator, cs_model_path):
+    image = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 40, 50))
+    sample(cli, image, tmp_path / "m.safetensors")
+    record = reconstruct(cli, tmp_path / "m.safetensors", tmp_path / "out.tiff", cs_model_path)
+    array = tifffile.imread(tmp_path / "out.tiff")
+    assert array.dtype == np.float32 and array.shape == (40, 50, 3)
+    assert record["saved_consistency_psnr_db"] > 120  # float32 storage only
+    png = reconstruct(cli, tmp_path / "m.safetensors", tmp_path / "out.png", cs_model_path)
+    assert record["saved_consistency_psnr_db"] > png["saved_consistency_psnr_db"] + 40
+
+
+def test_tiled_reconstruction_equals_whole(cli, tmp_path, generator, cs_model_path):
+    image = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 100, 130))
+    sample(cli, image, tmp_path / "m.safetensors")
+    reconstruct(cli, tmp_path / "m.safetensors", tmp_path / "whole.tiff", cs_model_path, "--tile", "0")
+    reconstruct(cli, tmp_path / "m.safetensors", tmp_path / "tiled.tiff", cs_model_path, "--tile", "64")
+    whole, tiled = tifffile.imread(tmp_path / "whole.tiff"), tifffile.imread(tmp_path / "tiled.tiff")
+    assert np.abs(whole - tiled).max() < 1e-5
+
+
+def test_measurement_file_holds_what_reconstruction_needs(cli, tmp_path, generator):
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 33, 65))
+    sample(cli, image, tmp_path / "m.safetensors", "--seed", "7")
+    values, info = read_measurements(tmp_path / "m.safetensors")
+    assert values.dtype == torch.float32 and values.shape == (3 * 256, 2, 3)
+    assert (info.ratio, info.block, info.seed, info.m) == (RATIO, 32, 7, 256)
+    assert (info.height, info.width, info.padded_height, info.padded_width) == (33, 65, 64, 96)
+    assert info.bit_depth == 8 and info.channels == 3
+
+
+def _rewrite(path, change):
+    """Rewrite a measurement file with ``change(tensors, metadata)`` applied (checksum left as it was)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = dict(handle.metadata())
+    tensors = load(path.read_bytes())
+    change(tensors, metadata)
+    path.write_bytes(save(tensors, metadata=metadata))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t, m: m.update(seed="1"), "checksum mismatch"),
+        (lambda t, m: t["measurements"].mul_(2), "checksum mismatch"),
+        (lambda t, m: m.pop("sha256"), "'sha256' is missing"),
+        (lambda t, m: m.update(format="other"), "not an srcli measurement file"),
+    ],
+    ids=["tampered-seed", "tampered-values", "no-checksum", "foreign"],
+)
+def test_tampered_files_are_refused(cli, tmp_path, generator, cs_model_path, change, message):
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 32, 32))
+    sample(cli, image, tmp_path / "m.safetensors")
+    _rewrite(tmp_path / "m.safetensors", change)
+    result = cli("cs", "reconstruct", tmp_path / "m.safetensors", "-o", tmp_path / "o.png", "--model", cs_model_path)
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "o.png").exists()
+
+
+def _measurements_with(tmp_path, **fields) -> str:
+    operator = BlockCS(RATIO)
+    info = SensingInfo(RATIO, 32, 0, operator.m, 32, 32, 32, 32, 3, 8, "0" * 64)
+    info = SensingInfo(**(info.__dict__ | fields))
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(encode_measurements(torch.zeros(3 * operator.m, 1, 1), info))
+    return str(path)
+
+
+def test_a_seed_that_does_not_give_the_rows_is_refused(cli, tmp_path, cs_model_path):
+    path = _measurements_with(tmp_path)  # signed, but its rows fingerprint is not seed 0's
+    result = cli("cs", "reconstruct", path, "-o", tmp_path / "o.png", "--model", cs_model_path)
+    assert result.exit_code == 2 and "seed 0 does not give the sensing rows" in result.output
+
+
+def test_a_model_for_another_seed_is_refused(cli, tmp_path, generator, cs_model_path):
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 32, 32))
+    sample(cli, image, tmp_path / "m.safetensors", "--seed", "5")
+    result = cli("cs", "reconstruct", tmp_path / "m.safetensors", "-o", tmp_path / "o.png", "--model", cs_model_path)
+    assert result.exit_code == 2 and "trained for sensing seed 0" in result.output and "seed 5" in result.output
+
+
+def test_a_ratio_with_no_model_is_a_clear_error(cli, tmp_path, generator):
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 32, 32))
+    result = cli("cs", "sample", image, "--ratio", "0.3", "-o", tmp_path / "m.safetensors")
+    assert result.exit_code == 0, result.output
+    result = cli("cs", "reconstruct", tmp_path / "m.safetensors", "-o", tmp_path / "o.png")
+    assert result.exit_code == 2 and "no shipped model reconstructs ratio 0.3" in result.output
+
+
+def test_not_a_measurement_file(cli, tmp_path, generator):
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 32, 32))
+    result = cli("cs", "reconstruct", image, "-o", tmp_path / "o.png")
+    assert result.exit_code == 2 and "not a safetensors file" in result.output
+
+
+def test_bad_ratio_and_existing_output(cli, tmp_path, generator, cs_model_path):
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 32, 32))
+    assert cli("cs", "sample", image, "--ratio", "1.5", "-o", tmp_path / "m.safetensors").exit_code == 2
+    sample(cli, image, tmp_path / "m.safetensors")
+    assert cli("cs", "sample", image, "--ratio", RATIO, "-o", tmp_path / "m.safetensors").exit_code == 2
+    (tmp_path / "o.png").write_bytes(b"keep")
+    result = cli("cs", "reconstruct", tmp_path / "m.safetensors", "-o", tmp_path / "o.png", "--model", cs_model_path)
+    assert result.exit_code == 2 and "exists" in result.output
+    assert (tmp_path / "o.png").read_bytes() == b"keep"
+
+
+@settings(max_examples=20, deadline=None)
+@given(ratio=st.sampled_from([0.1, 0.25, 0.5]), seed=st.integers(0, 2**16))
+def test_lmmse_stage_is_consistent_and_beats_the_adjoint(ratio, seed):
+    """``A x₀ = y`` for every ``y``, and on data with the assumed covariance x₀ beats ``Aᵀy``."""
+    generator = torch.Generator().manual_seed(seed)
+    operator = BlockCS(ratio, block=8, seed=seed)
+    factor = torch.randn(64, 8, generator=generator, dtype=torch.float64)
+    covariance = factor @ factor.T + 0.01 * torch.eye(64, dtype=torch.float64)
+    mean = torch.rand(64, generator=generator, dtype=torch.float64)
+    weight, bias = lmmse_initial(mean, covariance, operator.rows)
+    y = torch.randn(200, operator.m, generator=generator, dtype=torch.float64)
+    assert torch.allclose((y @ weight.T + bias) @ operator.rows.T, y, atol=1e-8)
+    x = mean + torch.randn(500, 8, generator=generator, dtype=torch.float64) @ factor.T
+    measured = x @ operator.rows.T
+    lmmse_error = (measured @ weight.T + bias - x).square().mean()
+    adjoint_error = (measured @ operator.rows - x).square().mean()
+    assert lmmse_error < adjoint_error
+
+
+def test_block_statistics_of_known_blocks(generator):
+    image = torch.full((3, 64, 64), 51, dtype=torch.uint8)
+    mean, covariance = block_statistics([image], 32, generator)
+    assert torch.allclose(mean, torch.full((1024,), 0.2, dtype=torch.float64))
+    assert covariance.abs().max() < 1e-12
+
+
+def test_measurement_psnr_is_infinite_for_the_truth():
+    operator = BlockCS(RATIO)
+    image = torch.rand(3, 64, 32, dtype=torch.float64)
+    assert measurement_psnr(image, operator.A(image.unsqueeze(0))[0], operator) > 250
+    assert math.isfinite(measurement_psnr(image + 0.01, operator.A(image.unsqueeze(0))[0], operator))
+
+
+def test_a_few_training_steps_write_a_usable_model(tmp_path, generator, cli):
+    train, val = tmp_path / "train", tmp_path / "val"
+    train.mkdir()
+    val.mkdir()
+    for index in range(3):
+        save_8bit(train / f"t{index}.png", smooth_channels(generator, 3, 70, 80))
+    save_8bit(val / "v.png", smooth_channels(generator, 3, 40, 40))
+    config = CSTrainConfig(
+        ratio=RATIO, data=train, val=val, out=tmp_path / "cs.safetensors", run_dir=tmp_path / "run",
+        num_feat=8, num_conv=1, steps=4, batch=2, patch=64, val_every=2,
+    )  # fmt: skip
+    train_cs(config, resume=False, report=lambda row: None)
+    net, metadata = load_network(config.out)
+    assert isinstance(net, CSNet) and metadata["ratio"] == str(RATIO) and metadata["sensing_seed"] == "0"
+    assert "srcli train cs --ratio 0.25" in metadata["command"]
+    assert (tmp_path / "run" / "convergence.png").is_file()
+    image = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 48, 48))
+    sample(cli, image, tmp_path / "m.safetensors")
+    assert reconstruct(cli, tmp_path / "m.safetensors", tmp_path / "o.png", config.out)["consistency_psnr_db"] >= 100
+
+
+def test_cs_training_with_a_patch_off_the_block_grid_is_refused(tmp_path):
+    config = CSTrainConfig(ratio=RATIO, data=tmp_path, out=tmp_path / "o.safetensors", run_dir=tmp_path, patch=40)
+    with pytest.raises(ValueError, match="multiple of the block"):
+        train_cs(config, resume=False)
