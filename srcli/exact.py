@@ -43,41 +43,71 @@ def _clipped_shift(rows: torch.Tensor, target: torch.Tensor, max_value: int) -> 
     return torch.where(slope > 0, left + (target - f_left) / slope.clamp_min(1e-300), left)
 
 
-def _project_blocks(values: torch.Tensor, sums: torch.Tensor, max_value: int) -> torch.Tensor:
-    """Project each row of ``values`` ``(B, n)`` onto ``{Σ = sums} ∩ [0, max_value]ⁿ``."""
-    n = values.shape[-1]
-    shifted = values + ((sums - values.sum(-1)) / n).unsqueeze(-1)
-    clipping = ((shifted < 0) | (shifted > max_value)).any(-1).nonzero().squeeze(-1)
+def _project_planes(planes: torch.Tensor, sums: torch.Tensor, scale: float, max_value: int) -> None:
+    """In place: ``planes`` ``(n, B)`` (block ``b`` is column ``b``) times ``scale``, projected
+    onto ``{Σ = sums} ∩ [0, max_value]ⁿ`` column by column.
+
+    The closed-form shift serves every block that stays in range; the blocks that would clip
+    are solved exactly by :func:`_clipped_shift`, a few at a time.
+    """
+    n = planes.shape[0]
+    shift = (sums - planes.sum(0) * scale) / n
+    torch.add(shift, planes, alpha=scale, out=planes)
+    clipping = ((planes.amin(0) < 0) | (planes.amax(0) > max_value)).nonzero().squeeze(-1)
     chunk = max(1, CHUNK_ELEMENTS // (2 * n * n))
     for start in range(0, clipping.numel(), chunk):
         index = clipping[start : start + chunk]
-        rows = values[index]
-        shifted[index] = rows + _clipped_shift(rows, sums[index], max_value).unsqueeze(-1)
-    return shifted.clamp_(0, max_value)
+        rows = planes[:, index].T
+        planes[:, index] = (rows + _clipped_shift(rows, sums[index], max_value).unsqueeze(-1)).clamp_(0, max_value).T
 
 
-def _round_preserving_sums(values: torch.Tensor, sums: torch.Tensor, max_value: int) -> torch.Tensor:
-    """Round ``(B, n)`` values in ``[0, MAX]`` to integers whose rows sum to ``sums`` exactly.
+def _round_planes(planes: torch.Tensor, sums: torch.Tensor, max_value: int) -> torch.Tensor:
+    """Integer-valued floats ``(n, B)`` in ``[0, max_value]`` whose columns sum to ``sums``
+    exactly, from ``planes`` in ``[0, max_value]`` (overwritten).
 
-    Same result as "floor, then add 1 to the ``T − Σ floor`` largest fractional parts",
-    found without a full sort: round to nearest, then in each row that is ``d`` short (or
-    over), move the ``|d|`` values whose rounding went furthest the other way by one step.
-    ``|d| ≤ n/2`` and is 0–2 for most rows, so one small ``topk`` does it.
+    Same result as "floor, then add 1 to the ``T − Σ floor`` largest fractional parts": round
+    to nearest, then in each column that is ``d`` short (or over), move by one step the ``|d|``
+    values whose rounding went furthest the other way (one ``max`` per step; ``|d|`` is 0–2
+    for almost every column). When the column sums equal ``T`` the chosen values always have
+    room to move: a value at the bound has rounded the "right" way and so cannot be among them.
+    Integer-valued floats sum exactly (float32 up to 2²⁴), so the final check is exact.
     """
-    rounded = values.round()
-    missing = sums - rounded.sum(-1)
-    direction = missing.sign().unsqueeze(-1)
-    score = (values - rounded).mul_(direction)
-    no_room = torch.where(direction > 0, rounded >= max_value, rounded <= 0)
-    score.masked_fill_(no_room, -torch.inf)
-    most = int(missing.abs().max()) if missing.numel() else 0
-    if most:
-        chosen = score.topk(most, dim=-1).indices
-        take = torch.arange(most, device=values.device) < missing.abs().unsqueeze(-1)
-        rounded.scatter_add_(-1, chosen, take.to(values.dtype) * direction)
-    if rounded.numel() and (rounded.min() < 0 or rounded.max() > max_value or not torch.equal(rounded.sum(-1), sums)):
+    rounded = torch.round(planes)
+    score = planes.sub_(rounded)  # value − rounded, in [−0.5, 0.5]
+    missing = sums - rounded.sum(0)
+    direction = missing.sign()
+    score.mul_(direction)  # how far each value rounded away from where its column must go
+    # first step over every column at once (columns with nothing missing move by 0)
+    rows = score.max(0).indices.unsqueeze(0)  # max is several times faster than argmax here
+    rounded.scatter_add_(0, rows, direction.unsqueeze(0))
+    score.scatter_(0, rows, -torch.inf)
+    missing -= direction
+    active = missing.nonzero().squeeze(-1)
+    while active.numel():  # the few columns that still miss a unit or more
+        step = direction[active]
+        flat = score[:, active].max(0).indices * planes.shape[1] + active
+        rounded.view(-1)[flat] += step
+        score.view(-1)[flat] = -torch.inf
+        missing[active] -= step
+        active = active[missing[active] != 0]
+    low, high = torch.aminmax(rounded)
+    if low < 0 or high > max_value or not torch.equal(rounded.sum(0), sums):
         raise RuntimeError("exact quantisation missed its range or block sums; please report this")
     return rounded
+
+
+def _quantize_planes(planes: torch.Tensor, means: torch.Tensor, scale: float, max_value: int) -> torch.Tensor:
+    """Project and round ``planes`` ``(n, B)`` (owned, overwritten; values × ``scale`` in level
+    units) to integers whose columns have the integer means ``means`` ``(B,)``."""
+    if means.numel() and (means.min() < 0 or means.max() > max_value):
+        raise ValueError(f"targets must lie in [0, {max_value}]")
+    sums = means.to(planes.dtype) * planes.shape[0]
+    _project_planes(planes, sums, scale, max_value)
+    return _round_planes(planes, sums, max_value)
+
+
+def _work_type(max_value: int) -> torch.dtype:
+    return torch.float32 if max_value <= 255 else torch.float64
 
 
 def quantize_blocks(values: torch.Tensor, means: torch.Tensor, max_value: int) -> torch.Tensor:
@@ -93,40 +123,47 @@ def quantize_blocks(values: torch.Tensor, means: torch.Tensor, max_value: int) -
     """
     if values.ndim != 2 or means.shape != values.shape[:1]:
         raise ValueError(f"values must be (B, n) and means (B,), got {tuple(values.shape)}, {tuple(means.shape)}")
-    work = torch.float32 if max_value <= 255 else torch.float64
-    values = values.to(work)
-    sums = means.to(work) * values.shape[-1]
-    if means.numel() and (means.min() < 0 or means.max() > max_value):
-        raise ValueError(f"targets must lie in [0, {max_value}]")
-    return _round_preserving_sums(_project_blocks(values, sums, max_value), sums, max_value).to(torch.int32)
+    planes = values.T.to(_work_type(max_value), copy=True).contiguous()
+    return _quantize_planes(planes, means, 1.0, max_value).T.to(torch.int32)
 
 
-def quantize_sr(x: torch.Tensor, lr: torch.Tensor, scale: int, max_value: int) -> torch.Tensor:
+def quantize_sr(
+    x: torch.Tensor, lr: torch.Tensor, scale: int, max_value: int, unit: float = 1.0, out: torch.Tensor | None = None
+) -> torch.Tensor:
     """Quantise an SR estimate so that its s×s box means equal the integer LR exactly.
 
     Args:
-        x: ``(N, C, s·h, s·w)`` float in ``[0, max_value]`` units (clipping is handled here).
+        x: ``(N, C, s·h, s·w)`` float; ``x · unit`` is in ``[0, max_value]`` level units
+            (clipping is handled here). Not modified.
         lr: ``(N, C, h, w)`` integers in ``[0, max_value]``.
         scale: the box size ``s``.
+        out: where to write the result (any integer dtype holding ``max_value``), or None.
 
     Returns:
-        ``(N, C, s·h, s·w)`` int32 with ``avg_pool2d(result, s) == lr`` exactly.
+        ``(N, C, s·h, s·w)`` integers with ``avg_pool2d(result, s) == lr`` exactly: ``out``, or
+        a new int32 tensor.
+
+    The blocks are laid out as ``s²`` planes of one value per block, so every per-block
+    reduction is an elementwise operation across planes, and the work is done in place.
     """
     n, c, h, w = lr.shape
     s = scale
     if x.shape != (n, c, h * s, w * s):
         raise ValueError(f"estimate {tuple(x.shape)} does not match LR {tuple(lr.shape)} at ×{s}")
-    blocks = x.reshape(n, c, h, s, w, s).permute(0, 1, 2, 4, 3, 5).reshape(-1, s * s)
-    quantized = quantize_blocks(blocks, lr.reshape(-1), max_value)
-    return quantized.reshape(n, c, h, w, s, s).permute(0, 1, 2, 4, 3, 5).reshape(n, c, h * s, w * s)
+    planes = torch.empty((s, s, n, c, h, w), dtype=_work_type(max_value))
+    planes.copy_(x.view(n, c, h, s, w, s).permute(3, 5, 0, 1, 2, 4))
+    rounded = _quantize_planes(planes.view(s * s, -1), lr.reshape(-1), unit, max_value)
+    out = out if out is not None else torch.empty((n, c, h * s, w * s), dtype=torch.int32)
+    out.view(n, c, h, s, w, s).copy_(rounded.view(s, s, n, c, h, w).permute(2, 3, 4, 0, 5, 1))
+    return out
 
 
 def quantize_gray_mean(x: torch.Tensor, gray: torch.Tensor, max_value: int) -> torch.Tensor:
     """Quantise an RGB estimate ``(N, 3, H, W)`` so its channel mean equals ``gray`` ``(N, 1, H, W)``."""
     n, _, h, w = x.shape
-    pixels = x.permute(0, 2, 3, 1).reshape(-1, 3)
-    quantized = quantize_blocks(pixels, gray.reshape(-1), max_value)
-    return quantized.reshape(n, h, w, 3).permute(0, 3, 1, 2)
+    planes = x.permute(1, 0, 2, 3).to(_work_type(max_value), copy=True).reshape(3, -1)
+    quantized = _quantize_planes(planes, gray.reshape(-1), 1.0, max_value)
+    return quantized.view(3, n, h, w).permute(1, 0, 2, 3).to(torch.int32)
 
 
 PILLOW_LUMA = (19595, 38470, 7471)

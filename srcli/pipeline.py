@@ -102,9 +102,11 @@ def _upscale_tiles(
         after_network = time.perf_counter()
         timings.network += after_network - started
         lr_core = lr[:, region.top : region.bottom, region.left : region.right].unsqueeze(0)
-        estimate = core * max_value
-        result = quantize_sr(estimate, lr_core, s, max_value) if options.pd else estimate.round().clamp(0, max_value)
-        out[:, region.top * s : region.bottom * s, region.left * s : region.right * s] = result[0].to(dtype)
+        target = out[:, region.top * s : region.bottom * s, region.left * s : region.right * s].unsqueeze(0)
+        if options.pd:
+            quantize_sr(core, lr_core, s, max_value, unit=max_value, out=target)
+        else:
+            target.copy_((core * max_value).round_().clamp_(0, max_value))
         started = time.perf_counter()
         timings.projection += started - after_network
         if on_tile:

@@ -96,3 +96,25 @@ def test_pillow_gray_of_the_result_is_the_target(seed, spread):
     assert result.min() >= 0 and result.max() <= 255
     converted = pil_to_tensor(tensor_to_pil(result[0]).convert("L"))
     assert torch.equal(converted.long().unsqueeze(0), gray)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.sampled_from([3, 4, 9, 16, 64]), max_value=depths)
+def test_rounding_is_the_largest_remainder_rule(seed, n, max_value):
+    """In-range rows with exact means: each value goes to its floor or its floor + 1, and every
+    value rounded up has a fractional part at least as large as every value rounded down."""
+    g = _gen(seed)
+    means = torch.randint(1, max_value, (40,), generator=g, dtype=torch.float64)
+    values = means.unsqueeze(-1) + torch.randn(40, n, generator=g, dtype=torch.float64) * 0.8
+    values = (values * 256).round() / 256  # multiples of 1/256: float32 holds them and their sums exactly
+    values[:, -1] = means * n - values[:, :-1].sum(-1)  # exact means
+    inside = ((values >= 0) & (values <= max_value)).all(-1)
+    values, means = values[inside], means[inside]
+    result = quantize_blocks(values, means.long(), max_value).double()
+    floors = values.floor()
+    up = result - floors
+    assert ((up == 0) | (up == 1)).all()
+    fractions = values - floors
+    lowest_up = torch.where(up == 1, fractions, torch.inf).amin(-1)
+    highest_down = torch.where(up == 0, fractions, -torch.inf).amax(-1)
+    assert (lowest_up >= highest_down).all()
