@@ -253,6 +253,58 @@ def upscale(
         raise typer.Exit(1)
 
 
+class GrayMode(str, Enum):
+    mean = "mean"
+    bt601 = "bt601"
+
+
+@app.command()
+def colorize(
+    inputs: Inputs,
+    gray: Annotated[
+        GrayMode,
+        typer.Option(
+            help="What 'gray' means: the channel mean (exact at 8 and 16 bits), or bt601, Pillow's "
+            "convert('L') (8-bit), so that any editor turns the output back into the input."
+        ),
+    ] = GrayMode.mean,
+    output: Output = None,
+    model: Annotated[str | None, typer.Option(help="Model name or checkpoint path [default: the shipped one].")] = None,
+    tile: Annotated[int | None, typer.Option(help="Tile side in pixels; 0 = whole image [default: auto].")] = None,
+    tile_overlap: Annotated[int, typer.Option("--tile-overlap", help="Context around each tile, pixels.")] = 48,
+    device: DeviceOption = Device.auto,
+    half: Half = False,
+    no_pd: NoPd = False,
+    suffix: Annotated[str, typer.Option(help="Added to each output name.")] = "_color",
+    ext: ExtOption = Ext.png,
+    recursive: Recursive = False,
+    skip_existing: SkipExisting = False,
+    overwrite: Overwrite = False,
+    json_output: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Colorize gray images. The saved file turns back into the input gray exactly (its channel
+    mean, or with --gray bt601 Pillow's convert('L')). Colour input is made gray first; alpha is
+    kept. Reports consistency and colourfulness per file. Exit 1 if any file failed."""
+    from srcli.batch import plan_jobs
+    from srcli.colorize import colorize_file
+    from srcli.models import colorize_model
+
+    options = guarded(lambda: _run_options(device, tile, tile_overlap, half, no_pd))
+    net, name = guarded(lambda: colorize_model(model))
+    jobs = guarded(lambda: plan_jobs(inputs, output, suffix, ext.value, recursive))
+    failed = report.run_batch(
+        jobs,
+        lambda job, on_tile: colorize_file(job, net, name, gray.value, options, overwrite, on_tile),
+        skip_existing=skip_existing,
+        json_output=json_output,
+        quiet=quiet or output == "-",
+        debug=state["debug"],
+    )
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def bench(
     data: Annotated[list[Path], typer.Option("--data", help="Benchmark folder (repeat for several sets).")],
@@ -316,6 +368,7 @@ def _entry_json(entry, where: str) -> dict[str, Any]:
         "name": entry.name,
         "task": entry.task,
         "scale": entry.scale,
+        "ratio": entry.ratio,
         "arch": entry.arch,
         "size": entry.size,
         "location": where,
@@ -327,7 +380,7 @@ def _entry_json(entry, where: str) -> dict[str, Any]:
 
 @models_app.command("list")
 def models_list(json_output: Json = False) -> None:
-    """Every known model: task, scale, architecture, size, where it is, and its measured Set5 PSNR-Y."""
+    """Every known model: task, scale (or CS ratio), architecture, size, where it is, and its measured Set5 PSNR."""
     from srcli.hub import location
     from srcli.models import load_manifest
 
@@ -339,19 +392,26 @@ def models_list(json_output: Json = False) -> None:
     rows = []
     for entry in entries:
         set5 = entry.metrics.get("Set5", {})
-        psnr = f"{set5['psnr_y']:.2f} (bicubic {set5['bicubic_psnr_y']:.2f})" if "psnr_y" in set5 else "—"
+        if "psnr_y" in set5:
+            psnr = f"{set5['psnr_y']:.2f} Y (bicubic {set5['bicubic_psnr_y']:.2f})"
+        elif "psnr" in set5:
+            psnr = f"{set5['psnr']:.2f} RGB (linear stage {set5['linear_psnr']:.2f})"
+        else:
+            psnr = "—"
         rows.append(
             [
                 entry.name + (" *" if entry.default else ""),
                 entry.task,
-                f"×{entry.scale}",
+                f"ratio {entry.ratio}" if entry.task == "cs" else f"×{entry.scale}",
                 entry.arch,
                 f"{entry.size / 1e6:.2f} MB",
                 location(entry),
                 psnr,
             ]
         )
-    report.print_table("models (* = default)", ["name", "task", "scale", "arch", "size", "where", "Set5 PSNR-Y"], rows)
+    report.print_table(
+        "models (* = default)", ["name", "task", "scale / ratio", "arch", "size", "where", "Set5 PSNR"], rows
+    )
 
 
 @models_app.command("info")
@@ -618,6 +678,68 @@ def train_cs_command(
         report.note(", ".join(f"{key}={value}" for key, value in row.items()))
 
     guarded(lambda: train_cs(config, resume=resume, report=echo))
+
+
+@train_app.command("colorize")
+def train_colorize_command(
+    data: Annotated[Path, typer.Option(help="Folder of colour training images.")],
+    out: Annotated[Path, typer.Option(help="Where to write the weights (.safetensors).")],
+    val: Annotated[Path | None, typer.Option(help="Folder of colour validation images (PSNR, colourfulness).")] = None,
+    run_dir: Annotated[
+        Path | None, typer.Option(help="Folder for state, log.csv and convergence.png [default: runs/<out stem>].")
+    ] = None,
+    num_feat: Annotated[int, typer.Option(help="Feature channels.")] = 32,
+    num_conv: Annotated[int, typer.Option(help="Body convolutions.")] = 8,
+    temperature: Annotated[float, typer.Option(help="Annealed-mean temperature stored with the model.")] = 0.4,
+    sigma: Annotated[float, typer.Option(help="Width of the soft chroma targets.")] = 0.04,
+    rebalance: Annotated[float, typer.Option(help="Mix of uniform in the class rebalancing (0 = full).")] = 0.5,
+    steps: Annotated[int, typer.Option(help="Length of the cosine schedule, in steps.")] = 4000,
+    minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (resume later).")] = None,
+    stop_at: Annotated[int | None, typer.Option(help="Stop (and checkpoint) at this step; resume later.")] = None,
+    init: Annotated[Path | None, typer.Option(help="Start from these weights.")] = None,
+    batch: Annotated[int, typer.Option(help="Patches per step.")] = 32,
+    patch: Annotated[int, typer.Option(help="Patch side in pixels (a multiple of 4).")] = 64,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (Adam).")] = 5e-4,
+    seed: Annotated[int, typer.Option(help="Seed for initialisation and sampling.")] = 0,
+    val_every: Annotated[int, typer.Option(help="Validate, log and checkpoint every N steps.")] = 250,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the run folder's state.")] = False,
+) -> None:
+    """Train a colorization network: chroma classified at quarter resolution with rebalanced soft
+    targets; gray comes from the input through PD, so only chroma is learned."""
+    import torch
+
+    from srcli.train_colorize import ColorizeTrainConfig, train_colorize
+
+    if threads:
+        torch.set_num_threads(threads)
+    if patch % 4:
+        fail(f"--patch must be a multiple of 4, got {patch}")
+    config = ColorizeTrainConfig(
+        data=data,
+        out=out,
+        run_dir=run_dir or Path("runs") / out.stem,
+        val=val,
+        num_feat=num_feat,
+        num_conv=num_conv,
+        temperature=temperature,
+        sigma=sigma,
+        rebalance=rebalance,
+        steps=steps,
+        minutes=minutes,
+        stop_at=stop_at,
+        init=init,
+        batch=batch,
+        patch=patch,
+        lr=lr,
+        seed=seed,
+        val_every=val_every,
+    )
+
+    def echo(row: dict[str, str]) -> None:
+        report.note(", ".join(f"{key}={value}" for key, value in row.items()))
+
+    guarded(lambda: train_colorize(config, resume=resume, report=echo))
 
 
 def main() -> None:

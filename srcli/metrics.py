@@ -73,3 +73,18 @@ def consistency_psnr(measured: torch.Tensor, observed: torch.Tensor, max_value: 
     ``inf`` when the saved output is exactly consistent.
     """
     return psnr(measured, observed, float(max_value))
+
+
+def colourfulness(rgb: torch.Tensor) -> float:
+    """Hasler–Süsstrunk colourfulness of ``(3, H, W)`` RGB in [0, 255]: ``σ_rgyb + 0.3 μ_rgyb``.
+
+    0 for a gray image (``(1, H, W)`` too); about 20–60 for ordinary photos (rg = R − G,
+    yb = (R + G)/2 − B).
+    """
+    if rgb.shape[0] == 1:
+        return 0.0
+    r, g, b = rgb.to(torch.float64)
+    rg, yb = r - g, (r + g) / 2 - b
+    spread = math.sqrt(rg.var(correction=0).item() + yb.var(correction=0).item())
+    offset = math.sqrt(rg.mean().item() ** 2 + yb.mean().item() ** 2)
+    return spread + 0.3 * offset

@@ -12,6 +12,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from srcli.archs.colornet import ColorNet, colornet_from_state_dict, is_colornet
 from srcli.archs.compact import SRVGGNetCompact, compact_from_state_dict, is_compact
 from srcli.archs.csnet import CSNet, csnet_from_state_dict, is_csnet
 from srcli.archs.rrdbnet import RRDBNet, is_rrdbnet, rrdbnet_from_state_dict
@@ -40,12 +41,14 @@ class PDWrapper(nn.Module):
 
 
 ARCHITECTURES: dict[str, tuple[Callable[[Mapping[str, torch.Tensor]], bool], Callable[..., nn.Module]]] = {
-    "csnet": (is_csnet, csnet_from_state_dict),  # before compact: its body has the same keys
+    "colornet": (is_colornet, colornet_from_state_dict),  # colornet and csnet before compact:
+    "csnet": (is_csnet, csnet_from_state_dict),  # their bodies have the same keys
     "compact": (is_compact, compact_from_state_dict),
     "srresnet": (is_srresnet, srresnet_from_state_dict),
     "rrdbnet": (is_rrdbnet, rrdbnet_from_state_dict),
 }
 NETWORK_CLASSES: dict[str, type[nn.Module]] = {
+    "colornet": ColorNet,
     "csnet": CSNet,
     "compact": SRVGGNetCompact,
     "srresnet": SRResNet,
@@ -252,4 +255,18 @@ def cs_model(spec: str | None, ratio: float, seed: int) -> tuple[CSNet, str]:
             f"{spec} was trained for sensing seed {model_seed}, these measurements use seed {seed}; "
             f"sample again with --seed {model_seed}"
         )
+    return net, Path(spec).name if _looks_like_path(spec) else spec
+
+
+def colorize_model(spec: str | None) -> tuple[ColorNet, str]:
+    """The colorization network by name or path, or the shipped default; and its name."""
+    if spec is None:
+        defaults = [e for e in load_manifest() if e.task == "colorize" and e.default]
+        if not defaults:
+            raise ModelError("no colorization model ships with this srcli; pass --model PATH")
+        spec = defaults[0].name
+    path = Path(spec) if _looks_like_path(spec) else local_path(find_entry(spec))
+    net, _ = load_network(path)
+    if not isinstance(net, ColorNet):
+        raise ModelError(f"{spec} is not a colorization model")
     return net, Path(spec).name if _looks_like_path(spec) else spec

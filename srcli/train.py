@@ -257,15 +257,16 @@ def validate(model: nn.Module, files: list[Path], scale: int) -> float:
 class Task:
     """One training task for :func:`fit`.
 
-    ``net`` is what gets saved; ``model`` is what the loss sees (``net`` inside PD, or ``net``);
-    ``draw_batch(generator)`` gives ``(input, target)``; ``validate()`` a PSNR in dB (the loop
-    switches ``model`` to eval mode around it); ``export(step, row)`` writes the weights;
-    ``plot(rows)`` the convergence chart.
+    ``net`` is what gets saved; ``model`` is what is validated (``net`` inside PD, or ``net``);
+    ``draw_batch(generator)`` gives ``(input, target)`` and ``loss(input, target)`` the loss to
+    minimise; ``validate()`` a PSNR in dB (the loop switches ``model`` to eval mode around
+    it); ``export(step, row)`` writes the weights; ``plot(rows)`` the convergence chart.
     """
 
     net: nn.Module
     model: nn.Module
     draw_batch: Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     validate: Callable[[], float] | None
     export: Callable[[int, dict[str, str]], None]
     plot: Callable[[list[dict[str, str]]], None]
@@ -292,7 +293,7 @@ def fit(
     seconds: float,
     report: Callable[[dict[str, str]], None],
 ) -> None:
-    """L1 training from ``step`` on with a cosine schedule; validates, logs, checkpoints and exports
+    """Training from ``step`` on with Adam and a cosine schedule; validates, logs, checkpoints and exports
     every ``val_every`` steps and when the run stops (end of schedule, ``--minutes``, ``--stop-at``)."""
     state_path, log_path = config.run_dir / "state.safetensors", config.run_dir / "log.csv"
     rows = _read_log(log_path, step)
@@ -306,7 +307,7 @@ def fit(
         learning_rate = cosine_lr(step, config)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate
-        loss = F.l1_loss(task.model(inputs), targets)
+        loss = task.loss(inputs, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -360,6 +361,7 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
         net=net,
         model=model,
         draw_batch=draw_batch,
+        loss=lambda inputs, targets: F.l1_loss(model(inputs), targets),
         validate=(lambda: validate(model, val_files, config.scale)) if val_files else None,
         export=lambda step, row: _export(config, net, step, row),
         plot=lambda rows: _plot(rows, config.run_dir / "convergence.png", config),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
@@ -184,6 +185,7 @@ def train_cs(config: CSTrainConfig, resume: bool, report=print) -> Path:
         net=net,
         model=model,
         draw_batch=draw_batch,
+        loss=lambda inputs, targets: F.l1_loss(model(inputs), targets),
         validate=(lambda: validate_cs(model, val_files, operator)) if val_files else None,
         export=export,
         plot=plot,

@@ -38,3 +38,30 @@ def test_readme_example_upscales_exactly(cli, tmp_path):
     assert record["model"] == "compact-x4" and record["consistency_exact"] is True
     with Image.open(output) as upscaled, Image.open(EXAMPLE) as source:
         assert upscaled.reduce(4).tobytes() == source.tobytes()
+
+
+CS_FLOORS = {0.1: 22.0, 0.25: 25.0, 0.5: 29.0}
+"""Set5 and BSD68 PSNR (RGB) every shipped CS model must reach (DESIGN §6, first bar)."""
+
+
+def test_a_cs_model_ships_for_every_ratio_with_metrics_above_the_floors():
+    shipped = {e.ratio: e for e in load_manifest() if e.task == "cs" and e.default and e.shipped}
+    assert set(shipped) == set(CS_FLOORS)
+    for ratio, entry in shipped.items():
+        for name in ("Set5", "BSD68"):
+            metrics = entry.metrics[name]
+            assert metrics["psnr"] >= CS_FLOORS[ratio]
+            assert metrics["psnr"] > metrics["linear_psnr"] > metrics["adjoint_psnr"]
+            assert metrics["min_float_consistency_db"] >= 100
+
+
+@pytest.mark.parametrize("ratio", sorted(CS_FLOORS))
+def test_shipped_cs_models_reconstruct_the_example(cli, tmp_path, ratio):
+    measurements = tmp_path / "m.safetensors"
+    assert cli("cs", "sample", EXAMPLE, "--ratio", ratio, "-o", measurements).exit_code == 0
+    result = cli("cs", "reconstruct", measurements, "-o", tmp_path / "out.png", "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["model"] == f"cs-{ratio}" and record["consistency_psnr_db"] >= 100
+    with Image.open(tmp_path / "out.png") as out, Image.open(EXAMPLE) as source:
+        assert out.size == source.size

@@ -1,0 +1,152 @@
+"""Colorizing one picture: gray → tiles → network → PD + exact quantisation → RGB picture.
+
+Two gray operators (``srcli.ops.Gray``): ``mean`` (the channel mean; the saved file's
+per-pixel mean equals the input gray exactly, at 8 or 16 bits) and ``bt601`` (Pillow's own
+``convert("L")`` of the saved 8-bit file equals the input byte for byte).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from srcli.batch import Job
+from srcli.exact import pillow_luma, quantize_gray_mean, quantize_gray_pillow
+from srcli.imageio import STDIO, ImageError, Picture, decode_picture, encode_picture, read_picture, write_bytes_atomic
+from srcli.metrics import colourfulness, psnr
+from srcli.ops import pad_to_multiple
+from srcli.pipeline import RunOptions, TileCallback, Timings, describe_device
+from srcli.tiling import auto_tile, plan_tiles, tile_apply
+
+GRAY_MODES = ("mean", "bt601")
+DEFAULT_OVERLAP = 48
+"""Context around each tile, pixels: more than the shipped net's receptive radius (40)."""
+
+
+def gray_of(picture: Picture, mode: str) -> torch.Tensor:
+    """The gray ``(1, H, W)`` integers a picture stands for: itself if gray, else its gray under ``mode``
+    (the channel mean rounded half up, or Pillow's ``convert("L")``)."""
+    if mode not in GRAY_MODES:
+        raise ValueError(f"--gray must be one of {', '.join(GRAY_MODES)}, got {mode!r}")
+    if mode == "bt601" and picture.bit_depth != 8:
+        raise ImageError("--gray bt601 is Pillow's 8-bit convert('L'); use --gray mean for 16-bit images")
+    if picture.color.shape[0] == 1:
+        return picture.color
+    if mode == "bt601":
+        return pillow_luma(picture.color.unsqueeze(0))[0].to(picture.color.dtype)
+    total = picture.color.to(torch.int64).sum(0, keepdim=True)
+    return torch.div(2 * total + 3, 6, rounding_mode="floor").to(picture.color.dtype)  # ⌊mean + ½⌋
+
+
+def _quantize(estimate: torch.Tensor, gray: torch.Tensor, mode: str, max_value: int) -> torch.Tensor:
+    """Integer RGB ``(1, 3, h, w)`` whose gray under ``mode`` is ``gray`` ``(1, 1, h, w)`` exactly."""
+    if mode == "mean":
+        return quantize_gray_mean(estimate, gray, max_value)
+    return quantize_gray_pillow(estimate, gray)
+
+
+def colorize_gray(
+    gray: torch.Tensor,
+    max_value: int,
+    net: torch.nn.Module,
+    mode: str,
+    options: RunOptions,
+    on_tile: TileCallback | None = None,
+    timings: Timings | None = None,
+) -> torch.Tensor:
+    """Integer gray ``(1, H, W)`` → integer RGB ``(3, H, W)`` (same dtype) whose gray is the input exactly."""
+    timings = timings if timings is not None else Timings()
+    net.to(options.device, options.dtype)
+    _, height, width = gray.shape
+    if options.tile is None:
+        tile = 2 * auto_tile(options.device, getattr(net, "num_feat", 32), 1)
+    else:
+        tile = options.tile if options.tile > 0 else max(height, width)
+    multiple = getattr(net, "input_multiple", 1)
+    tile = max(multiple, tile // multiple * multiple)
+    overlap = -(-options.overlap // multiple) * multiple
+    x = gray.unsqueeze(0).to(torch.float32) / max_value
+    out = torch.empty((3, height, width), dtype=gray.dtype)
+
+    def run(window: torch.Tensor) -> torch.Tensor:
+        h, w = window.shape[-2:]
+        batch = pad_to_multiple(window, multiple).to(options.device, options.dtype)
+        with torch.inference_mode():
+            return net(batch).float().cpu()[..., :h, :w]
+
+    total = len(plan_tiles(height, width, tile, overlap))
+    started = time.perf_counter()
+    for done, (region, core) in enumerate(tile_apply(run, x, tile, overlap, 1), start=1):
+        after_network = time.perf_counter()
+        timings.network += after_network - started
+        gray_core = gray[:, region.top : region.bottom, region.left : region.right].unsqueeze(0)
+        estimate = core * max_value
+        result = _quantize(estimate, gray_core, mode, max_value) if options.pd else estimate.round().clamp(0, max_value)
+        out[:, region.top : region.bottom, region.left : region.right] = result[0].to(gray.dtype)
+        started = time.perf_counter()
+        timings.projection += started - after_network
+        if on_tile:
+            on_tile(done, total)
+    timings.tiles.append(tile)
+    return out
+
+
+def gray_consistency(saved: Picture, gray: torch.Tensor, mode: str) -> dict[str, object]:
+    """The two consistency figures of DESIGN §4 for a colorization: the float PSNR of the saved
+    file's gray (weighted channel sum, no rounding) against the input, and whether the gray an
+    editor would make of it (the rounded mean, or Pillow's ``convert("L")``) equals the input."""
+    rgb = saved.color.to(torch.float64)
+    if mode == "mean":  # (R + G + B − 3·gray) / 3: an exact zero when the mean is the gray
+        error = (rgb.sum(0, keepdim=True) - 3 * gray.to(torch.float64)) / 3
+    else:
+        error = sum(w * channel for w, channel in zip((0.299, 0.587, 0.114), rgb, strict=True)) - gray
+    value = psnr(error, torch.zeros_like(error), float(saved.max_value))
+    exact = bool(torch.equal(gray_of(saved, mode), gray))
+    return {"consistency_psnr_db": None if math.isinf(value) else round(value, 4), "consistency_exact": exact}
+
+
+def colorize_file(
+    job: Job,
+    net: torch.nn.Module,
+    name: str,
+    mode: str,
+    options: RunOptions,
+    overwrite: bool,
+    on_tile: TileCallback | None = None,
+) -> dict[str, object]:
+    """Read, colorize, write atomically, and measure the saved file; returns the JSON record."""
+    started = time.perf_counter()
+    source = read_picture(job.source)
+    if job.target != STDIO and Path(job.target).exists() and not overwrite:
+        raise ImageError(f"{job.target}: exists (pass --overwrite to replace it, or --skip-existing)")
+    gray = gray_of(source, mode)
+    timings = Timings()
+    color = colorize_gray(gray, source.max_value, net, mode, options, on_tile, timings)
+    picture = Picture(color, source.alpha, source.bit_depth, source.icc_profile, source.dpi, source.exif)
+    suffix = Path(job.target).suffix if job.target != STDIO else ".png"
+    data = encode_picture(picture, suffix)
+    write_bytes_atomic(data, job.target, overwrite)
+    saved = decode_picture(data, job.target, trusted=True)
+    return {
+        "input": job.source,
+        "output": job.target,
+        "task": "colorize",
+        "model": name,
+        "gray": mode,
+        "converted_from_rgb": source.color.shape[0] == 3,
+        "input_size": [source.width, source.height],
+        "output_size": [saved.width, saved.height],
+        "mode": source.mode,
+        "device": describe_device(options.device),
+        "pd": options.pd,
+        "tile": timings.tiles[0] if timings.tiles else None,
+        "seconds": round(time.perf_counter() - started, 3),
+        "network_seconds": round(timings.network, 3),
+        "projection_seconds": round(timings.projection, 3),
+        "colourfulness": round(colourfulness(saved.color * (255 / saved.max_value)), 2),
+        **gray_consistency(saved, gray, mode),
+        "error": None,
+    }
