@@ -271,6 +271,10 @@ def colorize(
     output: Output = None,
     model: Annotated[str | None, typer.Option(help="Model name or checkpoint path [default: the shipped one].")] = None,
     tile: Annotated[int | None, typer.Option(help="Tile side in pixels; 0 = whole image [default: auto].")] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option(help="Colour strength: lower is more saturated, 1 is the cautious mean [default: the model's]."),
+    ] = None,
     tile_overlap: Annotated[int, typer.Option("--tile-overlap", help="Context around each tile, pixels.")] = 48,
     device: DeviceOption = Device.auto,
     half: Half = False,
@@ -291,7 +295,11 @@ def colorize(
     from srcli.models import colorize_model
 
     options = guarded(lambda: _run_options(device, tile, tile_overlap, half, no_pd))
+    if temperature is not None and temperature <= 0:
+        fail(f"--temperature must be positive, got {temperature}")
     net, name = guarded(lambda: colorize_model(model))
+    if temperature is not None:
+        net.temperature.fill_(temperature)
     jobs = guarded(lambda: plan_jobs(inputs, output, suffix, ext.value, recursive))
     failed = report.run_batch(
         jobs,

@@ -114,30 +114,55 @@ def location(entry: ModelEntry) -> str:
     return "cached" if cached_path(entry) is not None else "remote"
 
 
+TASK_TEXT = {
+    "sr": (
+        "A ×{scale} super-resolution network",
+        "srcli upscale IMAGE --scale {scale} --model {name}",
+        "every saved file is exactly consistent with its input: its box downsample equals the input byte for byte",
+    ),
+    "cs": (
+        "A block compressed-sensing reconstruction network for ratio {ratio} (sensing seed {seed})",
+        "srcli cs reconstruct MEASUREMENTS.safetensors -o OUT.png --model {name}",
+        "PD makes the float result consistent with the measurements (≥ 100 dB)",
+    ),
+    "colorize": (
+        "A colorization network",
+        "srcli colorize IMAGE --model {name}",
+        "every saved file turns back into the input gray exactly",
+    ),
+}
+
+
+def _metrics_table(metrics: dict[str, object]) -> str:
+    """A markdown table with one row per benchmark set and one column per measured figure."""
+    sets = {name: values for name, values in metrics.items() if isinstance(values, dict)}
+    columns = list(dict.fromkeys(key for values in sets.values() for key in values))
+    lines = ["| set | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
+    for name, values in sets.items():
+        lines.append(f"| {name} | " + " | ".join(str(values.get(column, "")) for column in columns) + " |")
+    return "\n".join(lines)
+
+
 def _model_card(entry: ModelEntry) -> str:
-    rows = "\n".join(
-        f"| {name} | {values.get('psnr_y')} | {values.get('ssim_y')} | {values.get('bicubic_psnr_y')} |"
-        for name, values in entry.metrics.items()
-        if isinstance(values, dict)
-    )
     training = entry.training
+    what, command, guarantee = (
+        text.format(scale=entry.scale, ratio=entry.ratio, seed=entry.seed, name=entry.name)
+        for text in TASK_TEXT.get(entry.task, TASK_TEXT["sr"])
+    )
     return f"""---
 library_name: srcli
-tags: [super-resolution, image-restoration, safetensors]
+tags: [{entry.task}, image-restoration, safetensors]
 ---
 
 # {entry.name}
 
-A ×{entry.scale} {entry.task} network ({entry.arch}, {training.get("parameters", "?")} parameters) trained
+{what} ({entry.arch}, {training.get("parameters", "?")} parameters) trained
 {"through the PD projection " if training.get("pd") else ""}by `srcli train` on {training.get("data", "?")}.
-Run it with `srcli upscale IMAGE --scale {entry.scale} --model {entry.name}`: every saved file is exactly
-consistent with its input.
+Run it with `{command}`: {guarantee}.
 
-## Metrics (box LR, PSNR-Y / SSIM-Y, border = scale)
+## Metrics (measured by srcli's benchmarks; see its README for the protocol)
 
-| set | PSNR-Y (dB) | SSIM-Y | bicubic PSNR-Y (dB) |
-| --- | --- | --- | --- |
-{rows}
+{_metrics_table(entry.metrics)}
 
 ## Training
 
@@ -164,6 +189,7 @@ def export_model(entry: ModelEntry, weights: Path, folder: Path) -> list[Path]:
         "name": entry.name,
         "task": entry.task,
         "scale": entry.scale,
+        "ratio": entry.ratio,
         "arch": entry.arch,
         "network": json.loads(header.get("config", "{}")),
         "sha256": entry.sha256,
