@@ -12,6 +12,7 @@ Tensors are float32 or float64 on any device; nothing here changes ``self``.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -98,6 +99,15 @@ class Gray(LinearOperator):
         return f"Gray(mode={self.mode!r})"
 
 
+@functools.lru_cache(maxsize=8)
+def sensing_rows(n: int, m: int, seed: int) -> torch.Tensor:
+    """``(m, n)`` float64 orthonormal rows from a seeded Gaussian matrix through QR (positive
+    diagonal of R, so the factorisation is unique). Cached: the QR takes about 0.3 s."""
+    generator = torch.Generator().manual_seed(seed)
+    q, r = torch.linalg.qr(torch.randn(n, m, generator=generator, dtype=torch.float64))
+    return (q * torch.sign(torch.diagonal(r)).unsqueeze(0)).T.contiguous()
+
+
 class BlockCS(LinearOperator):
     """Block compressed sensing: per ``block×block`` tile and channel, ``M`` orthonormal rows.
 
@@ -113,13 +123,8 @@ class BlockCS(LinearOperator):
         if block < 2:
             raise ValueError(f"block must be at least 2, got {block!r}")
         self.ratio, self.block, self.seed = ratio, block, seed
-        n = block * block
-        self.m = max(1, round(ratio * n))
-        generator = torch.Generator().manual_seed(seed)
-        gaussian = torch.randn(n, self.m, generator=generator, dtype=torch.float64)
-        q, r = torch.linalg.qr(gaussian)
-        q = q * torch.sign(torch.diagonal(r)).unsqueeze(0)  # unique QR: positive diagonal
-        self.rows = q.T.contiguous()  # (M, n), orthonormal rows
+        self.m = max(1, round(ratio * block * block))
+        self.rows = sensing_rows(block * block, self.m, seed)  # (M, n), orthonormal rows; shared, never modified
 
     def _kernel(self, like: torch.Tensor) -> torch.Tensor:
         return self.rows.to(like).view(self.m, 1, self.block, self.block)
