@@ -6,7 +6,8 @@ Each image is sampled (``srcli cs sample``'s code: 32×32 blocks, the model's ra
 reconstructed through the model and PD, and saved as 8-bit PNG; PSNR is on RGB against the
 original, 8-bit, no border. Beside it: ``Aᵀy`` and the model's linear stage alone (both
 consistent with the measurements, clamped and rounded the same way), the measurement-consistency
-PSNR of the float result and of the saved PNG (lowest over the set), and time per image.
+PSNR of the float result and of the saved PNG (lowest over the set). Speed is measured by
+speed.py, on an idle machine.
 Writes the manifest entry and benchmarks/results/quality-NAME.json.
 """
 
@@ -45,10 +46,8 @@ def bench_set(folder: Path, net: torch.nn.Module, ratio: float, seed: int) -> di
         picture = read_picture(path)
         values, info = sample_picture(picture, ratio, seed)
         operator = info.operator()
-        started = time.perf_counter()
         estimate = reconstruct(values, info, net, RunOptions())
         data = encode_reconstruction(estimate, info, ".png")
-        seconds = time.perf_counter() - started
         saved = decode_picture(data, path.name).color.to(torch.float64)
         with torch.inference_mode():
             linear = net.initial_estimate(values.unsqueeze(0))[0].to(torch.float64)
@@ -62,8 +61,6 @@ def bench_set(folder: Path, net: torch.nn.Module, ratio: float, seed: int) -> di
                 "adjoint_psnr": rounded_psnr(adjoint, picture.color, info.height, info.width),
                 "float_consistency_db": measurement_psnr(estimate, values, operator),
                 "saved_consistency_db": measurement_psnr(padded_saved, values, operator),
-                "seconds": seconds,
-                "pixels": info.height * info.width,
             }
         )
     mean = {key: round(sum(r[key] for r in rows) / len(rows), 3) for key in ("psnr", "linear_psnr", "adjoint_psnr")}
@@ -71,7 +68,6 @@ def bench_set(folder: Path, net: torch.nn.Module, ratio: float, seed: int) -> di
         "images": len(rows),
         "min_float_consistency_db": round(min(r["float_consistency_db"] for r in rows), 1),
         "min_saved_consistency_db": round(min(r["saved_consistency_db"] for r in rows), 1),
-        "megapixels_per_second": round(sum(r["pixels"] for r in rows) / 1e6 / sum(r["seconds"] for r in rows), 3),
     }
 
 

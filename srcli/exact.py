@@ -43,12 +43,35 @@ def _clipped_shift(rows: torch.Tensor, target: torch.Tensor, max_value: int) -> 
     return torch.where(slope > 0, left + (target - f_left) / slope.clamp_min(1e-300), left)
 
 
+NEWTON_STEPS = 6
+
+
+def _newton_shift(rows: torch.Tensor, target: torch.Tensor, max_value: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Newton's method on ``f(λ) = Σ clip(row + λ, 0, MAX) = target`` for ``(B, n)`` rows; returns
+    ``(λ, solved)``.
+
+    ``f`` is piecewise linear, so Newton lands exactly on the root once the clipped set stops
+    changing. From the unclipped shift it converges monotonically when a block clips at one
+    bound only (``f`` is then concave, or convex, on the way); rows that clip at both, or are
+    not settled after a few steps, are left to :func:`_clipped_shift` (``solved`` is False).
+    """
+    shift = (target - rows.sum(-1)) / rows.shape[-1]
+    for _ in range(NEWTON_STEPS):
+        shifted = rows + shift.unsqueeze(-1)
+        free = ((shifted > 0) & (shifted < max_value)).sum(-1)
+        shift = shift + (target - shifted.clamp_(0, max_value).sum(-1)) / free.clamp_min(1)
+    shifted = rows + shift.unsqueeze(-1)
+    residual = (shifted.clamp(0, max_value).sum(-1) - target).abs()
+    one_sided = ~((shifted < 0).any(-1) & (shifted > max_value).any(-1))
+    return shift, one_sided & (residual <= 1e-3 * rows.shape[-1])
+
+
 def _project_planes(planes: torch.Tensor, sums: torch.Tensor, scale: float, max_value: int) -> None:
     """In place: ``planes`` ``(n, B)`` (block ``b`` is column ``b``) times ``scale``, projected
     onto ``{Σ = sums} ∩ [0, max_value]ⁿ`` column by column.
 
     The closed-form shift serves every block that stays in range; the blocks that would clip
-    are solved exactly by :func:`_clipped_shift`, a few at a time.
+    are solved by :func:`_newton_shift`, or exactly by :func:`_clipped_shift` where it cannot.
     """
     n = planes.shape[0]
     shift = (sums - planes.sum(0) * scale) / n
@@ -57,8 +80,11 @@ def _project_planes(planes: torch.Tensor, sums: torch.Tensor, scale: float, max_
     chunk = max(1, CHUNK_ELEMENTS // (2 * n * n))
     for start in range(0, clipping.numel(), chunk):
         index = clipping[start : start + chunk]
-        rows = planes[:, index].T
-        planes[:, index] = (rows + _clipped_shift(rows, sums[index], max_value).unsqueeze(-1)).clamp_(0, max_value).T
+        rows, target = planes[:, index].T, sums[index]
+        shift, solved = _newton_shift(rows, target, max_value)
+        hard = (~solved).nonzero().squeeze(-1)
+        shift[hard] = _clipped_shift(rows[hard], target[hard], max_value)
+        planes[:, index] = (rows + shift.unsqueeze(-1)).clamp_(0, max_value).T
 
 
 def _round_planes(planes: torch.Tensor, sums: torch.Tensor, max_value: int) -> torch.Tensor:
@@ -78,20 +104,26 @@ def _round_planes(planes: torch.Tensor, sums: torch.Tensor, max_value: int) -> t
     direction = missing.sign()
     score.mul_(direction)  # how far each value rounded away from where its column must go
     # first step over every column at once (columns with nothing missing move by 0)
-    rows = score.max(0).indices.unsqueeze(0)  # max is several times faster than argmax here
-    rounded.scatter_add_(0, rows, direction.unsqueeze(0))
-    score.scatter_(0, rows, -torch.inf)
+    rows = score.max(0).indices  # max is several times faster than argmax here
+    rounded.scatter_add_(0, rows.unsqueeze(0), direction.unsqueeze(0))
     missing -= direction
+    moved = [rounded.gather(0, rows.unsqueeze(0))]
     active = missing.nonzero().squeeze(-1)
+    flat = rows[active] * planes.shape[1] + active
     while active.numel():  # the few columns that still miss a unit or more
+        score.view(-1)[flat] = -torch.inf
         step = direction[active]
         flat = score[:, active].max(0).indices * planes.shape[1] + active
         rounded.view(-1)[flat] += step
-        score.view(-1)[flat] = -torch.inf
+        moved.append(rounded.view(-1)[flat])
         missing[active] -= step
-        active = active[missing[active] != 0]
-    low, high = torch.aminmax(rounded)
-    if low < 0 or high > max_value or not torch.equal(rounded.sum(0), sums):
+        keep = missing[active] != 0
+        active, flat = active[keep], flat[keep]
+    # values only leave [0, max_value] where they moved; NaN or a wrong count shows in the sums
+    moved_values = torch.cat([values.flatten() for values in moved])
+    if (moved_values.numel() and (moved_values.min() < 0 or moved_values.max() > max_value)) or not torch.equal(
+        rounded.sum(0), sums
+    ):
         raise RuntimeError("exact quantisation missed its range or block sums; please report this")
     return rounded
 

@@ -118,3 +118,18 @@ def test_rounding_is_the_largest_remainder_rule(seed, n, max_value):
     lowest_up = torch.where(up == 1, fractions, torch.inf).amin(-1)
     highest_down = torch.where(up == 0, fractions, -torch.inf).amax(-1)
     assert (lowest_up >= highest_down).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), spread=st.sampled_from([0.3, 1.0, 1.6]), max_value=depths)
+def test_newton_shift_agrees_with_the_exact_solver_where_it_claims_a_solution(seed, spread, max_value):
+    from srcli.exact import _clipped_shift, _newton_shift
+
+    g = _gen(seed)
+    offset = torch.rand(64, 1, generator=g, dtype=torch.float64) * 1.2 - 0.1
+    rows = (torch.rand(64, 16, generator=g, dtype=torch.float64) * spread + offset) * max_value
+    target = torch.randint(0, max_value + 1, (64,), generator=g).double() * 16
+    exact = _clipped_shift(rows, target, max_value)
+    newton, solved = _newton_shift(rows, target, max_value)
+    assert solved.any()
+    assert torch.allclose(newton[solved], exact[solved], atol=1e-6 * max_value)
