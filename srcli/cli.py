@@ -21,16 +21,22 @@ app = typer.Typer(
     "with their input. Results go to stdout (--json), progress and tables to stderr.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts use [default: ...] literally
     add_completion=False,
 )
-train_app = typer.Typer(help="Train the networks srcli ships (PD inside the forward pass).", no_args_is_help=True)
+train_app = typer.Typer(
+    help="Train the networks srcli ships (PD inside the forward pass).", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(train_app, name="train")
 cs_app = typer.Typer(
     help="Block compressed sensing: sample an image into measurements, reconstruct it with a network and PD.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(cs_app, name="cs")
-models_app = typer.Typer(help="The models srcli knows: shipped, cached from the Hub, or remote.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="The models srcli knows: shipped, cached from the Hub, or remote.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(models_app, name="models")
 
 EXIT_BAD_INPUT = 2
