@@ -64,7 +64,7 @@ def _from_rgb_batch(output: torch.Tensor, channels: int) -> torch.Tensor:
     parts = [output[:1]] if channels >= 3 else [output[:1].mean(1, keepdim=True)]
     if channels in (2, 4):
         parts.append(output[1:2].mean(1, keepdim=True))
-    return torch.cat(parts, dim=1)
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)  # no copy for plain RGB or gray
 
 
 def network_estimate(model: LoadedModel, window: torch.Tensor, options: RunOptions) -> torch.Tensor:
