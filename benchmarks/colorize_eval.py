@@ -7,7 +7,7 @@ the pipeline of ``srcli colorize`` (PD + exact quantisation), save as PNG, and c
 saved file turns back into the gray exactly (channel mean; Pillow's ``convert("L")``). Then PSNR
 (RGB, 8-bit) against the original beside the gray copy (R = G = B = gray), and Hasler–Süsstrunk
 colourfulness beside the originals'. ``--sweep`` also measures other temperatures on Set14
-(for choosing one; BSD68 is never used to choose). Writes the manifest entry (with
+(the calibration set of ``srcli train colorize``; BSD68 is never used to choose). Writes the manifest entry (with
 ``--name``), benchmarks/results/colorize-NAME.json and a side-by-side picture
 (gray | srcli | original) of the first BSD68 images.
 """
@@ -106,6 +106,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {args.threads} threads",
         "model": args.name,
         "temperature": float(net.temperature),
+        "saturation": float(net.saturation),
     }
     sweep = {}
     stored = float(net.temperature)

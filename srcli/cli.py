@@ -281,6 +281,9 @@ def colorize(
         float | None,
         typer.Option(help="Colour strength: lower is more saturated, 1 is the cautious mean [default: the model's]."),
     ] = None,
+    saturation: Annotated[
+        float | None, typer.Option(help="Chroma scale: 0 is gray, 1 the network's full colour [default: the model's].")
+    ] = None,
     tile_overlap: Annotated[int, typer.Option("--tile-overlap", help="Context around each tile, pixels.")] = 48,
     device: DeviceOption = Device.auto,
     half: Half = False,
@@ -304,8 +307,12 @@ def colorize(
     if temperature is not None and temperature <= 0:
         fail(f"--temperature must be positive, got {temperature}")
     net, name = guarded(lambda: colorize_model(model))
+    if saturation is not None and saturation < 0:
+        fail(f"--saturation must not be negative, got {saturation}")
     if temperature is not None:
         net.temperature.fill_(temperature)
+    if saturation is not None:
+        net.saturation.fill_(saturation)
     jobs = guarded(lambda: plan_jobs(inputs, output, suffix, ext.value, recursive))
     failed = report.run_batch(
         jobs,
@@ -704,7 +711,11 @@ def train_colorize_command(
     ] = None,
     num_feat: Annotated[int, typer.Option(help="Feature channels.")] = 32,
     num_conv: Annotated[int, typer.Option(help="Body convolutions.")] = 8,
-    temperature: Annotated[float, typer.Option(help="Annealed-mean temperature stored with the model.")] = 0.4,
+    calibrate: Annotated[
+        Path | None,
+        typer.Option(help="Colour images to calibrate temperature and saturation on [default: --val]."),
+    ] = None,
+    temperature: Annotated[float, typer.Option(help="Annealed-mean temperature for validation.")] = 0.4,
     sigma: Annotated[float, typer.Option(help="Width of the soft chroma targets.")] = 0.04,
     rebalance: Annotated[float, typer.Option(help="Mix of uniform in the class rebalancing (0 = full).")] = 0.5,
     steps: Annotated[int, typer.Option(help="Length of the cosine schedule, in steps.")] = 4000,
@@ -720,7 +731,9 @@ def train_colorize_command(
     resume: Annotated[bool, typer.Option(help="Continue from the run folder's state.")] = False,
 ) -> None:
     """Train a colorization network: chroma classified at quarter resolution with rebalanced soft
-    targets; gray comes from the input through PD, so only chroma is learned."""
+    targets; gray comes from the input through PD, so only chroma is learned. At the end the
+    decoding (temperature, saturation) is calibrated on --calibrate: the most colourful that
+    still beats the gray copy's PSNR."""
     import torch
 
     from srcli.train_colorize import ColorizeTrainConfig, train_colorize
@@ -734,6 +747,7 @@ def train_colorize_command(
         out=out,
         run_dir=run_dir or Path("runs") / out.stem,
         val=val,
+        calibrate=calibrate,
         num_feat=num_feat,
         num_conv=num_conv,
         temperature=temperature,

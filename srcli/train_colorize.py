@@ -7,10 +7,16 @@ the true chroma), and each pixel's loss is weighted by how rare its colour is in
 data (``w ∝ 1 / ((1 − λ) p + λ / K)``), so saturated colours are not drowned by gray ones.
 Gray is the channel mean, which the network cannot change: it only chooses chroma, the null
 space of ``Gray("mean")``, and PD keeps the input gray exactly.
+
+Rebalancing makes colours bold, and bold wrong colours cost PSNR against the original. When
+the run ends, the decoding is calibrated on the calibration images (``--calibrate``, default
+the validation images; never the benchmark's test set): of a grid of temperatures and
+saturations, the most colourful whose PSNR still beats the gray copy's.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +25,17 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from srcli.archs.colornet import DOWN, ColorNet, chroma_grid, chroma_of
+from srcli.archs.colornet import DOWN, ColorNet, chroma_grid, chroma_of, rgb_from
 from srcli.evaluate import image_files
 from srcli.imageio import read_picture
 from srcli.metrics import colourfulness, psnr
-from srcli.models import PDWrapper, save_checkpoint
+from srcli.models import PDWrapper, read_metadata, save_checkpoint
 from srcli.ops import Gray, pad_to_multiple
 from srcli.plot import line_chart
 from srcli.train import Task, fit, initialize, load_training_images, sample_batch, start_state
+
+CALIBRATION_TEMPERATURES = (0.4, 0.55, 0.7, 0.85, 1.0)
+CALIBRATION_SATURATIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
 @dataclass
@@ -35,6 +44,7 @@ class ColorizeTrainConfig:
     out: Path
     run_dir: Path
     val: Path | None = None
+    calibrate: Path | None = None
     num_feat: int = 32
     num_conv: int = 8
     temperature: float = 0.4
@@ -56,6 +66,8 @@ class ColorizeTrainConfig:
         words = ["srcli", "train", "colorize", "--data", str(self.data)]
         if self.val:
             words += ["--val", str(self.val)]
+        if self.calibrate:
+            words += ["--calibrate", str(self.calibrate)]
         if self.init:
             words += ["--init", str(self.init)]
         words += ["--out", str(self.out), "--num-feat", str(self.num_feat), "--num-conv", str(self.num_conv)]
@@ -107,6 +119,49 @@ def validate_colorize(model: torch.nn.Module, files: list[Path]) -> tuple[float,
         scores.append(psnr(rounded, rgb, 255.0))
         ratios.append(colourfulness(rounded[0]) / max(colourfulness(rgb[0]), 1e-6))
     return sum(scores) / len(scores), sum(ratios) / len(ratios)
+
+
+def _colour_originals(files: list[Path]) -> list[torch.Tensor]:
+    """The colour images among ``files`` as ``(1, 3, H, W)`` float in [0, 255] (gray ones left out)."""
+    images = []
+    for path in files:
+        color = read_picture(path).color
+        if color.shape[0] == 3 and not (torch.equal(color[0], color[1]) and torch.equal(color[1], color[2])):
+            images.append(color.unsqueeze(0).float())
+    return images
+
+
+def calibrate_decoding(net: ColorNet, files: list[Path]) -> tuple[float, float, dict[str, list[float]]]:
+    """``(temperature, saturation, table)``: of the grid, the most colourful decoding whose mean PSNR
+    (RGB, 8-bit) on ``files`` beats the gray copy's; the one with the best PSNR if none does.
+    ``table`` maps ``"T,S"`` to ``[psnr, colourfulness]``; ``"gray"`` to the gray copy's."""
+    images = _colour_originals(files)
+    if not images:
+        raise ValueError("no colour image to calibrate on")
+    grays = [torch.floor(rgb.sum(1, keepdim=True) / 3 + 0.5) / 255 for rgb in images]
+    gray_scores = [psnr(g.expand(-1, 3, -1, -1) * 255, rgb, 255.0) for g, rgb in zip(grays, images, strict=True)]
+    gray_psnr = sum(gray_scores) / len(images)
+    table: dict[str, list[float]] = {"gray": [gray_psnr, 0.0]}
+    stored = float(net.temperature), float(net.saturation)
+    net.saturation.fill_(1.0)
+    for temperature in CALIBRATION_TEMPERATURES:
+        net.temperature.fill_(temperature)
+        with torch.inference_mode():
+            chromas = [net.chroma(pad_to_multiple(g, DOWN))[..., : g.shape[-2], : g.shape[-1]] for g in grays]
+        for saturation in CALIBRATION_SATURATIONS:
+            scores, colours = [], []
+            for gray, chroma, rgb in zip(grays, chromas, images, strict=True):
+                out = (rgb_from(gray, saturation * chroma).clamp(0, 1) * 255).round()
+                scores.append(psnr(out, rgb, 255.0))
+                colours.append(colourfulness(out[0]))
+            table[f"{temperature},{saturation}"] = [sum(scores) / len(scores), sum(colours) / len(colours)]
+    net.temperature.fill_(stored[0])
+    net.saturation.fill_(stored[1])
+    grid = {key: value for key, value in table.items() if key != "gray"}
+    passing = [key for key, (score, _) in grid.items() if score > gray_psnr]
+    best = max(passing, key=lambda k: grid[k][1]) if passing else max(grid, key=lambda k: grid[k][0])
+    temperature, saturation = (float(v) for v in best.split(","))
+    return temperature, saturation, table
 
 
 def train_colorize(config: ColorizeTrainConfig, resume: bool, report=print) -> Path:
@@ -166,4 +221,21 @@ def train_colorize(config: ColorizeTrainConfig, resume: bool, report=print) -> P
         plot=plot,
     )
     fit(task, config, optimizer, step, seconds, report)
+    calibration = config.calibrate or config.val
+    if calibration:
+        temperature, saturation, table = calibrate_decoding(net, image_files(calibration))
+        net.temperature.fill_(temperature)
+        net.saturation.fill_(saturation)
+        psnr_db, colour = table[f"{temperature},{saturation}"]
+        report(
+            {
+                "calibrated": f"temperature {temperature}, saturation {saturation}: PSNR {psnr_db:.2f} dB "
+                f"(gray copy {table['gray'][0]:.2f}), colourfulness {colour:.1f} on {calibration.name}"
+            }
+        )
+        metadata = read_metadata(config.out) | {
+            "calibration_set": calibration.name,
+            "calibration": json.dumps({key: [round(v, 3) for v in value] for key, value in table.items()}),
+        }
+        save_checkpoint(config.out, net, {k: v for k, v in metadata.items() if k not in ("format", "arch", "config")})
     return config.out

@@ -137,3 +137,24 @@ def test_a_few_training_steps_write_a_usable_model(tmp_path, generator, cli):
     assert isinstance(net, ColorNet) and metadata["task"] == "colorize"
     assert "srcli train colorize" in metadata["command"] and float(metadata["val_colourfulness_ratio"]) >= 0
     colorize(cli, save_8bit(tmp_path / "in.png", random_channels(generator, 1, 12, 12)), tmp_path / "o.png", config.out)
+
+
+def test_calibration_picks_the_most_colourful_decoding_that_beats_gray(tmp_path, generator):
+    from srcli.train_colorize import calibrate_decoding
+
+    folder = tmp_path / "calibrate"
+    folder.mkdir()
+    for index in range(2):
+        save_8bit(folder / f"c{index}.png", random_channels(generator, 3, 24, 32))
+    save_8bit(folder / "gray.png", random_channels(generator, 1, 24, 32))  # left out: no colour
+    torch.manual_seed(1)
+    net = ColorNet(num_feat=8, num_conv=1)
+    temperature, saturation, table = calibrate_decoding(net, sorted(folder.iterdir()))
+    chosen = table[f"{temperature},{saturation}"]
+    grid = {key: value for key, value in table.items() if key != "gray"}
+    passing = [value for value in grid.values() if value[0] > table["gray"][0]]
+    if passing:
+        assert chosen[0] > table["gray"][0] and chosen[1] == max(value[1] for value in passing)
+    else:
+        assert chosen[0] == max(value[0] for value in grid.values())
+    assert float(net.temperature) == pytest.approx(0.4) and float(net.saturation) == 1.0  # left as it was

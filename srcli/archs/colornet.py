@@ -5,12 +5,15 @@ Chroma is the part of RGB orthogonal to gray: ``rgb = g·(1, 1, 1) + a·c₁ + b
 channel mean, which PD then sets exactly. The network sees the gray image at 1/4 resolution
 (pixel unshuffle), scores ``K`` chroma bins per quarter-resolution pixel, and decodes them
 with the annealed mean (softmax at ``temperature``: 1 is the plain mean, which is dull,
-smaller values are more colourful). Chroma is smooth, so bilinear upsampling loses little.
+smaller values are more colourful), scaled by ``saturation`` (below 1 pulls uncertain colour
+toward gray, which the PSNR against the original rewards). Chroma is smooth, so bilinear
+upsampling loses little.
 
 State-dict layout::
 
     bins            (K, 2) chroma bin centres (a, b), buffer
     temperature     () annealed-mean temperature, buffer
+    saturation      () chroma scale, buffer
     body.0          Conv2d(16, num_feat, 3), body.1 PReLU(num_feat)
     body.2k, 2k+1   Conv2d(num_feat, num_feat, 3), PReLU(num_feat)    k = 1..num_conv
     body.last       Conv2d(num_feat, K, 3)
@@ -51,12 +54,18 @@ class ColorNet(nn.Module):
     """Gray ``(N, 1, H, W)`` in [0, 1] (H, W multiples of 4) → RGB ``(N, 3, H, W)``, unclamped."""
 
     def __init__(
-        self, num_feat: int = 32, num_conv: int = 8, bins: torch.Tensor | None = None, temperature: float = 0.4
+        self,
+        num_feat: int = 32,
+        num_conv: int = 8,
+        bins: torch.Tensor | None = None,
+        temperature: float = 0.4,
+        saturation: float = 1.0,
     ) -> None:
         super().__init__()
         self.num_feat, self.num_conv = num_feat, num_conv
         self.register_buffer("bins", chroma_grid() if bins is None else bins.clone())
         self.register_buffer("temperature", torch.tensor(float(temperature)))
+        self.register_buffer("saturation", torch.tensor(float(saturation)))
         layers: list[nn.Module] = [nn.Conv2d(DOWN * DOWN, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
         for _ in range(num_conv):
             layers += [nn.Conv2d(num_feat, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
@@ -75,7 +84,7 @@ class ColorNet(nn.Module):
     def chroma(self, gray: torch.Tensor) -> torch.Tensor:
         """Annealed-mean chroma ``(N, 2, H, W)``, upsampled bilinearly from quarter resolution."""
         weights = torch.softmax(self.logits(gray) / self.temperature, dim=1)
-        coarse = torch.einsum("nkhw,kc->nchw", weights, self.bins.to(weights))
+        coarse = torch.einsum("nkhw,kc->nchw", weights, self.bins.to(weights)) * self.saturation
         return F.interpolate(coarse, scale_factor=DOWN, mode="bilinear", align_corners=False)
 
     def forward(self, gray: torch.Tensor) -> torch.Tensor:
@@ -83,16 +92,23 @@ class ColorNet(nn.Module):
 
     @property
     def config(self) -> dict[str, float]:
-        return {"num_feat": self.num_feat, "num_conv": self.num_conv, "temperature": float(self.temperature)}
+        return {
+            "num_feat": self.num_feat,
+            "num_conv": self.num_conv,
+            "temperature": float(self.temperature),
+            "saturation": float(self.saturation),
+        }
 
 
 def is_colornet(state_dict: Mapping[str, torch.Tensor]) -> bool:
     """True for a state dict in the ColorNet layout."""
-    return "bins" in state_dict and "temperature" in state_dict and "body.0.weight" in state_dict
+    return {"bins", "temperature", "saturation", "body.0.weight"} <= set(state_dict)
 
 
 def colornet_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> ColorNet:
     """Build a ColorNet whose hyperparameters are read off the tensors."""
     conv_count = sum(1 for key, t in state_dict.items() if key.startswith("body.") and t.ndim == 4)
     num_feat = state_dict["body.0.weight"].shape[0]
-    return ColorNet(num_feat, conv_count - 2, state_dict["bins"], float(state_dict["temperature"]))
+    return ColorNet(
+        num_feat, conv_count - 2, state_dict["bins"], float(state_dict["temperature"]), float(state_dict["saturation"])
+    )
