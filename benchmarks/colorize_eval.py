@@ -76,7 +76,7 @@ def evaluate_set(net: torch.nn.Module, folder: Path, modes: tuple[str, ...]) -> 
 
 
 def side_by_side(triples: list, path: Path) -> None:
-    """A PNG with one row per image: gray | srcli | original."""
+    """A JPEG with one row per image: gray | srcli | original."""
     tiles = [[tensor_to_pil(g.expand(3, -1, -1)), tensor_to_pil(c), tensor_to_pil(o)] for g, c, o in triples]
     width = max(sum(t.width for t in row) for row in tiles)
     height = sum(row[0].height for row in tiles)
@@ -88,7 +88,7 @@ def side_by_side(triples: list, path: Path) -> None:
             canvas.paste(tile, (left, top))
             left += tile.width
         top += row[0].height
-    canvas.save(path)
+    canvas.save(path, quality=90)  # a picture for people: JPEG keeps the repository small
 
 
 def main() -> None:
@@ -123,7 +123,7 @@ def main() -> None:
             pictures = triples[:SIDE_BY_SIDE_IMAGES]
     record["results"] = results
     out = ROOT / "benchmarks" / "results"
-    side_by_side(pictures, out / f"colorize-{args.name}-bsd68.png")
+    side_by_side(pictures, out / f"colorize-{args.name}-bsd68.jpg")
     (out / f"colorize-{args.name}.json").write_text(json.dumps(record, indent=2) + "\n")
     entry = {
         "name": args.name,

@@ -65,3 +65,22 @@ def test_shipped_cs_models_reconstruct_the_example(cli, tmp_path, ratio):
     assert record["model"] == f"cs-{ratio}" and record["consistency_psnr_db"] >= 100
     with Image.open(tmp_path / "out.png") as out, Image.open(EXAMPLE) as source:
         assert out.size == source.size
+
+
+def test_the_shipped_colorizer_beats_the_gray_copy_with_colour():
+    entry = next(e for e in load_manifest() if e.task == "colorize" and e.default)
+    bsd68 = entry.metrics["BSD68"]
+    assert bsd68["psnr"] > bsd68["gray_copy_psnr"] and bsd68["colourfulness_ratio"] >= 0.5
+    assert bsd68["exact_mean"] == bsd68["exact_bt601"] == f"{bsd68['images']}/{bsd68['images']}"
+
+
+@pytest.mark.parametrize("gray", ["mean", "bt601"])
+def test_shipped_colorizer_round_trips_the_example(cli, tmp_path, gray):
+    output = tmp_path / "color.png"
+    result = cli("colorize", EXAMPLE, "-o", output, "--gray", gray, "--json", "-q")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["model"] == "colornet" and record["consistency_exact"] and record["colourfulness"] > 5
+    with Image.open(output) as colour, Image.open(EXAMPLE) as source:
+        if gray == "bt601":
+            assert colour.convert("L").tobytes() == source.convert("L").tobytes()
