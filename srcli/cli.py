@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -502,38 +503,63 @@ def models_export(
     report.note("wrote " + ", ".join(str(path) for path in written))
 
 
+TrainData = Annotated[Path, typer.Option(help="Folder of training images.")]
+TrainOut = Annotated[Path, typer.Option(help="Where to write the weights (.safetensors).")]
+TrainVal = Annotated[Path | None, typer.Option(help="Folder of validation images (PSNR every --val-every steps).")]
+RunDir = Annotated[
+    Path | None, typer.Option(help="Folder for state, log.csv and convergence.png [default: runs/<out stem>].")
+]
+Steps = Annotated[int, typer.Option(help="Length of the cosine schedule, in steps.")]
+Minutes = Annotated[float | None, typer.Option(help="Stop after this many minutes (resume later).")]
+StopAt = Annotated[int | None, typer.Option(help="Stop (and checkpoint) at this step; resume later.")]
+Init = Annotated[
+    Path | None,
+    typer.Option(help="Start from these weights (a new schedule) instead of a fresh initialisation."),
+]
+Batch = Annotated[int, typer.Option(help="Patches per step.")]
+LearningRate = Annotated[float, typer.Option(help="Peak learning rate (Adam).")]
+Seed = Annotated[int, typer.Option(help="Seed for initialisation and sampling.")]
+ValEvery = Annotated[int, typer.Option(help="Validate, log and checkpoint every N steps.")]
+Threads = Annotated[int | None, typer.Option(help="CPU threads for torch.")]
+Resume = Annotated[bool, typer.Option(help="Continue from the run folder's state.")]
+
+
+def _training_config(config_class: type[T], parameters: dict[str, Any]) -> T:
+    """A training configuration from a command's parameters (those it has a field for);
+    ``run_dir`` defaults to ``runs/<out stem>``."""
+    names = {field.name for field in dataclasses.fields(config_class)}  # type: ignore[arg-type]
+    values = {name: value for name, value in parameters.items() if name in names}
+    values["run_dir"] = values.get("run_dir") or Path("runs") / values["out"].stem
+    return config_class(**values)
+
+
+def _echo_row(row: dict[str, str]) -> None:
+    """Print one training log row on stderr."""
+    report.note(", ".join(f"{key}={value}" for key, value in row.items()))
+
+
 @train_app.command("sr")
 def train_sr_command(
     scale: Annotated[int, typer.Option(help="Upscaling factor.")],
-    data: Annotated[Path, typer.Option(help="Folder of training images (HR).")],
-    out: Annotated[Path, typer.Option(help="Where to write the weights (.safetensors).")],
-    val: Annotated[
-        Path | None, typer.Option(help="Folder of validation images (PSNR-Y every --val-every steps).")
-    ] = None,
-    run_dir: Annotated[
-        Path | None, typer.Option(help="Folder for state, log.csv and convergence.png [default: runs/<out stem>].")
-    ] = None,
+    data: TrainData,
+    out: TrainOut,
+    val: TrainVal = None,
+    run_dir: RunDir = None,
     arch: Annotated[str, typer.Option(help="Architecture.")] = "compact",
     num_feat: Annotated[int, typer.Option(help="Feature channels.")] = 48,
     num_conv: Annotated[int, typer.Option(help="Body convolutions.")] = 16,
-    steps: Annotated[int, typer.Option(help="Length of the cosine schedule, in steps.")] = 20000,
-    minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (resume later).")] = None,
-    stop_at: Annotated[int | None, typer.Option(help="Stop (and checkpoint) at this step; resume later.")] = None,
-    init: Annotated[
-        Path | None,
-        typer.Option(
-            help="Start from these weights (a new schedule, e.g. to train on "
-            "after a finished run) instead of a fresh initialisation."
-        ),
-    ] = None,
-    batch: Annotated[int, typer.Option(help="Patches per step.")] = 16,
+    steps: Steps = 20000,
+    minutes: Minutes = None,
+    stop_at: StopAt = None,
+    init: Init = None,
+    batch: Batch = 16,
     patch: Annotated[int, typer.Option(help="LR patch side in pixels.")] = 32,
-    lr: Annotated[float, typer.Option(help="Peak learning rate (Adam).")] = 5e-4,
+    lr: LearningRate = 5e-4,
     pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
-    seed: Annotated[int, typer.Option(help="Seed for initialisation and sampling.")] = 0,
-    val_every: Annotated[int, typer.Option(help="Validate, log and checkpoint every N steps.")] = 500,
-    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the run folder's state.")] = False,
+    seed: Seed = 0,
+    val_every: ValEvery = 500,
+    threads: Threads = None,
+    resume: Resume = False,
 ) -> None:
     """Train a super-resolution network on box-downsampled patches, L1 loss on the PD output."""
     import torch
@@ -542,31 +568,9 @@ def train_sr_command(
 
     if threads:
         torch.set_num_threads(threads)
-    config = SRTrainConfig(
-        scale=scale,
-        data=data,
-        out=out,
-        run_dir=run_dir or Path("runs") / out.stem,
-        val=val,
-        arch=arch,
-        num_feat=num_feat,
-        num_conv=num_conv,
-        steps=steps,
-        minutes=minutes,
-        stop_at=stop_at,
-        init=init,
-        batch=batch,
-        patch=patch,
-        lr=lr,
-        pd=pd,
-        seed=seed,
-        val_every=val_every,
-    )
+    config = _training_config(SRTrainConfig, locals())
 
-    def echo(row: dict[str, str]) -> None:
-        report.note(", ".join(f"{key}={value}" for key, value in row.items()))
-
-    guarded(lambda: train_sr(config, resume=resume, report=echo))
+    guarded(lambda: train_sr(config, resume=resume, report=_echo_row))
 
 
 @cs_app.command("sample")
@@ -642,29 +646,25 @@ def cs_reconstruct(
 @train_app.command("cs")
 def train_cs_command(
     ratio: Annotated[float, typer.Option(help="Sampling ratio the network reconstructs.")],
-    data: Annotated[Path, typer.Option(help="Folder of training images.")],
-    out: Annotated[Path, typer.Option(help="Where to write the weights (.safetensors).")],
-    val: Annotated[
-        Path | None, typer.Option(help="Folder of validation images (PSNR every --val-every steps).")
-    ] = None,
-    run_dir: Annotated[
-        Path | None, typer.Option(help="Folder for state, log.csv and convergence.png [default: runs/<out stem>].")
-    ] = None,
+    data: TrainData,
+    out: TrainOut,
+    val: TrainVal = None,
+    run_dir: RunDir = None,
     sensing_seed: Annotated[int, typer.Option(help="Seed of the sensing rows the model is fitted to.")] = 0,
     num_feat: Annotated[int, typer.Option(help="Refiner feature channels.")] = 32,
     num_conv: Annotated[int, typer.Option(help="Refiner body convolutions.")] = 8,
-    steps: Annotated[int, typer.Option(help="Length of the cosine schedule, in steps.")] = 6000,
-    minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (resume later).")] = None,
-    stop_at: Annotated[int | None, typer.Option(help="Stop (and checkpoint) at this step; resume later.")] = None,
-    init: Annotated[Path | None, typer.Option(help="Start from these weights instead of the LMMSE start.")] = None,
-    batch: Annotated[int, typer.Option(help="Patches per step.")] = 16,
+    steps: Steps = 6000,
+    minutes: Minutes = None,
+    stop_at: StopAt = None,
+    init: Init = None,
+    batch: Batch = 16,
     patch: Annotated[int, typer.Option(help="Patch side in pixels (a multiple of 32).")] = 96,
-    lr: Annotated[float, typer.Option(help="Peak learning rate (Adam).")] = 5e-4,
+    lr: LearningRate = 5e-4,
     pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
-    seed: Annotated[int, typer.Option(help="Seed for initialisation and sampling.")] = 0,
-    val_every: Annotated[int, typer.Option(help="Validate, log and checkpoint every N steps.")] = 250,
-    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the run folder's state.")] = False,
+    seed: Seed = 0,
+    val_every: ValEvery = 250,
+    threads: Threads = None,
+    resume: Resume = False,
 ) -> None:
     """Train a compressed-sensing network: linear stage started at the LMMSE estimate of the
     training blocks, half-resolution refiner, L1 loss on the PD output."""
@@ -674,41 +674,17 @@ def train_cs_command(
 
     if threads:
         torch.set_num_threads(threads)
-    config = CSTrainConfig(
-        ratio=ratio,
-        data=data,
-        out=out,
-        run_dir=run_dir or Path("runs") / out.stem,
-        val=val,
-        sensing_seed=sensing_seed,
-        num_feat=num_feat,
-        num_conv=num_conv,
-        steps=steps,
-        minutes=minutes,
-        stop_at=stop_at,
-        init=init,
-        batch=batch,
-        patch=patch,
-        lr=lr,
-        pd=pd,
-        seed=seed,
-        val_every=val_every,
-    )
+    config = _training_config(CSTrainConfig, locals())
 
-    def echo(row: dict[str, str]) -> None:
-        report.note(", ".join(f"{key}={value}" for key, value in row.items()))
-
-    guarded(lambda: train_cs(config, resume=resume, report=echo))
+    guarded(lambda: train_cs(config, resume=resume, report=_echo_row))
 
 
 @train_app.command("colorize")
 def train_colorize_command(
-    data: Annotated[Path, typer.Option(help="Folder of colour training images.")],
-    out: Annotated[Path, typer.Option(help="Where to write the weights (.safetensors).")],
-    val: Annotated[Path | None, typer.Option(help="Folder of colour validation images (PSNR, colourfulness).")] = None,
-    run_dir: Annotated[
-        Path | None, typer.Option(help="Folder for state, log.csv and convergence.png [default: runs/<out stem>].")
-    ] = None,
+    data: TrainData,
+    out: TrainOut,
+    val: TrainVal = None,
+    run_dir: RunDir = None,
     num_feat: Annotated[int, typer.Option(help="Feature channels.")] = 32,
     num_conv: Annotated[int, typer.Option(help="Body convolutions.")] = 8,
     calibrate: Annotated[
@@ -718,17 +694,17 @@ def train_colorize_command(
     temperature: Annotated[float, typer.Option(help="Annealed-mean temperature for validation.")] = 0.4,
     sigma: Annotated[float, typer.Option(help="Width of the soft chroma targets.")] = 0.04,
     rebalance: Annotated[float, typer.Option(help="Mix of uniform in the class rebalancing (0 = full).")] = 0.5,
-    steps: Annotated[int, typer.Option(help="Length of the cosine schedule, in steps.")] = 4000,
-    minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (resume later).")] = None,
-    stop_at: Annotated[int | None, typer.Option(help="Stop (and checkpoint) at this step; resume later.")] = None,
-    init: Annotated[Path | None, typer.Option(help="Start from these weights.")] = None,
-    batch: Annotated[int, typer.Option(help="Patches per step.")] = 32,
+    steps: Steps = 4000,
+    minutes: Minutes = None,
+    stop_at: StopAt = None,
+    init: Init = None,
+    batch: Batch = 32,
     patch: Annotated[int, typer.Option(help="Patch side in pixels (a multiple of 4).")] = 64,
-    lr: Annotated[float, typer.Option(help="Peak learning rate (Adam).")] = 5e-4,
-    seed: Annotated[int, typer.Option(help="Seed for initialisation and sampling.")] = 0,
-    val_every: Annotated[int, typer.Option(help="Validate, log and checkpoint every N steps.")] = 250,
-    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the run folder's state.")] = False,
+    lr: LearningRate = 5e-4,
+    seed: Seed = 0,
+    val_every: ValEvery = 250,
+    threads: Threads = None,
+    resume: Resume = False,
 ) -> None:
     """Train a colorization network: chroma classified at quarter resolution with rebalanced soft
     targets; gray comes from the input through PD, so only chroma is learned. At the end the
@@ -742,32 +718,9 @@ def train_colorize_command(
         torch.set_num_threads(threads)
     if patch % 4:
         fail(f"--patch must be a multiple of 4, got {patch}")
-    config = ColorizeTrainConfig(
-        data=data,
-        out=out,
-        run_dir=run_dir or Path("runs") / out.stem,
-        val=val,
-        calibrate=calibrate,
-        num_feat=num_feat,
-        num_conv=num_conv,
-        temperature=temperature,
-        sigma=sigma,
-        rebalance=rebalance,
-        steps=steps,
-        minutes=minutes,
-        stop_at=stop_at,
-        init=init,
-        batch=batch,
-        patch=patch,
-        lr=lr,
-        seed=seed,
-        val_every=val_every,
-    )
+    config = _training_config(ColorizeTrainConfig, locals())
 
-    def echo(row: dict[str, str]) -> None:
-        report.note(", ".join(f"{key}={value}" for key, value in row.items()))
-
-    guarded(lambda: train_colorize(config, resume=resume, report=echo))
+    guarded(lambda: train_colorize(config, resume=resume, report=_echo_row))
 
 
 def main() -> None:
