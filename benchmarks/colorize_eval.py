@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from entries import model_entry, write_entry
 from PIL import Image
 
 from srcli.colorize import colorize_gray, gray_of
 from srcli.evaluate import image_files
-from srcli.hub import sha256_of
 from srcli.imageio import Picture, encode_picture, read_picture, tensor_to_pil
 from srcli.metrics import colourfulness, psnr
 from srcli.models import load_network
@@ -125,35 +125,8 @@ def main() -> None:
     out = ROOT / "benchmarks" / "results"
     side_by_side(pictures, out / f"colorize-{args.name}-bsd68.jpg")
     (out / f"colorize-{args.name}.json").write_text(json.dumps(record, indent=2) + "\n")
-    entry = {
-        "name": args.name,
-        "task": "colorize",
-        "scale": 1,
-        "arch": header.get("arch"),
-        "file": args.weights.name,
-        "sha256": sha256_of(args.weights),
-        "size": args.weights.stat().st_size,
-        "default": args.default,
-        "metrics": results,
-        "training": {
-            "command": header.get("command"),
-            "data": header.get("data"),
-            "pd": True,
-            "steps": int(header.get("steps", 0)),
-            "seconds": float(header.get("train_seconds", 0)),
-            "parameters": sum(p.numel() for p in net.parameters()),
-            "config": json.loads(header.get("config", "{}")),
-        },
-    }
-    manifest_path = ROOT / "weights" / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    models = [m for m in manifest["models"] if m["name"] != args.name]
-    if args.default:
-        for other in models:
-            if other["task"] == "colorize":
-                other["default"] = False
-    manifest["models"] = sorted([*models, entry], key=lambda m: (m["task"], m["scale"], m.get("ratio", 0), m["name"]))
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    entry = model_entry(args.name, args.weights, net, header, args.default, results, task="colorize", scale=1)
+    write_entry(entry, lambda m: m["task"] == "colorize")
     print(json.dumps(record, indent=2))
 
 

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import torch
+from entries import model_entry, write_entry
 
 from srcli.bench import bench_folder
-from srcli.hub import sha256_of
 from srcli.models import LoadedModel, load_network
 from srcli.pipeline import RunOptions
 
@@ -47,35 +47,10 @@ def main() -> None:
         }
         for name, r in results.items()
     }
-    entry = {
-        "name": args.name,
-        "task": header.get("task", "sr"),
-        "scale": net.scale,
-        "arch": header.get("arch"),
-        "file": args.weights.name,
-        "sha256": sha256_of(args.weights),
-        "size": args.weights.stat().st_size,
-        "default": args.default,
-        "metrics": metrics,
-        "training": {
-            "command": header.get("command"),
-            "data": header.get("data"),
-            "pd": header.get("pd") == "true",
-            "steps": int(header.get("steps", 0)),
-            "seconds": float(header.get("train_seconds", 0)),
-            "parameters": sum(p.numel() for p in net.parameters()),
-            "config": json.loads(header.get("config", "{}")),
-        },
-    }
-    manifest_path = ROOT / "weights" / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"models": []}
-    models = [m for m in manifest["models"] if m["name"] != args.name]
-    if args.default:
-        for other in models:
-            if other["task"] == entry["task"] and other["scale"] == entry["scale"]:
-                other["default"] = False
-    manifest["models"] = sorted([*models, entry], key=lambda m: (m["task"], m["scale"], m["name"]))
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    entry = model_entry(
+        args.name, args.weights, net, header, args.default, metrics, task=header.get("task", "sr"), scale=net.scale
+    )
+    write_entry(entry, lambda m: m["task"] == entry["task"] and m["scale"] == entry["scale"])
     record = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {args.threads} threads",

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import torch
+from entries import model_entry, write_entry
 
 from srcli.cs import encode_reconstruction, measurement_psnr, reconstruct, sample_picture
 from srcli.evaluate import image_files
-from srcli.hub import sha256_of
 from srcli.imageio import decode_picture, read_picture
 from srcli.metrics import psnr
 from srcli.models import load_network
@@ -82,37 +82,10 @@ def main() -> None:
     net, header = load_network(args.weights)
     ratio, seed = float(header["ratio"]), int(header["sensing_seed"])
     results = {name: bench_set(BENCH / name, net, ratio, seed) for name in SETS}
-    entry = {
-        "name": args.name,
-        "task": "cs",
-        "scale": 1,
-        "ratio": ratio,
-        "seed": seed,
-        "arch": header.get("arch"),
-        "file": args.weights.name,
-        "sha256": sha256_of(args.weights),
-        "size": args.weights.stat().st_size,
-        "default": args.default,
-        "metrics": results,
-        "training": {
-            "command": header.get("command"),
-            "data": header.get("data"),
-            "pd": header.get("pd") == "true",
-            "steps": int(header.get("steps", 0)),
-            "seconds": float(header.get("train_seconds", 0)),
-            "parameters": sum(p.numel() for p in net.parameters()),
-            "config": json.loads(header.get("config", "{}")),
-        },
-    }
-    manifest_path = ROOT / "weights" / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    models = [m for m in manifest["models"] if m["name"] != args.name]
-    if args.default:
-        for other in models:
-            if other["task"] == "cs" and other.get("ratio") == ratio:
-                other["default"] = False
-    manifest["models"] = sorted([*models, entry], key=lambda m: (m["task"], m["scale"], m.get("ratio", 0), m["name"]))
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    entry = model_entry(
+        args.name, args.weights, net, header, args.default, results, task="cs", scale=1, ratio=ratio, seed=seed
+    )
+    write_entry(entry, lambda m: m["task"] == "cs" and m.get("ratio") == ratio)
     record = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {args.threads} threads",
