@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
@@ -17,7 +18,10 @@ def random_channels(generator: torch.Generator, channels: int, height: int, widt
     return torch.randint(0, max_value + 1, (channels, height, width), generator=generator, dtype=torch.int32)
 
 
+@functools.cache
 def srgb_profile() -> bytes:
+    """One sRGB profile for the whole session (its header holds the time it was made, so two
+    calls a second apart would differ)."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
