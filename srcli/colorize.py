@@ -18,7 +18,7 @@ from srcli.exact import pillow_luma, quantize_gray_mean, quantize_gray_pillow
 from srcli.imageio import STDIO, ImageError, Picture, decode_picture, encode_picture, read_picture, write_bytes_atomic
 from srcli.metrics import colourfulness, psnr
 from srcli.ops import pad_to_multiple
-from srcli.pipeline import RunOptions, TileCallback, Timings, describe_device
+from srcli.pipeline import RunOptions, TileCallback, Timings, run_record
 from srcli.tiling import auto_tile, plan_tiles, tile_apply
 
 GRAY_MODES = ("mean", "bt601")
@@ -140,12 +140,7 @@ def colorize_file(
         "input_size": [source.width, source.height],
         "output_size": [saved.width, saved.height],
         "mode": source.mode,
-        "device": describe_device(options.device),
-        "pd": options.pd,
-        "tile": timings.tiles[0] if timings.tiles else None,
-        "seconds": round(time.perf_counter() - started, 3),
-        "network_seconds": round(timings.network, 3),
-        "projection_seconds": round(timings.projection, 3),
+        **run_record(options, timings, started),
         "colourfulness": round(colourfulness(saved.color * (255 / saved.max_value)), 2),
         **gray_consistency(saved, gray, mode),
         "error": None,

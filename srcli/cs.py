@@ -19,7 +19,7 @@ from srcli.csfile import SensingInfo, rows_fingerprint, write_measurements
 from srcli.imageio import ImageError, Picture, decode_picture, encode_picture, write_bytes_atomic
 from srcli.metrics import psnr_from_mse
 from srcli.ops import BlockCS, pad_to_multiple
-from srcli.pipeline import RunOptions, TileCallback, Timings
+from srcli.pipeline import RunOptions, TileCallback, Timings, run_record
 from srcli.tiling import plan_tiles, tile_apply
 
 FLOAT_SUFFIXES = (".tif", ".tiff")
@@ -112,6 +112,7 @@ def reconstruct(
         timings.projection += started - after_network
         if on_tile:
             on_tile(done, total)
+    timings.tiles.append(tile_blocks * info.block if tile_blocks else max(info.padded_height, info.padded_width))
     return out
 
 
@@ -189,7 +190,6 @@ def reconstruct_file(
     """``srcli cs reconstruct``: read and check the measurements, reconstruct, save, measure."""
     from srcli.csfile import read_measurements
     from srcli.models import cs_model
-    from srcli.pipeline import describe_device
 
     started = time.perf_counter()
     check_target(target, overwrite)
@@ -207,11 +207,7 @@ def reconstruct_file(
         "seed": info.seed,
         "output_size": [info.width, info.height],
         "bit_depth": 32 if target.suffix.lower() in FLOAT_SUFFIXES else info.bit_depth,
-        "device": describe_device(options.device),
-        "pd": options.pd,
-        "seconds": round(time.perf_counter() - started, 3),
-        "network_seconds": round(timings.network, 3),
-        "projection_seconds": round(timings.projection, 3),
+        **run_record(options, timings, started),
         "consistency_psnr_db": saved.float_psnr_db,
         "saved_consistency_psnr_db": saved.saved_psnr_db,
         "error": None,

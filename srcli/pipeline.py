@@ -150,6 +150,19 @@ def describe_device(device: torch.device) -> str:
     return device.type
 
 
+def run_record(options: RunOptions, timings: Timings, started: float) -> dict[str, object]:
+    """The part of a file's JSON record that says how it ran: device, PD, tile and the seconds
+    since ``started`` (a ``time.perf_counter()`` value), split into network and projection."""
+    return {
+        "device": describe_device(options.device),
+        "pd": options.pd,
+        "tile": timings.tiles[0] if timings.tiles else None,
+        "seconds": round(time.perf_counter() - started, 3),
+        "network_seconds": round(timings.network, 3),
+        "projection_seconds": round(timings.projection, 3),
+    }
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` → CUDA, else MPS, else CPU; a named device must be available."""
     if name == "auto":
@@ -198,12 +211,7 @@ def upscale_file(
         "input_size": [source.width, source.height],
         "output_size": [saved.width, saved.height],
         "mode": source.mode,
-        "device": describe_device(options.device),
-        "pd": options.pd,
-        "tile": timings.tiles[0] if timings.tiles else None,
-        "seconds": round(time.perf_counter() - started, 3),
-        "network_seconds": round(timings.network, 3),
-        "projection_seconds": round(timings.projection, 3),
+        **run_record(options, timings, started),
         **verdict.as_json(),
         "error": None,
     }

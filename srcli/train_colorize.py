@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,7 +165,7 @@ def calibrate_decoding(net: ColorNet, files: list[Path]) -> tuple[float, float, 
     return temperature, saturation, table
 
 
-def train_colorize(config: ColorizeTrainConfig, resume: bool, report=print) -> Path:
+def train_colorize(config: ColorizeTrainConfig, resume: bool, report: Callable[[dict[str, str]], None] = print) -> Path:
     """Train (or resume) a ColorNet; writes weights to ``config.out``."""
     torch.manual_seed(config.seed)
     net = ColorNet(config.num_feat, config.num_conv, chroma_grid(), config.temperature)

@@ -11,6 +11,7 @@ whole network then trains end to end on L1 of the PD output.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,7 +146,7 @@ def build_cs_network(config: CSTrainConfig, operator: BlockCS, images: list[torc
     return net
 
 
-def train_cs(config: CSTrainConfig, resume: bool, report=print) -> Path:
+def train_cs(config: CSTrainConfig, resume: bool, report: Callable[[dict[str, str]], None] = print) -> Path:
     """Train (or resume) a CSNet for ``config.ratio``; writes weights to ``config.out``."""
     if config.patch % config.block:
         raise TrainError(f"--patch must be a multiple of the block ({config.block}), got {config.patch}")
