@@ -400,6 +400,21 @@ def _entry_json(entry, where: str) -> dict[str, Any]:
     }
 
 
+SET5_BASELINES = {
+    "sr": ("psnr_y", "Y", "bicubic_psnr_y", "bicubic"),
+    "cs": ("psnr", "RGB", "linear_psnr", "linear stage"),
+}
+SET5_BASELINES["colorize"] = ("psnr", "RGB", "gray_copy_psnr", "gray copy")
+
+
+def _set5_summary(task: str, set5: dict[str, Any]) -> str:
+    """A model's Set5 PSNR beside its task's baseline, e.g. ``30.59 Y (bicubic 28.43)``; — if unmeasured."""
+    key, channels, baseline_key, baseline = SET5_BASELINES.get(task, SET5_BASELINES["sr"])
+    if key not in set5:
+        return "—"
+    return f"{set5[key]:.2f} {channels} ({baseline} {set5[baseline_key]:.2f})"
+
+
 @models_app.command("list")
 def models_list(json_output: Json = False) -> None:
     """Every known model: task, scale (or CS ratio), architecture, size, where it is, and its measured Set5 PSNR."""
@@ -413,13 +428,7 @@ def models_list(json_output: Json = False) -> None:
         return
     rows = []
     for entry in entries:
-        set5 = entry.metrics.get("Set5", {})
-        if "psnr_y" in set5:
-            psnr = f"{set5['psnr_y']:.2f} Y (bicubic {set5['bicubic_psnr_y']:.2f})"
-        elif "psnr" in set5:
-            psnr = f"{set5['psnr']:.2f} RGB (linear stage {set5['linear_psnr']:.2f})"
-        else:
-            psnr = "—"
+        psnr = _set5_summary(entry.task, entry.metrics.get("Set5", {}))
         rows.append(
             [
                 entry.name + (" *" if entry.default else ""),

@@ -24,6 +24,13 @@ def test_models_list_shows_the_shipped_defaults_with_metrics(cli):
             assert record["metrics"][name]["psnr_y"] > record["metrics"][name]["bicubic_psnr_y"]
 
 
+def test_models_list_table_shows_every_task(cli):
+    result = cli("models", "list")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "bicubic" in text and "linear stage" in text and "gray copy" in text
+
+
 @pytest.mark.parametrize("entry", [e for e in load_manifest() if e.shipped], ids=lambda e: e.name)
 def test_shipped_files_match_the_manifest(entry):
     assert sha256_of(entry.shipped_path) == entry.sha256
