@@ -55,7 +55,9 @@ def plan_jobs(inputs: list[str], output: str | None, suffix: str, ext: str, recu
     """Pair every input with its output path.
 
     ``output``: None (beside each input), ``-`` (stdout, one input only), a file name with an
-    image extension (one input only), or a folder (created if missing).
+    image extension (one input only), or a folder (created if missing). An input that is the
+    output of another input (``photo_x4.png`` beside ``photo.png``, from an earlier run) is
+    left out, so running a folder twice does not upscale its own results.
     """
     if not inputs:
         raise ImageError("no input given")
@@ -87,6 +89,8 @@ def plan_jobs(inputs: list[str], output: str | None, suffix: str, ext: str, recu
         else:
             target = folder / name
         jobs.append(Job(source, str(target)))
+    targets = {job.target for job in jobs}
+    jobs = [job for job in jobs if job.source not in targets]  # an earlier run's output is not an input
     seen: dict[str, str] = {}
     for job in jobs:
         if job.target in seen:

@@ -175,6 +175,15 @@ def test_folder_with_bad_files_goes_on_and_exits_1(cli, models, tmp_path, genera
     assert sorted(p.name for p in out.iterdir()) == ["good_x4.png"]
 
 
+def test_a_second_run_over_a_folder_leaves_its_own_outputs_alone(cli, models, tmp_path, generator):
+    save_8bit(tmp_path / "photo.png", smooth_channels(generator, 3, 6, 6))
+    assert cli("upscale", tmp_path, "--model", models[2], "--scale", "2", "-q").exit_code == 0
+    result = cli("upscale", tmp_path, "--model", models[2], "--scale", "2", "--skip-existing", "--json", "-q")
+    assert result.exit_code == 0
+    assert [json.loads(line)["input"] for line in result.stdout.splitlines()] == [str(tmp_path / "photo.png")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png", "photo_x2.png"]
+
+
 def test_recursive_keeps_the_tree(cli, models, tmp_path, generator):
     (tmp_path / "in" / "a" / "b").mkdir(parents=True)
     save_8bit(tmp_path / "in" / "top.png", smooth_channels(generator, 3, 6, 6))
