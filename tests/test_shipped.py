@@ -91,3 +91,32 @@ def test_shipped_colorizer_round_trips_the_example(cli, tmp_path, gray):
     with Image.open(output) as colour, Image.open(EXAMPLE) as source:
         if gray == "bt601":
             assert colour.convert("L").tobytes() == source.convert("L").tobytes()
+
+
+@pytest.mark.parametrize("ratio", sorted(CS_FLOORS))
+def test_shipped_cs_models_pass_their_floor_on_a_set5_image(shared_data, ratio):
+    from srcli.cs import reconstruct, sample_picture
+    from srcli.imageio import read_picture
+    from srcli.metrics import psnr
+    from srcli.models import cs_model
+    from srcli.pipeline import RunOptions
+
+    picture = read_picture(sorted((shared_data / "bench" / "Set5").iterdir())[0])
+    values, info = sample_picture(picture, ratio, seed=0)
+    net, _ = cs_model(None, ratio, 0)
+    estimate = reconstruct(values, info, net, RunOptions())[:, : info.height, : info.width]
+    saved = (estimate.clamp(0, 1) * 255).round()
+    assert psnr(saved, picture.color.double(), 255.0) >= CS_FLOORS[ratio]
+
+
+def test_shipped_colorizer_is_exact_on_bsd68_images(cli, shared_data, tmp_path):
+    images = sorted((shared_data / "bench" / "BSD68").iterdir())[:3]
+    for gray in ("mean", "bt601"):
+        out = tmp_path / gray
+        result = cli("colorize", *images, "-o", out, "--gray", gray, "--json", "-q")
+        assert result.exit_code == 0, result.output
+        assert all(json.loads(line)["consistency_exact"] for line in result.stdout.splitlines())
+        if gray == "bt601":
+            for image in images:
+                with Image.open(image) as source, Image.open(out / f"{image.stem}_color.png") as colour:
+                    assert colour.convert("L").tobytes() == source.convert("L").tobytes()
