@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from srcli.csfile import SensingInfo, rows_fingerprint, write_measurements
-from srcli.imageio import ImageError, Picture, decode_picture, encode_picture, write_bytes_atomic
+from srcli.csfile import SensingInfo, read_measurements, rows_fingerprint, write_measurements
+from srcli.imageio import ImageError, Picture, decode_picture, encode_picture, read_picture, write_bytes_atomic
 from srcli.metrics import psnr_from_mse
+from srcli.models import cs_model
 from srcli.ops import BlockCS, pad_to_multiple
 from srcli.pipeline import RunOptions, TileCallback, Timings, run_record
 from srcli.tiling import plan_tiles, tile_apply
@@ -51,8 +52,6 @@ def sample_picture(picture: Picture, ratio: float, seed: int, block: int = 32) -
 
 def sample_file(source: Path, target: Path, ratio: float, seed: int, overwrite: bool) -> dict[str, object]:
     """``srcli cs sample``: read, measure, write the measurement file; returns the JSON record."""
-    from srcli.imageio import read_picture
-
     picture = read_picture(source)
     values, info = sample_picture(picture, ratio, seed)
     write_measurements(values, info, target, overwrite)
@@ -188,9 +187,6 @@ def reconstruct_file(
     source: Path, target: Path, spec: str | None, options: RunOptions, overwrite: bool
 ) -> dict[str, object]:
     """``srcli cs reconstruct``: read and check the measurements, reconstruct, save, measure."""
-    from srcli.csfile import read_measurements
-    from srcli.models import cs_model
-
     started = time.perf_counter()
     check_target(target, overwrite)
     values, info = read_measurements(source)
