@@ -29,7 +29,7 @@ from PIL import Image
 from srcli.colorize import colorize_gray, gray_of
 from srcli.evaluate import image_files
 from srcli.imageio import Picture, encode_picture, read_picture, tensor_to_pil
-from srcli.metrics import colourfulness, psnr
+from srcli.metrics import colourfulness, has_colour, psnr
 from srcli.models import load_network
 from srcli.pipeline import RunOptions
 
@@ -44,8 +44,7 @@ def evaluate_set(net: torch.nn.Module, folder: Path, modes: tuple[str, ...]) -> 
     rows, triples = [], []
     for path in image_files(folder):
         picture = read_picture(path)
-        color = picture.color
-        if color.shape[0] != 3 or (torch.equal(color[0], color[1]) and torch.equal(color[1], color[2])):
+        if not has_colour(picture.color):
             continue  # a gray original (even one stored as RGB) has no colour to compare with
         row: dict[str, object] = {"image": path.name}
         for mode in modes:

@@ -88,3 +88,8 @@ def colourfulness(rgb: torch.Tensor) -> float:
     spread = math.sqrt(rg.var(correction=0).item() + yb.var(correction=0).item())
     offset = math.sqrt(rg.mean().item() ** 2 + yb.mean().item() ** 2)
     return spread + 0.3 * offset
+
+
+def has_colour(color: torch.Tensor) -> bool:
+    """True for ``(3, H, W)`` whose channels are not all equal (a gray photo stored as RGB is not)."""
+    return color.shape[0] == 3 and not (torch.equal(color[0], color[1]) and torch.equal(color[1], color[2]))

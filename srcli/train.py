@@ -260,7 +260,8 @@ class Task:
     ``net`` is what gets saved; ``model`` is what is validated (``net`` inside PD, or ``net``);
     ``draw_batch(generator)`` gives ``(input, target)`` and ``loss(input, target)`` the loss to
     minimise; ``validate()`` a PSNR in dB (the loop switches ``model`` to eval mode around
-    it); ``export(step, row)`` writes the weights; ``plot(rows)`` the convergence chart.
+    it); ``export(step, row)`` writes the weights. The convergence chart (validation PSNR
+    against step) is drawn with ``curve`` as the line's label, under ``title``, with ``y_label``.
     """
 
     net: nn.Module
@@ -269,7 +270,9 @@ class Task:
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     validate: Callable[[], float] | None
     export: Callable[[int, dict[str, str]], None]
-    plot: Callable[[list[dict[str, str]]], None]
+    curve: str
+    title: str
+    y_label: str
 
 
 def start_state(config: LoopConfig, net: nn.Module, resume: bool) -> tuple[torch.optim.Optimizer, int, float]:
@@ -333,7 +336,7 @@ def fit(
             report(row)
             save_state(state_path, task.net, optimizer, step, config, elapsed)
             _write_log(log_path, rows)
-            task.plot(rows)
+            _plot(rows, config.run_dir / "convergence.png", task)
             task.export(step, row)
         if out_of_time:
             break
@@ -364,16 +367,18 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
         loss=lambda inputs, targets: F.l1_loss(model(inputs), targets),
         validate=(lambda: validate(model, val_files, config.scale)) if val_files else None,
         export=lambda step, row: _export(config, net, step, row),
-        plot=lambda rows: _plot(rows, config.run_dir / "convergence.png", config),
+        curve=f"x{config.scale} {'PD' if config.pd else 'no PD'}",  # ASCII: Pillow's default font has no ×
+        title=f"validation PSNR-Y, x{config.scale}",
+        y_label="PSNR-Y (dB)",
     )
     fit(task, config, optimizer, step, seconds, report)
     return config.out
 
 
-def _plot(rows: list[dict[str, str]], path: Path, config: SRTrainConfig) -> None:
+def _plot(rows: list[dict[str, str]], path: Path, task: Task) -> None:
+    """The task's validation PSNR against step, from the log rows, as a PNG chart."""
     points = [(float(r["step"]), float(r["val_psnr_y"])) for r in rows if r["val_psnr_y"] != "nan"]
-    label = f"x{config.scale} {'PD' if config.pd else 'no PD'}"  # ASCII: Pillow's default font has no ×
-    line_chart([(label, points)], path, f"validation PSNR-Y, x{config.scale}", "step", "PSNR-Y (dB)")
+    line_chart([(task.curve, points)], path, task.title, "step", task.y_label)
 
 
 def _export(config: SRTrainConfig, net: nn.Module, step: int, row: dict[str, str]) -> None:

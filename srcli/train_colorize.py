@@ -29,10 +29,9 @@ from safetensors.torch import load_file
 from srcli.archs.colornet import DOWN, ColorNet, chroma_grid, chroma_of, rgb_from
 from srcli.evaluate import image_files
 from srcli.imageio import read_picture
-from srcli.metrics import colourfulness, psnr
+from srcli.metrics import colourfulness, has_colour, psnr
 from srcli.models import PDWrapper, read_metadata, save_checkpoint
 from srcli.ops import Gray, pad_to_multiple
-from srcli.plot import line_chart
 from srcli.train import Task, fit, initialize, load_training_images, sample_batch, start_state
 
 CALIBRATION_TEMPERATURES = (0.4, 0.55, 0.7, 0.85, 1.0)
@@ -106,40 +105,40 @@ def soft_targets(chroma: torch.Tensor, bins: torch.Tensor, sigma: float) -> torc
     return torch.softmax(-distance / (2 * sigma * sigma), dim=1)
 
 
-def validate_colorize(model: torch.nn.Module, files: list[Path]) -> tuple[float, float]:
-    """Mean PSNR (RGB, rounded 8-bit output) against the colour originals and mean colourfulness ratio."""
+def mean_gray(rgb: torch.Tensor) -> torch.Tensor:
+    """``(N, 3, H, W)`` RGB in [0, 255] → ``(N, 1, H, W)`` the 8-bit rounded channel mean, in [0, 1]."""
+    return torch.floor(rgb.sum(1, keepdim=True) / 3 + 0.5) / 255
+
+
+def validate_colorize(model: torch.nn.Module, images: list[torch.Tensor]) -> tuple[float, float]:
+    """Mean PSNR (RGB, rounded 8-bit output) against colour originals ``(1, 3, H, W)`` in [0, 255],
+    and mean colourfulness ratio."""
     scores, ratios = [], []
-    for path in files:
-        picture = read_picture(path)
-        rgb = picture.color.unsqueeze(0).float()
-        gray = torch.floor(rgb.sum(1, keepdim=True) / 3 + 0.5) / 255
+    for rgb in images:
+        gray = mean_gray(rgb)
         height, width = gray.shape[-2:]
         with torch.inference_mode():
             estimate = model(pad_to_multiple(gray, DOWN))[..., :height, :width]
         rounded = (estimate.clamp(0, 1) * 255).round()
         scores.append(psnr(rounded, rgb, 255.0))
-        ratios.append(colourfulness(rounded[0]) / max(colourfulness(rgb[0]), 1e-6))
+        ratios.append(colourfulness(rounded[0]) / colourfulness(rgb[0]))
     return sum(scores) / len(scores), sum(ratios) / len(ratios)
 
 
-def _colour_originals(files: list[Path]) -> list[torch.Tensor]:
+def colour_originals(files: list[Path]) -> list[torch.Tensor]:
     """The colour images among ``files`` as ``(1, 3, H, W)`` float in [0, 255] (gray ones left out)."""
-    images = []
-    for path in files:
-        color = read_picture(path).color
-        if color.shape[0] == 3 and not (torch.equal(color[0], color[1]) and torch.equal(color[1], color[2])):
-            images.append(color.unsqueeze(0).float())
-    return images
+    colours = (read_picture(path).color for path in files)
+    return [color.unsqueeze(0).float() for color in colours if has_colour(color)]
 
 
 def calibrate_decoding(net: ColorNet, files: list[Path]) -> tuple[float, float, dict[str, list[float]]]:
     """``(temperature, saturation, table)``: of the grid, the most colourful decoding whose mean PSNR
     (RGB, 8-bit) on ``files`` beats the gray copy's; the one with the best PSNR if none does.
     ``table`` maps ``"T,S"`` to ``[psnr, colourfulness]``; ``"gray"`` to the gray copy's."""
-    images = _colour_originals(files)
+    images = colour_originals(files)
     if not images:
         raise ValueError("no colour image to calibrate on")
-    grays = [torch.floor(rgb.sum(1, keepdim=True) / 3 + 0.5) / 255 for rgb in images]
+    grays = [mean_gray(rgb) for rgb in images]
     gray_scores = [psnr(g.expand(-1, 3, -1, -1) * 255, rgb, 255.0) for g, rgb in zip(grays, images, strict=True)]
     gray_psnr = sum(gray_scores) / len(images)
     table: dict[str, list[float]] = {"gray": [gray_psnr, 0.0]}
@@ -177,13 +176,12 @@ def train_colorize(config: ColorizeTrainConfig, resume: bool, report: Callable[[
     optimizer, step, seconds = start_state(config, net, resume)
     images = load_training_images(config.data, config.patch)
     weights = rebalancing_weights(images, net.bins, config.rebalance)
-    val_files = image_files(config.val) if config.val else []
+    val_images = colour_originals(image_files(config.val)) if config.val else []
     last_ratio = [float("nan")]  # colourfulness of the latest validation, against the originals
 
     def draw_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        rgb = sample_batch(images, generator, config.batch, config.patch) / 255
-        gray = torch.floor(rgb.sum(1, keepdim=True) * (255 / 3) + 0.5) / 255
-        return gray, chroma_of(F.avg_pool2d(rgb, DOWN))
+        rgb = sample_batch(images, generator, config.batch, config.patch)
+        return mean_gray(rgb), chroma_of(F.avg_pool2d(rgb / 255, DOWN))
 
     def loss(gray: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
         log_probabilities = torch.log_softmax(net.logits(gray), dim=1)
@@ -192,7 +190,7 @@ def train_colorize(config: ColorizeTrainConfig, resume: bool, report: Callable[[
         return -((targets * log_probabilities).sum(1) * pixel_weights).mean()
 
     def validate() -> float:
-        value, last_ratio[0] = validate_colorize(model, val_files)
+        value, last_ratio[0] = validate_colorize(model, val_images)
         return value
 
     def export(step: int, row: dict[str, str]) -> None:
@@ -208,18 +206,16 @@ def train_colorize(config: ColorizeTrainConfig, resume: bool, report: Callable[[
         }
         save_checkpoint(config.out, net, metadata)
 
-    def plot(rows: list[dict[str, str]]) -> None:
-        points = [(float(r["step"]), float(r["val_psnr_y"])) for r in rows if r["val_psnr_y"] != "nan"]
-        line_chart([("colorize", points)], config.run_dir / "convergence.png", "validation PSNR (RGB)", "step", "dB")
-
     task = Task(
         net=net,
         model=model,
         draw_batch=draw_batch,
         loss=loss,
-        validate=validate if val_files else None,
+        validate=validate if val_images else None,
         export=export,
-        plot=plot,
+        curve="colorize",
+        title="validation PSNR (RGB)",
+        y_label="dB",
     )
     fit(task, config, optimizer, step, seconds, report)
     calibration = config.calibrate or config.val

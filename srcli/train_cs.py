@@ -26,7 +26,6 @@ from srcli.imageio import read_picture
 from srcli.metrics import psnr
 from srcli.models import PDWrapper, save_checkpoint
 from srcli.ops import BlockCS, pad_to_multiple
-from srcli.plot import line_chart
 from srcli.train import (
     Task,
     TrainError,
@@ -177,11 +176,6 @@ def train_cs(config: CSTrainConfig, resume: bool, report: Callable[[dict[str, st
         }
         save_checkpoint(config.out, net, metadata)
 
-    def plot(rows: list[dict[str, str]]) -> None:
-        points = [(float(r["step"]), float(r["val_psnr_y"])) for r in rows if r["val_psnr_y"] != "nan"]
-        label = f"ratio {config.ratio} {'PD' if config.pd else 'no PD'}"
-        line_chart([(label, points)], config.run_dir / "convergence.png", label, "step", "PSNR RGB (dB)")
-
     task = Task(
         net=net,
         model=model,
@@ -189,7 +183,9 @@ def train_cs(config: CSTrainConfig, resume: bool, report: Callable[[dict[str, st
         loss=lambda inputs, targets: F.l1_loss(model(inputs), targets),
         validate=(lambda: validate_cs(model, val_files, operator)) if val_files else None,
         export=export,
-        plot=plot,
+        curve=f"ratio {config.ratio} {'PD' if config.pd else 'no PD'}",
+        title=f"validation PSNR (RGB), ratio {config.ratio}",
+        y_label="PSNR RGB (dB)",
     )
     fit(task, config, optimizer, step, seconds, report)
     return config.out

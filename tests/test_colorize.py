@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from srcli.archs.colornet import CHROMA_BASIS, ColorNet, chroma_grid, chroma_of, rgb_from
-from srcli.metrics import colourfulness
+from srcli.metrics import colourfulness, has_colour
 from srcli.models import load_network, save_checkpoint
 from srcli.train_colorize import ColorizeTrainConfig, nearest_bins, rebalancing_weights, train_colorize
 from tests.images import pillow_channels, random_channels, save_8bit, save_png16
@@ -105,6 +105,7 @@ def test_colourfulness_of_known_images():
     red = torch.zeros(3, 4, 4)
     red[0] = 255
     assert colourfulness(red) == pytest.approx(0.3 * float(np.hypot(255, 127.5)))
+    assert has_colour(red) and not has_colour(torch.full((3, 4, 4), 128.0)) and not has_colour(red[:1])
 
 
 def test_nearest_bins_and_rebalancing(generator):
