@@ -46,3 +46,14 @@ def pillow_channels(path: Path) -> torch.Tensor:
     if array.ndim == 2:
         array = array[:, :, None]
     return torch.from_numpy(array.astype(np.int32)).permute(2, 0, 1)
+
+
+def training_folders(root: Path, train_images: list[torch.Tensor], val_image: torch.Tensor) -> tuple[Path, Path]:
+    """``root/train`` holding ``train_images`` and ``root/val`` holding ``val_image``, as 8-bit PNGs."""
+    train, val = root / "train", root / "val"
+    train.mkdir()
+    val.mkdir()
+    for index, image in enumerate(train_images):
+        save_8bit(train / f"t{index}.png", image)
+    save_8bit(val / "v.png", val_image)
+    return train, val

@@ -13,7 +13,7 @@ from srcli.archs.colornet import CHROMA_BASIS, ColorNet, chroma_grid, chroma_of,
 from srcli.metrics import colourfulness, has_colour
 from srcli.models import load_network, save_checkpoint
 from srcli.train_colorize import ColorizeTrainConfig, nearest_bins, rebalancing_weights, train_colorize
-from tests.images import pillow_channels, random_channels, save_8bit, save_png16
+from tests.images import pillow_channels, random_channels, save_8bit, save_png16, training_folders
 
 
 @pytest.fixture
@@ -123,12 +123,8 @@ def test_nearest_bins_and_rebalancing(generator):
 
 
 def test_a_few_training_steps_write_a_usable_model(tmp_path, generator, cli):
-    train, val = tmp_path / "train", tmp_path / "val"
-    train.mkdir()
-    val.mkdir()
-    for index in range(3):
-        save_8bit(train / f"t{index}.png", random_channels(generator, 3, 40, 48))
-    save_8bit(val / "v.png", random_channels(generator, 3, 20, 24))
+    train_images = [random_channels(generator, 3, 40, 48) for _ in range(3)]
+    train, val = training_folders(tmp_path, train_images, random_channels(generator, 3, 20, 24))
     config = ColorizeTrainConfig(
         data=train, val=val, out=tmp_path / "c.safetensors", run_dir=tmp_path / "run",
         num_feat=8, num_conv=1, steps=4, batch=2, patch=16, val_every=2,

@@ -21,7 +21,7 @@ from srcli.csfile import SensingInfo, encode_measurements, read_measurements
 from srcli.models import load_network, save_checkpoint
 from srcli.ops import BlockCS
 from srcli.train_cs import CSTrainConfig, block_statistics, lmmse_initial, train_cs
-from tests.images import random_channels, save_8bit, save_png16
+from tests.images import random_channels, save_8bit, save_png16, training_folders
 
 RATIO = 0.25
 
@@ -223,12 +223,8 @@ def test_measurement_psnr_is_infinite_for_the_truth():
 
 
 def test_a_few_training_steps_write_a_usable_model(tmp_path, generator, cli):
-    train, val = tmp_path / "train", tmp_path / "val"
-    train.mkdir()
-    val.mkdir()
-    for index in range(3):
-        save_8bit(train / f"t{index}.png", smooth_channels(generator, 3, 70, 80))
-    save_8bit(val / "v.png", smooth_channels(generator, 3, 40, 40))
+    train_images = [smooth_channels(generator, 3, 70, 80) for _ in range(3)]
+    train, val = training_folders(tmp_path, train_images, smooth_channels(generator, 3, 40, 40))
     config = CSTrainConfig(
         ratio=RATIO, data=train, val=val, out=tmp_path / "cs.safetensors", run_dir=tmp_path / "run",
         num_feat=8, num_conv=1, steps=4, batch=2, patch=64, val_every=2,

@@ -11,18 +11,13 @@ from safetensors.torch import load_file
 
 from srcli.models import load_network, read_metadata
 from srcli.train import SRTrainConfig, TrainError, train_sr
-from tests.images import random_channels, save_8bit
+from tests.images import random_channels, training_folders
 
 
 @pytest.fixture
 def folders(tmp_path, generator):
-    train, val = tmp_path / "train", tmp_path / "val"
-    train.mkdir()
-    val.mkdir()
-    for index in range(3):
-        save_8bit(train / f"t{index}.png", random_channels(generator, 3, 40, 44))
-    save_8bit(val / "v.png", random_channels(generator, 3, 24, 24))
-    return train, val
+    train_images = [random_channels(generator, 3, 40, 44) for _ in range(3)]
+    return training_folders(tmp_path, train_images, random_channels(generator, 3, 24, 24))
 
 
 def config(folders, tmp_path, name: str, **overrides) -> SRTrainConfig:
