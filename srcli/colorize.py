@@ -18,8 +18,8 @@ from srcli.exact import pillow_luma, quantize_gray_mean, quantize_gray_pillow
 from srcli.imageio import STDIO, ImageError, Picture, decode_picture, encode_picture, read_picture, write_bytes_atomic
 from srcli.metrics import colourfulness, psnr
 from srcli.ops import pad_to_multiple
-from srcli.pipeline import RunOptions, TileCallback, Timings, run_record
-from srcli.tiling import auto_tile, plan_tiles, tile_apply
+from srcli.pipeline import RunOptions, TileCallback, Timings, run_record, timed_tiles
+from srcli.tiling import auto_tile
 
 GRAY_MODES = ("mean", "bt601")
 DEFAULT_OVERLAP = 48
@@ -77,19 +77,11 @@ def colorize_gray(
         with torch.inference_mode():
             return net(batch).float().cpu()[..., :h, :w]
 
-    total = len(plan_tiles(height, width, tile, overlap))
-    started = time.perf_counter()
-    for done, (region, core) in enumerate(tile_apply(run, x, tile, overlap, 1), start=1):
-        after_network = time.perf_counter()
-        timings.network += after_network - started
+    for region, core in timed_tiles(run, x, tile, overlap, 1, timings, on_tile):
         gray_core = gray[:, region.top : region.bottom, region.left : region.right].unsqueeze(0)
         estimate = core * max_value
         result = _quantize(estimate, gray_core, mode, max_value) if options.pd else estimate.round().clamp(0, max_value)
         out[:, region.top : region.bottom, region.left : region.right] = result[0].to(gray.dtype)
-        started = time.perf_counter()
-        timings.projection += started - after_network
-        if on_tile:
-            on_tile(done, total)
     timings.tiles.append(tile)
     return out
 

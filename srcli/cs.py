@@ -20,8 +20,7 @@ from srcli.imageio import ImageError, Picture, decode_picture, encode_picture, r
 from srcli.metrics import psnr_from_mse
 from srcli.models import cs_model
 from srcli.ops import BlockCS, pad_to_multiple
-from srcli.pipeline import RunOptions, TileCallback, Timings, run_record
-from srcli.tiling import plan_tiles, tile_apply
+from srcli.pipeline import RunOptions, TileCallback, Timings, run_record, timed_tiles
 
 FLOAT_SUFFIXES = (".tif", ".tiff")
 DEFAULT_TILE_BLOCKS = 32
@@ -98,19 +97,11 @@ def reconstruct(
         with torch.inference_mode():
             return net(window.to(options.device, options.dtype)).to("cpu", torch.float64)
 
-    started = time.perf_counter()
-    total = len(plan_tiles(grid.shape[-2], grid.shape[-1], tile_blocks, 1))
-    for done, (region, core) in enumerate(tile_apply(run, grid, tile_blocks, 1, info.block), start=1):
-        after_network = time.perf_counter()
-        timings.network += after_network - started
+    for region, core in timed_tiles(run, grid, tile_blocks, 1, info.block, timings, on_tile):
         measured = grid[..., region.top : region.bottom, region.left : region.right].to(torch.float64)
         estimate = operator.project(core, measured) if options.pd else core
         b = info.block
         out[:, region.top * b : region.bottom * b, region.left * b : region.right * b] = estimate[0]
-        started = time.perf_counter()
-        timings.projection += started - after_network
-        if on_tile:
-            on_tile(done, total)
     timings.tiles.append(tile_blocks * info.block if tile_blocks else max(info.padded_height, info.padded_width))
     return out
 

@@ -7,7 +7,7 @@ The network sees ``[0, 1]`` floats; PD and quantisation work in level units
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from srcli.exact import quantize_sr
 from srcli.imageio import STDIO, ImageError, Picture, decode_picture, encode_picture, read_picture, write_bytes_atomic
 from srcli.models import LoadedModel
 from srcli.ops import pad_to_multiple
-from srcli.tiling import MIN_TILE, auto_tile, plan_tiles, tile_apply
+from srcli.tiling import MIN_TILE, Tile, auto_tile, plan_tiles, tile_apply
 
 DEFAULT_OVERLAP = 20
 TileCallback = Callable[[int, int], None]
@@ -78,6 +78,30 @@ def network_estimate(model: LoadedModel, window: torch.Tensor, options: RunOptio
     return _from_rgb_batch(output, window.shape[1])
 
 
+def timed_tiles(
+    run: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    tile: int,
+    overlap: int,
+    scale: int,
+    timings: Timings,
+    on_tile: TileCallback | None,
+) -> Iterator[tuple[Tile, torch.Tensor]]:
+    """:func:`srcli.tiling.tile_apply` that books the time spent making each core to
+    ``timings.network``, the caller's work on it (PD, quantisation, copying) to
+    ``timings.projection``, and reports progress after each tile."""
+    total = len(plan_tiles(x.shape[-2], x.shape[-1], tile, overlap))
+    started = time.perf_counter()
+    for done, (region, core) in enumerate(tile_apply(run, x, tile, overlap, scale), start=1):
+        handed_over = time.perf_counter()
+        timings.network += handed_over - started
+        yield region, core
+        started = time.perf_counter()
+        timings.projection += started - handed_over
+        if on_tile:
+            on_tile(done, total)
+
+
 def _upscale_tiles(
     lr: torch.Tensor,
     max_value: int,
@@ -92,25 +116,17 @@ def _upscale_tiles(
     dtype = torch.uint8 if max_value == 255 else torch.int32
     out = torch.empty((channels, height * s, width * s), dtype=dtype)
     x = lr.unsqueeze(0).to(torch.float32) / max_value
-    total = len(plan_tiles(height, width, tile, options.overlap))
-    started = time.perf_counter()
 
     def run(window: torch.Tensor) -> torch.Tensor:
         return network_estimate(model, window, options)
 
-    for done, (region, core) in enumerate(tile_apply(run, x, tile, options.overlap, s), start=1):
-        after_network = time.perf_counter()
-        timings.network += after_network - started
+    for region, core in timed_tiles(run, x, tile, options.overlap, s, timings, on_tile):
         lr_core = lr[:, region.top : region.bottom, region.left : region.right].unsqueeze(0)
         target = out[:, region.top * s : region.bottom * s, region.left * s : region.right * s].unsqueeze(0)
         if options.pd:
             quantize_sr(core, lr_core, s, max_value, unit=max_value, out=target)
         else:
             target.copy_((core * max_value).round_().clamp_(0, max_value))
-        started = time.perf_counter()
-        timings.projection += started - after_network
-        if on_tile:
-            on_tile(done, total)
     return out
 
 
