@@ -214,6 +214,12 @@ def _run_options(device: Device, tile: int | None, overlap: int, half: bool, no_
     return RunOptions(device=resolved, tile=tile, overlap=overlap, half=half, pd=not no_pd)
 
 
+def _run_jobs(jobs: list, work: Callable, skip_existing: bool, json_output: bool, quiet: bool) -> None:
+    """Run a batch with progress and a summary (see :func:`srcli.report.run_batch`); exit 1 if any file failed."""
+    if report.run_batch(jobs, work, skip_existing, json_output, quiet, debug=state["debug"]):
+        raise typer.Exit(1)
+
+
 @app.command()
 def upscale(
     inputs: Inputs,
@@ -248,16 +254,10 @@ def upscale(
     )
     if len(stages) > 1 and not quiet:
         report.note(f"×{scale} as a cascade: {' → '.join(f'{s.name} (×{s.scale})' for s in stages)}, PD at each stage")
-    failed = report.run_batch(
-        jobs,
-        lambda job, on_tile: upscale_file(job, stages, options, overwrite, on_tile),
-        skip_existing=skip_existing,
-        json_output=json_output,
-        quiet=quiet or output == "-",
-        debug=state["debug"],
-    )
-    if failed:
-        raise typer.Exit(1)
+    _run_jobs(
+        jobs, lambda job, on_tile: upscale_file(job, stages, options, overwrite, on_tile), skip_existing, json_output,
+        quiet or output == "-",
+    )  # fmt: skip
 
 
 class GrayMode(str, Enum):
@@ -304,27 +304,21 @@ def colorize(
     from srcli.colorize import colorize_file
     from srcli.models import colorize_model
 
-    options = guarded(lambda: _run_options(device, tile, tile_overlap, half, no_pd))
     if temperature is not None and temperature <= 0:
         fail(f"--temperature must be positive, got {temperature}")
-    net, name = guarded(lambda: colorize_model(model))
     if saturation is not None and saturation < 0:
         fail(f"--saturation must not be negative, got {saturation}")
+    options = guarded(lambda: _run_options(device, tile, tile_overlap, half, no_pd))
+    net, name = guarded(lambda: colorize_model(model))
     if temperature is not None:
         net.temperature.fill_(temperature)
     if saturation is not None:
         net.saturation.fill_(saturation)
     jobs = guarded(lambda: plan_jobs(inputs, output, suffix, ext.value, recursive))
-    failed = report.run_batch(
-        jobs,
-        lambda job, on_tile: colorize_file(job, net, name, gray.value, options, overwrite, on_tile),
-        skip_existing=skip_existing,
-        json_output=json_output,
-        quiet=quiet or output == "-",
-        debug=state["debug"],
-    )
-    if failed:
-        raise typer.Exit(1)
+    _run_jobs(
+        jobs, lambda job, on_tile: colorize_file(job, net, name, gray.value, options, overwrite, on_tile),
+        skip_existing, json_output, quiet or output == "-",
+    )  # fmt: skip
 
 
 @app.command()
