@@ -22,6 +22,11 @@ class Job:
     source: str
     target: str
 
+    def refuse_existing_target(self, overwrite: bool) -> None:
+        """Raise before any work when the output exists and may not be replaced."""
+        if self.target != STDIO and Path(self.target).exists() and not overwrite:
+            raise ImageError(f"{self.target}: exists (pass --overwrite to replace it, or --skip-existing)")
+
 
 def _folder_images(folder: Path, recursive: bool) -> list[Path]:
     pattern = "**/*" if recursive else "*"

@@ -112,8 +112,7 @@ def colorize_file(
     """Read, colorize, write atomically, and measure the saved file; returns the JSON record."""
     started = time.perf_counter()
     source = read_picture(job.source)
-    if job.target != STDIO and Path(job.target).exists() and not overwrite:
-        raise ImageError(f"{job.target}: exists (pass --overwrite to replace it, or --skip-existing)")
+    job.refuse_existing_target(overwrite)
     gray = gray_of(source, mode)
     timings = Timings()
     color = colorize_gray(gray, source.max_value, net, mode, options, on_tile, timings)

@@ -16,7 +16,7 @@ import torch
 from srcli.batch import Job
 from srcli.consistency import box_consistency
 from srcli.exact import quantize_sr
-from srcli.imageio import STDIO, ImageError, Picture, decode_picture, encode_picture, read_picture, write_bytes_atomic
+from srcli.imageio import STDIO, Picture, decode_picture, encode_picture, read_picture, write_bytes_atomic
 from srcli.models import LoadedModel
 from srcli.ops import pad_to_multiple
 from srcli.tiling import MIN_TILE, Tile, auto_tile, plan_tiles, tile_apply
@@ -206,8 +206,7 @@ def upscale_file(
     """
     started = time.perf_counter()
     source = read_picture(job.source)
-    if job.target != STDIO and Path(job.target).exists() and not overwrite:
-        raise ImageError(f"{job.target}: exists (pass --overwrite to replace it, or --skip-existing)")
+    job.refuse_existing_target(overwrite)
     picture, timings = source, Timings()
     for stage in stages:
         picture = upscale_picture(picture, stage, options, on_tile, timings)
