@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -36,31 +35,15 @@ class TrainError(ValueError):
     """Training cannot start: bad data folder, incompatible checkpoint."""
 
 
-class LoopConfig(Protocol):
-    """What the training loop reads from a task's configuration."""
+@dataclass(kw_only=True)
+class TrainRun:
+    """What every training run has: data, where its weights and run folder go, and the schedule
+    the loop (:func:`fit`) follows. Each task's configuration adds its own fields and defaults."""
 
-    run_dir: Path
-    steps: int
-    minutes: float | None
-    stop_at: int | None
-    lr: float
-    lr_min: float
-    seed: int
-    val_every: int
-
-    def schedule_key(self) -> dict[str, object]: ...
-
-
-@dataclass
-class SRTrainConfig:
-    scale: int
     data: Path
     out: Path
     run_dir: Path
     val: Path | None = None
-    arch: str = "compact"
-    num_feat: int = 48
-    num_conv: int = 16
     steps: int = 20000
     minutes: float | None = None
     stop_at: int | None = None
@@ -69,9 +52,21 @@ class SRTrainConfig:
     patch: int = 32
     lr: float = 5e-4
     lr_min: float = 1e-5
-    pd: bool = True
     seed: int = 0
     val_every: int = 500
+
+    def schedule_key(self) -> dict[str, object]:
+        """What must match for a checkpoint to be resumed."""
+        raise NotImplementedError
+
+
+@dataclass(kw_only=True)
+class SRTrainConfig(TrainRun):
+    scale: int
+    arch: str = "compact"
+    num_feat: int = 48
+    num_conv: int = 16
+    pd: bool = True
 
     def network_config(self) -> dict[str, int]:
         return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
@@ -170,7 +165,7 @@ def initialize(net: nn.Module) -> None:
     nn.init.zeros_(convolutions[-1].bias)
 
 
-def cosine_lr(step: int, config: LoopConfig) -> float:
+def cosine_lr(step: int, config: TrainRun) -> float:
     progress = min(step / config.steps, 1.0)
     return config.lr_min + 0.5 * (config.lr - config.lr_min) * (1 + math.cos(math.pi * progress))
 
@@ -194,7 +189,7 @@ def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torc
 
 
 def save_state(
-    path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, step: int, config: LoopConfig, seconds: float
+    path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, step: int, config: TrainRun, seconds: float
 ) -> None:
     """Model, optimiser and step in one safetensors file, written atomically."""
     optim_tensors, groups = _optimizer_tensors(optimizer)
@@ -210,7 +205,7 @@ def save_state(
     temporary.replace(path)
 
 
-def load_state(path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, config: LoopConfig) -> tuple[int, float]:
+def load_state(path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, config: TrainRun) -> tuple[int, float]:
     """Restore a state written by :func:`save_state`; returns ``(step, seconds)``."""
     from safetensors import safe_open
 
@@ -275,7 +270,7 @@ class Task:
     y_label: str
 
 
-def start_state(config: LoopConfig, net: nn.Module, resume: bool) -> tuple[torch.optim.Optimizer, int, float]:
+def start_state(config: TrainRun, net: nn.Module, resume: bool) -> tuple[torch.optim.Optimizer, int, float]:
     """Adam over ``net`` and the step and seconds to start from (restored with ``resume``)."""
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.99))
     config.run_dir.mkdir(parents=True, exist_ok=True)
@@ -290,7 +285,7 @@ def start_state(config: LoopConfig, net: nn.Module, resume: bool) -> tuple[torch
 
 def fit(
     task: Task,
-    config: LoopConfig,
+    config: TrainRun,
     optimizer: torch.optim.Optimizer,
     step: int,
     seconds: float,
@@ -300,7 +295,7 @@ def fit(
     every ``val_every`` steps and when the run stops (end of schedule, ``--minutes``, ``--stop-at``)."""
     state_path, log_path = config.run_dir / "state.safetensors", config.run_dir / "log.csv"
     rows = _read_log(log_path, step)
-    (config.run_dir / "config.json").write_text(json.dumps(asdict(config), default=str, indent=2))  # type: ignore[call-overload]
+    (config.run_dir / "config.json").write_text(json.dumps(asdict(config), default=str, indent=2))
     started = time.monotonic()
     losses: list[float] = []
     task.model.train()

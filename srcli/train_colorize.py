@@ -32,18 +32,14 @@ from srcli.imageio import read_picture
 from srcli.metrics import colourfulness, has_colour, psnr
 from srcli.models import PDWrapper, read_metadata, save_checkpoint
 from srcli.ops import Gray, pad_to_multiple
-from srcli.train import Task, fit, initialize, load_training_images, sample_batch, start_state
+from srcli.train import Task, TrainRun, fit, initialize, load_training_images, sample_batch, start_state
 
 CALIBRATION_TEMPERATURES = (0.4, 0.55, 0.7, 0.85, 1.0)
 CALIBRATION_SATURATIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
-@dataclass
-class ColorizeTrainConfig:
-    data: Path
-    out: Path
-    run_dir: Path
-    val: Path | None = None
+@dataclass(kw_only=True)
+class ColorizeTrainConfig(TrainRun):
     calibrate: Path | None = None
     num_feat: int = 32
     num_conv: int = 8
@@ -51,14 +47,8 @@ class ColorizeTrainConfig:
     sigma: float = 0.04
     rebalance: float = 0.5
     steps: int = 4000
-    minutes: float | None = None
-    stop_at: int | None = None
-    init: Path | None = None
     batch: int = 32
     patch: int = 64
-    lr: float = 5e-4
-    lr_min: float = 1e-5
-    seed: int = 0
     val_every: int = 250
 
     def command_line(self) -> str:

@@ -29,6 +29,7 @@ from srcli.ops import BlockCS, pad_to_multiple
 from srcli.train import (
     Task,
     TrainError,
+    TrainRun,
     fit,
     initialize,
     load_training_images,
@@ -40,27 +41,16 @@ STATISTICS_OFFSETS = 2
 """Block grids (at random offsets) per training image for the block statistics."""
 
 
-@dataclass
-class CSTrainConfig:
+@dataclass(kw_only=True)
+class CSTrainConfig(TrainRun):
     ratio: float
-    data: Path
-    out: Path
-    run_dir: Path
-    val: Path | None = None
     block: int = 32
     sensing_seed: int = 0
     num_feat: int = 32
     num_conv: int = 8
     steps: int = 6000
-    minutes: float | None = None
-    stop_at: int | None = None
-    init: Path | None = None
-    batch: int = 16
     patch: int = 96
-    lr: float = 5e-4
-    lr_min: float = 1e-5
     pd: bool = True
-    seed: int = 0
     val_every: int = 250
 
     def command_line(self) -> str:
