@@ -22,6 +22,7 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from srcli.archs.compact import is_compact, widen_compact_scale
 from srcli.evaluate import evaluate_sr, image_files
 from srcli.imageio import pil_to_tensor
 from srcli.models import PDWrapper, build_network, save_checkpoint
@@ -337,12 +338,25 @@ def fit(
             break
 
 
+def load_initial_weights(net: nn.Module, config: SRTrainConfig) -> None:
+    """Load ``config.init`` into ``net``; a compact checkpoint of a scale dividing ``config.scale``
+    is widened (:func:`srcli.archs.compact.widen_compact_scale`)."""
+    state_dict = load_file(str(config.init))
+    try:
+        if config.arch == "compact" and is_compact(state_dict):
+            state_dict = widen_compact_scale(state_dict, config.scale)
+        net.load_state_dict(state_dict, strict=True)
+    except (ValueError, RuntimeError) as error:
+        reason = str(error).strip().splitlines()[-1].strip()  # torch's last line names the tensor
+        raise TrainError(f"--init {config.init} does not fit this network: {reason}") from error
+
+
 def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, str]], None] = print) -> Path:
     """Train (or resume) an SR network; writes weights to ``config.out`` and returns its path."""
     torch.manual_seed(config.seed)
     net = build_network(config.arch, config.network_config())
     if config.init:
-        net.load_state_dict(load_file(str(config.init)), strict=True)
+        load_initial_weights(net, config)
     else:
         initialize(net)
     model = PDWrapper(net, AvgPool(config.scale)) if config.pd else net

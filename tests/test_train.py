@@ -127,3 +127,22 @@ def test_init_starts_from_given_weights(folders, tmp_path):
     before, after = load_file(str(first)), load_file(str(second.out))
     assert all(torch.allclose(before[key], after[key], atol=1e-6) for key in before)
     assert "--init" in read_metadata(second.out)["command"]
+
+
+def test_init_from_a_smaller_scale_starts_as_its_output_upsampled(folders, tmp_path):
+    source = train_sr(config(folders, tmp_path, "x2", steps=2), resume=False, report=lambda row: None)
+    target = config(folders, tmp_path, "x4", scale=4, patch=4, steps=1, init=source, lr=1e-12, lr_min=1e-12)
+    train_sr(target, resume=False, report=lambda row: None)
+    (x2, _), (x4, _) = load_network(source), load_network(target.out)
+    lr = torch.rand(1, 3, 6, 7, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        expected = torch.nn.functional.interpolate(x2(lr), scale_factor=2, mode="nearest")
+        assert torch.allclose(x4(lr), expected, atol=1e-5)
+
+
+def test_init_of_a_scale_that_does_not_divide_is_a_clear_error(folders, tmp_path):
+    source = train_sr(config(folders, tmp_path, "x2", steps=2), resume=False, report=lambda row: None)
+    with pytest.raises(TrainError, match=r"does not fit.*2 does not divide"):
+        train_sr(config(folders, tmp_path, "x3", scale=3, patch=4, init=source), resume=False, report=lambda r: None)
+    with pytest.raises(TrainError, match=r"does not fit.*size mismatch"):
+        train_sr(config(folders, tmp_path, "wide", num_feat=12, init=source), resume=False, report=lambda r: None)
