@@ -201,9 +201,13 @@ ExtOption = Annotated[Ext, typer.Option(help="Output format (png, lossless webp 
 Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders; keep the tree under -o.")]
 SkipExisting = Annotated[bool, typer.Option("--skip-existing", help="Leave inputs whose output exists.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table on stderr.")]
+Ensemble = Annotated[
+    bool,
+    typer.Option("--ensemble", help="Mean over the 8 flips/transposes of each tile: ~0.1 dB better, 8x slower."),
+]
 
 
-def _run_options(device: Device, tile: int | None, overlap: int, half: bool, no_pd: bool):
+def _run_options(device: Device, tile: int | None, overlap: int, half: bool, no_pd: bool, ensemble: bool = False):
     from srcli.pipeline import RunOptions, resolve_device
 
     resolved = resolve_device(device.value)
@@ -211,7 +215,7 @@ def _run_options(device: Device, tile: int | None, overlap: int, half: bool, no_
         raise ValueError("--half needs a CUDA device")
     if overlap < 0 or (tile is not None and tile < 0):
         raise ValueError("--tile and --tile-overlap must not be negative")
-    return RunOptions(device=resolved, tile=tile, overlap=overlap, half=half, pd=not no_pd)
+    return RunOptions(device=resolved, tile=tile, overlap=overlap, half=half, pd=not no_pd, ensemble=ensemble)
 
 
 def _run_jobs(jobs: list, work: Callable, skip_existing: bool, json_output: bool, quiet: bool) -> None:
@@ -231,6 +235,7 @@ def upscale(
     device: DeviceOption = Device.auto,
     half: Half = False,
     no_pd: NoPd = False,
+    ensemble: Ensemble = False,
     suffix: Annotated[str | None, typer.Option(help="Added to each output name [default: _x{scale}].")] = None,
     ext: ExtOption = Ext.png,
     recursive: Recursive = False,
@@ -247,7 +252,7 @@ def upscale(
 
     if scale not in (2, 4, 8):
         fail(f"--scale must be 2, 4 or 8, got {scale}")
-    options = guarded(lambda: _run_options(device, tile, tile_overlap, half, no_pd))
+    options = guarded(lambda: _run_options(device, tile, tile_overlap, half, no_pd, ensemble))
     stages = guarded(lambda: sr_stages(model, scale))
     jobs = guarded(
         lambda: plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
@@ -331,6 +336,7 @@ def bench(
     device: DeviceOption = Device.auto,
     half: Half = False,
     no_pd: NoPd = False,
+    ensemble: Ensemble = False,
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
     json_output: Json = False,
 ) -> None:
@@ -343,7 +349,7 @@ def bench(
 
     if threads:
         torch.set_num_threads(threads)
-    options = guarded(lambda: _run_options(device, tile, tile_overlap, half, no_pd))
+    options = guarded(lambda: _run_options(device, tile, tile_overlap, half, no_pd, ensemble))
     stages = guarded(lambda: sr_stages(model, scale))
     name = " → ".join(stage.name for stage in stages)
     results = [guarded(lambda folder=folder: bench_folder(folder, stages, options)) for folder in data]
@@ -354,6 +360,7 @@ def bench(
                     "model": name,
                     "scale": scale,
                     "pd": not no_pd,
+                    "ensemble": ensemble,
                     **result.as_json(),
                     "peak_memory_mb": round(peak_memory_mb(), 1),
                 }
@@ -372,7 +379,7 @@ def bench(
         for r in results
     ]
     report.print_table(
-        f"{name} ×{scale}{'' if not no_pd else ' (no PD)'}",
+        f"{name} ×{scale}{' (no PD)' if no_pd else ''}{' (self-ensemble)' if ensemble else ''}",
         ["set", "images", "PSNR-Y / SSIM", "bicubic", "exact", "time", "MP/s out"],
         rows,
     )
@@ -554,7 +561,13 @@ def train_sr_command(
     steps: Steps = 20000,
     minutes: Minutes = None,
     stop_at: StopAt = None,
-    init: Init = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            help="Start from these weights (a new schedule). A compact net of a scale dividing --scale "
+            "(x4 for x8) is widened: training starts from its output, nearest-upsampled."
+        ),
+    ] = None,
     batch: Batch = 16,
     patch: Annotated[int, typer.Option(help="LR patch side in pixels.")] = 32,
     lr: LearningRate = 5e-4,

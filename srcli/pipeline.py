@@ -15,6 +15,7 @@ import torch
 
 from srcli.batch import Job
 from srcli.consistency import box_consistency
+from srcli.ensemble import SelfEnsemble
 from srcli.exact import quantize_sr
 from srcli.imageio import STDIO, Picture, decode_picture, encode_picture, read_picture, write_bytes_atomic
 from srcli.models import LoadedModel
@@ -28,13 +29,15 @@ TileCallback = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to run a network: where, in what precision, in what tiles, with or without PD."""
+    """How to run a network: where, in what precision, in what tiles, with or without PD, alone
+    or as a self-ensemble (:class:`srcli.ensemble.SelfEnsemble`)."""
 
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     tile: int | None = None
     overlap: int = DEFAULT_OVERLAP
     half: bool = False
     pd: bool = True
+    ensemble: bool = False
 
     @property
     def dtype(self) -> torch.dtype:
@@ -72,8 +75,9 @@ def network_estimate(model: LoadedModel, window: torch.Tensor, options: RunOptio
     height, width = window.shape[-2:]
     batch = pad_to_multiple(_to_rgb_batch(window), getattr(model.net, "input_multiple", 1))
     batch = batch.to(options.device, options.dtype, memory_format=torch.channels_last)
+    net = SelfEnsemble(model.net) if options.ensemble else model.net
     with torch.inference_mode():
-        output = model.net(batch).float().cpu()
+        output = net(batch).float().cpu()
     output = output[..., : height * model.scale, : width * model.scale]
     return _from_rgb_batch(output, window.shape[1])
 
@@ -172,6 +176,7 @@ def run_record(options: RunOptions, timings: Timings, started: float) -> dict[st
     return {
         "device": describe_device(options.device),
         "pd": options.pd,
+        "ensemble": options.ensemble,
         "tile": timings.tiles[0] if timings.tiles else None,
         "seconds": round(time.perf_counter() - started, 3),
         "network_seconds": round(timings.network, 3),

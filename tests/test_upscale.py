@@ -142,6 +142,19 @@ def test_pth_checkpoint_loads_without_pickle_code(cli, tmp_path, generator):
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.parametrize("kind", ["RGBA", "L16"])
+def test_self_ensemble_output_is_exact_and_not_the_plain_one(cli, models, tmp_path, generator, kind):
+    pixels, depth = KINDS[kind](generator)
+    source = write_kind(tmp_path / "in.png", pixels, depth)
+    plain = cli("upscale", source, "--model", models[4], "--tile", "6", "-o", tmp_path / "plain.png", "-q")
+    result = cli("upscale", source, "--model", models[4], "--tile", "6", "--ensemble", "--json", "-q")
+    assert plain.exit_code == 0 and result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["ensemble"] is True and record["consistency_exact"] is True
+    assert reduces_to(Path(record["output"]), pixels, 4)
+    assert not torch.equal(read_picture(tmp_path / "plain.png").channels(), read_picture(record["output"]).channels())
+
+
 def test_no_pd_reports_finite_consistency(cli, models, tmp_path, generator):
     source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 12, 12))
     result = cli("upscale", source, "--model", models[4], "--no-pd", "--json", "-q")
