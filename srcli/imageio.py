@@ -3,7 +3,8 @@
 Reading gives a :class:`Picture`: colour ``(C, H, W)`` integers (uint8 for 8-bit files, int32
 for 16-bit ones) with C = 1 (gray) or 3 (RGB),
 an optional alpha ``(1, H, W)``, and the bit depth (8 or 16). Pillow reads most files; 16-bit
-PNGs (which Pillow reduces to 8 bits unless they are gray) go through pypng. EXIF
+PNGs (which Pillow reduces to 8 bits unless they are gray) go through pypng, 16-bit colour
+TIFFs through tifffile (:mod:`srcli.tiff16`). EXIF
 orientation is applied on reading. Writes are atomic: a temporary file in the target folder,
 then a rename; an existing file is replaced only when asked.
 """
@@ -26,6 +27,8 @@ import numpy as np
 import png
 import torch
 from PIL import Image, ImageFile, UnidentifiedImageError
+
+from srcli.tiff16 import Tiff16Error, encode_tiff16, is_tiff, read_tiff16
 
 STDIO = "-"
 EXIF_ORIENTATION = 0x0112
@@ -191,6 +194,8 @@ def decode_picture(data: bytes, name: str, trusted: bool = False) -> Picture:
     """
     if not data:
         raise ImageError(f"{name}: empty file")
+    if is_tiff(data) and (picture := _decode_tiff16(data, name, trusted)):
+        return picture
     try:
         with _pixel_limit(trusted):
             image = Image.open(io.BytesIO(data))
@@ -231,6 +236,25 @@ def decode_picture(data: bytes, name: str, trusted: bool = False) -> Picture:
     )
 
 
+def _decode_tiff16(data: bytes, name: str, trusted: bool) -> Picture | None:
+    """A 16-bit colour or gray + alpha TIFF, read by tifffile (:mod:`srcli.tiff16`); None for other TIFFs."""
+    try:
+        tiff = read_tiff16(data, None if trusted else Image.MAX_IMAGE_PIXELS)
+    except Tiff16Error as error:
+        raise ImageError(f"{name}: {error}") from None
+    if tiff is None:
+        return None
+    channels = _orient(tiff.channels, tiff.orientation)
+    color_count = channels.shape[0] - int(tiff.has_alpha)
+    return Picture(
+        color=channels[:color_count].contiguous(),
+        alpha=channels[color_count:].contiguous() if tiff.has_alpha else None,
+        bit_depth=16,
+        icc_profile=tiff.icc_profile,
+        dpi=tiff.dpi,
+    )
+
+
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
@@ -264,9 +288,11 @@ def encode_picture(picture: Picture, suffix: str) -> bytes:
         raise ImageError(f"unknown output format {suffix!r}; use one of {', '.join(sorted(SAVE_FORMATS))}")
     if picture.bit_depth == 16 and image_format == "PNG":
         return _encode_png16(picture)
+    if picture.bit_depth == 16 and image_format == "TIFF" and picture.channels().shape[0] > 1:
+        return encode_tiff16(picture.channels(), picture.alpha is not None, picture.icc_profile, picture.dpi)
     if picture.bit_depth == 16:
-        if image_format != "TIFF" or picture.color.shape[0] != 1 or picture.alpha is not None:
-            raise ImageError(f"16-bit {picture.mode.split()[0]} cannot be written as {image_format}; use .png")
+        if image_format != "TIFF":
+            raise ImageError(f"16-bit {picture.mode.split()[0]} cannot be written as {image_format}; use .png or .tiff")
         little_endian = picture.color[0].numpy().astype("<u2")
         image = Image.frombytes("I;16", (picture.width, picture.height), little_endian.tobytes())
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+import tifffile
 import torch
 from PIL import Image
 
@@ -36,6 +37,32 @@ def test_16bit_gray_tiff_keeps_its_depth(tmp_path, generator):
     pixels = random_channels(generator, 1, 6, 5, 65535)
     write_picture(Picture(pixels, None, 16), tmp_path / "g.tif", overwrite=False)
     assert torch.equal(read_picture(tmp_path / "g.tif").color, pixels)
+
+
+@pytest.mark.parametrize("planes", [2, 3, 4])
+def test_16bit_colour_tiff_keeps_its_depth_icc_and_dpi(tmp_path, generator, planes):
+    pixels = random_channels(generator, planes, 6, 5, 65535)
+    color_count, has_alpha = planes - (planes % 2 == 0), planes % 2 == 0
+    alpha = pixels[color_count:] if has_alpha else None
+    picture = Picture(pixels[:color_count], alpha, 16, srgb_profile(), (300, 150))
+    write_picture(picture, tmp_path / "c.tif", overwrite=False)
+    again = read_picture(tmp_path / "c.tif")
+    assert again.bit_depth == 16 and again.mode == picture.mode and torch.equal(again.channels(), pixels)
+    assert again.icc_profile == srgb_profile() and again.dpi == pytest.approx((300, 150))
+
+
+def test_16bit_rgb_tiff_from_another_writer_is_not_cut_to_8_bits(tmp_path, generator):
+    pixels = random_channels(generator, 3, 7, 4, 65535)
+    tifffile.imwrite(tmp_path / "scan.tif", pixels.permute(1, 2, 0).numpy().astype("uint16"), photometric="rgb")
+    picture = read_picture(tmp_path / "scan.tif")
+    assert picture.mode == "RGB 16-bit" and torch.equal(picture.color, pixels)
+
+
+def test_unsupported_16bit_tiff_is_a_clear_error(tmp_path, generator):
+    signed = random_channels(generator, 3, 4, 4, 30000).permute(1, 2, 0).numpy().astype("int16")
+    tifffile.imwrite(tmp_path / "signed.tif", signed, photometric="rgb")
+    with pytest.raises(ImageError, match=r"signed.tif: 16-bit TIFF .* not supported"):
+        read_picture(tmp_path / "signed.tif")
 
 
 def test_palette_and_cmyk_become_rgb(tmp_path, generator):

@@ -13,7 +13,7 @@ from PIL import Image
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.archs.rrdbnet import RRDBNet
 from srcli.archs.srresnet import SRResNet
-from srcli.imageio import read_picture
+from srcli.imageio import Picture, read_picture, write_picture
 from srcli.models import save_checkpoint
 from tests.images import pillow_channels, random_channels, save_8bit, save_png16, srgb_profile
 
@@ -100,6 +100,17 @@ def test_saved_file_reduces_to_the_input(cli, models, tmp_path, generator, kind,
     assert record["consistency_exact"] is True and record["consistency_psnr_db"] is None
     assert read_picture(output).bit_depth == depth
     assert reduces_to(output, pixels, scale)
+
+
+def test_16bit_rgba_tiff_scan_stays_16_bit_and_exact(cli, models, tmp_path, generator):
+    pixels = smooth_channels(generator, 4, 9, 8, 65535)
+    write_picture(Picture(pixels[:3], pixels[3:], 16), tmp_path / "scan.tif", overwrite=False)
+    args = ("--scale", "2", "--model", models[2], "--ext", "tiff", "--json", "-q")
+    result = cli("upscale", tmp_path / "scan.tif", *args)
+    assert result.exit_code == 0, result.output
+    output = Path(json.loads(result.stdout)["output"])
+    assert output.suffix == ".tiff" and read_picture(output).mode == "RGBA 16-bit"
+    assert reduces_to(output, pixels, 2)
 
 
 @pytest.mark.parametrize("kind", ["RGBA", "RGB16"])
