@@ -37,14 +37,18 @@ def test_shipped_files_match_the_manifest(entry):
     assert entry.shipped_path.stat().st_size == entry.size
 
 
-def test_readme_example_upscales_exactly(cli, tmp_path):
-    output = tmp_path / "starfish_x4.png"
-    result = cli("upscale", EXAMPLE, "--scale", "4", "-o", output, "--json", "-q")
+SR_DEFAULTS = [e for e in load_manifest() if e.task == "sr" and e.default and e.shipped]
+
+
+@pytest.mark.parametrize("entry", SR_DEFAULTS, ids=lambda e: e.name)
+def test_every_shipped_sr_default_upscales_the_example_exactly(cli, tmp_path, entry):
+    """×4 is the README's command: ``srcli upscale examples/starfish.png --scale 4``."""
+    output = tmp_path / f"starfish_x{entry.scale}.png"
+    result = cli("upscale", EXAMPLE, "--scale", str(entry.scale), "-o", output, "--json", "-q")
     assert result.exit_code == 0, result.output
-    record = json.loads(result.stdout)
-    assert record["model"] == "compact-x4" and record["consistency_exact"] is True
+    assert json.loads(result.stdout)["model"] == entry.name
     with Image.open(output) as upscaled, Image.open(EXAMPLE) as source:
-        assert upscaled.reduce(4).tobytes() == source.tobytes()
+        assert upscaled.reduce(entry.scale).tobytes() == source.tobytes()
 
 
 CS_FLOORS = {0.1: 22.0, 0.25: 25.0, 0.5: 29.0}
