@@ -404,8 +404,9 @@ def _entry_json(entry, where: str) -> dict[str, Any]:
 SET5_BASELINES = {
     "sr": ("psnr_y", "Y", "bicubic_psnr_y", "bicubic"),
     "cs": ("psnr", "RGB", "linear_psnr", "linear stage"),
+    "colorize": ("psnr", "RGB", "gray_copy_psnr", "gray copy"),
 }
-SET5_BASELINES["colorize"] = ("psnr", "RGB", "gray_copy_psnr", "gray copy")
+"""Per task: the Set5 metric, its channels, the baseline's metric and the baseline's name."""
 
 
 def _set5_summary(task: str, set5: dict[str, Any]) -> str:

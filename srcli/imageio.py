@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import png
@@ -225,15 +226,21 @@ def decode_picture(data: bytes, name: str, trusted: bool = False) -> Picture:
     channels = _orient(channels, orientation)
     if orientation != 1:
         exif[EXIF_ORIENTATION] = 1
-    color_count = channels.shape[0] - int(has_alpha)
-    return Picture(
-        color=channels[:color_count].contiguous(),
-        alpha=channels[color_count:].contiguous() if has_alpha else None,
+    return _split_alpha(
+        channels,
+        has_alpha,
         bit_depth=bit_depth,
         icc_profile=None if dropped_icc else icc,
         dpi=tuple(float(v) for v in dpi) if dpi else None,
         exif=exif.tobytes() if len(exif) else None,
     )
+
+
+def _split_alpha(channels: torch.Tensor, has_alpha: bool, **metadata: Any) -> Picture:
+    """A :class:`Picture` of ``(C [+1], H, W)`` pixels whose last plane is alpha when ``has_alpha``."""
+    color_count = channels.shape[0] - int(has_alpha)
+    alpha = channels[color_count:].contiguous() if has_alpha else None
+    return Picture(color=channels[:color_count].contiguous(), alpha=alpha, **metadata)
 
 
 def _decode_tiff16(data: bytes, name: str, trusted: bool) -> Picture | None:
@@ -245,14 +252,7 @@ def _decode_tiff16(data: bytes, name: str, trusted: bool) -> Picture | None:
     if tiff is None:
         return None
     channels = _orient(tiff.channels, tiff.orientation)
-    color_count = channels.shape[0] - int(tiff.has_alpha)
-    return Picture(
-        color=channels[:color_count].contiguous(),
-        alpha=channels[color_count:].contiguous() if tiff.has_alpha else None,
-        bit_depth=16,
-        icc_profile=tiff.icc_profile,
-        dpi=tiff.dpi,
-    )
+    return _split_alpha(channels, tiff.has_alpha, bit_depth=16, icc_profile=tiff.icc_profile, dpi=tiff.dpi)
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -288,8 +288,8 @@ def encode_picture(picture: Picture, suffix: str) -> bytes:
         raise ImageError(f"unknown output format {suffix!r}; use one of {', '.join(sorted(SAVE_FORMATS))}")
     if picture.bit_depth == 16 and image_format == "PNG":
         return _encode_png16(picture)
-    if picture.bit_depth == 16 and image_format == "TIFF" and picture.channels().shape[0] > 1:
-        return encode_tiff16(picture.channels(), picture.alpha is not None, picture.icc_profile, picture.dpi)
+    if picture.bit_depth == 16 and image_format == "TIFF" and len(channels := picture.channels()) > 1:
+        return encode_tiff16(channels, picture.alpha is not None, picture.icc_profile, picture.dpi)
     if picture.bit_depth == 16:
         if image_format != "TIFF":
             raise ImageError(f"16-bit {picture.mode.split()[0]} cannot be written as {image_format}; use .png or .tiff")

@@ -15,7 +15,6 @@ import tifffile
 import torch
 
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-INTER_COLOR_PROFILE, ORIENTATION = 34675, 274
 INCH, CENTIMETER = 2, 3
 
 
@@ -67,12 +66,12 @@ def read_tiff16(data: bytes, max_pixels: int | None) -> Tiff16 | None:
             if max_pixels is not None and page.imagewidth * page.imagelength > max_pixels:
                 raise Tiff16Error(f"image too large ({max_pixels} pixels at most, a decompression bomb guard)")
             array = np.moveaxis(page.asarray(), page.axes.index("S"), 0).astype(np.int32)
-            icc = page.tags[INTER_COLOR_PROFILE].value if INTER_COLOR_PROFILE in page.tags else None
-            orientation = int(page.tags[ORIENTATION].value) if ORIENTATION in page.tags else 1
+            icc = page.tags["InterColorProfile"].value if "InterColorProfile" in page.tags else None
+            orientation = int(page.tags["Orientation"].value) if "Orientation" in page.tags else 1
             dpi = _dpi(page)
+    except Tiff16Error:
+        raise
     except (tifffile.TiffFileError, ValueError, KeyError, IndexError) as error:
-        if isinstance(error, Tiff16Error):
-            raise
         raise Tiff16Error(f"broken or unsupported TIFF ({error})") from None
     return Tiff16(torch.from_numpy(np.ascontiguousarray(array)), layouts[(photometric, samples)], icc, dpi, orientation)
 
