@@ -8,6 +8,7 @@ files. 16-bit gray TIFF (one sample per pixel) stays with Pillow, which handles 
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ import torch
 
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 INCH, CENTIMETER = 2, 3
+logging.getLogger("tifffile").addHandler(logging.NullHandler())  # its parse warnings become our one-line error
 
 
 class Tiff16Error(ValueError):

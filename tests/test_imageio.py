@@ -65,6 +65,18 @@ def test_unsupported_16bit_tiff_is_a_clear_error(tmp_path, generator):
         read_picture(tmp_path / "signed.tif")
 
 
+def test_truncated_or_huge_16bit_tiff_is_one_clear_line(tmp_path, generator, monkeypatch):
+    pixels = random_channels(generator, 3, 40, 30, 65535).permute(1, 2, 0).numpy().astype("uint16")
+    tifffile.imwrite(tmp_path / "scan.tif", pixels, photometric="rgb")
+    data = (tmp_path / "scan.tif").read_bytes()
+    (tmp_path / "cut.tif").write_bytes(data[:200])  # tags point past the end
+    with pytest.raises(ImageError, match=r"cut.tif: broken or unsupported TIFF"):
+        read_picture(tmp_path / "cut.tif")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(ImageError, match=r"scan.tif: image too large"):
+        read_picture(tmp_path / "scan.tif")
+
+
 def test_palette_and_cmyk_become_rgb(tmp_path, generator):
     rgb = random_channels(generator, 3, 8, 8)
     image = Image.frombytes("RGB", (8, 8), bytes(rgb.permute(1, 2, 0).flatten().to(torch.uint8).tolist()))
