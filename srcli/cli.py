@@ -533,6 +533,13 @@ Seed = Annotated[int, typer.Option(help="Seed for initialisation and sampling.")
 ValEvery = Annotated[int, typer.Option(help="Validate, log and checkpoint every N steps.")]
 Threads = Annotated[int | None, typer.Option(help="CPU threads for torch.")]
 Resume = Annotated[bool, typer.Option(help="Continue from the run folder's state.")]
+Ema = Annotated[
+    float | None,
+    typer.Option(
+        help="Validate and export an exponential moving average of the weights with this decay (0.999: "
+        "about the last 1000 steps). Training itself is unchanged, so it can be added when resuming."
+    ),
+]
 
 
 def _training_config(config_class: type[T], parameters: dict[str, Any]) -> T:
@@ -575,6 +582,7 @@ def train_sr_command(
     pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
     seed: Seed = 0,
     val_every: ValEvery = 500,
+    ema: Ema = None,
     threads: Threads = None,
     resume: Resume = False,
 ) -> None:
@@ -585,7 +593,8 @@ def train_sr_command(
 
     if threads:
         torch.set_num_threads(threads)
-    config = _training_config(SRTrainConfig, locals())
+    parameters = locals()
+    config = guarded(lambda: _training_config(SRTrainConfig, parameters))
 
     guarded(lambda: train_sr(config, resume=resume, report=_echo_row))
 
@@ -680,6 +689,7 @@ def train_cs_command(
     pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
     seed: Seed = 0,
     val_every: ValEvery = 250,
+    ema: Ema = None,
     threads: Threads = None,
     resume: Resume = False,
 ) -> None:
@@ -691,7 +701,8 @@ def train_cs_command(
 
     if threads:
         torch.set_num_threads(threads)
-    config = _training_config(CSTrainConfig, locals())
+    parameters = locals()
+    config = guarded(lambda: _training_config(CSTrainConfig, parameters))
 
     guarded(lambda: train_cs(config, resume=resume, report=_echo_row))
 
@@ -720,6 +731,7 @@ def train_colorize_command(
     lr: LearningRate = 5e-4,
     seed: Seed = 0,
     val_every: ValEvery = 250,
+    ema: Ema = None,
     threads: Threads = None,
     resume: Resume = False,
 ) -> None:
@@ -735,7 +747,8 @@ def train_colorize_command(
         torch.set_num_threads(threads)
     if patch % 4:
         fail(f"--patch must be a multiple of 4, got {patch}")
-    config = _training_config(ColorizeTrainConfig, locals())
+    parameters = locals()
+    config = guarded(lambda: _training_config(ColorizeTrainConfig, parameters))
 
     guarded(lambda: train_colorize(config, resume=resume, report=_echo_row))
 

@@ -13,6 +13,7 @@ import math
 import shlex
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from srcli.archs.compact import is_compact, widen_compact_scale
+from srcli.ema import WeightAverage
 from srcli.evaluate import evaluate_sr, image_files
 from srcli.imageio import pil_to_tensor
 from srcli.models import PDWrapper, build_network, save_checkpoint
@@ -55,10 +57,20 @@ class TrainRun:
     lr_min: float = 1e-5
     seed: int = 0
     val_every: int = 500
+    ema: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.ema is not None and not 0 <= self.ema < 1:
+            raise TrainError(f"--ema must be in [0, 1), got {self.ema}")
 
     def schedule_key(self) -> dict[str, object]:
-        """What must match for a checkpoint to be resumed."""
+        """What must match for a checkpoint to be resumed (the weight average is not part of it:
+        it does not change the training run)."""
         raise NotImplementedError
+
+    def average_words(self) -> list[str]:
+        """The ``--ema`` option of this run's command line, if it has one."""
+        return ["--ema", str(self.ema)] if self.ema is not None else []
 
 
 @dataclass(kw_only=True)
@@ -101,6 +113,7 @@ class SRTrainConfig(TrainRun):
             str(self.seed),
             "--val-every",
             str(self.val_every),
+            *self.average_words(),
         ]
         return shlex.join(words)
 
@@ -192,9 +205,15 @@ def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torc
 
 
 def save_state(
-    path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, step: int, config: TrainRun, seconds: float
+    path: Path,
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    config: TrainRun,
+    seconds: float,
+    average: WeightAverage | None = None,
 ) -> None:
-    """Model, optimiser and step in one safetensors file, written atomically."""
+    """Model, optimiser, step (and the weight average, if any) in one safetensors file, written atomically."""
     optim_tensors, groups = _optimizer_tensors(optimizer)
     weights = net.state_dict().items()
     tensors = {f"model.{k}": v.detach().clone(memory_format=torch.contiguous_format) for k, v in weights}
@@ -205,6 +224,9 @@ def save_state(
         "param_groups": groups,
         "schedule": json.dumps(config.schedule_key()),
     }
+    if average is not None:
+        tensors |= {f"ema.{k}": v.clone(memory_format=torch.contiguous_format) for k, v in average.tensors.items()}
+        metadata["ema_updates"] = str(average.updates)
     temporary = path.with_name(f".{path.name}.tmp")
     save_file(tensors, str(temporary), metadata=metadata)
     temporary.replace(path)
@@ -224,6 +246,18 @@ def load_state(path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, con
         optimizer, {k: v for k, v in tensors.items() if k.startswith("optim.")}, metadata["param_groups"]
     )
     return int(metadata["step"]), float(metadata["seconds"])
+
+
+def restore_average(path: Path, average: WeightAverage) -> None:
+    """The weight average saved in a state, if it has one; otherwise the average starts here."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        if "ema_updates" not in handle.metadata():
+            return
+        for name, tensor in average.tensors.items():
+            tensor.copy_(handle.get_tensor(f"ema.{name}"))
+        average.updates = int(handle.metadata()["ema_updates"])
 
 
 def _read_log(path: Path, up_to_step: int) -> list[dict[str, str]]:
@@ -297,10 +331,14 @@ def fit(
     report: Callable[[dict[str, str]], None],
 ) -> None:
     """Training from ``step`` on with Adam and a cosine schedule; validates, logs, checkpoints and exports
-    every ``val_every`` steps and when the run stops (end of schedule, ``--minutes``, ``--stop-at``)."""
+    every ``val_every`` steps and when the run stops (end of schedule, ``--minutes``, ``--stop-at``).
+    With ``config.ema``, what is validated and exported is the weight average (:mod:`srcli.ema`)."""
     state_path, log_path = config.run_dir / "state.safetensors", config.run_dir / "log.csv"
     rows = _read_log(log_path, step)
     (config.run_dir / "config.json").write_text(json.dumps(asdict(config), default=str, indent=2))
+    average = WeightAverage(task.net, config.ema) if config.ema is not None else None
+    if average is not None and step:
+        restore_average(state_path, average)
     started = time.monotonic()
     losses: list[float] = []
     task.model.train()
@@ -314,6 +352,8 @@ def fit(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if average is not None:
+            average.update(task.net)
         losses.append(loss.item())
         step += 1
         elapsed = seconds + time.monotonic() - started
@@ -321,23 +361,24 @@ def fit(
             config.stop_at is not None and step >= config.stop_at
         )
         if step % config.val_every == 0 or step == config.steps or out_of_time:
-            task.model.eval()
-            val_psnr = task.validate() if task.validate else float("nan")
-            task.model.train()
-            row = {
-                "step": str(step),
-                "loss": f"{sum(losses) / len(losses):.6f}",
-                "val_psnr_y": f"{val_psnr:.4f}",
-                "lr": f"{learning_rate:.3e}",
-                "seconds": f"{elapsed:.1f}",
-            }
+            with average.swapped_in(task.net) if average is not None else nullcontext():
+                task.model.eval()
+                val_psnr = task.validate() if task.validate else float("nan")
+                task.model.train()
+                row = {
+                    "step": str(step),
+                    "loss": f"{sum(losses) / len(losses):.6f}",
+                    "val_psnr_y": f"{val_psnr:.4f}",
+                    "lr": f"{learning_rate:.3e}",
+                    "seconds": f"{elapsed:.1f}",
+                }
+                task.export(step, row)
             rows.append(row)
             losses.clear()
             report(row)
-            save_state(state_path, task.net, optimizer, step, config, elapsed)
+            save_state(state_path, task.net, optimizer, step, config, elapsed, average)
             _write_log(log_path, rows)
             _plot(rows, config.run_dir / "convergence.png", task)
-            task.export(step, row)
         if out_of_time:
             break
 

@@ -64,7 +64,7 @@ class ColorizeTrainConfig(TrainRun):
         words += ["--temperature", str(self.temperature), "--sigma", str(self.sigma)]
         words += ["--rebalance", str(self.rebalance), "--steps", str(self.steps), "--batch", str(self.batch)]
         words += ["--patch", str(self.patch), "--lr", str(self.lr), "--seed", str(self.seed)]
-        return shlex.join([*words, "--val-every", str(self.val_every)])
+        return shlex.join([*words, "--val-every", str(self.val_every), *self.average_words()])
 
     def schedule_key(self) -> dict[str, object]:
         """What must match for a checkpoint to be resumed."""

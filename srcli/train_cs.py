@@ -64,7 +64,7 @@ class CSTrainConfig(TrainRun):
         words += ["--num-feat", str(self.num_feat), "--num-conv", str(self.num_conv), "--steps", str(self.steps)]
         words += ["--batch", str(self.batch), "--patch", str(self.patch), "--lr", str(self.lr)]
         words += ["--pd" if self.pd else "--no-pd", "--seed", str(self.seed), "--val-every", str(self.val_every)]
-        return shlex.join(words)
+        return shlex.join(words + self.average_words())
 
     def schedule_key(self) -> dict[str, object]:
         """What must match for a checkpoint to be resumed."""

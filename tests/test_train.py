@@ -146,3 +146,44 @@ def test_init_of_a_scale_that_does_not_divide_is_a_clear_error(folders, tmp_path
         train_sr(config(folders, tmp_path, "x3", scale=3, patch=4, init=source), resume=False, report=lambda r: None)
     with pytest.raises(TrainError, match=r"does not fit.*size mismatch"):
         train_sr(config(folders, tmp_path, "wide", num_feat=12, init=source), resume=False, report=lambda r: None)
+
+
+def test_bad_decay_is_a_clear_error(folders, tmp_path):
+    with pytest.raises(TrainError, match=r"--ema must be in \[0, 1\), got 1.5"):
+        config(folders, tmp_path, "run", ema=1.5)
+
+
+def read_losses(path) -> list[str]:
+    with path.open() as handle:
+        return [row["loss"] for row in csv.DictReader(handle)]
+
+
+def test_average_is_exported_and_training_is_unchanged(folders, tmp_path):
+    torch.set_num_threads(1)
+    train_sr(config(folders, tmp_path, "plain"), resume=False, report=lambda row: None)
+    train_sr(config(folders, tmp_path, "averaged", ema=0.5), resume=False, report=lambda row: None)
+    assert read_losses(tmp_path / "plain" / "log.csv") == read_losses(tmp_path / "averaged" / "log.csv")
+    plain_state = load_file(str(tmp_path / "plain" / "state.safetensors"))
+    averaged_state = load_file(str(tmp_path / "averaged" / "state.safetensors"))
+    exported = load_file(str(tmp_path / "averaged.safetensors"))
+    for name, tensor in exported.items():
+        assert torch.equal(plain_state[f"model.{name}"], averaged_state[f"model.{name}"])
+        assert torch.equal(tensor, averaged_state[f"ema.{name}"])
+    assert any(not torch.equal(t, averaged_state[f"model.{n}"]) for n, t in exported.items())
+
+
+def test_resume_repeats_the_uninterrupted_average(folders, tmp_path):
+    torch.set_num_threads(1)
+    train_sr(config(folders, tmp_path, "straight", ema=0.5), resume=False, report=lambda row: None)
+    train_sr(config(folders, tmp_path, "split", ema=0.5, stop_at=3), resume=False, report=lambda row: None)
+    train_sr(config(folders, tmp_path, "split", ema=0.5), resume=True, report=lambda row: None)
+    straight, split = load_file(str(tmp_path / "straight.safetensors")), load_file(str(tmp_path / "split.safetensors"))
+    assert all(torch.equal(straight[name], split[name]) for name in straight)
+
+
+def test_average_can_start_when_resuming_a_run_without_one(folders, tmp_path):
+    torch.set_num_threads(1)
+    train_sr(config(folders, tmp_path, "run", stop_at=3), resume=False, report=lambda row: None)
+    train_sr(config(folders, tmp_path, "run", ema=0.5), resume=True, report=lambda row: None)
+    state = load_file(str(tmp_path / "run" / "state.safetensors"))
+    assert any(key.startswith("ema.") for key in state)

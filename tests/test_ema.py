@@ -1,0 +1,39 @@
+"""The weight average behind ``--ema``: its recurrence and the swap in and out of a network."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from srcli.ema import WeightAverage
+
+
+@settings(max_examples=30, deadline=None)
+@given(decay=st.floats(0, 0.999), steps=st.integers(1, 20), seed=st.integers(0, 2**16))
+def test_average_follows_the_warmed_up_recurrence(decay, steps, seed):
+    generator = torch.Generator().manual_seed(seed)
+    net = nn.Linear(3, 2)
+    average = WeightAverage(net, decay)
+    expected = net.weight.detach().clone().double()
+    for n in range(steps):
+        with torch.no_grad():
+            net.weight.copy_(torch.randn(2, 3, generator=generator))
+        average.update(net)
+        d = min(decay, (1 + n) / (10 + n))
+        expected = d * expected + (1 - d) * net.weight.detach().double()
+    assert torch.allclose(average.tensors["weight"].double(), expected, atol=1e-5)
+
+
+def test_swapped_in_restores_the_training_weights_even_after_an_error():
+    net = nn.Linear(3, 2)
+    average = WeightAverage(net, 0.9)
+    with torch.no_grad():
+        average.tensors["weight"].zero_()
+    training = net.weight.detach().clone()
+    with pytest.raises(RuntimeError), average.swapped_in(net):
+        assert torch.count_nonzero(net.weight) == 0
+        raise RuntimeError
+    assert torch.equal(net.weight, training)
