@@ -15,8 +15,9 @@ from torch import nn
 
 
 class WeightAverage:
-    """``average ← d·average + (1 − d)·weights`` after every step, with the usual warm-up
-    ``d = min(decay, (1 + n) / (10 + n))`` after ``n`` updates, so early weights fade fast."""
+    """``average ← d·average + (1 − d)·weights`` after every step, ``d = min(decay, n / (n + 1))``
+    after ``n`` updates: the plain mean of the weights so far until ``n`` reaches the averaging
+    horizon ``1 / (1 − decay)``, the exponential average from there on."""
 
     def __init__(self, net: nn.Module, decay: float) -> None:
         if not 0 <= decay < 1:
@@ -28,7 +29,7 @@ class WeightAverage:
     @torch.no_grad()
     def update(self, net: nn.Module) -> None:
         """Fold the network's current weights into the average."""
-        weight = 1 - min(self.decay, (1 + self.updates) / (10 + self.updates))
+        weight = 1 - min(self.decay, self.updates / (self.updates + 1))
         for name, value in net.state_dict().items():
             if value.is_floating_point():
                 self.tensors[name].lerp_(value, weight)

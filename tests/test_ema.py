@@ -22,9 +22,19 @@ def test_average_follows_the_warmed_up_recurrence(decay, steps, seed):
         with torch.no_grad():
             net.weight.copy_(torch.randn(2, 3, generator=generator))
         average.update(net)
-        d = min(decay, (1 + n) / (10 + n))
+        d = min(decay, n / (n + 1))
         expected = d * expected + (1 - d) * net.weight.detach().double()
     assert torch.allclose(average.tensors["weight"].double(), expected, atol=1e-5)
+
+
+def test_average_is_the_plain_mean_within_the_horizon():
+    net = nn.Linear(1, 1, bias=False)
+    average = WeightAverage(net, 0.99)
+    for value in (1.0, 2.0, 6.0):
+        with torch.no_grad():
+            net.weight.fill_(value)
+        average.update(net)
+    assert average.tensors["weight"].item() == pytest.approx(3.0)
 
 
 def test_swapped_in_restores_the_training_weights_even_after_an_error():
