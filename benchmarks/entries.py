@@ -38,6 +38,7 @@ def model_entry(
             "pd": header.get("pd") == "true",
             "steps": int(header.get("steps", 0)),
             "seconds": float(header.get("train_seconds", 0)),
+            "seconds_with_init": float(header.get("train_seconds_total", header.get("train_seconds", 0))),
             "parameters": sum(p.numel() for p in net.parameters()),
             "config": json.loads(header.get("config", "{}")),
         },

@@ -27,7 +27,7 @@ from srcli.archs.compact import is_compact, widen_compact_scale
 from srcli.ema import WeightAverage
 from srcli.evaluate import evaluate_sr, image_files
 from srcli.imageio import pil_to_tensor
-from srcli.models import PDWrapper, build_network, save_checkpoint
+from srcli.models import PDWrapper, build_network, read_metadata, save_checkpoint
 from srcli.ops import AvgPool
 from srcli.plot import line_chart
 
@@ -67,6 +67,13 @@ class TrainRun:
         """What must match for a checkpoint to be resumed (the weight average is not part of it:
         it does not change the training run)."""
         raise NotImplementedError
+
+    def training_time(self, seconds: str) -> dict[str, str]:
+        """Header fields for the weights' training time: this run's ``seconds`` and the total with
+        the runs that made its ``--init`` weights (as far as their headers record)."""
+        before = read_metadata(self.init) if self.init else {}
+        prior = float(before.get("train_seconds_total", before.get("train_seconds", 0)))
+        return {"train_seconds": seconds, "train_seconds_total": f"{prior + float(seconds):.1f}"}
 
     def average_words(self) -> list[str]:
         """The ``--ema`` option of this run's command line, if it has one."""
@@ -443,7 +450,7 @@ def _export(config: SRTrainConfig, net: nn.Module, step: int, row: dict[str, str
         "pd": "true" if config.pd else "false",
         "data": config.data.name,
         "steps": str(step),
-        "train_seconds": row["seconds"],
+        **config.training_time(row["seconds"]),
         "val_psnr_y": row["val_psnr_y"],
         "command": config.command_line(),
     }

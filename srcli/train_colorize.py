@@ -189,7 +189,7 @@ def train_colorize(config: ColorizeTrainConfig, resume: bool, report: Callable[[
             "pd": "true",
             "data": config.data.name,
             "steps": str(step),
-            "train_seconds": row["seconds"],
+            **config.training_time(row["seconds"]),
             "val_psnr": row["val_psnr_y"],
             "val_colourfulness_ratio": f"{last_ratio[0]:.4f}",
             "command": config.command_line(),

@@ -160,7 +160,7 @@ def train_cs(config: CSTrainConfig, resume: bool, report: Callable[[dict[str, st
             "pd": "true" if config.pd else "false",
             "data": config.data.name,
             "steps": str(step),
-            "train_seconds": row["seconds"],
+            **config.training_time(row["seconds"]),
             "val_psnr": row["val_psnr_y"],
             "command": config.command_line(),
         }

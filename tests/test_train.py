@@ -127,6 +127,9 @@ def test_init_starts_from_given_weights(folders, tmp_path):
     before, after = load_file(str(first)), load_file(str(second.out))
     assert all(torch.allclose(before[key], after[key], atol=1e-6) for key in before)
     assert "--init" in read_metadata(second.out)["command"]
+    first_header, second_header = read_metadata(first), read_metadata(second.out)
+    total = float(first_header["train_seconds"]) + float(second_header["train_seconds"])
+    assert float(second_header["train_seconds_total"]) == pytest.approx(total, abs=0.1)
 
 
 def test_init_from_a_smaller_scale_starts_as_its_output_upsampled(folders, tmp_path):
