@@ -15,6 +15,7 @@ from torch import nn
 from srcli.archs.colornet import ColorNet, colornet_from_state_dict, is_colornet
 from srcli.archs.compact import SRVGGNetCompact, compact_from_state_dict, is_compact
 from srcli.archs.csnet import CSNet, csnet_from_state_dict, is_csnet
+from srcli.archs.rrdb_layouts import is_old_rrdbnet, to_basicsr_layout
 from srcli.archs.rrdbnet import RRDBNet, is_rrdbnet, rrdbnet_from_state_dict
 from srcli.archs.srresnet import SRResNet, is_srresnet, srresnet_from_state_dict
 from srcli.ops import LinearOperator
@@ -101,7 +102,8 @@ def read_metadata(path: Path) -> dict[str, str]:
 
 
 def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Tensors from ``.safetensors``, or ``.pth``/``.pt`` through ``weights_only=True`` (no pickle code)."""
+    """Tensors from ``.safetensors``, or ``.pth``/``.pt`` through ``weights_only=True`` (no pickle code),
+    under the keys of srcli's architectures (older RRDBNet layouts are renamed)."""
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     try:
@@ -115,6 +117,11 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
             state = state[key]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelError(f"{path.name} holds no state dict of tensors")
+    if is_old_rrdbnet(state):
+        try:
+            return to_basicsr_layout(state)
+        except ValueError as error:
+            raise ModelError(f"{path.name}: {error}") from None
     return state
 
 
