@@ -207,13 +207,21 @@ def local_path(entry: ModelEntry) -> Path:
     return pull(entry)
 
 
+SR_NETWORKS = (SRVGGNetCompact, SRResNet, RRDBNet)
+OTHER_TASKS = {
+    ColorNet: "a colorization model (use `srcli colorize`)",
+    CSNet: "a compressed-sensing model (use `srcli cs reconstruct`)",
+}
+
+
 def load_model(spec: str) -> LoadedModel:
-    """A model by manifest name (pulled on first use if it is not shipped) or by checkpoint path."""
-    if _looks_like_path(spec):
-        net, _ = load_network(Path(spec))
-        return LoadedModel(net, Path(spec).name, net.scale)
-    net, _ = load_network(local_path(find_entry(spec)))
-    return LoadedModel(net, spec, net.scale)
+    """An SR model by manifest name (pulled on first use if it is not shipped) or by checkpoint path."""
+    path = Path(spec) if _looks_like_path(spec) else local_path(find_entry(spec))
+    name = path.name if _looks_like_path(spec) else spec
+    net, _ = load_network(path)
+    if not isinstance(net, SR_NETWORKS):
+        raise ModelError(f"{name} is {OTHER_TASKS.get(type(net), 'not a super-resolution model')}, not an upscaler")
+    return LoadedModel(net, name, net.scale)
 
 
 def sr_stages(spec: str | None, scale: int) -> list[LoadedModel]:

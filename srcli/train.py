@@ -146,6 +146,19 @@ def load_training_images(folder: Path, min_side: int) -> list[torch.Tensor]:
     return images
 
 
+def validation_files(folder: Path | None) -> list[Path]:
+    """The images of a ``--val`` (or ``--calibrate``) folder; none without a folder, an error
+    for a folder that is missing or has no image (found before training, not after it)."""
+    if folder is None:
+        return []
+    if not folder.is_dir():
+        raise TrainError(f"validation folder not found: {folder}")
+    files = image_files(folder)
+    if not files:
+        raise TrainError(f"no image in validation folder {folder}")
+    return files
+
+
 def sample_batch(images: list[torch.Tensor], generator: torch.Generator, batch: int, hr_patch: int) -> torch.Tensor:
     """Random HR crops with random flips and transposes: ``(batch, 3, P, P)`` float in [0, 255]."""
     crops = []
@@ -416,7 +429,7 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
     optimizer, step, seconds = start_state(config, net, resume)
     hr_patch = config.patch * config.scale
     images = load_training_images(config.data, hr_patch)
-    val_files = image_files(config.val) if config.val else []
+    val_files = validation_files(config.val)
 
     def draw_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         hr = sample_batch(images, generator, config.batch, hr_patch)

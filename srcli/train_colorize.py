@@ -27,12 +27,20 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from srcli.archs.colornet import DOWN, ColorNet, chroma_grid, chroma_of, rgb_from
-from srcli.evaluate import image_files
 from srcli.imageio import read_picture
 from srcli.metrics import colourfulness, has_colour, psnr
 from srcli.models import PDWrapper, read_metadata, save_checkpoint
 from srcli.ops import Gray, pad_to_multiple
-from srcli.train import Task, TrainRun, fit, initialize, load_training_images, sample_batch, start_state
+from srcli.train import (
+    Task,
+    TrainRun,
+    fit,
+    initialize,
+    load_training_images,
+    sample_batch,
+    start_state,
+    validation_files,
+)
 
 CALIBRATION_TEMPERATURES = (0.4, 0.55, 0.7, 0.85, 1.0)
 CALIBRATION_SATURATIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -166,7 +174,8 @@ def train_colorize(config: ColorizeTrainConfig, resume: bool, report: Callable[[
     optimizer, step, seconds = start_state(config, net, resume)
     images = load_training_images(config.data, config.patch)
     weights = rebalancing_weights(images, net.bins, config.rebalance)
-    val_images = colour_originals(image_files(config.val)) if config.val else []
+    val_images = colour_originals(validation_files(config.val))
+    calibration_files = validation_files(config.calibrate or config.val)
     last_ratio = [float("nan")]  # colourfulness of the latest validation, against the originals
 
     def draw_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -210,7 +219,7 @@ def train_colorize(config: ColorizeTrainConfig, resume: bool, report: Callable[[
     fit(task, config, optimizer, step, seconds, report)
     calibration = config.calibrate or config.val
     if calibration:
-        temperature, saturation, table = calibrate_decoding(net, image_files(calibration))
+        temperature, saturation, table = calibrate_decoding(net, calibration_files)
         net.temperature.fill_(temperature)
         net.saturation.fill_(saturation)
         psnr_db, colour = table[f"{temperature},{saturation}"]

@@ -21,7 +21,6 @@ from safetensors.torch import load_file
 from torch import nn
 
 from srcli.archs.csnet import CSNet
-from srcli.evaluate import image_files
 from srcli.imageio import read_picture
 from srcli.metrics import psnr
 from srcli.models import PDWrapper, save_checkpoint
@@ -35,6 +34,7 @@ from srcli.train import (
     load_training_images,
     sample_batch,
     start_state,
+    validation_files,
 )
 
 STATISTICS_OFFSETS = 2
@@ -145,7 +145,7 @@ def train_cs(config: CSTrainConfig, resume: bool, report: Callable[[dict[str, st
     net = build_cs_network(config, operator, images)
     model = PDWrapper(net, operator) if config.pd else net
     optimizer, step, seconds = start_state(config, net, resume)
-    val_files = image_files(config.val) if config.val else []
+    val_files = validation_files(config.val)
 
     def draw_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         hr = sample_batch(images, generator, config.batch, config.patch) / 255

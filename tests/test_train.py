@@ -190,3 +190,11 @@ def test_average_can_start_when_resuming_a_run_without_one(folders, tmp_path):
     train_sr(config(folders, tmp_path, "run", ema=0.5), resume=True, report=lambda row: None)
     state = load_file(str(tmp_path / "run" / "state.safetensors"))
     assert any(key.startswith("ema.") for key in state)
+
+
+@pytest.mark.parametrize("folder", ["missing", "empty"])
+def test_bad_validation_folder_is_refused_before_training(folders, tmp_path, folder):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TrainError, match="validation folder not found" if folder == "missing" else "no image"):
+        train_sr(config(folders, tmp_path, "run", val=tmp_path / folder), resume=False, report=lambda row: None)
+    assert not (tmp_path / "run.safetensors").exists()

@@ -340,3 +340,12 @@ def test_auto_tile_follows_free_memory(monkeypatch):
     assert tiling.MIN_TILE <= small < 256 and small**2 * 4 * (4 * 48 + 2 * 3 * 16) <= (8 << 20) / 4
     monkeypatch.setattr(tiling, "available_memory", lambda device: None)
     assert tiling.auto_tile(cpu, 48, 4) == 256
+
+
+@pytest.mark.parametrize(("name", "command"), [("colornet", "srcli colorize"), ("cs-0.25", "srcli cs reconstruct")])
+def test_a_model_of_another_task_is_refused_in_one_line(cli, tmp_path, generator, name, command):
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 6, 6))
+    result = cli("upscale", source, "--scale", "2", "--model", name)
+    assert result.exit_code == 2
+    assert f"{name} is a" in result.stderr and command in result.stderr
+    assert not (tmp_path / "in_x2.png").exists()
