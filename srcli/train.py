@@ -359,7 +359,7 @@ def fit(
     average = WeightAverage(task.net, config.ema) if config.ema is not None else None
     if average is not None and step:
         restore_average(state_path, average)
-    started = time.monotonic()
+    started, first_step = time.monotonic(), step
     losses: list[float] = []
     task.model.train()
     while step < config.steps:
@@ -395,12 +395,19 @@ def fit(
                 task.export(step, row)
             rows.append(row)
             losses.clear()
-            report(row)
+            seconds_per_step = (time.monotonic() - started) / (step - first_step)
+            report(row | {"left": format_duration(seconds_per_step * (config.steps - step))})
             save_state(state_path, task.net, optimizer, step, config, elapsed, average)
             _write_log(log_path, rows)
             _plot(rows, config.run_dir / "convergence.png", task)
         if out_of_time:
             break
+
+
+def format_duration(seconds: float) -> str:
+    """``3h05m``, ``12m``: what is left of a schedule, to the minute."""
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
 
 
 def load_initial_weights(net: nn.Module, config: SRTrainConfig) -> None:

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from srcli.models import load_network, read_metadata
-from srcli.train import SRTrainConfig, TrainError, train_sr
+from srcli.train import SRTrainConfig, TrainError, format_duration, train_sr
 from tests.images import random_channels, training_folders
 
 
@@ -198,3 +198,15 @@ def test_bad_validation_folder_is_refused_before_training(folders, tmp_path, fol
     with pytest.raises(TrainError, match="validation folder not found" if folder == "missing" else "no image"):
         train_sr(config(folders, tmp_path, "run", val=tmp_path / folder), resume=False, report=lambda row: None)
     assert not (tmp_path / "run.safetensors").exists()
+
+
+def test_every_report_says_how_long_the_schedule_has_left(folders, tmp_path):
+    rows = []
+    train_sr(config(folders, tmp_path, "run"), resume=False, report=rows.append)
+    assert [row["step"] for row in rows] == ["2", "4", "6"]
+    assert rows[-1]["left"] == "0m" and all(row["left"].endswith("m") for row in rows)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0, "0m"), (89, "1m"), (3600, "1h00m"), (11100, "3h05m")])
+def test_format_duration(seconds, text):
+    assert format_duration(seconds) == text
