@@ -27,6 +27,7 @@ from srcli.archs.compact import is_compact, widen_compact_scale
 from srcli.ema import WeightAverage
 from srcli.evaluate import evaluate_sr, image_files
 from srcli.imageio import pil_to_tensor
+from srcli.interrupt import stop_requests
 from srcli.models import PDWrapper, build_network, read_metadata, save_checkpoint
 from srcli.ops import AvgPool
 from srcli.plot import line_chart
@@ -351,7 +352,8 @@ def fit(
     report: Callable[[dict[str, str]], None],
 ) -> None:
     """Training from ``step`` on with Adam and a cosine schedule; validates, logs, checkpoints and exports
-    every ``val_every`` steps and when the run stops (end of schedule, ``--minutes``, ``--stop-at``).
+    every ``val_every`` steps and when the run stops (end of schedule, ``--minutes``, ``--stop-at``,
+    Ctrl-C or SIGTERM).
     With ``config.ema``, what is validated and exported is the weight average (:mod:`srcli.ema`)."""
     state_path, log_path = config.run_dir / "state.safetensors", config.run_dir / "log.csv"
     rows = _read_log(log_path, step)
@@ -359,49 +361,57 @@ def fit(
     average = WeightAverage(task.net, config.ema) if config.ema is not None else None
     if average is not None and step:
         restore_average(state_path, average)
-    started, first_step = time.monotonic(), step
-    losses: list[float] = []
-    task.model.train()
-    while step < config.steps:
-        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
-        inputs, targets = task.draw_batch(generator)
-        learning_rate = cosine_lr(step, config)
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate
-        loss = task.loss(inputs, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if average is not None:
-            average.update(task.net)
-        losses.append(loss.item())
-        step += 1
-        elapsed = seconds + time.monotonic() - started
-        out_of_time = (config.minutes is not None and time.monotonic() - started >= config.minutes * 60) or (
-            config.stop_at is not None and step >= config.stop_at
-        )
-        if step % config.val_every == 0 or step == config.steps or out_of_time:
-            with average.swapped_in(task.net) if average is not None else nullcontext():
-                task.model.eval()
-                val_psnr = task.validate() if task.validate else float("nan")
-                task.model.train()
+    with stop_requests() as stop:  # Ctrl-C or kill: checkpoint after the current step, then return
+        started, first_step = time.monotonic(), step
+        losses: list[float] = []
+        task.model.train()
+        while step < config.steps:
+            generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+            inputs, targets = task.draw_batch(generator)
+            learning_rate = cosine_lr(step, config)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate
+            loss = task.loss(inputs, targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if average is not None:
+                average.update(task.net)
+            losses.append(loss.item())
+            step += 1
+            elapsed = seconds + time.monotonic() - started
+            out_of_time = (
+                stop.requested
+                or (config.minutes is not None and time.monotonic() - started >= config.minutes * 60)
+                or (config.stop_at is not None and step >= config.stop_at)
+            )
+            if step % config.val_every == 0 or step == config.steps or out_of_time:
                 row = {
                     "step": str(step),
                     "loss": f"{sum(losses) / len(losses):.6f}",
-                    "val_psnr_y": f"{val_psnr:.4f}",
+                    "val_psnr_y": "",
                     "lr": f"{learning_rate:.3e}",
                     "seconds": f"{elapsed:.1f}",
                 }
-                task.export(step, row)
-            rows.append(row)
-            losses.clear()
-            seconds_per_step = (time.monotonic() - started) / (step - first_step)
-            report(row | {"left": format_duration(seconds_per_step * (config.steps - step))})
-            save_state(state_path, task.net, optimizer, step, config, elapsed, average)
-            _write_log(log_path, rows)
-            _plot(rows, config.run_dir / "convergence.png", task)
-        if out_of_time:
-            break
+                _validate_and_export(task, average, step, row)
+                rows.append(row)
+                losses.clear()
+                seconds_per_step = (time.monotonic() - started) / (step - first_step)
+                report(row | {"left": format_duration(seconds_per_step * (config.steps - step))})
+                save_state(state_path, task.net, optimizer, step, config, elapsed, average)
+                _write_log(log_path, rows)
+                _plot(rows, config.run_dir / "convergence.png", task)
+            if out_of_time:
+                break
+
+
+def _validate_and_export(task: Task, average: WeightAverage | None, step: int, row: dict[str, str]) -> None:
+    """Fill in ``row``'s validation PSNR and export the weights: the average's, if there is one."""
+    with average.swapped_in(task.net) if average is not None else nullcontext():
+        task.model.eval()
+        row["val_psnr_y"] = f"{task.validate() if task.validate else float('nan'):.4f}"
+        task.model.train()
+        task.export(step, row)
 
 
 def format_duration(seconds: float) -> str:

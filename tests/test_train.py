@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
 
 import pytest
 import torch
@@ -210,3 +212,23 @@ def test_every_report_says_how_long_the_schedule_has_left(folders, tmp_path):
 @pytest.mark.parametrize(("seconds", "text"), [(0, "0m"), (89, "1m"), (3600, "1h00m"), (11100, "3h05m")])
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_checkpoints_after_the_current_step_and_resume_finishes_the_run(folders, tmp_path, sig):
+    torch.set_num_threads(1)
+    train_sr(config(folders, tmp_path, "straight"), resume=False, report=lambda row: None)
+    signalled = []
+
+    def signal_once(row: dict[str, str]) -> None:
+        if not signalled:
+            signalled.append(row["step"])
+            os.kill(os.getpid(), sig)
+
+    train_sr(config(folders, tmp_path, "split"), resume=False, report=signal_once)
+    assert signalled == ["2"] and read_metadata(tmp_path / "split.safetensors")["steps"] == "3"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    train_sr(config(folders, tmp_path, "split"), resume=True, report=lambda row: None)
+    straight = load_file(str(tmp_path / "straight" / "state.safetensors"))
+    split = load_file(str(tmp_path / "split" / "state.safetensors"))
+    assert all(torch.equal(straight[key], split[key]) for key in straight)
