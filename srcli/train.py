@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from srcli.archs.compact import is_compact, widen_compact_scale
@@ -31,6 +31,7 @@ from srcli.interrupt import stop_requests
 from srcli.models import PDWrapper, build_network, read_metadata, save_checkpoint
 from srcli.ops import AvgPool
 from srcli.plot import line_chart
+from srcli.train_state import load_state, restore_average, save_state, saved_schedule
 
 LOG_FIELDS = ["step", "loss", "val_psnr_y", "lr", "seconds"]
 
@@ -205,82 +206,6 @@ def cosine_lr(step: int, config: TrainRun) -> float:
     return config.lr_min + 0.5 * (config.lr - config.lr_min) * (1 + math.cos(math.pi * progress))
 
 
-def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], str]:
-    state = optimizer.state_dict()
-    tensors = {
-        f"optim.{index}.{name}": value.detach().clone(memory_format=torch.contiguous_format)
-        if value.ndim
-        else value.reshape(1).clone()
-        for index, entry in state["state"].items()
-        for name, value in entry.items()
-    }
-    return tensors, json.dumps(state["param_groups"])
-
-
-def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: str) -> None:
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        _, index, name = key.split(".", 2)
-        state.setdefault(int(index), {})[name] = value.reshape(()) if name == "step" else value
-    optimizer.load_state_dict({"state": state, "param_groups": json.loads(groups)})
-
-
-def save_state(
-    path: Path,
-    net: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    step: int,
-    config: TrainRun,
-    seconds: float,
-    average: WeightAverage | None = None,
-) -> None:
-    """Model, optimiser, step (and the weight average, if any) in one safetensors file, written atomically."""
-    optim_tensors, groups = _optimizer_tensors(optimizer)
-    weights = net.state_dict().items()
-    tensors = {f"model.{k}": v.detach().clone(memory_format=torch.contiguous_format) for k, v in weights}
-    tensors |= optim_tensors
-    metadata = {
-        "step": str(step),
-        "seconds": repr(seconds),
-        "param_groups": groups,
-        "schedule": json.dumps(config.schedule_key()),
-    }
-    if average is not None:
-        tensors |= {f"ema.{k}": v.clone(memory_format=torch.contiguous_format) for k, v in average.tensors.items()}
-        metadata["ema_updates"] = str(average.updates)
-    temporary = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(temporary), metadata=metadata)
-    temporary.replace(path)
-
-
-def load_state(path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, config: TrainRun) -> tuple[int, float]:
-    """Restore a state written by :func:`save_state`; returns ``(step, seconds)``."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata()
-    if json.loads(metadata["schedule"]) != json.loads(json.dumps(config.schedule_key())):
-        raise TrainError(f"{path} was written with other settings: {metadata['schedule']}")
-    tensors = load_file(str(path))
-    net.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
-    _restore_optimizer(
-        optimizer, {k: v for k, v in tensors.items() if k.startswith("optim.")}, metadata["param_groups"]
-    )
-    return int(metadata["step"]), float(metadata["seconds"])
-
-
-def restore_average(path: Path, average: WeightAverage) -> None:
-    """The weight average saved in a state, if it has one; otherwise the average starts here."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as handle:
-        if "ema_updates" not in handle.metadata():
-            return
-        for name, tensor in average.tensors.items():
-            tensor.copy_(handle.get_tensor(f"ema.{name}"))
-        average.updates = int(handle.metadata()["ema_updates"])
-
-
 def _read_log(path: Path, up_to_step: int) -> list[dict[str, str]]:
     if not path.exists():
         return []
@@ -336,7 +261,10 @@ def start_state(config: TrainRun, net: nn.Module, resume: bool) -> tuple[torch.o
     config.run_dir.mkdir(parents=True, exist_ok=True)
     state_path = config.run_dir / "state.safetensors"
     if resume and state_path.exists():
-        step, seconds = load_state(state_path, net, optimizer, config)
+        saved = saved_schedule(state_path)
+        if saved != json.loads(json.dumps(config.schedule_key())):  # compared as it reads back from the file
+            raise TrainError(f"{state_path} was written with other settings: {json.dumps(saved)}")
+        step, seconds = load_state(state_path, net, optimizer)
         return optimizer, step, seconds
     if state_path.exists():
         raise TrainError(f"{state_path} exists: pass --resume to continue it, or choose another run folder")
@@ -398,7 +326,7 @@ def fit(
                 losses.clear()
                 seconds_per_step = (time.monotonic() - started) / (step - first_step)
                 report(row | {"left": format_duration(seconds_per_step * (config.steps - step))})
-                save_state(state_path, task.net, optimizer, step, config, elapsed, average)
+                save_state(state_path, task.net, optimizer, step, elapsed, config.schedule_key(), average)
                 _write_log(log_path, rows)
                 _plot(rows, config.run_dir / "convergence.png", task)
             if out_of_time:

@@ -1,0 +1,96 @@
+"""A training run's resumable state in one safetensors file: model, Adam, step, the weight
+average (if any), elapsed seconds and the schedule it belongs to.
+
+Keys ``model.*``, ``optim.<param>.<exp_avg|exp_avg_sq|step>`` and ``ema.*``; the rest is in
+the header. Written atomically (a temporary file, then a rename), so an interrupted write
+leaves the previous state.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from srcli.ema import WeightAverage
+
+
+def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], str]:
+    state = optimizer.state_dict()
+    tensors = {
+        f"optim.{index}.{name}": value.detach().clone(memory_format=torch.contiguous_format)
+        if value.ndim
+        else value.reshape(1).clone()
+        for index, entry in state["state"].items()
+        for name, value in entry.items()
+    }
+    return tensors, json.dumps(state["param_groups"])
+
+
+def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: str) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        _, index, name = key.split(".", 2)
+        state.setdefault(int(index), {})[name] = value.reshape(()) if name == "step" else value
+    optimizer.load_state_dict({"state": state, "param_groups": json.loads(groups)})
+
+
+def save_state(
+    path: Path,
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    seconds: float,
+    schedule: dict[str, object],
+    average: WeightAverage | None = None,
+) -> None:
+    """Model, optimiser, step (and the weight average, if any) in one safetensors file, written atomically."""
+    optim_tensors, groups = _optimizer_tensors(optimizer)
+    weights = net.state_dict().items()
+    tensors = {f"model.{k}": v.detach().clone(memory_format=torch.contiguous_format) for k, v in weights}
+    tensors |= optim_tensors
+    metadata = {
+        "step": str(step),
+        "seconds": repr(seconds),
+        "param_groups": groups,
+        "schedule": json.dumps(schedule),
+    }
+    if average is not None:
+        tensors |= {f"ema.{k}": v.clone(memory_format=torch.contiguous_format) for k, v in average.tensors.items()}
+        metadata["ema_updates"] = str(average.updates)
+    temporary = path.with_name(f".{path.name}.tmp")
+    save_file(tensors, str(temporary), metadata=metadata)
+    temporary.replace(path)
+
+
+def saved_schedule(path: Path) -> dict[str, object]:
+    """The schedule a state was written for (what must match to resume it)."""
+    with safe_open(str(path), framework="pt") as handle:
+        return json.loads(handle.metadata()["schedule"])
+
+
+def load_state(path: Path, net: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, float]:
+    """Restore a state written by :func:`save_state` into ``net`` and ``optimizer``; returns
+    ``(step, seconds)``."""
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+    tensors = load_file(str(path))
+    net.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
+    _restore_optimizer(
+        optimizer, {k: v for k, v in tensors.items() if k.startswith("optim.")}, metadata["param_groups"]
+    )
+    return int(metadata["step"]), float(metadata["seconds"])
+
+
+def restore_average(path: Path, average: WeightAverage) -> None:
+    """The weight average saved in a state, if it has one; otherwise the average starts here."""
+    with safe_open(str(path), framework="pt") as handle:
+        if "ema_updates" not in handle.metadata():
+            return
+        for name, tensor in average.tensors.items():
+            tensor.copy_(handle.get_tensor(f"ema.{name}"))
+        average.updates = int(handle.metadata()["ema_updates"])
