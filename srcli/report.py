@@ -38,7 +38,7 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]
 
 def note(message: str) -> None:
     """A hint on stderr (never mixed with results on stdout)."""
-    stderr.print(message, markup=False)
+    stderr.print(message, markup=False, soft_wrap=True)  # one line per note, also in a log file
 
 
 def error(message: str) -> None:

@@ -79,6 +79,8 @@ def test_a_few_steps_write_weights_log_and_plot(folders, tmp_path, cli):
     net, metadata = load_network(out)
     assert net.scale == 2 and metadata["task"] == "sr" and metadata["pd"] == "true"
     assert metadata["steps"] == "4" and metadata["command"].startswith("srcli train sr")
+    progress = [line for line in result.stderr.splitlines() if line.startswith("step=")]
+    assert len(progress) == 2 and all(line.endswith("m") and "left=" in line for line in progress)
 
 
 def test_resume_repeats_the_uninterrupted_run(folders, tmp_path):
