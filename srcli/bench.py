@@ -19,7 +19,7 @@ from PIL import Image
 from srcli.consistency import box_consistency
 from srcli.evaluate import image_files, protocol_pair, score_sr
 from srcli.imageio import Picture, decode_picture, encode_picture, pil_to_tensor, tensor_to_pil
-from srcli.models import LoadedModel
+from srcli.models import LoadedModel, total_scale
 from srcli.pipeline import RunOptions, Timings, upscale_picture
 
 
@@ -57,7 +57,7 @@ class SetResult:
             "seconds": round(self.seconds, 3),
             "network_seconds": round(self.network_seconds, 3),
             "projection_seconds": round(self.projection_seconds, 3),
-            "output_megapixels_per_second": round(self.megapixels_per_second, 3),
+            "output_megapixels_per_second": float(f"{self.megapixels_per_second:.4g}"),  # tiny sets: not 0.0
         }
 
 
@@ -75,9 +75,7 @@ def peak_memory_mb() -> float:
 
 def bench_folder(folder: Path, stages: list[LoadedModel], options: RunOptions) -> SetResult:
     """Run every image of ``folder`` through the stages and score it."""
-    scale = 1
-    for stage in stages:
-        scale *= stage.scale
+    scale = total_scale(stages)
     scores, bicubic, verdicts = [], [], []
     timings, seconds, megapixels = Timings(), 0.0, 0.0
     for path in image_files(folder):

@@ -183,7 +183,15 @@ class Ext(str, Enum):
     bmp = "bmp"
 
 
-Scale = Annotated[int, typer.Option("--scale", "-s", help="Upscaling factor: 2, 4 or 8.")]
+Scale = Annotated[
+    int | None,
+    typer.Option(
+        "--scale",
+        "-s",
+        help="Upscaling factor: 2, 4 or 8 [default: the --model's own factor, else 4].",
+        show_default=False,
+    ),
+]
 Inputs = Annotated[list[str], typer.Argument(help="Image files, folders, globs, or - for stdin.", show_default=False)]
 Output = Annotated[
     str | None,
@@ -227,7 +235,7 @@ def _run_jobs(jobs: list, work: Callable, skip_existing: bool, json_output: bool
 @app.command()
 def upscale(
     inputs: Inputs,
-    scale: Scale = 4,
+    scale: Scale = None,
     output: Output = None,
     model: Model = None,
     tile: Tile = None,
@@ -247,13 +255,14 @@ def upscale(
     """Upscale images ×2, ×4 or ×8. Every saved file is exactly consistent with its input: its
     box downsample equals the input byte for byte (alpha and 16-bit too). Exit 1 if any file failed."""
     from srcli.batch import plan_jobs
-    from srcli.models import sr_stages
+    from srcli.models import sr_stages, total_scale
     from srcli.pipeline import upscale_file
 
-    if scale not in (2, 4, 8):
+    if scale not in (None, 2, 4, 8):
         fail(f"--scale must be 2, 4 or 8, got {scale}")
     options = guarded(lambda: _run_options(device, tile, tile_overlap, half, no_pd, ensemble))
     stages = guarded(lambda: sr_stages(model, scale))
+    scale = total_scale(stages)
     jobs = guarded(
         lambda: plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
     )
@@ -329,7 +338,7 @@ def colorize(
 @app.command()
 def bench(
     data: Annotated[list[Path], typer.Option("--data", help="Benchmark folder (repeat for several sets).")],
-    scale: Scale = 4,
+    scale: Scale = None,
     model: Model = None,
     tile: Tile = None,
     tile_overlap: Overlap = DEFAULT_OVERLAP,
@@ -345,12 +354,13 @@ def bench(
     import torch
 
     from srcli.bench import bench_folder, peak_memory_mb
-    from srcli.models import sr_stages
+    from srcli.models import sr_stages, total_scale
 
     if threads:
         torch.set_num_threads(threads)
     options = guarded(lambda: _run_options(device, tile, tile_overlap, half, no_pd, ensemble))
     stages = guarded(lambda: sr_stages(model, scale))
+    scale = total_scale(stages)
     name = " → ".join(stage.name for stage in stages)
     results = [guarded(lambda folder=folder: bench_folder(folder, stages, options)) for folder in data]
     if json_output:

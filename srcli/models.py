@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,17 +225,22 @@ def load_model(spec: str) -> LoadedModel:
     return LoadedModel(net, name, net.scale)
 
 
-def sr_stages(spec: str | None, scale: int) -> list[LoadedModel]:
+DEFAULT_SCALE = 4
+
+
+def sr_stages(spec: str | None, scale: int | None) -> list[LoadedModel]:
     """The SR models that take an image to ×``scale``: one, or a cascade whose scales multiply to it.
 
-    With ``spec`` that model alone (its scale must be ``scale``). Otherwise the shipped default
-    for ``scale``; where there is none, a cascade of shipped defaults (×8 = ×2 then ×4).
+    With ``spec`` that model alone (its scale must be ``scale``, or ``scale`` is None). Otherwise
+    the shipped default for ``scale`` (None: ×4); where there is none, a cascade of shipped
+    defaults (×8 = ×2 then ×4).
     """
     if spec is not None:
         model = load_model(spec)
-        if model.scale != scale:
+        if scale is not None and model.scale != scale:
             raise ModelError(f"model {model.name} upscales ×{model.scale}, but --scale {scale} was asked")
         return [model]
+    scale = DEFAULT_SCALE if scale is None else scale
     defaults = {entry.scale: entry for entry in load_manifest() if entry.task == "sr" and entry.default}
     if scale in defaults:
         return [load_model(defaults[scale].name)]
@@ -243,6 +249,11 @@ def sr_stages(spec: str | None, scale: int) -> list[LoadedModel]:
             return [load_model(defaults[first].name), load_model(defaults[second].name)]
     shipped = ", ".join(f"×{s}" for s in sorted(defaults)) or "none"
     raise ModelError(f"no shipped model upscales ×{scale} (shipped: {shipped}); pass --model PATH")
+
+
+def total_scale(stages: list[LoadedModel]) -> int:
+    """The factor a chain of SR stages upscales by."""
+    return math.prod(stage.scale for stage in stages)
 
 
 def cs_model(spec: str | None, ratio: float, seed: int) -> tuple[CSNet, str]:

@@ -20,10 +20,10 @@ def test_bench_reports_quality_beside_bicubic_and_exact_outputs(cli, tmp_path, g
         save_8bit(folder / f"{index}.png", random_channels(generator, 3, 26, 30))
     torch.manual_seed(0)
     save_checkpoint(tmp_path / "m.safetensors", SRVGGNetCompact(3, 8, 2, 2), {"task": "sr"})
-    result = cli("bench", "--data", folder, "--scale", "2", "--model", tmp_path / "m.safetensors", "--json")
+    result = cli("bench", "--data", folder, "--model", tmp_path / "m.safetensors", "--json")  # ×2: the model's
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    assert record["images"] == 2 and record["exact_outputs"] == 2
+    assert record["scale"] == 2 and record["images"] == 2 and record["exact_outputs"] == 2
     assert record["min_consistency_psnr_db"] is None
     expected = [
         score_sr(bicubic_upscale(lr, 2), hr, 2)[0]

@@ -253,6 +253,14 @@ def test_stdin_to_stdout(cli, models, tmp_path, generator):
     assert read_picture(tmp_path / "out.png").width == 12
 
 
+def test_scale_defaults_to_the_models_own(cli, models, tmp_path, generator):
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 6, 5))
+    result = cli("upscale", source, "--model", models[2], "--json", "-q")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["output_size"] == [10, 12]
+    assert reduces_to(tmp_path / "in_x2.png", pillow_channels(source), 2)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
