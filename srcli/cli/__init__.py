@@ -1,0 +1,50 @@
+"""The ``srcli`` command line: parses, calls, reports. No math here; one module per command group."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from srcli import __version__
+from srcli.cli.colorize import colorize
+from srcli.cli.common import state
+from srcli.cli.consistency import check, degrade
+from srcli.cli.cs import cs_app
+from srcli.cli.models import models_app
+from srcli.cli.sr import bench, upscale
+from srcli.cli.train import train_app
+
+app = typer.Typer(
+    help="Super-resolution, colorization and compressed sensing whose saved files are exactly consistent "
+    "with their input. Results go to stdout (--json), progress and tables to stderr.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts use [default: ...] literally
+    add_completion=False,
+)
+for command in (degrade, check, upscale, colorize, bench):
+    app.command()(command)
+app.add_typer(train_app, name="train")
+app.add_typer(cs_app, name="cs")
+app.add_typer(models_app, name="models")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"srcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    state["debug"] = debug
+
+
+def main() -> None:
+    app()

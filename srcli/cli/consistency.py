@@ -1,0 +1,97 @@
+"""``srcli degrade`` and ``srcli check``: make an LR, and measure any SR against its LR."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from srcli import report
+from srcli.cli.common import Json, Overwrite, guarded
+from srcli.consistency import check_images
+from srcli.degrade import degrade_image
+
+
+class DegradeMethod(str, Enum):
+    box = "box"
+    bicubic = "bicubic"
+
+
+class CheckMethod(str, Enum):
+    auto = "auto"
+    box = "box"
+    bicubic = "bicubic"
+    bilinear = "bilinear"
+    lanczos = "lanczos"
+
+
+def degrade(
+    hr: Annotated[Path, typer.Argument(help="High-resolution image.")],
+    scale: Annotated[int, typer.Option("--scale", "-s", min=2, max=16, help="Downscaling factor.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the LR image.")],
+    downsampler: Annotated[
+        DegradeMethod, typer.Option(help="box (s×s mean, what PD assumes) or bicubic (Pillow).")
+    ] = DegradeMethod.box,
+    overwrite: Overwrite = False,
+) -> None:
+    """Make the LR image of HR: crops HR to a multiple of the scale (and says so), keeps depth,
+    alpha and ICC profile."""
+    result = guarded(lambda: degrade_image(hr, scale, output, downsampler.value, overwrite))
+    if result.cropped:
+        report.note(
+            f"cropped {hr} from {result.hr_size[0]}×{result.hr_size[1]} to a multiple of {scale}: "
+            f"{result.lr_size[0] * scale}×{result.lr_size[1] * scale}"
+        )
+    report.note(f"wrote {output} ({result.lr_size[0]}×{result.lr_size[1]}, {downsampler.value} ×{scale})")
+
+
+def check(
+    sr: Annotated[Path, typer.Argument(help="The super-resolved image (made by any tool).")],
+    lr: Annotated[Path, typer.Argument(help="The low-resolution image it was made from.")],
+    scale: Annotated[str, typer.Option(help="Integer factor, or auto to infer it from the sizes.")] = "auto",
+    downsampler: Annotated[
+        CheckMethod, typer.Option(help="auto tries every one and names the best.")
+    ] = CheckMethod.auto,
+    heatmap: Annotated[Path | None, typer.Option(help="Write a per-LR-pixel error map (PNG) here.")] = None,
+    min_psnr: Annotated[float | None, typer.Option(help="Exit 1 when the consistency PSNR is below this (dB).")] = None,
+    json_output: Json = False,
+    overwrite: Overwrite = False,
+) -> None:
+    """How consistent SR is with LR: float64 PSNR of the downsampled SR against LR, and whether
+    it matches byte for byte. Exit 0 when consistent (at or above --min-psnr), 1 below, 2 on bad input."""
+    outcome = guarded(lambda: check_images(sr, lr, scale, downsampler.value, heatmap, overwrite))
+    chosen = outcome.chosen
+    passed = min_psnr is None or chosen.exact or chosen.psnr_db >= min_psnr
+    if json_output:
+        record: dict[str, Any] = {
+            "sr": str(sr),
+            "lr": str(lr),
+            "scale": outcome.scale,
+            "cropped": outcome.cropped,
+            "downsampler": chosen.method,
+            **chosen.as_json(),
+            "passed": passed,
+            "downsamplers": {r.method: r.as_json() for r in outcome.results},
+        }
+        report.print_json(record)
+    else:
+        rows = [
+            [
+                r.method + (" ◀" if r is chosen else ""),
+                report.format_db(r.psnr_db),
+                "yes" if r.exact else "no",
+                f"{r.max_abs_error:.3f}",
+            ]
+            for r in outcome.results
+        ]
+        report.print_table(
+            f"{sr} vs {lr} (×{outcome.scale})", ["downsampler", "consistency PSNR", "byte-exact", "max |error|"], rows
+        )
+        if outcome.cropped:
+            report.note(f"SR cropped to {outcome.cropped[0]}×{outcome.cropped[1]} (×{outcome.scale} of LR)")
+        if heatmap:
+            report.note(f"wrote {heatmap} (error per LR pixel, {chosen.method}; white ≥ 4 levels)")
+    if not passed:
+        raise typer.Exit(1)

@@ -1,0 +1,185 @@
+"""``srcli train sr|cs|colorize``: how the shipped weights were made (PD inside the forward pass)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from srcli import report
+from srcli.cli.common import Threads, fail, guarded
+
+train_app = typer.Typer(
+    help="Train the networks srcli ships (PD inside the forward pass).", no_args_is_help=True, rich_markup_mode=None
+)
+
+C = TypeVar("C")
+
+TrainData = Annotated[Path, typer.Option(help="Folder of training images.")]
+TrainOut = Annotated[Path, typer.Option(help="Where to write the weights (.safetensors).")]
+TrainVal = Annotated[Path | None, typer.Option(help="Folder of validation images (PSNR every --val-every steps).")]
+RunDir = Annotated[
+    Path | None, typer.Option(help="Folder for state, log.csv and convergence.png [default: runs/<out stem>].")
+]
+Steps = Annotated[int, typer.Option(help="Length of the cosine schedule, in steps.")]
+Minutes = Annotated[float | None, typer.Option(help="Stop after this many minutes (resume later).")]
+StopAt = Annotated[int | None, typer.Option(help="Stop (and checkpoint) at this step; resume later.")]
+Init = Annotated[
+    Path | None,
+    typer.Option(help="Start from these weights (a new schedule) instead of a fresh initialisation."),
+]
+Batch = Annotated[int, typer.Option(help="Patches per step.")]
+LearningRate = Annotated[float, typer.Option(help="Peak learning rate (Adam).")]
+Seed = Annotated[int, typer.Option(help="Seed for initialisation and sampling.")]
+ValEvery = Annotated[int, typer.Option(help="Validate, log and checkpoint every N steps.")]
+Resume = Annotated[bool, typer.Option(help="Continue from the run folder's state.")]
+Ema = Annotated[
+    float | None,
+    typer.Option(
+        help="Validate and export an exponential moving average of the weights with this decay (0.999: "
+        "about the last 1000 steps). Training itself is unchanged, so it can be added when resuming."
+    ),
+]
+
+
+def _training_config(config_class: type[C], parameters: dict[str, Any]) -> C:
+    """A training configuration from a command's parameters (those it has a field for);
+    ``run_dir`` defaults to ``runs/<out stem>``."""
+    names = {field.name for field in dataclasses.fields(config_class)}  # type: ignore[arg-type]
+    values = {name: value for name, value in parameters.items() if name in names}
+    values["run_dir"] = values.get("run_dir") or Path("runs") / values["out"].stem
+    return config_class(**values)
+
+
+def _echo_row(row: dict[str, str]) -> None:
+    """Print one training log row on stderr."""
+    report.note(", ".join(f"{key}={value}" for key, value in row.items()))
+
+
+@train_app.command("sr")
+def train_sr_command(
+    scale: Annotated[int, typer.Option(help="Upscaling factor.")],
+    data: TrainData,
+    out: TrainOut,
+    val: TrainVal = None,
+    run_dir: RunDir = None,
+    arch: Annotated[str, typer.Option(help="Architecture.")] = "compact",
+    num_feat: Annotated[int, typer.Option(help="Feature channels.")] = 48,
+    num_conv: Annotated[int, typer.Option(help="Body convolutions.")] = 16,
+    steps: Steps = 20000,
+    minutes: Minutes = None,
+    stop_at: StopAt = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            help="Start from these weights (a new schedule). A compact net of a scale dividing --scale "
+            "(x4 for x8) is widened: training starts from its output, nearest-upsampled."
+        ),
+    ] = None,
+    batch: Batch = 16,
+    patch: Annotated[int, typer.Option(help="LR patch side in pixels.")] = 32,
+    lr: LearningRate = 5e-4,
+    pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
+    seed: Seed = 0,
+    val_every: ValEvery = 500,
+    ema: Ema = None,
+    threads: Threads = None,
+    resume: Resume = False,
+) -> None:
+    """Train a super-resolution network on box-downsampled patches, L1 loss on the PD output."""
+    import torch
+
+    from srcli.train import SRTrainConfig, train_sr
+
+    if threads:
+        torch.set_num_threads(threads)
+    parameters = locals()
+    config = guarded(lambda: _training_config(SRTrainConfig, parameters))
+
+    guarded(lambda: train_sr(config, resume=resume, report=_echo_row))
+
+
+@train_app.command("cs")
+def train_cs_command(
+    ratio: Annotated[float, typer.Option(help="Sampling ratio the network reconstructs.")],
+    data: TrainData,
+    out: TrainOut,
+    val: TrainVal = None,
+    run_dir: RunDir = None,
+    sensing_seed: Annotated[int, typer.Option(help="Seed of the sensing rows the model is fitted to.")] = 0,
+    num_feat: Annotated[int, typer.Option(help="Refiner feature channels.")] = 32,
+    num_conv: Annotated[int, typer.Option(help="Refiner body convolutions.")] = 8,
+    steps: Steps = 6000,
+    minutes: Minutes = None,
+    stop_at: StopAt = None,
+    init: Init = None,
+    batch: Batch = 16,
+    patch: Annotated[int, typer.Option(help="Patch side in pixels (a multiple of 32).")] = 96,
+    lr: LearningRate = 5e-4,
+    pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
+    seed: Seed = 0,
+    val_every: ValEvery = 250,
+    ema: Ema = None,
+    threads: Threads = None,
+    resume: Resume = False,
+) -> None:
+    """Train a compressed-sensing network: linear stage started at the LMMSE estimate of the
+    training blocks, half-resolution refiner, L1 loss on the PD output."""
+    import torch
+
+    from srcli.train_cs import CSTrainConfig, train_cs
+
+    if threads:
+        torch.set_num_threads(threads)
+    parameters = locals()
+    config = guarded(lambda: _training_config(CSTrainConfig, parameters))
+
+    guarded(lambda: train_cs(config, resume=resume, report=_echo_row))
+
+
+@train_app.command("colorize")
+def train_colorize_command(
+    data: TrainData,
+    out: TrainOut,
+    val: TrainVal = None,
+    run_dir: RunDir = None,
+    num_feat: Annotated[int, typer.Option(help="Feature channels.")] = 32,
+    num_conv: Annotated[int, typer.Option(help="Body convolutions.")] = 8,
+    calibrate: Annotated[
+        Path | None,
+        typer.Option(help="Colour images to calibrate temperature and saturation on [default: --val]."),
+    ] = None,
+    temperature: Annotated[float, typer.Option(help="Annealed-mean temperature for validation.")] = 0.4,
+    sigma: Annotated[float, typer.Option(help="Width of the soft chroma targets.")] = 0.04,
+    rebalance: Annotated[float, typer.Option(help="Mix of uniform in the class rebalancing (0 = full).")] = 0.5,
+    steps: Steps = 4000,
+    minutes: Minutes = None,
+    stop_at: StopAt = None,
+    init: Init = None,
+    batch: Batch = 32,
+    patch: Annotated[int, typer.Option(help="Patch side in pixels (a multiple of 4).")] = 64,
+    lr: LearningRate = 5e-4,
+    seed: Seed = 0,
+    val_every: ValEvery = 250,
+    ema: Ema = None,
+    threads: Threads = None,
+    resume: Resume = False,
+) -> None:
+    """Train a colorization network: chroma classified at quarter resolution with rebalanced soft
+    targets; gray comes from the input through PD, so only chroma is learned. At the end the
+    decoding (temperature, saturation) is calibrated on --calibrate: the most colourful that
+    still beats the gray copy's PSNR."""
+    import torch
+
+    from srcli.train_colorize import ColorizeTrainConfig, train_colorize
+
+    if threads:
+        torch.set_num_threads(threads)
+    if patch % 4:
+        fail(f"--patch must be a multiple of 4, got {patch}")
+    parameters = locals()
+    config = guarded(lambda: _training_config(ColorizeTrainConfig, parameters))
+
+    guarded(lambda: train_colorize(config, resume=resume, report=_echo_row))
