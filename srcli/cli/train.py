@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -58,6 +59,16 @@ def _echo_row(row: dict[str, str]) -> None:
     report.note(", ".join(f"{key}={value}" for key, value in row.items()))
 
 
+def _train(config_class: type[C], train: Callable[..., object], parameters: dict[str, Any]) -> None:
+    """Run ``train`` on the configuration built from a command's parameters, on ``--threads`` CPU threads."""
+    import torch
+
+    if parameters["threads"]:
+        torch.set_num_threads(parameters["threads"])
+    config = guarded(lambda: _training_config(config_class, parameters))
+    guarded(lambda: train(config, resume=parameters["resume"], report=_echo_row))
+
+
 @train_app.command("sr")
 def train_sr_command(
     scale: Annotated[int, typer.Option(help="Upscaling factor.")],
@@ -89,16 +100,9 @@ def train_sr_command(
     resume: Resume = False,
 ) -> None:
     """Train a super-resolution network on box-downsampled patches, L1 loss on the PD output."""
-    import torch
-
     from srcli.train import SRTrainConfig, train_sr
 
-    if threads:
-        torch.set_num_threads(threads)
-    parameters = locals()
-    config = guarded(lambda: _training_config(SRTrainConfig, parameters))
-
-    guarded(lambda: train_sr(config, resume=resume, report=_echo_row))
+    _train(SRTrainConfig, train_sr, locals())
 
 
 @train_app.command("cs")
@@ -127,16 +131,9 @@ def train_cs_command(
 ) -> None:
     """Train a compressed-sensing network: linear stage started at the LMMSE estimate of the
     training blocks, half-resolution refiner, L1 loss on the PD output."""
-    import torch
-
     from srcli.train_cs import CSTrainConfig, train_cs
 
-    if threads:
-        torch.set_num_threads(threads)
-    parameters = locals()
-    config = guarded(lambda: _training_config(CSTrainConfig, parameters))
-
-    guarded(lambda: train_cs(config, resume=resume, report=_echo_row))
+    _train(CSTrainConfig, train_cs, locals())
 
 
 @train_app.command("colorize")
@@ -171,15 +168,8 @@ def train_colorize_command(
     targets; gray comes from the input through PD, so only chroma is learned. At the end the
     decoding (temperature, saturation) is calibrated on --calibrate: the most colourful that
     still beats the gray copy's PSNR."""
-    import torch
-
     from srcli.train_colorize import ColorizeTrainConfig, train_colorize
 
-    if threads:
-        torch.set_num_threads(threads)
     if patch % 4:
         fail(f"--patch must be a multiple of 4, got {patch}")
-    parameters = locals()
-    config = guarded(lambda: _training_config(ColorizeTrainConfig, parameters))
-
-    guarded(lambda: train_colorize(config, resume=resume, report=_echo_row))
+    _train(ColorizeTrainConfig, train_colorize, locals())
