@@ -12,7 +12,8 @@ import torch
 from safetensors.torch import load_file
 
 from srcli.models import load_network, read_metadata
-from srcli.train import SRTrainConfig, TrainError, format_duration, train_sr
+from srcli.train import SRTrainConfig, train_sr
+from srcli.train_loop import TrainError, format_duration
 from tests.images import random_channels, training_folders
 
 
