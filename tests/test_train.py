@@ -221,6 +221,7 @@ def test_format_duration(seconds, text):
 def test_a_signal_checkpoints_after_the_current_step_and_resume_finishes_the_run(folders, tmp_path, sig):
     torch.set_num_threads(1)
     train_sr(config(folders, tmp_path, "straight"), resume=False, report=lambda row: None)
+    handler_before = signal.getsignal(signal.SIGINT)  # SIG_IGN where the tests run as a background job
     signalled = []
 
     def signal_once(row: dict[str, str]) -> None:
@@ -230,7 +231,7 @@ def test_a_signal_checkpoints_after_the_current_step_and_resume_finishes_the_run
 
     train_sr(config(folders, tmp_path, "split"), resume=False, report=signal_once)
     assert signalled == ["2"] and read_metadata(tmp_path / "split.safetensors")["steps"] == "3"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler_before
     train_sr(config(folders, tmp_path, "split"), resume=True, report=lambda row: None)
     straight = load_file(str(tmp_path / "straight" / "state.safetensors"))
     split = load_file(str(tmp_path / "split" / "state.safetensors"))
