@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-from srcli.archs.compact import is_compact, widen_compact_scale
+from srcli.archs.compact import deepen_compact, is_compact, widen_compact_scale
 from srcli.evaluate import evaluate_sr
 from srcli.models import PDWrapper, build_network, save_checkpoint
 from srcli.ops import AvgPool
@@ -102,11 +102,12 @@ def validate(model: nn.Module, files: list[Path], scale: int) -> float:
 
 def load_initial_weights(net: nn.Module, config: SRTrainConfig) -> None:
     """Load ``config.init`` into ``net``; a compact checkpoint of a scale dividing ``config.scale``
-    is widened (:func:`srcli.archs.compact.widen_compact_scale`)."""
+    is widened, one with fewer convolutions deepened, both without changing what it computes
+    (:func:`srcli.archs.compact.widen_compact_scale`, :func:`srcli.archs.compact.deepen_compact`)."""
     state_dict = load_file(str(config.init))
     try:
         if config.arch == "compact" and is_compact(state_dict):
-            state_dict = widen_compact_scale(state_dict, config.scale)
+            state_dict = deepen_compact(widen_compact_scale(state_dict, config.scale), config.num_conv)
         net.load_state_dict(state_dict, strict=True)
     except (ValueError, RuntimeError) as error:
         reason = str(error).strip().splitlines()[-1].strip()  # torch's last line names the tensor

@@ -148,12 +148,25 @@ def test_init_from_a_smaller_scale_starts_as_its_output_upsampled(folders, tmp_p
         assert torch.allclose(x4(lr), expected, atol=1e-5)
 
 
+def test_init_from_a_shallower_net_starts_as_its_output(folders, tmp_path):
+    source = train_sr(config(folders, tmp_path, "shallow", steps=2), resume=False, report=lambda row: None)
+    target = config(folders, tmp_path, "deep", num_conv=5, steps=1, init=source, lr=1e-12, lr_min=1e-12)
+    train_sr(target, resume=False, report=lambda row: None)
+    (shallow, _), (deep, _) = load_network(source), load_network(target.out)
+    assert (shallow.num_conv, deep.num_conv) == (2, 5)
+    lr = torch.rand(1, 3, 6, 7, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        assert torch.allclose(deep(lr), shallow(lr), atol=1e-5)
+
+
 def test_init_of_a_scale_that_does_not_divide_is_a_clear_error(folders, tmp_path):
     source = train_sr(config(folders, tmp_path, "x2", steps=2), resume=False, report=lambda row: None)
     with pytest.raises(TrainError, match=r"does not fit.*2 does not divide"):
         train_sr(config(folders, tmp_path, "x3", scale=3, patch=4, init=source), resume=False, report=lambda r: None)
     with pytest.raises(TrainError, match=r"does not fit.*size mismatch"):
         train_sr(config(folders, tmp_path, "wide", num_feat=12, init=source), resume=False, report=lambda r: None)
+    with pytest.raises(TrainError, match=r"does not fit.*2 convolutions cannot start one with 1"):
+        train_sr(config(folders, tmp_path, "shallow", num_conv=1, init=source), resume=False, report=lambda r: None)
 
 
 def test_bad_decay_is_a_clear_error(folders, tmp_path):

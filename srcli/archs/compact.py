@@ -85,3 +85,25 @@ def widen_compact_scale(state_dict: Mapping[str, torch.Tensor], scale: int) -> d
     widened[f"{last}.weight"] = state_dict[f"{last}.weight"][index].clone()
     widened[f"{last}.bias"] = state_dict[f"{last}.bias"][index].clone()
     return widened
+
+
+def deepen_compact(state_dict: Mapping[str, torch.Tensor], num_conv: int) -> dict[str, torch.Tensor]:
+    """The state dict of a compact net with ``num_conv`` body convolutions that starts as a trained
+    one with fewer: the new ``(conv, PReLU)`` pairs go before the last convolution as identities
+    (a centred delta kernel, zero bias, slope 1), so the deeper net computes the same function and
+    training gives them their nonlinearity. Warm start for a deeper net from a shallower one."""
+    source = compact_from_state_dict(state_dict)
+    if num_conv < source.num_conv:
+        raise ValueError(f"a compact net with {source.num_conv} convolutions cannot start one with {num_conv}")
+    old_last, new_last = f"body.{2 * source.num_conv + 2}", f"body.{2 * num_conv + 2}"
+    deepened = {key: value for key, value in state_dict.items() if not key.startswith(f"{old_last}.")}
+    reference = state_dict["body.1.weight"]
+    for index in range(source.num_conv + 1, num_conv + 1):
+        kernel = torch.zeros(source.num_feat, source.num_feat, 3, 3, dtype=reference.dtype)
+        kernel[:, :, 1, 1] = torch.eye(source.num_feat, dtype=reference.dtype)
+        deepened[f"body.{2 * index}.weight"] = kernel
+        deepened[f"body.{2 * index}.bias"] = torch.zeros(source.num_feat, dtype=reference.dtype)
+        deepened[f"body.{2 * index + 1}.weight"] = torch.ones(source.num_feat, dtype=reference.dtype)
+    deepened[f"{new_last}.weight"] = state_dict[f"{old_last}.weight"]
+    deepened[f"{new_last}.bias"] = state_dict[f"{old_last}.bias"]
+    return deepened

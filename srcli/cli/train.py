@@ -86,7 +86,8 @@ def train_sr_command(
         Path | None,
         typer.Option(
             help="Start from these weights (a new schedule). A compact net of a scale dividing --scale "
-            "(x4 for x8) is widened: training starts from its output, nearest-upsampled."
+            "(x4 for x8) is widened: training starts from its output, nearest-upsampled. One with fewer "
+            "--num-conv is deepened by identity layers: training starts from its output."
         ),
     ] = None,
     batch: Batch = 16,
