@@ -1,7 +1,8 @@
 """``srcli train sr``: an SR network trained with PD inside the forward pass.
 
 HR patches with random flips and transposes, LR by the box average the upscaler inverts, L1
-loss on the projected output; the loop itself (schedule, resume, logs) is :mod:`srcli.train_loop`.
+loss (or MSE, ``--loss mse``, which PSNR measures) on the projected output; the loop itself
+(schedule, resume, logs) is :mod:`srcli.train_loop`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ class SRTrainConfig(TrainRun):
     num_feat: int = 48
     num_conv: int = 16
     pd: bool = True
+    loss: str = "l1"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.loss not in LOSSES:
+            raise TrainError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
 
     def network_config(self) -> dict[str, int]:
         return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
@@ -74,6 +81,7 @@ class SRTrainConfig(TrainRun):
             "--val-every",
             str(self.val_every),
             *self.average_words(),
+            *(["--loss", self.loss] if self.loss != "l1" else []),
         ]
         return shlex.join(words)
 
@@ -81,7 +89,11 @@ class SRTrainConfig(TrainRun):
         """What must match for a checkpoint to be resumed."""
         keys = ("scale", "arch", "num_feat", "num_conv", "steps", "batch", "patch", "lr", "lr_min", "pd", "seed")
         key = {name: getattr(self, name) for name in keys}
-        return key | ({"init": str(self.init)} if self.init else {})
+        key |= {"init": str(self.init)} if self.init else {}
+        return key | ({"loss": self.loss} if self.loss != "l1" else {})  # runs from before --loss resume
+
+
+LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
 
 
 def box_lr(hr: torch.Tensor, scale: int) -> torch.Tensor:
@@ -137,7 +149,7 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
         net=net,
         model=model,
         draw_batch=draw_batch,
-        loss=lambda inputs, targets: F.l1_loss(model(inputs), targets),
+        loss=lambda inputs, targets: LOSSES[config.loss](model(inputs), targets),
         validate=(lambda: validate(model, val_files, config.scale)) if val_files else None,
         export=lambda step, row: _export(config, net, step, row),
         curve=f"x{config.scale} {'PD' if config.pd else 'no PD'}",  # ASCII: Pillow's default font has no ×

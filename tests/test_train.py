@@ -114,6 +114,38 @@ def test_resume_with_other_settings_is_refused(folders, tmp_path):
         train_sr(config(folders, tmp_path, "run", steps=2, num_feat=4), resume=True, report=lambda row: None)
 
 
+def test_mse_loss_is_trained_recorded_and_part_of_the_schedule(folders, tmp_path, cli):
+    train, val = folders
+    sizes = ["--num-feat", "8", "--num-conv", "2", "--batch", "2", "--patch", "8", "--steps", "2", "--val-every", "1"]
+
+    def run(name: str, *options: str):
+        out, run_dir = tmp_path / f"{name}.safetensors", tmp_path / name
+        return cli(
+            "train",
+            "sr",
+            "--scale",
+            "2",
+            "--data",
+            train,
+            "--val",
+            val,
+            *sizes,
+            "--out",
+            out,
+            "--run-dir",
+            run_dir,
+            *options,
+        )
+
+    assert run("l1").exit_code == 0 and run("mse", "--loss", "mse").exit_code == 0
+    # Same start and first batch: the squared errors (all under 1) average below the absolute ones.
+    assert float(read_losses(tmp_path / "mse" / "log.csv")[0]) < float(read_losses(tmp_path / "l1" / "log.csv")[0])
+    assert "--loss mse" in read_metadata(tmp_path / "mse.safetensors")["command"]
+    assert "--loss" not in read_metadata(tmp_path / "l1.safetensors")["command"]
+    refused = run("mse", "--resume")
+    assert refused.exit_code == 2 and "other settings" in refused.stderr
+
+
 def test_missing_data_folder_is_a_clear_error(tmp_path, cli):
     result = cli("train", "sr", "--scale", "2", "--data", tmp_path / "nope", "--out", tmp_path / "w.safetensors")
     assert result.exit_code == 2 and "training folder not found" in result.stderr
