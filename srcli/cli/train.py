@@ -104,7 +104,7 @@ def train_sr_command(
     pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
     loss: Annotated[
         Loss,
-        typer.Option(help="Pixel loss: l1 trains fastest; mse is what PSNR measures (a last fine-tune)."),
+        typer.Option(help="Pixel loss: l1, or mse (the squared error PSNR measures)."),
     ] = Loss.l1,
     seed: Seed = 0,
     val_every: ValEvery = 500,
