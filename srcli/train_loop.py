@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shutil
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -30,6 +31,7 @@ from srcli.plot import line_chart
 from srcli.train_state import load_state, restore_average, save_state, saved_schedule
 
 LOG_FIELDS = ["step", "loss", "val_psnr_y", "lr", "seconds"]
+BEST_WEIGHTS = "best.safetensors"  # in the run folder: the export with the highest validation PSNR
 
 
 class TrainError(ValueError):
@@ -210,7 +212,7 @@ def fit(
 ) -> None:
     """Training from ``step`` on with Adam and a cosine schedule; validates, logs, checkpoints and exports
     every ``val_every`` steps and when the run stops (end of schedule, ``--minutes``, ``--stop-at``,
-    Ctrl-C or SIGTERM).
+    Ctrl-C or SIGTERM), keeping the export with the highest validation PSNR as :data:`BEST_WEIGHTS`.
     With ``config.ema``, what is validated and exported is the weight average (:mod:`srcli.ema`)."""
     state_path, log_path = config.run_dir / "state.safetensors", config.run_dir / "log.csv"
     rows = _read_log(log_path, step)
@@ -251,6 +253,7 @@ def fit(
                     "seconds": f"{elapsed:.1f}",
                 }
                 _validate_and_export(task, average, step, row)
+                keep_if_best(config, rows, row)
                 rows.append(row)
                 losses.clear()
                 seconds_per_step = (time.monotonic() - started) / (step - first_step)
@@ -269,6 +272,19 @@ def _validate_and_export(task: Task, average: WeightAverage | None, step: int, r
         row["val_psnr_y"] = f"{task.validate() if task.validate else float('nan'):.4f}"
         task.model.train()
         task.export(step, row)
+
+
+def keep_if_best(config: TrainRun, earlier_rows: list[dict[str, str]], row: dict[str, str]) -> None:
+    """Copy the weights just exported to ``config.out`` to the run folder's :data:`BEST_WEIGHTS`
+    when ``row``'s validation PSNR is higher than every earlier row's (a run that peaks and then
+    drifts down keeps its peak; the log is what a resumed run compares with)."""
+    value = float(row["val_psnr_y"])
+    if math.isnan(value) or any(float(earlier["val_psnr_y"]) >= value for earlier in earlier_rows):
+        return
+    best = config.run_dir / BEST_WEIGHTS
+    temporary = best.with_name(f".{best.name}.tmp")
+    shutil.copyfile(config.out, temporary)
+    temporary.replace(best)
 
 
 def format_duration(seconds: float) -> str:

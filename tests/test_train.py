@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from srcli.models import load_network, read_metadata
 from srcli.train import SRTrainConfig, train_sr
-from srcli.train_loop import TrainError, format_duration
+from srcli.train_loop import BEST_WEIGHTS, TrainError, format_duration, keep_if_best
 from tests.images import random_channels, training_folders
 
 
@@ -223,6 +223,35 @@ def test_average_is_exported_and_training_is_unchanged(folders, tmp_path):
         assert torch.equal(plain_state[f"model.{name}"], averaged_state[f"model.{name}"])
         assert torch.equal(tensor, averaged_state[f"ema.{name}"])
     assert any(not torch.equal(t, averaged_state[f"model.{n}"]) for n, t in exported.items())
+
+
+def test_the_best_validated_weights_are_kept(folders, tmp_path):
+    torch.set_num_threads(1)
+    run = config(folders, tmp_path, "run", steps=8)
+    train_sr(run, resume=False, report=lambda row: None)
+    with (run.run_dir / "log.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    best_row = max(rows, key=lambda row: float(row["val_psnr_y"]))  # the first of equals, as the run keeps
+    metadata = read_metadata(run.run_dir / BEST_WEIGHTS)
+    assert (metadata["steps"], metadata["val_psnr_y"]) == (best_row["step"], best_row["val_psnr_y"])
+
+
+def test_a_lower_or_missing_validation_leaves_the_best_weights(folders, tmp_path):
+    run = config(folders, tmp_path, "run")
+    run.run_dir.mkdir()
+    best = run.run_dir / BEST_WEIGHTS
+    history: list[dict[str, str]] = []
+    for export, value, kept in [
+        ("first", "30.0", "first"),
+        ("lower", "29.0", "first"),
+        ("equal", "30.0", "first"),
+        ("unvalidated", "nan", "first"),
+        ("higher", "30.5", "higher"),
+    ]:
+        run.out.write_text(export)
+        keep_if_best(run, history, {"val_psnr_y": value})
+        history.append({"val_psnr_y": value})
+        assert best.read_text() == kept
 
 
 def test_resume_repeats_the_uninterrupted_average(folders, tmp_path):
