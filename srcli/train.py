@@ -42,11 +42,15 @@ class SRTrainConfig(TrainRun):
     num_conv: int = 16
     pd: bool = True
     loss: str = "l1"
+    rescales: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.loss not in LOSSES:
             raise TrainError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        self.rescales = tuple(self.rescales)
+        if any(not 0 < factor < 1 for factor in self.rescales):
+            raise TrainError(f"--rescale factors must be in (0, 1), got {', '.join(map(str, self.rescales))}")
 
     def network_config(self) -> dict[str, int]:
         return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
@@ -82,6 +86,7 @@ class SRTrainConfig(TrainRun):
             str(self.val_every),
             *self.average_words(),
             *(["--loss", self.loss] if self.loss != "l1" else []),
+            *(word for factor in self.rescales for word in ("--rescale", str(factor))),
         ]
         return shlex.join(words)
 
@@ -90,7 +95,8 @@ class SRTrainConfig(TrainRun):
         keys = ("scale", "arch", "num_feat", "num_conv", "steps", "batch", "patch", "lr", "lr_min", "pd", "seed")
         key = {name: getattr(self, name) for name in keys}
         key |= {"init": str(self.init)} if self.init else {}
-        return key | ({"loss": self.loss} if self.loss != "l1" else {})  # runs from before --loss resume
+        key |= {"loss": self.loss} if self.loss != "l1" else {}  # runs from before --loss resume
+        return key | ({"rescales": list(self.rescales)} if self.rescales else {})  # and from before --rescale
 
 
 LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
@@ -138,7 +144,7 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
     model = PDWrapper(net, AvgPool(config.scale)) if config.pd else net
     optimizer, step, seconds = start_state(config, net, resume)
     hr_patch = config.patch * config.scale
-    images = load_training_images(config.data, hr_patch)
+    images = load_training_images(config.data, hr_patch, config.rescales)
     val_files = validation_files(config.val)
 
     def draw_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

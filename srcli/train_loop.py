@@ -80,19 +80,28 @@ class TrainRun:
         return ["--ema", str(self.ema)] if self.ema is not None else []
 
 
-def load_training_images(folder: Path, min_side: int) -> list[torch.Tensor]:
-    """Every image in ``folder`` as ``(3, H, W)`` uint8; refuses a folder with none big enough."""
+def load_training_images(folder: Path, min_side: int, rescales: tuple[float, ...] = ()) -> list[torch.Tensor]:
+    """Every image in ``folder`` as ``(3, H, W)`` uint8, and after each its copies resized by the
+    factors in ``rescales`` (Lanczos); images with a side under ``min_side`` are left out, and a
+    folder with none big enough is refused."""
     if not folder.is_dir():
         raise TrainError(f"training folder not found: {folder}")
     images = []
     for path in image_files(folder):
         with Image.open(path) as image:
-            tensor = pil_to_tensor(image.convert("RGB"))
-        if min(tensor.shape[1:]) >= min_side:
-            images.append(tensor)
+            rgb = image.convert("RGB")
+        for copy in [rgb, *(_resized(rgb, factor) for factor in rescales)]:
+            tensor = pil_to_tensor(copy)
+            if min(tensor.shape[1:]) >= min_side:
+                images.append(tensor)
     if not images:
         raise TrainError(f"no image of at least {min_side}×{min_side} pixels in {folder}")
     return images
+
+
+def _resized(image: Image.Image, factor: float) -> Image.Image:
+    width, height = (max(1, round(side * factor)) for side in image.size)
+    return image.resize((width, height), Image.Resampling.LANCZOS)
 
 
 def validation_files(folder: Path | None) -> list[Path]:

@@ -13,8 +13,8 @@ from safetensors.torch import load_file
 
 from srcli.models import load_network, read_metadata
 from srcli.train import SRTrainConfig, train_sr
-from srcli.train_loop import BEST_WEIGHTS, TrainError, format_duration, keep_if_best
-from tests.images import random_channels, training_folders
+from srcli.train_loop import BEST_WEIGHTS, TrainError, format_duration, keep_if_best, load_training_images
+from tests.images import random_channels, save_8bit, training_folders
 
 
 @pytest.fixture
@@ -114,28 +114,32 @@ def test_resume_with_other_settings_is_refused(folders, tmp_path):
         train_sr(config(folders, tmp_path, "run", steps=2, num_feat=4), resume=True, report=lambda row: None)
 
 
-def test_mse_loss_is_trained_recorded_and_part_of_the_schedule(folders, tmp_path, cli):
+def run_small(cli, folders, tmp_path, name: str, *options: str):
+    """``srcli train sr`` for two steps of a tiny net, writing ``tmp_path/name.safetensors`` and ``tmp_path/name``."""
     train, val = folders
     sizes = ["--num-feat", "8", "--num-conv", "2", "--batch", "2", "--patch", "8", "--steps", "2", "--val-every", "1"]
+    out, run_dir = tmp_path / f"{name}.safetensors", tmp_path / name
+    return cli(
+        "train",
+        "sr",
+        "--scale",
+        "2",
+        "--data",
+        train,
+        "--val",
+        val,
+        *sizes,
+        "--out",
+        out,
+        "--run-dir",
+        run_dir,
+        *options,
+    )
 
+
+def test_mse_loss_is_trained_recorded_and_part_of_the_schedule(folders, tmp_path, cli):
     def run(name: str, *options: str):
-        out, run_dir = tmp_path / f"{name}.safetensors", tmp_path / name
-        return cli(
-            "train",
-            "sr",
-            "--scale",
-            "2",
-            "--data",
-            train,
-            "--val",
-            val,
-            *sizes,
-            "--out",
-            out,
-            "--run-dir",
-            run_dir,
-            *options,
-        )
+        return run_small(cli, folders, tmp_path, name, *options)
 
     assert run("l1").exit_code == 0 and run("mse", "--loss", "mse").exit_code == 0
     # Same start and first batch: the squared errors (all under 1) average below the absolute ones.
@@ -144,6 +148,31 @@ def test_mse_loss_is_trained_recorded_and_part_of_the_schedule(folders, tmp_path
     assert "--loss" not in read_metadata(tmp_path / "l1.safetensors")["command"]
     refused = run("mse", "--resume")
     assert refused.exit_code == 2 and "other settings" in refused.stderr
+
+
+def test_rescaled_copies_join_the_training_photos(tmp_path, generator):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    save_8bit(folder / "p.png", random_channels(generator, 3, 40, 44))
+    shapes = [tuple(image.shape) for image in load_training_images(folder, 8, (0.5, 0.25))]
+    assert shapes == [(3, 40, 44), (3, 20, 22), (3, 10, 11)]
+    assert [tuple(image.shape) for image in load_training_images(folder, 20, (0.5, 0.25))] == shapes[:2]
+
+
+def test_rescale_is_recorded_and_part_of_the_schedule(folders, tmp_path, cli):
+    assert run_small(cli, folders, tmp_path, "plain").exit_code == 0
+    assert run_small(cli, folders, tmp_path, "rescaled", "--rescale", "0.8", "--rescale", "0.6").exit_code == 0
+    assert "--rescale 0.8 --rescale 0.6" in read_metadata(tmp_path / "rescaled.safetensors")["command"]
+    assert "--rescale" not in read_metadata(tmp_path / "plain.safetensors")["command"]
+    refused = run_small(cli, folders, tmp_path, "rescaled", "--resume")
+    assert refused.exit_code == 2 and "other settings" in refused.stderr
+    resumed = run_small(cli, folders, tmp_path, "rescaled", "--rescale", "0.8", "--rescale", "0.6", "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+
+
+def test_rescale_outside_zero_one_is_refused(folders, tmp_path, cli):
+    result = run_small(cli, folders, tmp_path, "bad", "--rescale", "1.5")
+    assert result.exit_code == 2 and "--rescale" in result.stderr
 
 
 def test_missing_data_folder_is_a_clear_error(tmp_path, cli):

@@ -106,6 +106,13 @@ def train_sr_command(
         Loss,
         typer.Option(help="Pixel loss: l1, or mse (the squared error PSNR measures)."),
     ] = Loss.l1,
+    rescale: Annotated[
+        list[float] | None,
+        typer.Option(
+            help="Also train on every photo resized by this factor in (0, 1), Lanczos (repeat for more "
+            "factors: --rescale 0.8 --rescale 0.6). Patches are drawn uniformly over photos and copies."
+        ),
+    ] = None,
     seed: Seed = 0,
     val_every: ValEvery = 500,
     ema: Ema = None,
@@ -115,7 +122,7 @@ def train_sr_command(
     """Train a super-resolution network on box-downsampled patches, L1 (or MSE) loss on the PD output."""
     from srcli.train import SRTrainConfig, train_sr
 
-    _train(SRTrainConfig, train_sr, locals() | {"loss": loss.value})
+    _train(SRTrainConfig, train_sr, locals() | {"loss": loss.value, "rescales": tuple(rescale or ())})
 
 
 @train_app.command("cs")
