@@ -14,8 +14,8 @@ import json
 import time
 
 import torch
-
 from speed import photo
+
 from srcli.models import load_model
 from srcli.pipeline import RunOptions, upscale_picture
 
