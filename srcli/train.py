@@ -28,6 +28,7 @@ from srcli.train_loop import (
     fit,
     initialize,
     load_training_images,
+    resuming,
     sample_batch,
     start_state,
     validation_files,
@@ -136,7 +137,9 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
     """Train (or resume) an SR network; writes weights to ``config.out`` and returns its path."""
     torch.manual_seed(config.seed)
     net = build_network(config.arch, config.network_config())
-    if config.init:
+    if resuming(config, resume):
+        pass  # the checkpoint replaces the weights; the --init file is not read
+    elif config.init:
         load_initial_weights(net, config)
     else:
         initialize(net)

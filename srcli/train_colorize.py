@@ -37,6 +37,7 @@ from srcli.train_loop import (
     fit,
     initialize,
     load_training_images,
+    resuming,
     sample_batch,
     start_state,
     validation_files,
@@ -166,7 +167,9 @@ def train_colorize(config: ColorizeTrainConfig, resume: bool, report: Callable[[
     """Train (or resume) a ColorNet; writes weights to ``config.out``."""
     torch.manual_seed(config.seed)
     net = ColorNet(config.num_feat, config.num_conv, chroma_grid(), config.temperature)
-    if config.init:
+    if resuming(config, resume):
+        pass  # the checkpoint replaces the weights; the --init file is not read
+    elif config.init:
         net.load_state_dict(load_file(str(config.init)), strict=True)
     else:
         initialize(net)

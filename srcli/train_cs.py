@@ -32,6 +32,7 @@ from srcli.train_loop import (
     fit,
     initialize,
     load_training_images,
+    resuming,
     sample_batch,
     start_state,
     validation_files,
@@ -120,9 +121,12 @@ def validate_cs(model: nn.Module, files: list[Path], operator: BlockCS) -> float
     return sum(scores) / len(scores)
 
 
-def build_cs_network(config: CSTrainConfig, operator: BlockCS, images: list[torch.Tensor]) -> CSNet:
-    """A CSNet from ``--init`` weights, or with its linear stage at the LMMSE estimate of ``images``."""
+def build_cs_network(config: CSTrainConfig, operator: BlockCS, images: list[torch.Tensor], resume: bool) -> CSNet:
+    """A CSNet from ``--init`` weights, or with its linear stage at the LMMSE estimate of ``images``;
+    left as built when a checkpoint is resumed (which replaces its weights)."""
     net = CSNet(operator.m, config.block, 3, config.num_feat, config.num_conv)
+    if resuming(config, resume):
+        return net
     if config.init:
         net.load_state_dict(load_file(str(config.init)), strict=True)
         return net
@@ -142,7 +146,7 @@ def train_cs(config: CSTrainConfig, resume: bool, report: Callable[[dict[str, st
     torch.manual_seed(config.seed)
     operator = BlockCS(config.ratio, config.block, config.sensing_seed)
     images = load_training_images(config.data, config.patch)
-    net = build_cs_network(config, operator, images)
+    net = build_cs_network(config, operator, images, resume)
     model = PDWrapper(net, operator) if config.pd else net
     optimizer, step, seconds = start_state(config, net, resume)
     val_files = validation_files(config.val)

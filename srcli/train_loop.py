@@ -15,7 +15,7 @@ import shutil
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -28,7 +28,7 @@ from srcli.imageio import pil_to_tensor
 from srcli.interrupt import stop_requests
 from srcli.models import read_metadata
 from srcli.plot import line_chart
-from srcli.train_state import load_state, restore_average, save_state, saved_schedule
+from srcli.train_state import load_state, restore_average, save_state, saved_init_seconds, saved_schedule
 
 LOG_FIELDS = ["step", "loss", "val_psnr_y", "lr", "seconds"]
 BEST_WEIGHTS = "best.safetensors"  # in the run folder: the export with the highest validation PSNR
@@ -58,6 +58,7 @@ class TrainRun:
     seed: int = 0
     val_every: int = 500
     ema: float | None = None
+    init_seconds: float = field(default=0.0, init=False)  # training time of the --init weights, set at the start
 
     def __post_init__(self) -> None:
         if self.ema is not None and not 0 <= self.ema < 1:
@@ -70,14 +71,24 @@ class TrainRun:
 
     def training_time(self, seconds: str) -> dict[str, str]:
         """Header fields for the weights' training time: this run's ``seconds`` and the total with
-        the runs that made its ``--init`` weights (as far as their headers record)."""
-        before = read_metadata(self.init) if self.init else {}
-        prior = float(before.get("train_seconds_total", before.get("train_seconds", 0)))
-        return {"train_seconds": seconds, "train_seconds_total": f"{prior + float(seconds):.1f}"}
+        the runs that made its ``--init`` weights (:attr:`init_seconds`)."""
+        return {"train_seconds": seconds, "train_seconds_total": f"{self.init_seconds + float(seconds):.1f}"}
 
     def average_words(self) -> list[str]:
         """The ``--ema`` option of this run's command line, if it has one."""
         return ["--ema", str(self.ema)] if self.ema is not None else []
+
+
+def recorded_training_seconds(weights: Path | None) -> float:
+    """The training time a weights file's header records, with the runs before it (0 without one)."""
+    header = read_metadata(weights) if weights else {}
+    return float(header.get("train_seconds_total", header.get("train_seconds", 0)))
+
+
+def resuming(config: TrainRun, resume: bool) -> bool:
+    """Whether the run goes on from its checkpoint: then the checkpoint's weights replace any start
+    weights, and the ``--init`` file is not read (it may have changed or gone since the run began)."""
+    return resume and (config.run_dir / "state.safetensors").exists()
 
 
 def load_training_images(folder: Path, min_side: int, rescales: tuple[float, ...] = ()) -> list[torch.Tensor]:
@@ -196,18 +207,22 @@ class Task:
 
 
 def start_state(config: TrainRun, net: nn.Module, resume: bool) -> tuple[torch.optim.Optimizer, int, float]:
-    """Adam over ``net`` and the step and seconds to start from (restored with ``resume``)."""
+    """Adam over ``net`` and the step and seconds to start from (restored with ``resume``); sets
+    ``config.init_seconds`` (from the checkpoint when resuming, else from the ``--init`` header)."""
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.99))
     config.run_dir.mkdir(parents=True, exist_ok=True)
     state_path = config.run_dir / "state.safetensors"
-    if resume and state_path.exists():
+    if resuming(config, resume):
         saved = saved_schedule(state_path)
         if saved != json.loads(json.dumps(config.schedule_key())):  # compared as it reads back from the file
             raise TrainError(f"{state_path} was written with other settings: {json.dumps(saved)}")
         step, seconds = load_state(state_path, net, optimizer)
+        recorded = saved_init_seconds(state_path)  # None in checkpoints from before 2026-11-24
+        config.init_seconds = recorded if recorded is not None else recorded_training_seconds(config.init)
         return optimizer, step, seconds
     if state_path.exists():
         raise TrainError(f"{state_path} exists: pass --resume to continue it, or choose another run folder")
+    config.init_seconds = recorded_training_seconds(config.init)
     return optimizer, 0, 0.0
 
 
@@ -267,7 +282,9 @@ def fit(
                 losses.clear()
                 seconds_per_step = (time.monotonic() - started) / (step - first_step)
                 report(row | {"left": format_duration(seconds_per_step * (config.steps - step))})
-                save_state(state_path, task.net, optimizer, step, elapsed, config.schedule_key(), average)
+                save_state(
+                    state_path, task.net, optimizer, step, elapsed, config.schedule_key(), average, config.init_seconds
+                )
                 _write_log(log_path, rows)
                 _plot(rows, config.run_dir / "convergence.png", task)
             if out_of_time:

@@ -1,5 +1,6 @@
 """A training run's resumable state in one safetensors file: model, Adam, step, the weight
-average (if any), elapsed seconds and the schedule it belongs to.
+average (if any), elapsed seconds, the training time of its start weights and the schedule it
+belongs to.
 
 Keys ``model.*``, ``optim.<param>.<exp_avg|exp_avg_sq|step>`` and ``ema.*``; the rest is in
 the header. Written atomically (a temporary file, then a rename), so an interrupted write
@@ -47,8 +48,10 @@ def save_state(
     seconds: float,
     schedule: dict[str, object],
     average: WeightAverage | None = None,
+    init_seconds: float = 0.0,
 ) -> None:
-    """Model, optimiser, step (and the weight average, if any) in one safetensors file, written atomically."""
+    """Model, optimiser, step (and the weight average, if any) in one safetensors file, written
+    atomically; ``init_seconds`` is the training time of the weights the run started from."""
     optim_tensors, groups = _optimizer_tensors(optimizer)
     weights = net.state_dict().items()
     tensors = {f"model.{k}": v.detach().clone(memory_format=torch.contiguous_format) for k, v in weights}
@@ -58,6 +61,7 @@ def save_state(
         "seconds": repr(seconds),
         "param_groups": groups,
         "schedule": json.dumps(schedule),
+        "init_seconds": repr(init_seconds),
     }
     if average is not None:
         tensors |= {f"ema.{k}": v.clone(memory_format=torch.contiguous_format) for k, v in average.tensors.items()}
@@ -71,6 +75,14 @@ def saved_schedule(path: Path) -> dict[str, object]:
     """The schedule a state was written for (what must match to resume it)."""
     with safe_open(str(path), framework="pt") as handle:
         return json.loads(handle.metadata()["schedule"])
+
+
+def saved_init_seconds(path: Path) -> float | None:
+    """The training time of the run's start weights, as the state recorded it (None in states
+    written before it was recorded)."""
+    with safe_open(str(path), framework="pt") as handle:
+        value = handle.metadata().get("init_seconds")
+    return float(value) if value is not None else None
 
 
 def load_state(path: Path, net: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, float]:

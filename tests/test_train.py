@@ -339,3 +339,16 @@ def test_a_signal_checkpoints_after_the_current_step_and_resume_finishes_the_run
     straight = load_file(str(tmp_path / "straight" / "state.safetensors"))
     split = load_file(str(tmp_path / "split" / "state.safetensors"))
     assert all(torch.equal(straight[key], split[key]) for key in straight)
+
+
+def test_resume_reads_neither_the_init_weights_nor_their_header_again(folders, tmp_path):
+    first = train_sr(config(folders, tmp_path, "first", steps=2), resume=False, report=lambda row: None)
+    first_seconds = float(read_metadata(first)["train_seconds_total"])
+    run = config(folders, tmp_path, "second", steps=4, init=first)
+    train_sr(config(folders, tmp_path, "second", steps=4, init=first, stop_at=2), resume=False, report=lambda row: None)
+    first.unlink()  # the start weights are gone (or replaced) by the time the run resumes
+    train_sr(run, resume=True, report=lambda row: None)
+    header = read_metadata(run.out)
+    assert header["steps"] == "4"
+    total = first_seconds + float(header["train_seconds"])
+    assert float(header["train_seconds_total"]) == pytest.approx(total, abs=0.1)
