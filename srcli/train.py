@@ -1,7 +1,8 @@
 """``srcli train sr``: an SR network trained with PD inside the forward pass.
 
 HR patches with random flips and transposes, LR by the box average the upscaler inverts, L1
-loss (or MSE, ``--loss mse``, which PSNR measures) on the projected output; the loop itself
+loss (or MSE, ``--loss mse``, which PSNR measures) on the projected output, against the HR
+patch or a teacher's self-ensemble (``--teacher``, :mod:`srcli.teacher`); the loop itself
 (schedule, resume, logs) is :mod:`srcli.train_loop`.
 """
 
@@ -21,6 +22,7 @@ from srcli.archs.compact import deepen_compact, is_compact, widen_compact_scale
 from srcli.evaluate import evaluate_sr
 from srcli.models import PDWrapper, build_network, save_checkpoint
 from srcli.ops import AvgPool
+from srcli.teacher import load_teacher, weights_digest
 from srcli.train_loop import (
     Task,
     TrainError,
@@ -44,6 +46,7 @@ class SRTrainConfig(TrainRun):
     pd: bool = True
     loss: str = "l1"
     rescales: tuple[float, ...] = ()
+    teacher: Path | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -52,6 +55,8 @@ class SRTrainConfig(TrainRun):
         self.rescales = tuple(self.rescales)
         if any(not 0 < factor < 1 for factor in self.rescales):
             raise TrainError(f"--rescale factors must be in (0, 1), got {', '.join(map(str, self.rescales))}")
+        if self.teacher is not None and not self.teacher.is_file():
+            raise TrainError(f"teacher weights not found: {self.teacher}")
 
     def network_config(self) -> dict[str, int]:
         return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
@@ -88,6 +93,7 @@ class SRTrainConfig(TrainRun):
             *self.average_words(),
             *(["--loss", self.loss] if self.loss != "l1" else []),
             *(word for factor in self.rescales for word in ("--rescale", str(factor))),
+            *(["--teacher", str(self.teacher)] if self.teacher else []),
         ]
         return shlex.join(words)
 
@@ -97,7 +103,8 @@ class SRTrainConfig(TrainRun):
         key = {name: getattr(self, name) for name in keys}
         key |= {"init": str(self.init)} if self.init else {}
         key |= {"loss": self.loss} if self.loss != "l1" else {}  # runs from before --loss resume
-        return key | ({"rescales": list(self.rescales)} if self.rescales else {})  # and from before --rescale
+        key |= {"rescales": list(self.rescales)} if self.rescales else {}  # and from before --rescale
+        return key | ({"teacher": weights_digest(self.teacher)} if self.teacher else {})  # its content, not its path
 
 
 LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
@@ -145,6 +152,7 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
         initialize(net)
     net.to(memory_format=torch.channels_last)  # measured: 1.3x faster steps on a 2-core AVX2 CPU
     model = PDWrapper(net, AvgPool(config.scale)) if config.pd else net
+    teacher = load_teacher(config.teacher, config.scale) if config.teacher else None
     optimizer, step, seconds = start_state(config, net, resume)
     hr_patch = config.patch * config.scale
     images = load_training_images(config.data, hr_patch, config.rescales)
@@ -152,7 +160,11 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
 
     def draw_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         hr = sample_batch(images, generator, config.batch, hr_patch)
-        return (box_lr(hr, config.scale) / 255).contiguous(memory_format=torch.channels_last), hr / 255
+        lr = (box_lr(hr, config.scale) / 255).contiguous(memory_format=torch.channels_last)
+        if teacher is None:
+            return lr, hr / 255
+        with torch.no_grad():  # not inference_mode: the loss keeps the target for its backward pass
+            return lr, teacher(lr)
 
     task = Task(
         net=net,

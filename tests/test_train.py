@@ -352,3 +352,29 @@ def test_resume_reads_neither_the_init_weights_nor_their_header_again(folders, t
     assert header["steps"] == "4"
     total = first_seconds + float(header["train_seconds"])
     assert float(header["train_seconds_total"]) == pytest.approx(total, abs=0.1)
+
+
+def test_a_student_equal_to_an_equivariant_teacher_has_no_loss(folders, tmp_path):
+    # A fresh compact net is nearest upsampling (its last convolution is zero): the same under every
+    # flip and transpose, and consistent, so its projected self-ensemble is itself.
+    teacher = train_sr(config(folders, tmp_path, "teacher", steps=1, lr=1e-12), resume=False, report=lambda r: None)
+    rows = []
+    student = config(folders, tmp_path, "student", steps=2, val_every=1, init=teacher, teacher=teacher, lr=1e-12)
+    train_sr(student, resume=False, report=rows.append)
+    assert all(float(row["loss"]) < 1e-6 for row in rows)
+    assert "--teacher" in read_metadata(student.out)["command"]
+    rows.clear()
+    train_sr(config(folders, tmp_path, "plain", steps=2, val_every=1, init=teacher, lr=1e-12), False, rows.append)
+    assert all(float(row["loss"]) > 1e-2 for row in rows)  # against the HR patches
+
+
+def test_a_teacher_of_another_scale_or_changed_since_is_refused(folders, tmp_path):
+    teacher = train_sr(config(folders, tmp_path, "teacher", steps=1), resume=False, report=lambda r: None)
+    with pytest.raises(ValueError, match="not a x4 SR network"):
+        train_sr(config(folders, tmp_path, "x4", scale=4, teacher=teacher), resume=False, report=lambda r: None)
+    train_sr(config(folders, tmp_path, "student", teacher=teacher, stop_at=2), resume=False, report=lambda r: None)
+    train_sr(config(folders, tmp_path, "other", steps=1, seed=5, out=teacher), False, lambda r: None)  # new weights
+    with pytest.raises(TrainError, match="other settings"):
+        train_sr(config(folders, tmp_path, "student", teacher=teacher), resume=True, report=lambda r: None)
+    with pytest.raises(TrainError, match="teacher weights not found"):
+        config(folders, tmp_path, "student", teacher=tmp_path / "missing.safetensors")

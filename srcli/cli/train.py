@@ -113,6 +113,13 @@ def train_sr_command(
             "factors: --rescale 0.8 --rescale 0.6). Patches are drawn uniformly over photos and copies."
         ),
     ] = None,
+    teacher: Annotated[
+        Path | None,
+        typer.Option(
+            help="Train towards these x--scale weights' self-ensemble (8 flips and transposes, PD-projected) "
+            "instead of the HR patch: distillation, usually from the --init weights. Steps cost about 3x."
+        ),
+    ] = None,
     seed: Seed = 0,
     val_every: ValEvery = 500,
     ema: Ema = None,
