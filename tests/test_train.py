@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import signal
@@ -42,10 +43,13 @@ def config(folders, tmp_path, name: str, **overrides) -> SRTrainConfig:
     return SRTrainConfig(**(settings | overrides))
 
 
-def test_a_few_steps_write_weights_log_and_plot(folders, tmp_path, cli):
+def run_small(cli, folders, tmp_path, name: str, *options: str, steps: int = 2, val_every: int = 1):
+    """``srcli train sr`` of a tiny net, writing ``tmp_path/name.safetensors`` and ``tmp_path/name``."""
     train, val = folders
-    out = tmp_path / "w.safetensors"
-    result = cli(
+    sizes = ["--num-feat", "8", "--num-conv", "2", "--batch", "2", "--patch", "8"]
+    schedule = ["--steps", str(steps), "--val-every", str(val_every)]
+    out, run_dir = tmp_path / f"{name}.safetensors", tmp_path / name
+    return cli(
         "train",
         "sr",
         "--scale",
@@ -54,23 +58,19 @@ def test_a_few_steps_write_weights_log_and_plot(folders, tmp_path, cli):
         train,
         "--val",
         val,
+        *sizes,
+        *schedule,
         "--out",
         out,
         "--run-dir",
-        tmp_path / "run",
-        "--num-feat",
-        "8",
-        "--num-conv",
-        "2",
-        "--steps",
-        "4",
-        "--batch",
-        "2",
-        "--patch",
-        "8",
-        "--val-every",
-        "2",
+        run_dir,
+        *options,
     )
+
+
+def test_a_few_steps_write_weights_log_and_plot(folders, tmp_path, cli):
+    result = run_small(cli, folders, tmp_path, "run", steps=4, val_every=2)
+    out = tmp_path / "run.safetensors"
     assert result.exit_code == 0, result.output
     with (tmp_path / "run" / "log.csv").open() as handle:
         rows = list(csv.DictReader(handle))
@@ -114,33 +114,8 @@ def test_resume_with_other_settings_is_refused(folders, tmp_path):
         train_sr(config(folders, tmp_path, "run", steps=2, num_feat=4), resume=True, report=lambda row: None)
 
 
-def run_small(cli, folders, tmp_path, name: str, *options: str):
-    """``srcli train sr`` for two steps of a tiny net, writing ``tmp_path/name.safetensors`` and ``tmp_path/name``."""
-    train, val = folders
-    sizes = ["--num-feat", "8", "--num-conv", "2", "--batch", "2", "--patch", "8", "--steps", "2", "--val-every", "1"]
-    out, run_dir = tmp_path / f"{name}.safetensors", tmp_path / name
-    return cli(
-        "train",
-        "sr",
-        "--scale",
-        "2",
-        "--data",
-        train,
-        "--val",
-        val,
-        *sizes,
-        "--out",
-        out,
-        "--run-dir",
-        run_dir,
-        *options,
-    )
-
-
 def test_mse_loss_is_trained_recorded_and_part_of_the_schedule(folders, tmp_path, cli):
-    def run(name: str, *options: str):
-        return run_small(cli, folders, tmp_path, name, *options)
-
+    run = functools.partial(run_small, cli, folders, tmp_path)
     assert run("l1").exit_code == 0 and run("mse", "--loss", "mse").exit_code == 0
     # Same start and first batch: the squared errors (all under 1) average below the absolute ones.
     assert float(read_losses(tmp_path / "mse" / "log.csv")[0]) < float(read_losses(tmp_path / "l1" / "log.csv")[0])
