@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -47,6 +47,7 @@ class SRTrainConfig(TrainRun):
     loss: str = "l1"
     rescales: tuple[float, ...] = ()
     teacher: Path | None = None
+    teacher_sha256: str = field(default="", init=False)  # of the file as the run found it
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -55,8 +56,10 @@ class SRTrainConfig(TrainRun):
         self.rescales = tuple(self.rescales)
         if any(not 0 < factor < 1 for factor in self.rescales):
             raise TrainError(f"--rescale factors must be in (0, 1), got {', '.join(map(str, self.rescales))}")
-        if self.teacher is not None and not self.teacher.is_file():
-            raise TrainError(f"teacher weights not found: {self.teacher}")
+        if self.teacher is not None:
+            if not self.teacher.is_file():
+                raise TrainError(f"teacher weights not found: {self.teacher}")
+            self.teacher_sha256 = weights_digest(self.teacher)
 
     def network_config(self) -> dict[str, int]:
         return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
@@ -104,7 +107,7 @@ class SRTrainConfig(TrainRun):
         key |= {"init": str(self.init)} if self.init else {}
         key |= {"loss": self.loss} if self.loss != "l1" else {}  # runs from before --loss resume
         key |= {"rescales": list(self.rescales)} if self.rescales else {}  # and from before --rescale
-        return key | ({"teacher": weights_digest(self.teacher)} if self.teacher else {})  # its content, not its path
+        return key | ({"teacher": self.teacher_sha256} if self.teacher else {})  # its content, not its path
 
 
 LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
