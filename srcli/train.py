@@ -1,9 +1,10 @@
 """``srcli train sr``: an SR network trained with PD inside the forward pass.
 
 HR patches with random flips and transposes, LR by the box average the upscaler inverts, L1
-loss (or MSE, ``--loss mse``, which PSNR measures) on the projected output, against the HR
-patch or a teacher's self-ensemble (``--teacher``, :mod:`srcli.teacher`); the loop itself
-(schedule, resume, logs) is :mod:`srcli.train_loop`.
+loss (or MSE, ``--loss mse``, which PSNR measures, or ``--loss l1-luma``, weighted towards the
+BT.601 luma the benchmarks score) on the projected output, against the HR patch or a teacher's
+self-ensemble (``--teacher``, :mod:`srcli.teacher`); the loop itself (schedule, resume, logs) is
+:mod:`srcli.train_loop`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch import nn
 
 from srcli.archs.compact import deepen_compact, is_compact, widen_compact_scale
 from srcli.evaluate import evaluate_sr
+from srcli.metrics import Y_WEIGHTS
 from srcli.models import PDWrapper, build_network, save_checkpoint
 from srcli.ops import AvgPool
 from srcli.teacher import load_teacher, weights_digest
@@ -110,7 +112,19 @@ class SRTrainConfig(TrainRun):
         return key | ({"teacher": self.teacher_sha256} if self.teacher else {})  # its content, not its path
 
 
-LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
+LUMA_WEIGHTS = torch.tensor(Y_WEIGHTS) / 255  # Y - 16 in [0, 219/255] for RGB in [0, 1]
+CHROMA_SHARE = 0.25  # of the RGB L1 kept in l1-luma, so that colour stays anchored
+
+
+def luma_l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 on BT.601 luma plus a quarter of the RGB L1, for ``(N, 3, H, W)`` in [0, 1]: the error
+    the PSNR-Y protocol scores weighs most, and a colour error that leaves luma unchanged still costs."""
+    weights = LUMA_WEIGHTS.to(output).view(1, 3, 1, 1)
+    luma_error = F.l1_loss((output * weights).sum(dim=1), (target * weights).sum(dim=1))
+    return luma_error + CHROMA_SHARE * F.l1_loss(output, target)
+
+
+LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss, "l1-luma": luma_l1}
 
 
 def box_lr(hr: torch.Tensor, scale: int) -> torch.Tensor:

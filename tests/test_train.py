@@ -10,10 +10,12 @@ import signal
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from safetensors.torch import load_file
 
 from srcli.models import load_network, read_metadata
-from srcli.train import SRTrainConfig, train_sr
+from srcli.train import CHROMA_SHARE, LUMA_WEIGHTS, SRTrainConfig, luma_l1, train_sr
 from srcli.train_loop import BEST_WEIGHTS, TrainError, format_duration, keep_if_best, load_training_images
 from tests.images import random_channels, save_8bit, training_folders
 
@@ -122,6 +124,28 @@ def test_mse_loss_is_trained_recorded_and_part_of_the_schedule(folders, tmp_path
     assert "--loss mse" in read_metadata(tmp_path / "mse.safetensors")["command"]
     assert "--loss" not in read_metadata(tmp_path / "l1.safetensors")["command"]
     refused = run("mse", "--resume")
+    assert refused.exit_code == 2 and "other settings" in refused.stderr
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), size=st.floats(0.01, 0.2))
+def test_luma_loss_weighs_luma_errors_and_keeps_a_share_of_colour_ones(seed, size):
+    generator = torch.Generator().manual_seed(seed)
+    target = torch.rand(2, 3, 6, 5, generator=generator)
+    chroma = torch.linalg.cross(LUMA_WEIGHTS, torch.tensor([1.0, 0.0, 0.0]))  # leaves luma unchanged
+    grey = torch.ones(3)  # changes luma by the weights' sum
+    for direction, luma_gain in ((chroma / chroma.abs().max(), 0.0), (grey, float(LUMA_WEIGHTS.sum()))):
+        sign = torch.randint(0, 2, (2, 1, 6, 5), generator=generator) * 2 - 1
+        error = size * sign * direction.view(1, 3, 1, 1)
+        rgb_l1 = error.abs().mean()
+        expected = luma_gain * size + CHROMA_SHARE * rgb_l1
+        assert luma_l1(target + error, target) == pytest.approx(float(expected), rel=1e-4, abs=1e-7)
+
+
+def test_luma_loss_is_recorded_and_part_of_the_schedule(folders, tmp_path, cli):
+    assert run_small(cli, folders, tmp_path, "luma", "--loss", "l1-luma").exit_code == 0
+    assert "--loss l1-luma" in read_metadata(tmp_path / "luma.safetensors")["command"]
+    refused = run_small(cli, folders, tmp_path, "luma", "--resume")
     assert refused.exit_code == 2 and "other settings" in refused.stderr
 
 

@@ -51,6 +51,7 @@ class Loss(str, Enum):
 
     l1 = "l1"
     mse = "mse"
+    l1_luma = "l1-luma"
 
 
 def _training_config(config_class: type[C], parameters: dict[str, Any]) -> C:
@@ -104,7 +105,10 @@ def train_sr_command(
     pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
     loss: Annotated[
         Loss,
-        typer.Option(help="Pixel loss: l1, or mse (the squared error PSNR measures)."),
+        typer.Option(
+            help="Pixel loss: l1, mse (the squared error PSNR measures), or l1-luma (L1 on BT.601 luma, "
+            "which PSNR-Y scores, plus a quarter of the RGB L1)."
+        ),
     ] = Loss.l1,
     rescale: Annotated[
         list[float] | None,
