@@ -1,0 +1,72 @@
+"""Two SR checkpoints of one scale compared image by image: the mean PSNR-Y difference per set
+and its standard error, to tell a real gain from the spread of a few images.
+
+    python benchmarks/paired_delta.py NEW OLD --out benchmarks/results/paired-NAME.json
+
+Both run inside PD with rounded 8-bit output (the validation of ``srcli train``) under the
+protocol of ``shared/README.md`` on Set5, Set14 and BSD68. The standard error is the spread of
+the per-image differences over the square root of the image count: a mean difference within
+about two of them is not shown to be a gain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from srcli.evaluate import evaluate_sr, image_files
+from srcli.models import PDWrapper, load_network
+from srcli.ops import AvgPool
+
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
+SETS = ("Set5", "Set14", "BSD68")
+
+
+def per_image_psnr(weights: Path, files: list[Path]) -> tuple[int, list[float]]:
+    """The checkpoint's scale and its PSNR-Y on each file."""
+    net, _ = load_network(weights)
+    model = PDWrapper(net.eval(), AvgPool(net.scale))
+
+    def upscale(lr: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return (model(lr.float() / 255).clamp(0, 1) * 255).round().to(torch.uint8)
+
+    return net.scale, [score.psnr_y for score in evaluate_sr(upscale, files, net.scale, with_ssim=False)]
+
+
+def paired(new: list[float], old: list[float]) -> dict[str, float]:
+    """Mean of ``new − old`` and its standard error (sample spread / √n)."""
+    deltas = [a - b for a, b in zip(new, old, strict=True)]
+    mean = sum(deltas) / len(deltas)
+    spread = math.sqrt(sum((d - mean) ** 2 for d in deltas) / (len(deltas) - 1))
+    return {"mean_delta_db": round(mean, 4), "standard_error_db": round(spread / math.sqrt(len(deltas)), 4)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("new", type=Path)
+    parser.add_argument("old", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    record: dict[str, object] = {"new": str(args.new), "old": str(args.old)}
+    for name in SETS:
+        files = image_files(BENCH / name)
+        new_scale, new = per_image_psnr(args.new, files)
+        old_scale, old = per_image_psnr(args.old, files)
+        if new_scale != old_scale:
+            parser.error(f"{args.new} is x{new_scale} and {args.old} x{old_scale}")
+        record[name] = {"images": len(files), **paired(new, old)}
+    record["date"] = time.strftime("%Y-%m-%d")
+    args.out.write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main()
