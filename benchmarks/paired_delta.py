@@ -19,24 +19,24 @@ from pathlib import Path
 
 import torch
 
-from srcli.evaluate import evaluate_sr, image_files
+from srcli.evaluate import Upscaler, evaluate_sr, image_files
 from srcli.models import PDWrapper, load_network
 from srcli.ops import AvgPool
+from srcli.train import rounded_upscaler
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
 SETS = ("Set5", "Set14", "BSD68")
 
 
-def per_image_psnr(weights: Path, files: list[Path]) -> tuple[int, list[float]]:
-    """The checkpoint's scale and its PSNR-Y on each file."""
+def rounded_model(weights: Path) -> tuple[int, Upscaler]:
+    """The checkpoint's scale, and the checkpoint inside PD with rounded 8-bit output."""
     net, _ = load_network(weights)
-    model = PDWrapper(net.eval(), AvgPool(net.scale))
+    return net.scale, rounded_upscaler(PDWrapper(net.eval(), AvgPool(net.scale)))
 
-    def upscale(lr: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return (model(lr.float() / 255).clamp(0, 1) * 255).round().to(torch.uint8)
 
-    return net.scale, [score.psnr_y for score in evaluate_sr(upscale, files, net.scale, with_ssim=False)]
+def per_image(model: Upscaler, files: list[Path], scale: int) -> list[float]:
+    """PSNR-Y of the model on each file."""
+    return [score.psnr_y for score in evaluate_sr(model, files, scale, with_ssim=False)]
 
 
 def paired(new: list[float], old: list[float]) -> dict[str, float]:
@@ -55,14 +55,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    (new_scale, new), (old_scale, old) = rounded_model(args.new), rounded_model(args.old)
+    if new_scale != old_scale:
+        parser.error(f"{args.new} is x{new_scale} and {args.old} x{old_scale}")
     record: dict[str, object] = {"new": str(args.new), "old": str(args.old)}
     for name in SETS:
         files = image_files(BENCH / name)
-        new_scale, new = per_image_psnr(args.new, files)
-        old_scale, old = per_image_psnr(args.old, files)
-        if new_scale != old_scale:
-            parser.error(f"{args.new} is x{new_scale} and {args.old} x{old_scale}")
-        record[name] = {"images": len(files), **paired(new, old)}
+        record[name] = {
+            "images": len(files),
+            **paired(per_image(new, files, new_scale), per_image(old, files, new_scale)),
+        }
     record["date"] = time.strftime("%Y-%m-%d")
     args.out.write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps(record))

@@ -20,7 +20,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from srcli.archs.compact import deepen_compact, is_compact, widen_compact_scale
-from srcli.evaluate import evaluate_sr
+from srcli.evaluate import Upscaler, evaluate_sr
 from srcli.metrics import Y_WEIGHTS
 from srcli.models import PDWrapper, build_network, save_checkpoint
 from srcli.ops import AvgPool
@@ -132,14 +132,19 @@ def box_lr(hr: torch.Tensor, scale: int) -> torch.Tensor:
     return torch.floor(F.avg_pool2d(hr, scale) + 0.5)
 
 
-def validate(model: nn.Module, files: list[Path], scale: int) -> float:
-    """Mean Set5-style PSNR-Y of the model's rounded output (protocol of shared/README.md)."""
+def rounded_upscaler(model: nn.Module) -> Upscaler:
+    """The model as an :data:`~srcli.evaluate.Upscaler`: uint8 LR in, its output rounded to uint8 out."""
 
     def upscale(lr: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
             return (model(lr.float() / 255).clamp(0, 1) * 255).round().to(torch.uint8)
 
-    scores = evaluate_sr(upscale, files, scale, with_ssim=False)
+    return upscale
+
+
+def validate(model: nn.Module, files: list[Path], scale: int) -> float:
+    """Mean Set5-style PSNR-Y of the model's rounded output (protocol of shared/README.md)."""
+    scores = evaluate_sr(rounded_upscaler(model), files, scale, with_ssim=False)
     return sum(s.psnr_y for s in scores) / len(scores)
 
 
