@@ -24,7 +24,7 @@ from srcli.evaluate import Upscaler, evaluate_sr
 from srcli.metrics import Y_WEIGHTS
 from srcli.models import PDWrapper, build_network, save_checkpoint
 from srcli.ops import AvgPool
-from srcli.teacher import load_teacher, weights_digest
+from srcli.teacher import load_teacher, weights_digest, with_targets
 from srcli.train_loop import (
     Task,
     TrainError,
@@ -177,16 +177,15 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
     teacher = load_teacher(config.teacher, config.scale) if config.teacher else None
     optimizer, step, seconds = start_state(config, net, resume)
     hr_patch = config.patch * config.scale
-    images = load_training_images(config.data, hr_patch, config.rescales)
     val_files = validation_files(config.val)
+    images = load_training_images(config.data, hr_patch, config.rescales)
+    if teacher is not None:
+        images = with_targets(teacher, images, config.scale, report)
 
     def draw_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        hr = sample_batch(images, generator, config.batch, hr_patch)
-        lr = (box_lr(hr, config.scale) / 255).contiguous(memory_format=torch.channels_last)
-        if teacher is None:
-            return lr, hr / 255
-        with torch.no_grad():  # not inference_mode: the loss keeps the target for its backward pass
-            return lr, teacher(lr)
+        patches = sample_batch(images, generator, config.batch, hr_patch, align=config.scale if config.teacher else 1)
+        lr = (box_lr(patches[:, :3], config.scale) / 255).contiguous(memory_format=torch.channels_last)
+        return lr, patches[:, -3:] / 255  # the HR patch, or the teacher's target stacked under it
 
     task = Task(
         net=net,

@@ -128,13 +128,16 @@ def validation_files(folder: Path | None) -> list[Path]:
     return files
 
 
-def sample_batch(images: list[torch.Tensor], generator: torch.Generator, batch: int, hr_patch: int) -> torch.Tensor:
-    """Random HR crops with random flips and transposes: ``(batch, 3, P, P)`` float in [0, 255]."""
+def sample_batch(
+    images: list[torch.Tensor], generator: torch.Generator, batch: int, hr_patch: int, align: int = 1
+) -> torch.Tensor:
+    """Random crops with random flips and transposes: ``(batch, C, P, P)`` float, from ``(C, H, W)``
+    images (uint8, or float in [0, 255]); each crop starts at multiples of ``align``."""
     crops = []
     for _ in range(batch):
         image = images[int(torch.randint(len(images), (1,), generator=generator))]
-        top = int(torch.randint(image.shape[1] - hr_patch + 1, (1,), generator=generator))
-        left = int(torch.randint(image.shape[2] - hr_patch + 1, (1,), generator=generator))
+        top = align * int(torch.randint((image.shape[1] - hr_patch) // align + 1, (1,), generator=generator))
+        left = align * int(torch.randint((image.shape[2] - hr_patch) // align + 1, (1,), generator=generator))
         crop = image[:, top : top + hr_patch, left : left + hr_patch]
         flip_h, flip_v, transpose = torch.randint(2, (3,), generator=generator).tolist()
         if flip_h:

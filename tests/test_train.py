@@ -15,8 +15,17 @@ from hypothesis import strategies as st
 from safetensors.torch import load_file
 
 from srcli.models import load_network, read_metadata
-from srcli.train import CHROMA_SHARE, LUMA_WEIGHTS, SRTrainConfig, luma_l1, train_sr
-from srcli.train_loop import BEST_WEIGHTS, TrainError, format_duration, keep_if_best, load_training_images
+from srcli.ops import AvgPool
+from srcli.teacher import load_teacher, with_targets
+from srcli.train import CHROMA_SHARE, LUMA_WEIGHTS, SRTrainConfig, box_lr, luma_l1, train_sr
+from srcli.train_loop import (
+    BEST_WEIGHTS,
+    TrainError,
+    format_duration,
+    keep_if_best,
+    load_training_images,
+    sample_batch,
+)
 from tests.images import random_channels, save_8bit, training_folders
 
 
@@ -360,11 +369,41 @@ def test_a_student_equal_to_an_equivariant_teacher_has_no_loss(folders, tmp_path
     rows = []
     student = config(folders, tmp_path, "student", steps=2, val_every=1, init=teacher, teacher=teacher, lr=1e-12)
     train_sr(student, resume=False, report=rows.append)
-    assert all(float(row["loss"]) < 1e-6 for row in rows)
+    assert rows[0] == {"teacher_targets": "3/3", "seconds": rows[0]["seconds"]}  # every 50 photos and the last
+    assert all(float(row["loss"]) < 1e-6 for row in rows[1:])
     assert "--teacher" in read_metadata(student.out)["command"]
     rows.clear()
     train_sr(config(folders, tmp_path, "plain", steps=2, val_every=1, init=teacher, lr=1e-12), False, rows.append)
     assert all(float(row["loss"]) > 1e-2 for row in rows)  # against the HR patches
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), align=st.sampled_from([1, 2, 3, 4]))
+def test_crops_start_on_the_alignment_grid(seed, align):
+    # Each pixel holds its own coordinates, so a crop tells where it was cut (after undoing flips).
+    rows, cols = torch.meshgrid(torch.arange(37.0), torch.arange(41.0), indexing="ij")
+    image = torch.stack([rows, cols, rows])
+    patches = sample_batch([image], torch.Generator().manual_seed(seed), batch=8, hr_patch=12, align=align)
+    assert patches.shape == (8, 3, 12, 12)
+    for patch in patches:
+        top, left = int(patch[0].min()), int(patch[1].min())
+        assert top % align == 0 and left % align == 0
+        assert torch.equal(patch[0].max() - top, torch.tensor(11.0))  # the whole 12x12 block, flipped or not
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_teacher_targets_are_consistent_with_every_aligned_patch(folders, tmp_path, generator, scale):
+    # A trained teacher (its last convolution no longer zero) sees whole images; a patch cut on the
+    # scale grid, flipped or transposed, keeps a target whose box mean is the patch's own 8-bit LR.
+    weights = train_sr(config(folders, tmp_path, "teacher", scale=scale, steps=3, lr=1e-2), False, lambda r: None)
+    images = [random_channels(generator, 3, 29, 31).to(torch.uint8) for _ in range(2)]
+    paired = with_targets(load_teacher(weights, scale), images, scale, report=lambda row: None)
+    assert [tuple(p.shape) for p in paired] == [(6, 29 - 29 % scale, 31 - 31 % scale)] * 2
+    assert torch.equal(paired[0][:3], images[0][:, : 29 - 29 % scale, : 31 - 31 % scale].float())
+    patches = sample_batch(paired, generator, batch=16, hr_patch=4 * scale, align=scale)
+    lr = box_lr(patches[:, :3], scale) / 255
+    assert torch.allclose(AvgPool(scale).A(patches[:, 3:] / 255), lr, atol=1e-6)
+    assert (patches[:, 3:] - patches[:, :3]).abs().mean() > 0.5  # the targets are the teacher's, not the HR
 
 
 def test_a_teacher_of_another_scale_or_changed_since_is_refused(folders, tmp_path):

@@ -121,7 +121,8 @@ def train_sr_command(
         Path | None,
         typer.Option(
             help="Train towards these x--scale weights' self-ensemble (8 flips and transposes, PD-projected) "
-            "instead of the HR patch: distillation, usually from the --init weights. Steps cost about 3x."
+            "instead of the HR patch: distillation, usually from the --init weights. The teacher runs once on "
+            "every whole training photo before the first step (and again on --resume)."
         ),
     ] = None,
     seed: Seed = 0,
