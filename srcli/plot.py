@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,6 +10,14 @@ from PIL import Image, ImageDraw
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
 Series = tuple[str, Sequence[tuple[float, float]]]
+
+
+def tick_labels(low: float, high: float, count: int) -> list[str]:
+    """``count`` evenly spaced labels from ``low`` to ``high`` (``high > low``), with the fewest
+    decimals that keep neighbours apart (a curve that moves 0.01 dB gets 36.971, 36.973, …)."""
+    step = (high - low) / (count - 1)
+    decimals = max(0, math.ceil(-math.log10(step)))
+    return [f"{low + step * i:.{decimals}f}" for i in range(count)]
 
 
 def line_chart(series: Sequence[Series], path: Path, title: str, x_label: str, y_label: str) -> None:
@@ -31,7 +40,7 @@ def line_chart(series: Sequence[Series], path: Path, title: str, x_label: str, y
         return px, py
 
     draw.rectangle([margin, margin, width - margin, height - margin], outline="black")
-    for i in range(6):
+    for i, y_tick in enumerate(tick_labels(y0, y1, 6)):
         gx = x0 + (x1 - x0) * i / 5
         gy = y0 + (y1 - y0) * i / 5
         px, _ = to_pixel(gx, y0)
@@ -39,7 +48,7 @@ def line_chart(series: Sequence[Series], path: Path, title: str, x_label: str, y
         draw.line([px, height - margin, px, height - margin + 5], fill="black")
         draw.text((px - 15, height - margin + 8), f"{gx:.0f}", fill="black")
         draw.line([margin - 5, py, margin, py], fill="black")
-        draw.text((8, py - 6), f"{gy:.2f}", fill="black")
+        draw.text((8, py - 6), y_tick, fill="black")
     draw.text((width / 2 - 60, 20), title, fill="black")
     draw.text((width / 2 - 20, height - 25), x_label, fill="black")
     draw.text((8, margin - 30), y_label, fill="black")
