@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -10,7 +12,7 @@ from srcli.plot import tick_labels
 def test_neighbouring_tick_labels_differ_and_stay_within_half_a_step(low, span):
     labels = tick_labels(low, low + span, 6)
     assert len(labels) == 6
-    assert all(a != b for a, b in zip(labels, labels[1:]))
+    assert all(a != b for a, b in itertools.pairwise(labels))
     step = span / 5
     assert all(abs(float(label) - (low + step * i)) <= step / 2 for i, label in enumerate(labels))
 
