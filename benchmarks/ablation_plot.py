@@ -13,7 +13,7 @@ import csv
 import json
 from pathlib import Path
 
-from srcli.plot import line_chart
+from srcli.train.plot import line_chart
 
 
 def curve(run: Path) -> list[tuple[float, float]]:

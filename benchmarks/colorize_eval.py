@@ -26,12 +26,12 @@ import torch
 from entries import model_entry, write_entry
 from PIL import Image
 
-from srcli.colorize import colorize_gray, gray_of
 from srcli.evaluate import image_files
 from srcli.imageio import Picture, encode_picture, read_picture, tensor_to_pil
 from srcli.metrics import colourfulness, has_colour, psnr
 from srcli.models import load_network
-from srcli.pipeline import RunOptions
+from srcli.tasks.colorize import colorize_gray, gray_of
+from srcli.tasks.sr import RunOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "data" / "bench"

@@ -21,7 +21,7 @@ from safetensors.torch import load_file
 from srcli.evaluate import image_files
 from srcli.models import PDWrapper, detect_architecture
 from srcli.ops import AvgPool
-from srcli.train import validate
+from srcli.train.sr import validate
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
 

@@ -21,7 +21,7 @@ import torch
 
 from srcli.evaluate import image_files, protocol_pair
 from srcli.metrics import psnr_y
-from srcli.teacher import load_teacher
+from srcli.train.teacher import load_teacher
 
 
 def named_path(text: str) -> tuple[str, Path]:

@@ -22,7 +22,7 @@ import torch
 from srcli.evaluate import Upscaler, evaluate_sr, image_files
 from srcli.models import PDWrapper, load_network
 from srcli.ops import AvgPool
-from srcli.train import rounded_upscaler
+from srcli.train.sr import rounded_upscaler
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
 SETS = ("Set5", "Set14", "BSD68")

@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 from entries import model_entry, write_entry
 
-from srcli.bench import bench_folder
 from srcli.models import LoadedModel, load_network
-from srcli.pipeline import RunOptions
+from srcli.tasks.bench import bench_folder
+from srcli.tasks.sr import RunOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "data" / "bench"

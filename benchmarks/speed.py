@@ -25,7 +25,7 @@ from PIL import Image
 
 from srcli.imageio import Picture, pil_to_tensor
 from srcli.models import load_manifest, load_model
-from srcli.pipeline import RunOptions, Timings, upscale_picture
+from srcli.tasks.sr import RunOptions, Timings, upscale_picture
 
 PHOTO = Path(__file__).resolve().parents[2] / "shared" / "data" / "train" / "CBSD432" / "12003.jpg"
 

@@ -17,7 +17,7 @@ import torch
 from speed import photo
 
 from srcli.models import load_model
-from srcli.pipeline import RunOptions, upscale_picture
+from srcli.tasks.sr import RunOptions, upscale_picture
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from PIL import Image
 from srcli.archs.colornet import CHROMA_BASIS, ColorNet, chroma_grid, chroma_of, rgb_from
 from srcli.metrics import colourfulness, has_colour
 from srcli.models import load_network, save_checkpoint
-from srcli.train_colorize import ColorizeTrainConfig, nearest_bins, rebalancing_weights, train_colorize
+from srcli.train.colorize import ColorizeTrainConfig, nearest_bins, rebalancing_weights, train_colorize
 from tests.images import pillow_channels, random_channels, save_8bit, save_png16, training_folders
 
 
@@ -137,7 +137,7 @@ def test_a_few_training_steps_write_a_usable_model(tmp_path, generator, cli):
 
 
 def test_calibration_picks_the_most_colourful_decoding_that_beats_gray(tmp_path, generator):
-    from srcli.train_colorize import calibrate_decoding
+    from srcli.train.colorize import calibrate_decoding
 
     folder = tmp_path / "calibrate"
     folder.mkdir()

@@ -16,11 +16,11 @@ from PIL import Image
 from safetensors.torch import load, save
 
 from srcli.archs.csnet import CSNet
-from srcli.cs import measurement_psnr
 from srcli.csfile import SensingInfo, encode_measurements, read_measurements
 from srcli.models import load_network, save_checkpoint
 from srcli.ops import BlockCS
-from srcli.train_cs import CSTrainConfig, block_statistics, lmmse_initial, train_cs
+from srcli.tasks.cs import measurement_psnr
+from srcli.train.cs import CSTrainConfig, block_statistics, lmmse_initial, train_cs
 from tests.images import random_channels, save_8bit, save_png16, training_folders
 
 RATIO = 0.25

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from srcli.ema import WeightAverage
+from srcli.train.ema import WeightAverage
 
 
 @settings(max_examples=30, deadline=None)

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from srcli.interrupt import stop_requests
+from srcli.train.interrupt import stop_requests
 
 
 def test_first_signal_is_a_request_and_the_second_interrupts():

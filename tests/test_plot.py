@@ -5,7 +5,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from srcli.plot import tick_labels
+from srcli.train.plot import tick_labels
 
 
 @given(low=st.floats(-1000, 1000), span=st.floats(1e-4, 1000))

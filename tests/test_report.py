@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from srcli import report
+from srcli.cli import report
 
 
 def test_a_long_note_stays_one_line_when_stderr_is_not_a_terminal(capsys):

@@ -99,11 +99,11 @@ def test_shipped_colorizer_round_trips_the_example(cli, tmp_path, gray):
 
 @pytest.mark.parametrize("ratio", sorted(CS_FLOORS))
 def test_shipped_cs_models_pass_their_floor_on_a_set5_image(shared_data, ratio):
-    from srcli.cs import reconstruct, sample_picture
     from srcli.imageio import read_picture
     from srcli.metrics import psnr
     from srcli.models import cs_model
-    from srcli.pipeline import RunOptions
+    from srcli.tasks.cs import reconstruct, sample_picture
+    from srcli.tasks.sr import RunOptions
 
     picture = read_picture(sorted((shared_data / "bench" / "Set5").iterdir())[0])
     values, info = sample_picture(picture, ratio, seed=0)

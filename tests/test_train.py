@@ -16,9 +16,7 @@ from safetensors.torch import load_file
 
 from srcli.models import load_network, read_metadata
 from srcli.ops import AvgPool
-from srcli.teacher import load_teacher, with_targets
-from srcli.train import CHROMA_SHARE, LUMA_WEIGHTS, SRTrainConfig, box_lr, luma_l1, train_sr
-from srcli.train_loop import (
+from srcli.train.loop import (
     BEST_WEIGHTS,
     TrainError,
     format_duration,
@@ -26,6 +24,8 @@ from srcli.train_loop import (
     load_training_images,
     sample_batch,
 )
+from srcli.train.sr import CHROMA_SHARE, LUMA_WEIGHTS, SRTrainConfig, box_lr, luma_l1, train_sr
+from srcli.train.teacher import load_teacher, with_targets
 from tests.images import random_channels, save_8bit, training_folders
 
 

@@ -4,7 +4,7 @@ Two stages, as in ReconNet / CSNet:
 
 1. ``initial``: one linear map per block, measurements ``(M,)`` → pixels ``(block²,)``. srcli
    starts it at the linear minimum-mean-square-error estimate of its training data
-   (:func:`srcli.train_cs.lmmse_initial`), which alone is some 16 dB better than ``Aᵀy``.
+   (:func:`srcli.train.cs.lmmse_initial`), which alone is some 16 dB better than ``Aᵀy``.
 2. A residual refiner on the whole image, at half resolution (pixel unshuffle → convolutions
    → pixel shuffle), which removes block seams and restores detail at a quarter of the cost
    of a full-resolution body.

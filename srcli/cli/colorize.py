@@ -67,9 +67,9 @@ def colorize(
     """Colorize gray images. The saved file turns back into the input gray exactly (its channel
     mean, or with --gray bt601 Pillow's convert('L')). Colour input is made gray first; alpha is
     kept. Reports consistency and colourfulness per file. Exit 1 if any file failed."""
-    from srcli.batch import plan_jobs
-    from srcli.colorize import colorize_file
     from srcli.models import colorize_model
+    from srcli.tasks.batch import plan_jobs
+    from srcli.tasks.colorize import colorize_file
 
     if temperature is not None and temperature <= 0:
         fail(f"--temperature must be positive, got {temperature}")

@@ -8,7 +8,7 @@ from typing import Annotated, NoReturn, TypeVar
 
 import typer
 
-from srcli import report
+from srcli.cli import report
 from srcli.imageio import ImageError
 from srcli.models import ModelError
 
@@ -70,8 +70,8 @@ Threads = Annotated[int | None, typer.Option(help="CPU threads for torch.")]
 
 
 def run_options(device: Device, tile: int | None, overlap: int, half: bool, no_pd: bool, ensemble: bool = False):
-    """The pipeline's :class:`~srcli.pipeline.RunOptions` from the command's options (checked)."""
-    from srcli.pipeline import RunOptions, resolve_device
+    """The pipeline's :class:`~srcli.tasks.sr.RunOptions` from the command's options (checked)."""
+    from srcli.tasks.sr import RunOptions, resolve_device
 
     resolved = resolve_device(device.value)
     if half and resolved.type != "cuda":
@@ -82,6 +82,6 @@ def run_options(device: Device, tile: int | None, overlap: int, half: bool, no_p
 
 
 def run_jobs(jobs: list, work: Callable, skip_existing: bool, json_output: bool, quiet: bool) -> None:
-    """Run a batch with progress and a summary (see :func:`srcli.report.run_batch`); exit 1 if any file failed."""
+    """Run a batch with progress and a summary (see :func:`srcli.cli.report.run_batch`); exit 1 if any file failed."""
     if report.run_batch(jobs, work, skip_existing, json_output, quiet, debug=state["debug"]):
         raise typer.Exit(1)

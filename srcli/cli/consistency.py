@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from srcli import report
+from srcli.cli import report
 from srcli.cli.common import Json, Overwrite, guarded
-from srcli.consistency import check_images
-from srcli.degrade import degrade_image
+from srcli.tasks.check import check_images
+from srcli.tasks.degrade import degrade_image
 
 
 class DegradeMethod(str, Enum):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from srcli import report
+from srcli.cli import report
 from srcli.cli.common import Device, DeviceOption, Half, Json, NoPd, Overwrite, fail, guarded, run_options
 
 cs_app = typer.Typer(
@@ -28,7 +28,7 @@ def cs_sample(
 ) -> None:
     """Measure IMAGE: per 32×32 block and channel, M orthonormal random projections, saved as
     float32 with everything reconstruction needs (sides that are not multiples of 32 are padded)."""
-    from srcli.cs import sample_file
+    from srcli.tasks.cs import sample_file
 
     if not 0 < ratio <= 1:
         fail(f"--ratio must be in (0, 1], got {ratio}")
@@ -63,7 +63,7 @@ def cs_reconstruct(
     """Reconstruct an image from its measurements: a learned linear estimate per block, a refiner
     network, then PD, which restores the measured part exactly. Reports the measurement-consistency
     PSNR of the float result and of the saved file (rounding to integers costs some)."""
-    from srcli.cs import reconstruct_file
+    from srcli.tasks.cs import reconstruct_file
 
     if tile is not None and tile < 0:
         fail("--tile must not be negative")

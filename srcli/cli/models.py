@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from srcli import report
+from srcli.cli import report
 from srcli.cli.common import Json, guarded
 
 models_app = typer.Typer(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from srcli import report
+from srcli.cli import report
 from srcli.cli.common import (
     Device,
     DeviceOption,
@@ -28,7 +28,7 @@ from srcli.cli.common import (
     run_jobs,
     run_options,
 )
-from srcli.pipeline import DEFAULT_OVERLAP
+from srcli.tasks.sr import DEFAULT_OVERLAP
 
 Scale = Annotated[
     int | None,
@@ -69,9 +69,9 @@ def upscale(
 ) -> None:
     """Upscale images ×2, ×4 or ×8. Every saved file is exactly consistent with its input: its
     box downsample equals the input byte for byte (alpha and 16-bit too). Exit 1 if any file failed."""
-    from srcli.batch import plan_jobs
     from srcli.models import sr_stages, total_scale
-    from srcli.pipeline import upscale_file
+    from srcli.tasks.batch import plan_jobs
+    from srcli.tasks.sr import upscale_file
 
     if scale not in (None, 2, 4, 8):
         fail(f"--scale must be 2, 4 or 8, got {scale}")
@@ -106,8 +106,8 @@ def bench(
     of its saved outputs, time, megapixels per second and peak memory, per folder."""
     import torch
 
-    from srcli.bench import bench_folder, peak_memory_mb
     from srcli.models import sr_stages, total_scale
+    from srcli.tasks.bench import bench_folder, peak_memory_mb
 
     if threads:
         torch.set_num_threads(threads)

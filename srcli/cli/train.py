@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from srcli import report
+from srcli.cli import report
 from srcli.cli.common import Threads, fail, guarded
 
 train_app = typer.Typer(
@@ -132,7 +132,7 @@ def train_sr_command(
     resume: Resume = False,
 ) -> None:
     """Train a super-resolution network on box-downsampled patches, L1 (or MSE) loss on the PD output."""
-    from srcli.train import SRTrainConfig, train_sr
+    from srcli.train.sr import SRTrainConfig, train_sr
 
     _train(SRTrainConfig, train_sr, locals() | {"loss": loss.value, "rescales": tuple(rescale or ())})
 
@@ -163,7 +163,7 @@ def train_cs_command(
 ) -> None:
     """Train a compressed-sensing network: linear stage started at the LMMSE estimate of the
     training blocks, half-resolution refiner, L1 loss on the PD output."""
-    from srcli.train_cs import CSTrainConfig, train_cs
+    from srcli.train.cs import CSTrainConfig, train_cs
 
     _train(CSTrainConfig, train_cs, locals())
 
@@ -200,7 +200,7 @@ def train_colorize_command(
     targets; gray comes from the input through PD, so only chroma is learned. At the end the
     decoding (temperature, saturation) is calibrated on --calibrate: the most colourful that
     still beats the gray copy's PSNR."""
-    from srcli.train_colorize import ColorizeTrainConfig, train_colorize
+    from srcli.train.colorize import ColorizeTrainConfig, train_colorize
 
     if patch % 4:
         fail(f"--patch must be a multiple of 4, got {patch}")

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import torch
 
-from srcli.batch import Job
-from srcli.consistency import box_consistency
 from srcli.ensemble import SelfEnsemble
 from srcli.exact import quantize_sr
 from srcli.imageio import STDIO, Picture, decode_picture, encode_picture, read_picture, write_bytes_atomic
 from srcli.models import LoadedModel
 from srcli.ops import pad_to_multiple
+from srcli.tasks.batch import Job
+from srcli.tasks.check import box_consistency
 from srcli.tiling import MIN_TILE, Tile, auto_tile, plan_tiles, tile_apply
 
 DEFAULT_OVERLAP = 20

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import torch
 
-from srcli.batch import Job
 from srcli.exact import pillow_luma, quantize_gray_mean, quantize_gray_pillow
 from srcli.imageio import STDIO, ImageError, Picture, decode_picture, encode_picture, read_picture, write_bytes_atomic
 from srcli.metrics import colourfulness, psnr
 from srcli.ops import pad_to_multiple
-from srcli.pipeline import RunOptions, TileCallback, Timings, run_record, timed_tiles
+from srcli.tasks.batch import Job
+from srcli.tasks.sr import RunOptions, TileCallback, Timings, run_record, timed_tiles
 from srcli.tiling import auto_tile
 
 GRAY_MODES = ("mean", "bt601")

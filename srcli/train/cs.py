@@ -25,7 +25,7 @@ from srcli.imageio import read_picture
 from srcli.metrics import psnr
 from srcli.models import PDWrapper, save_checkpoint
 from srcli.ops import BlockCS, pad_to_multiple
-from srcli.train_loop import (
+from srcli.train.loop import (
     Task,
     TrainError,
     TrainRun,

@@ -3,8 +3,8 @@
 HR patches with random flips and transposes, LR by the box average the upscaler inverts, L1
 loss (or MSE, ``--loss mse``, which PSNR measures, or ``--loss l1-luma``, weighted towards the
 BT.601 luma the benchmarks score) on the projected output, against the HR patch or a teacher's
-self-ensemble (``--teacher``, :mod:`srcli.teacher`); the loop itself (schedule, resume, logs) is
-:mod:`srcli.train_loop`.
+self-ensemble (``--teacher``, :mod:`srcli.train.teacher`); the loop itself (schedule, resume, logs) is
+:mod:`srcli.train.loop`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from srcli.evaluate import Upscaler, evaluate_sr
 from srcli.metrics import Y_WEIGHTS
 from srcli.models import PDWrapper, build_network, save_checkpoint
 from srcli.ops import AvgPool
-from srcli.teacher import load_teacher, weights_digest, with_targets
-from srcli.train_loop import (
+from srcli.train.loop import (
     Task,
     TrainError,
     TrainRun,
@@ -37,6 +36,7 @@ from srcli.train_loop import (
     start_state,
     validation_files,
 )
+from srcli.train.teacher import load_teacher, weights_digest, with_targets
 
 
 @dataclass(kw_only=True)

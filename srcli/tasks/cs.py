@@ -20,7 +20,7 @@ from srcli.imageio import ImageError, Picture, decode_picture, encode_picture, r
 from srcli.metrics import psnr_from_mse
 from srcli.models import cs_model
 from srcli.ops import BlockCS, pad_to_multiple
-from srcli.pipeline import RunOptions, TileCallback, Timings, run_record, timed_tiles
+from srcli.tasks.sr import RunOptions, TileCallback, Timings, run_record, timed_tiles
 
 FLOAT_SUFFIXES = (".tif", ".tiff")
 DEFAULT_TILE_BLOCKS = 32

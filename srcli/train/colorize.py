@@ -31,7 +31,7 @@ from srcli.imageio import read_picture
 from srcli.metrics import colourfulness, has_colour, psnr
 from srcli.models import PDWrapper, read_metadata, save_checkpoint
 from srcli.ops import Gray, pad_to_multiple
-from srcli.train_loop import (
+from srcli.train.loop import (
     Task,
     TrainRun,
     fit,

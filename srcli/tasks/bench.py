@@ -16,11 +16,11 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from srcli.consistency import box_consistency
 from srcli.evaluate import image_files, protocol_pair, score_sr
 from srcli.imageio import Picture, decode_picture, encode_picture, pil_to_tensor, tensor_to_pil
 from srcli.models import LoadedModel, total_scale
-from srcli.pipeline import RunOptions, Timings, upscale_picture
+from srcli.tasks.check import box_consistency
+from srcli.tasks.sr import RunOptions, Timings, upscale_picture
 
 
 @dataclass(frozen=True)

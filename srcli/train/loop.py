@@ -22,13 +22,13 @@ import torch
 from PIL import Image
 from torch import nn
 
-from srcli.ema import WeightAverage
 from srcli.evaluate import image_files
 from srcli.imageio import pil_to_tensor
-from srcli.interrupt import stop_requests
 from srcli.models import read_metadata
-from srcli.plot import line_chart
-from srcli.train_state import load_state, restore_average, save_state, saved_init_seconds, saved_schedule
+from srcli.train.ema import WeightAverage
+from srcli.train.interrupt import stop_requests
+from srcli.train.plot import line_chart
+from srcli.train.state import load_state, restore_average, save_state, saved_init_seconds, saved_schedule
 
 LOG_FIELDS = ["step", "loss", "val_psnr_y", "lr", "seconds"]
 BEST_WEIGHTS = "best.safetensors"  # in the run folder: the export with the highest validation PSNR
@@ -240,7 +240,7 @@ def fit(
     """Training from ``step`` on with Adam and a cosine schedule; validates, logs, checkpoints and exports
     every ``val_every`` steps and when the run stops (end of schedule, ``--minutes``, ``--stop-at``,
     Ctrl-C or SIGTERM), keeping the export with the highest validation PSNR as :data:`BEST_WEIGHTS`.
-    With ``config.ema``, what is validated and exported is the weight average (:mod:`srcli.ema`)."""
+    With ``config.ema``, what is validated and exported is the weight average (:mod:`srcli.train.ema`)."""
     state_path, log_path = config.run_dir / "state.safetensors", config.run_dir / "log.csv"
     rows = _read_log(log_path, step)
     (config.run_dir / "config.json").write_text(json.dumps(asdict(config), default=str, indent=2))
