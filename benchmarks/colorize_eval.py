@@ -26,12 +26,13 @@ import torch
 from entries import model_entry, write_entry
 from PIL import Image
 
+from srcli.archs import describe
+from srcli.checkpoint import load_network
 from srcli.evaluate import image_files
 from srcli.imageio import Picture, encode_picture, read_picture, tensor_to_pil
 from srcli.metrics import colourfulness, has_colour, psnr
-from srcli.models import load_network
 from srcli.tasks.colorize import colorize_gray, gray_of
-from srcli.tasks.sr import RunOptions
+from srcli.tasks.run import RunOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "data" / "bench"
@@ -49,7 +50,7 @@ def evaluate_set(net: torch.nn.Module, folder: Path, modes: tuple[str, ...]) -> 
         row: dict[str, object] = {"image": path.name}
         for mode in modes:
             gray = gray_of(picture, mode)
-            color = colorize_gray(gray, 255, net, mode, RunOptions())
+            color = colorize_gray(gray, 255, describe(net), mode, RunOptions())
             data = encode_picture(Picture(color, None, 8), ".png")
             with Image.open(io.BytesIO(data)) as saved:
                 saved_rgb = torch.from_numpy(np.asarray(saved)).permute(2, 0, 1)

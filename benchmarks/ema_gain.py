@@ -18,9 +18,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
+from srcli.checkpoint import network_from_state_dict
 from srcli.evaluate import image_files
-from srcli.models import PDWrapper, detect_architecture
-from srcli.ops import AvgPool
+from srcli.ops import AvgPool, PDWrapper
 from srcli.train.sr import validate
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
@@ -42,8 +42,7 @@ def main() -> None:
     record["ema_updates"] = int(metadata["ema_updates"])
     for kind in ("model", "ema"):
         weights = {key.split(".", 1)[1]: value for key, value in tensors.items() if key.startswith(f"{kind}.")}
-        net = detect_architecture(weights)
-        net.load_state_dict(weights)
+        net = network_from_state_dict(weights, f"{args.state} ({kind})")
         model = PDWrapper(net.eval(), AvgPool(net.scale))
         for name in ("Set5", "Set14"):
             record[f"{name}_{'last_step' if kind == 'model' else 'average'}"] = round(

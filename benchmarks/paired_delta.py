@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
+from srcli.checkpoint import load_network
 from srcli.evaluate import Upscaler, evaluate_sr, image_files
-from srcli.models import PDWrapper, load_network
-from srcli.ops import AvgPool
+from srcli.ops import AvgPool, PDWrapper
 from srcli.train.sr import rounded_upscaler
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"

@@ -18,9 +18,10 @@ from pathlib import Path
 import torch
 from entries import model_entry, write_entry
 
-from srcli.models import LoadedModel, load_network
+from srcli.archs import describe
+from srcli.checkpoint import load_network
 from srcli.tasks.bench import bench_folder
-from srcli.tasks.sr import RunOptions
+from srcli.tasks.run import RunOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "data" / "bench"
@@ -36,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     net, header = load_network(args.weights)
-    model = LoadedModel(net, args.name, net.scale)
+    model = describe(net, args.name)
     results = {name: bench_folder(BENCH / name, [model], RunOptions()).as_json() for name in SETS}
     metrics = {
         name: {

@@ -22,12 +22,12 @@ from pathlib import Path
 import torch
 from entries import model_entry, write_entry
 
+from srcli.checkpoint import load_network
 from srcli.evaluate import image_files
 from srcli.imageio import decode_picture, read_picture
 from srcli.metrics import psnr
-from srcli.models import load_network
 from srcli.tasks.cs import encode_reconstruction, measurement_psnr, reconstruct, sample_picture
-from srcli.tasks.sr import RunOptions
+from srcli.tasks.run import RunOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "data" / "bench"

@@ -24,8 +24,10 @@ import torch
 from PIL import Image
 
 from srcli.imageio import Picture, pil_to_tensor
-from srcli.models import load_manifest, load_model
-from srcli.tasks.sr import RunOptions, Timings, upscale_picture
+from srcli.manifest import load_manifest
+from srcli.models import resolve
+from srcli.tasks.run import RunOptions, Timings
+from srcli.tasks.sr import upscale_picture
 
 PHOTO = Path(__file__).resolve().parents[2] / "shared" / "data" / "train" / "CBSD432" / "12003.jpg"
 
@@ -77,7 +79,7 @@ def main() -> None:
     for entry in load_manifest():
         if entry.task != "sr" or not entry.shipped:
             continue
-        model = load_model(entry.name)
+        model = resolve(entry.name, "sr")[0]
         seconds, timings, out = timed(photo(256), model, RunOptions(), args.repeats)
         throughput[entry.name] = {
             "seconds": round(seconds, 3),
@@ -86,7 +88,7 @@ def main() -> None:
     record["throughput_256_cpu"] = throughput
 
     default = next(e for e in load_manifest() if e.task == "sr" and e.scale == 4 and e.default)
-    model = load_model(default.name)
+    model = resolve(default.name, "sr")[0]
     picture = photo(512)
     seconds, timings, untiled = timed(picture, model, RunOptions(tile=0), args.repeats)
     record["pd_overhead_512_x4"] = overhead(default.name, timings)

@@ -16,8 +16,9 @@ import time
 import torch
 from speed import photo
 
-from srcli.models import load_model
-from srcli.tasks.sr import RunOptions, upscale_picture
+from srcli.models import resolve
+from srcli.tasks.run import RunOptions
+from srcli.tasks.sr import upscale_picture
 
 
 def main() -> None:
@@ -29,7 +30,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    models = {name: load_model(name) for name in (args.first, args.second)}
+    models = {name: resolve(name, "sr")[0] for name in (args.first, args.second)}
     picture = photo(args.side)
     for model in models.values():
         upscale_picture(picture, model, RunOptions())

@@ -19,16 +19,13 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
 from srcli import __version__
-from srcli.imageio import ImageError, write_bytes_atomic
+from srcli.errors import MeasurementError
+from srcli.imageio import write_bytes_atomic
 from srcli.ops import BlockCS
 
 FORMAT = "srcli-cs-measurements"
 FORMAT_VERSION = "1"
 TENSOR = "measurements"
-
-
-class MeasurementError(ImageError):
-    """A measurement file that srcli cannot use; the message is one line for the user."""
 
 
 @dataclass(frozen=True)

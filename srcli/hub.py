@@ -12,7 +12,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from srcli.models import ModelEntry, ModelError
+from srcli.checkpoint import read_metadata
+from srcli.errors import ModelError
+from srcli.manifest import ModelEntry
 
 DEFAULT_REPO = "srcli/srcli-models"
 
@@ -178,8 +180,6 @@ def export_model(entry: ModelEntry, weights: Path, folder: Path) -> list[Path]:
     """Write a folder ready to upload to the Hub: the safetensors, config.json and a model card."""
     import json
     import shutil
-
-    from srcli.models import read_metadata
 
     if folder.exists() and any(folder.iterdir()):
         raise ModelError(f"{folder} exists and is not empty")

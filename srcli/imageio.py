@@ -29,6 +29,7 @@ import png
 import torch
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from srcli.errors import ImageError
 from srcli.tiff16 import Tiff16Error, encode_tiff16, is_tiff, read_tiff16
 
 STDIO = "-"
@@ -42,10 +43,6 @@ SAVE_FORMATS = {
     ".tiff": "TIFF",
     ".bmp": "BMP",
 }
-
-
-class ImageError(ValueError):
-    """An image that cannot be read or written; the message is one line for the user."""
 
 
 @dataclass(frozen=True)

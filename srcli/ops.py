@@ -5,7 +5,9 @@ Every operator is a small stateless object with
 * ``A(x)``: the degradation, HR ``(N, C, H, W)`` → measurement;
 * ``A_pinv(y)``: a right inverse, ``A(A_pinv(y)) == y``;
 * ``project(x_r, y)``: PD, ``A⁺y + (I − A⁺A) x_r``, so that ``A(project(x_r, y)) == y``
-  for every ``x_r`` (up to float rounding).
+  for every ``x_r`` (up to float rounding);
+* ``quantize(x_r, y, max_value)`` for operators whose measurements are integer images: PD onto the
+  integers in ``[0, max_value]`` (:mod:`srcli.exact`), so that ``A(result) == y`` holds exactly.
 
 Tensors are float32 or float64 on any device; nothing here changes ``self``.
 """
@@ -17,6 +19,9 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from srcli.exact import quantize_gray_mean, quantize_gray_pillow, quantize_sr
 
 MIN_SCALE, MAX_SCALE = 2, 16
 GRAY_WEIGHTS = {"mean": (1 / 3, 1 / 3, 1 / 3), "bt601": (0.299, 0.587, 0.114)}
@@ -34,6 +39,13 @@ class LinearOperator:
     def project(self, x_r: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """PD: ``x_r + A⁺(y − A x_r)``, equal to ``A⁺y + (I − A⁺A) x_r``."""
         return x_r + self.A_pinv(y - self.A(x_r))
+
+    def quantize(
+        self, x_r: torch.Tensor, y: torch.Tensor, max_value: int, unit: float = 1.0, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Integers in ``[0, max_value]`` near ``project(x_r · unit, y)`` with ``A(result) == y`` exactly
+        (``y`` integer); written to ``out`` when given. Only for operators that measure integer images."""
+        raise NotImplementedError(f"{type(self).__name__} measures real values: use project")
 
 
 class AvgPool(LinearOperator):
@@ -65,6 +77,18 @@ class AvgPool(LinearOperator):
         s = self.scale
         return y.repeat_interleave(s, dim=-2).repeat_interleave(s, dim=-1)
 
+    def quantize(
+        self, x_r: torch.Tensor, y: torch.Tensor, max_value: int, unit: float = 1.0, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Exact PD onto integers: every s×s block mean of the result equals ``y``.
+
+        Example:
+            >>> y = torch.tensor([[[[10, 255]]]])
+            >>> AvgPool(2).quantize(torch.rand(1, 1, 2, 4) * 255, y, 255).float().view(1, 1, 2, 2, 2).mean((2, 4))
+            tensor([[[ 10., 255.]]])
+        """
+        return quantize_sr(x_r, y, self.scale, max_value, unit=unit, out=out)
+
     def __repr__(self) -> str:
         return f"AvgPool(scale={self.scale})"
 
@@ -94,6 +118,29 @@ class Gray(LinearOperator):
 
     def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
         return y.expand(*y.shape[:-3], 3, *y.shape[-2:])
+
+    def quantize(
+        self, x_r: torch.Tensor, y: torch.Tensor, max_value: int, unit: float = 1.0, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Exact PD onto integer RGB: ``mean``: the channel mean equals ``y`` (8 or 16 bits); ``bt601``:
+        Pillow's own ``convert("L")`` equals ``y`` (8 bits; Pillow's integer luma, not the float weights).
+
+        Example:
+            >>> gray = torch.tensor([[[[0, 77, 255]]]])
+            >>> rgb = Gray("bt601").quantize(torch.rand(1, 3, 1, 3) * 255, gray, 255)
+            >>> torch.equal(pillow_luma(rgb), gray)
+            True
+        """
+        estimate = x_r * unit if unit != 1.0 else x_r
+        if self.mode == "mean":
+            result = quantize_gray_mean(estimate, y, max_value)
+        else:
+            if max_value != 255:
+                raise ValueError("Gray('bt601') is Pillow's 8-bit convert('L'): max_value must be 255")
+            result = quantize_gray_pillow(estimate, y)
+        if out is None:
+            return result
+        return out.copy_(result)
 
     def __repr__(self) -> str:
         return f"Gray(mode={self.mode!r})"
@@ -155,3 +202,23 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
         return x
     mode = "reflect" if ph < h and pw < w else "replicate"
     return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+class PDWrapper(nn.Module):
+    """``x̂ = A⁺y + (I − A⁺A) net(y)``: the network only chooses the null-space part.
+
+    ``forward``: measurement ``y`` → estimate ``x̂`` with ``A(x̂) == y`` (up to float rounding).
+
+    Example:
+        >>> pd = PDWrapper(nn.Upsample(scale_factor=2), AvgPool(2))
+        >>> y = torch.rand(1, 3, 4, 4, dtype=torch.float64)
+        >>> torch.allclose(AvgPool(2).A(pd(y)), y)
+        True
+    """
+
+    def __init__(self, net: nn.Module, operator: LinearOperator) -> None:
+        super().__init__()
+        self.net, self.operator = net, operator
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return self.operator.project(self.net(y), y)

@@ -15,12 +15,14 @@ import numpy as np
 import tifffile
 import torch
 
+from srcli.errors import ImageError
+
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 INCH, CENTIMETER = 2, 3
 logging.getLogger("tifffile").addHandler(logging.NullHandler())  # its parse warnings become our one-line error
 
 
-class Tiff16Error(ValueError):
+class Tiff16Error(ImageError):
     """A 16-bit TIFF this module cannot read; the message is one line for the user."""
 
 

@@ -7,8 +7,8 @@ import json
 import torch
 
 from srcli.archs.compact import SRVGGNetCompact
+from srcli.checkpoint import save_checkpoint
 from srcli.evaluate import protocol_pair, score_sr
-from srcli.models import save_checkpoint
 from srcli.tasks.bench import bicubic_upscale
 from tests.images import random_channels, save_8bit
 

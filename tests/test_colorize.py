@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from srcli.archs.colornet import CHROMA_BASIS, ColorNet, chroma_grid, chroma_of, rgb_from
+from srcli.checkpoint import load_network, save_checkpoint
 from srcli.metrics import colourfulness, has_colour
-from srcli.models import load_network, save_checkpoint
 from srcli.train.colorize import ColorizeTrainConfig, nearest_bins, rebalancing_weights, train_colorize
 from tests.images import pillow_channels, random_channels, save_8bit, save_png16, training_folders
 

@@ -16,8 +16,9 @@ from PIL import Image
 from safetensors.torch import load, save
 
 from srcli.archs.csnet import CSNet
+from srcli.checkpoint import load_network, save_checkpoint
 from srcli.csfile import SensingInfo, encode_measurements, read_measurements
-from srcli.models import load_network, save_checkpoint
+from srcli.errors import TrainError
 from srcli.ops import BlockCS
 from srcli.tasks.cs import measurement_psnr
 from srcli.train.cs import CSTrainConfig, block_statistics, lmmse_initial, train_cs
@@ -241,5 +242,5 @@ def test_a_few_training_steps_write_a_usable_model(tmp_path, generator, cli):
 
 def test_cs_training_with_a_patch_off_the_block_grid_is_refused(tmp_path):
     config = CSTrainConfig(ratio=RATIO, data=tmp_path, out=tmp_path / "o.safetensors", run_dir=tmp_path, patch=40)
-    with pytest.raises(ValueError, match="multiple of the block"):
+    with pytest.raises(TrainError, match="multiple of the block"):
         train_cs(config, resume=False)

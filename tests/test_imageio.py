@@ -9,7 +9,8 @@ import tifffile
 import torch
 from PIL import Image
 
-from srcli.imageio import ImageError, Picture, read_picture, write_bytes_atomic, write_picture
+from srcli.errors import ImageError
+from srcli.imageio import Picture, read_picture, write_bytes_atomic, write_picture
 from tests.images import random_channels, save_8bit, save_png16, srgb_profile
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from srcli import models as registry
+from srcli import manifest as registry
 from srcli.archs.compact import SRVGGNetCompact
+from srcli.checkpoint import save_checkpoint
 from srcli.imageio import read_picture
-from srcli.models import save_checkpoint
 from tests.images import random_channels, save_8bit
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from srcli.archs.rrdbnet import RRDBNet
-from srcli.models import load_network
+from srcli.checkpoint import load_network
 from tests.images import save_8bit
 from tests.test_upscale import smooth_channels
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from srcli.hub import sha256_of
-from srcli.models import load_manifest
+from srcli.manifest import load_manifest
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "starfish.png"
 
@@ -103,12 +103,12 @@ def test_shipped_cs_models_pass_their_floor_on_a_set5_image(shared_data, ratio):
     from srcli.metrics import psnr
     from srcli.models import cs_model
     from srcli.tasks.cs import reconstruct, sample_picture
-    from srcli.tasks.sr import RunOptions
+    from srcli.tasks.run import RunOptions
 
     picture = read_picture(sorted((shared_data / "bench" / "Set5").iterdir())[0])
     values, info = sample_picture(picture, ratio, seed=0)
-    net, _ = cs_model(None, ratio, 0)
-    estimate = reconstruct(values, info, net, RunOptions())[:, : info.height, : info.width]
+    model = cs_model(None, ratio, 0)
+    estimate = reconstruct(values, info, model.net, RunOptions())[:, : info.height, : info.width]
     saved = (estimate.clamp(0, 1) * 255).round()
     assert psnr(saved, picture.color.double(), 255.0) >= CS_FLOORS[ratio]
 

@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file
 
-from srcli.models import load_network, read_metadata
+from srcli.checkpoint import load_network, read_metadata
+from srcli.errors import TrainError
 from srcli.ops import AvgPool
 from srcli.train.loop import (
     BEST_WEIGHTS,
-    TrainError,
     format_duration,
     keep_if_best,
     load_training_images,
@@ -408,7 +408,7 @@ def test_teacher_targets_are_consistent_with_every_aligned_patch(folders, tmp_pa
 
 def test_a_teacher_of_another_scale_or_changed_since_is_refused(folders, tmp_path):
     teacher = train_sr(config(folders, tmp_path, "teacher", steps=1), resume=False, report=lambda r: None)
-    with pytest.raises(ValueError, match="not a x4 SR network"):
+    with pytest.raises(TrainError, match="not a x4 SR network"):
         train_sr(config(folders, tmp_path, "x4", scale=4, teacher=teacher), resume=False, report=lambda r: None)
     train_sr(config(folders, tmp_path, "student", teacher=teacher, stop_at=2), resume=False, report=lambda r: None)
     train_sr(config(folders, tmp_path, "other", steps=1, seed=5, out=teacher), False, lambda r: None)  # new weights

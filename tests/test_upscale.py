@@ -13,8 +13,8 @@ from PIL import Image
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.archs.rrdbnet import RRDBNet
 from srcli.archs.srresnet import SRResNet
+from srcli.checkpoint import save_checkpoint
 from srcli.imageio import Picture, read_picture, write_picture
-from srcli.models import save_checkpoint
 from tests.images import pillow_channels, random_channels, save_8bit, save_png16, srgb_profile
 
 
@@ -279,7 +279,7 @@ def test_bad_options_are_one_line_exit_2(cli, models, tmp_path, generator, args,
 
 
 def test_cascade_for_x8(monkeypatch, models, tmp_path, generator, cli):
-    from srcli import models as registry
+    from srcli import manifest as registry
 
     manifest = {
         "models": [

@@ -1,1 +1,114 @@
-"""Network architectures, one module each, with upstream state-dict layouts."""
+"""Network architectures, one module each with upstream state-dict keys, and the one registry.
+
+Adding an architecture is its module plus one line in :data:`ARCHITECTURES`. Detection is strict
+(each ``detect`` accepts only its own layout), so no order matters; :func:`describe` gives what the
+engine needs to know about a network (task, scale, input multiple, receptive radius, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+from torch import nn
+
+from srcli.archs.colornet import DOWN, ColorNet, colornet_from_state_dict, is_colornet
+from srcli.archs.compact import SRVGGNetCompact, compact_from_state_dict, is_compact
+from srcli.archs.csnet import CSNet, csnet_from_state_dict, is_csnet
+from srcli.archs.rrdbnet import RRDBNet, is_rrdbnet, rrdbnet_from_state_dict
+from srcli.archs.srresnet import SRResNet, is_srresnet, srresnet_from_state_dict
+
+TASKS = ("sr", "colorize", "cs")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One registry line: a network class, its task, how to recognise and build it from a state dict,
+    and its receptive radius (input pixels, or measurement blocks for CS, that one output depends on)."""
+
+    name: str
+    task: str
+    network: type[nn.Module]
+    detect: Callable[[Mapping[str, torch.Tensor]], bool]
+    from_state_dict: Callable[[Mapping[str, torch.Tensor]], nn.Module]
+    receptive_radius: Callable[[Any], int]
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    arch.name: arch
+    for arch in (
+        Architecture("compact", "sr", SRVGGNetCompact, is_compact, compact_from_state_dict,
+                     lambda net: net.num_conv + 2),
+        Architecture("srresnet", "sr", SRResNet, is_srresnet, srresnet_from_state_dict,
+                     lambda net: 2 * net.num_block + 4),
+        Architecture("rrdbnet", "sr", RRDBNet, is_rrdbnet, rrdbnet_from_state_dict,
+                     lambda net: (15 * net.num_block + 4) * net.input_multiple),
+        Architecture("colornet", "colorize", ColorNet, is_colornet, colornet_from_state_dict,
+                     lambda net: DOWN * (net.num_conv + 2) + DOWN),
+        Architecture("csnet", "cs", CSNet, is_csnet, csnet_from_state_dict,
+                     lambda net: -(-2 * (net.num_conv + 2) // net.block)),
+    )
+}  # fmt: skip
+
+
+def detect(state_dict: Mapping[str, torch.Tensor]) -> Architecture | None:
+    """The architecture whose layout ``state_dict`` has, or None. Detectors are disjoint; two that
+    both accept a state dict are a bug in this registry."""
+    found = [arch for arch in ARCHITECTURES.values() if arch.detect(state_dict)]
+    if len(found) > 1:
+        raise RuntimeError(f"architecture detection is ambiguous: {', '.join(a.name for a in found)}")
+    return found[0] if found else None
+
+
+def architecture_of(net: nn.Module) -> Architecture:
+    """The registry line of a network instance."""
+    for arch in ARCHITECTURES.values():
+        if type(net) is arch.network:
+            return arch
+    raise KeyError(f"{type(net).__name__} is not a registered architecture")
+
+
+@dataclass(frozen=True)
+class Model:
+    """A network ready for a task, with what the engine and the reports need to know about it.
+
+    ``scale`` is the SR factor (1 for colorization and CS); input sides must be multiples of
+    ``input_multiple``; one output pixel depends on inputs up to ``receptive_radius`` away;
+    ``features`` (channels of the widest layer) sizes the automatic tile.
+    """
+
+    net: nn.Module
+    name: str
+    arch: str
+    task: str
+    scale: int
+    input_multiple: int
+    receptive_radius: int
+    features: int
+    parameters: int
+
+    def named(self, name: str) -> Model:
+        return replace(self, name=name)
+
+    def as_json(self) -> dict[str, object]:
+        """What a report says of the model: name, architecture, parameters, scale."""
+        return {"model": self.name, "arch": self.arch, "parameters": self.parameters, "scale": self.scale}
+
+
+def describe(net: nn.Module, name: str = "") -> Model:
+    """The :class:`Model` of a registered network instance."""
+    arch = architecture_of(net)
+    network: Any = net  # every registered class has num_feat and input_multiple; SR classes have scale
+    return Model(
+        net=net,
+        name=name or arch.name,
+        arch=arch.name,
+        task=arch.task,
+        scale=int(network.scale) if arch.task == "sr" else 1,
+        input_multiple=int(network.input_multiple),
+        receptive_radius=arch.receptive_radius(net),
+        features=int(network.num_feat),
+        parameters=sum(p.numel() for p in net.parameters()),
+    )

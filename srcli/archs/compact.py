@@ -11,6 +11,7 @@ checkpoints load with ``strict=True``::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import torch
@@ -20,6 +21,8 @@ from torch import nn
 
 class SRVGGNetCompact(nn.Module):
     """``(N, C, h, w)`` in [0, 1] → ``(N, C, scale·h, scale·w)``, unclamped."""
+
+    input_multiple = 1
 
     def __init__(self, in_ch: int = 3, num_feat: int = 48, num_conv: int = 16, scale: int = 4) -> None:
         super().__init__()
@@ -50,8 +53,14 @@ class SRVGGNetCompact(nn.Module):
 
 
 def is_compact(state_dict: Mapping[str, torch.Tensor]) -> bool:
-    """True for a state dict in the SRVGGNetCompact layout."""
-    return "body.0.weight" in state_dict and "body.1.weight" in state_dict and (state_dict["body.1.weight"].ndim == 1)
+    """True for a state dict in the SRVGGNetCompact layout: ``body.i`` convolutions and PReLUs, nothing else
+    (ColorNet and CSNet bodies have the same keys beside their own)."""
+    return (
+        "body.0.weight" in state_dict
+        and "body.1.weight" in state_dict
+        and state_dict["body.1.weight"].ndim == 1
+        and all(re.fullmatch(r"body\.\d+\.(weight|bias)", key) for key in state_dict)
+    )
 
 
 def compact_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> SRVGGNetCompact:

@@ -33,6 +33,8 @@ class CSNet(nn.Module):
     back as the mean of the three.
     """
 
+    input_multiple = 1
+
     def __init__(self, m: int, block: int = 32, in_ch: int = 3, num_feat: int = 32, num_conv: int = 8) -> None:
         super().__init__()
         self.m, self.block, self.in_ch = m, block, in_ch

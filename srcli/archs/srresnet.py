@@ -30,6 +30,8 @@ class ResidualBlockNoBN(nn.Module):
 class SRResNet(nn.Module):
     """``(N, C, h, w)`` in [0, 1] → ``(N, C, s·h, s·w)``, unclamped; s ∈ {2, 3, 4}."""
 
+    input_multiple = 1
+
     def __init__(self, in_ch: int = 3, num_feat: int = 64, num_block: int = 16, scale: int = 4) -> None:
         super().__init__()
         if scale not in (2, 3, 4):

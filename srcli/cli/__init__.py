@@ -8,7 +8,7 @@ import typer
 
 from srcli import __version__
 from srcli.cli.colorize import colorize
-from srcli.cli.common import state
+from srcli.cli.common import error_boundary, state
 from srcli.cli.consistency import check, degrade
 from srcli.cli.cs import cs_app
 from srcli.cli.models import models_app
@@ -28,6 +28,9 @@ for command in (degrade, check, upscale, colorize, bench):
 app.add_typer(train_app, name="train")
 app.add_typer(cs_app, name="cs")
 app.add_typer(models_app, name="models")
+for group in (app, train_app, cs_app, models_app):  # the one error boundary, around every command
+    for registered in group.registered_commands:
+        registered.callback = error_boundary(registered.callback)
 
 
 def _version(value: bool) -> None:

@@ -22,7 +22,6 @@ from srcli.cli.common import (
     Recursive,
     SkipExisting,
     fail,
-    guarded,
     run_jobs,
     run_options,
 )
@@ -69,20 +68,22 @@ def colorize(
     kept. Reports consistency and colourfulness per file. Exit 1 if any file failed."""
     from srcli.models import colorize_model
     from srcli.tasks.batch import plan_jobs
-    from srcli.tasks.colorize import colorize_file
+    from srcli.tasks.colorize import Colorize
+    from srcli.tasks.run import run_file
 
     if temperature is not None and temperature <= 0:
         fail(f"--temperature must be positive, got {temperature}")
     if saturation is not None and saturation < 0:
         fail(f"--saturation must not be negative, got {saturation}")
-    options = guarded(lambda: run_options(device, tile, tile_overlap, half, no_pd))
-    net, name = guarded(lambda: colorize_model(model))
+    options = run_options(device, tile, tile_overlap, half, no_pd)
+    chosen = colorize_model(model)
     if temperature is not None:
-        net.temperature.fill_(temperature)
+        chosen.net.temperature.fill_(temperature)
     if saturation is not None:
-        net.saturation.fill_(saturation)
-    jobs = guarded(lambda: plan_jobs(inputs, output, suffix, ext.value, recursive))
+        chosen.net.saturation.fill_(saturation)
+    jobs = plan_jobs(inputs, output, suffix, ext.value, recursive)
+    task = Colorize(chosen, gray.value, options)
     run_jobs(
-        jobs, lambda job, on_tile: colorize_file(job, net, name, gray.value, options, overwrite, on_tile),
+        jobs, lambda job, on_tile: run_file(job, task, overwrite, on_tile),
         skip_existing, json_output, quiet or output == "-",
     )  # fmt: skip

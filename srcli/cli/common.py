@@ -2,37 +2,59 @@
 
 from __future__ import annotations
 
+import functools
+import sys
+import traceback
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from srcli.cli import report
-from srcli.imageio import ImageError
-from srcli.models import ModelError
+from srcli.errors import OptionError, SrcliError
 
+EXIT_FAILED = 1
+"""Some file of a batch failed (each is reported), or ``check`` found the output below its threshold."""
 EXIT_BAD_INPUT = 2
+"""The input, an option or a model cannot be used: one line on stderr, nothing written."""
+EXIT_INTERNAL = 70
+"""A bug in srcli (BSD ``EX_SOFTWARE``): one line saying so, then the traceback."""
 
 state = {"debug": False}
-T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def guarded(action: Callable[[], T]) -> T:
-    """The one error boundary: a known error is one line on stderr and exit code 2."""
-    try:
-        return action()
-    except (ImageError, ModelError, ValueError) as error:
-        if state["debug"]:
+def error_boundary(command: F) -> F:
+    """The one error boundary, applied to every command where it is registered.
+
+    A :class:`srcli.errors.SrcliError` is bad input: one line on stderr and exit 2 (with ``--debug``,
+    its traceback too). Any other exception is a bug: one line saying so, the traceback, exit 70.
+    Typer's own exits and Ctrl-C pass through.
+    """
+
+    @functools.wraps(command)
+    def guarded_command(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except SrcliError as error:
+            if state["debug"]:
+                traceback.print_exc(file=sys.stderr)
+            report.error(str(error))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
-        report.error(str(error))
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        except Exception as error:  # not a known error: a bug, never disguised as bad input
+            traceback.print_exc(file=sys.stderr)
+            report.internal_error(f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error) else ''}")
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+    return guarded_command  # type: ignore[return-value]
 
 
 def fail(message: str) -> NoReturn:
-    """Report a bad-input error in one line and exit 2."""
-    report.error(message)
-    raise typer.Exit(EXIT_BAD_INPUT)
+    """Refuse an option value: raises :class:`srcli.errors.OptionError` (one line, exit 2 at the boundary)."""
+    raise OptionError(message)
 
 
 class Device(str, Enum):
@@ -70,14 +92,14 @@ Threads = Annotated[int | None, typer.Option(help="CPU threads for torch.")]
 
 
 def run_options(device: Device, tile: int | None, overlap: int, half: bool, no_pd: bool, ensemble: bool = False):
-    """The pipeline's :class:`~srcli.tasks.sr.RunOptions` from the command's options (checked)."""
-    from srcli.tasks.sr import RunOptions, resolve_device
+    """The engine's :class:`~srcli.tasks.run.RunOptions` from the command's options (checked)."""
+    from srcli.tasks.run import RunOptions, resolve_device
 
     resolved = resolve_device(device.value)
     if half and resolved.type != "cuda":
-        raise ValueError("--half needs a CUDA device")
+        raise OptionError("--half needs a CUDA device")
     if overlap < 0 or (tile is not None and tile < 0):
-        raise ValueError("--tile and --tile-overlap must not be negative")
+        raise OptionError("--tile and --tile-overlap must not be negative")
     return RunOptions(device=resolved, tile=tile, overlap=overlap, half=half, pd=not no_pd, ensemble=ensemble)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from srcli.cli import report
-from srcli.cli.common import Json, Overwrite, guarded
+from srcli.cli.common import Json, Overwrite
 from srcli.tasks.check import check_images
 from srcli.tasks.degrade import degrade_image
 
@@ -38,7 +38,7 @@ def degrade(
 ) -> None:
     """Make the LR image of HR: crops HR to a multiple of the scale (and says so), keeps depth,
     alpha and ICC profile."""
-    result = guarded(lambda: degrade_image(hr, scale, output, downsampler.value, overwrite))
+    result = degrade_image(hr, scale, output, downsampler.value, overwrite)
     if result.cropped:
         report.note(
             f"cropped {hr} from {result.hr_size[0]}×{result.hr_size[1]} to a multiple of {scale}: "
@@ -61,7 +61,7 @@ def check(
 ) -> None:
     """How consistent SR is with LR: float64 PSNR of the downsampled SR against LR, and whether
     it matches byte for byte. Exit 0 when consistent (at or above --min-psnr), 1 below, 2 on bad input."""
-    outcome = guarded(lambda: check_images(sr, lr, scale, downsampler.value, heatmap, overwrite))
+    outcome = check_images(sr, lr, scale, downsampler.value, heatmap, overwrite)
     chosen = outcome.chosen
     passed = min_psnr is None or chosen.exact or chosen.psnr_db >= min_psnr
     if json_output:

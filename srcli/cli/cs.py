@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from srcli.cli import report
-from srcli.cli.common import Device, DeviceOption, Half, Json, NoPd, Overwrite, fail, guarded, run_options
+from srcli.cli.common import Device, DeviceOption, Half, Json, NoPd, Overwrite, fail, run_options
 
 cs_app = typer.Typer(
     help="Block compressed sensing: sample an image into measurements, reconstruct it with a network and PD.",
@@ -32,7 +32,7 @@ def cs_sample(
 
     if not 0 < ratio <= 1:
         fail(f"--ratio must be in (0, 1], got {ratio}")
-    record = guarded(lambda: sample_file(image, output, ratio, seed, overwrite))
+    record = sample_file(image, output, ratio, seed, overwrite)
     if json_output:
         report.print_json(record)
         return
@@ -63,12 +63,14 @@ def cs_reconstruct(
     """Reconstruct an image from its measurements: a learned linear estimate per block, a refiner
     network, then PD, which restores the measured part exactly. Reports the measurement-consistency
     PSNR of the float result and of the saved file (rounding to integers costs some)."""
-    from srcli.tasks.cs import reconstruct_file
+    from srcli.tasks.batch import Job
+    from srcli.tasks.cs import Reconstruct
+    from srcli.tasks.run import run_file
 
     if tile is not None and tile < 0:
         fail("--tile must not be negative")
-    options = guarded(lambda: run_options(device, tile, 0, half, no_pd))
-    record = guarded(lambda: reconstruct_file(measurements, output, model, options, overwrite))
+    options = run_options(device, tile, 0, half, no_pd)
+    record = run_file(Job(str(measurements), str(output)), Reconstruct(model, options), overwrite)
     if json_output:
         report.print_json(record)
         return

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from srcli.cli import report
-from srcli.cli.common import Json, guarded
+from srcli.cli.common import Json
 
 models_app = typer.Typer(
     help="The models srcli knows: shipped, cached from the Hub, or remote.", no_args_is_help=True, rich_markup_mode=None
@@ -49,7 +49,7 @@ def _set5_summary(task: str, set5: dict[str, Any]) -> str:
 def models_list(json_output: Json = False) -> None:
     """Every known model: task, scale (or CS ratio), architecture, size, where it is, and its measured Set5 PSNR."""
     from srcli.hub import location
-    from srcli.models import load_manifest
+    from srcli.manifest import load_manifest
 
     entries = load_manifest()
     if json_output:
@@ -79,9 +79,9 @@ def models_list(json_output: Json = False) -> None:
 def models_info(name: Annotated[str, typer.Argument(help="Model name.")]) -> None:
     """Everything the manifest says of one model, as JSON on stdout."""
     from srcli.hub import location
-    from srcli.models import find_entry
+    from srcli.manifest import find_entry
 
-    entry = guarded(lambda: find_entry(name))
+    entry = find_entry(name)
     report.print_json(
         _entry_json(entry, location(entry))
         | {"training": entry.training, "file": entry.file, "repo": entry.repo, "revision": entry.revision}
@@ -97,13 +97,13 @@ def models_pull(
     """Download a model into the Hub cache (HF_ENDPOINT, HF_HUB_OFFLINE and HF_HOME are honoured)
     and check its sha256 against the manifest."""
     from srcli.hub import pull
-    from srcli.models import find_entry
+    from srcli.manifest import find_entry
 
-    entry = guarded(lambda: find_entry(name))
+    entry = find_entry(name)
     if entry.shipped and repo is None and revision is None:
         report.note(f"{name} ships with srcli: {entry.shipped_path}")
         return
-    path = guarded(lambda: pull(entry, repo, revision))
+    path = pull(entry, repo, revision)
     report.note(f"{name}: {path} (sha256 verified)")
 
 
@@ -111,7 +111,7 @@ def models_pull(
 def models_verify() -> None:
     """Re-hash every local model file (shipped and cached) against the manifest; exit 1 on a mismatch."""
     from srcli.hub import cached_path, sha256_of
-    from srcli.models import load_manifest
+    from srcli.manifest import load_manifest
 
     rows, bad = [], 0
     for entry in load_manifest():
@@ -135,8 +135,9 @@ def models_export(
     """Write a folder ready to upload to the Hub: safetensors, config.json, and a model card with
     metrics and the training command."""
     from srcli.hub import export_model
-    from srcli.models import find_entry, local_path
+    from srcli.manifest import find_entry
+    from srcli.models import local_path
 
-    entry = guarded(lambda: find_entry(name))
-    written = guarded(lambda: export_model(entry, local_path(entry), folder))
+    entry = find_entry(name)
+    written = export_model(entry, local_path(entry), folder)
     report.note("wrote " + ", ".join(str(path) for path in written))

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from srcli.errors import SrcliError
+
 stderr = Console(stderr=True, highlight=False)
 
 
@@ -46,6 +48,13 @@ def error(message: str) -> None:
     stderr.print(Text.assemble(("srcli: error: ", "bold red"), message), soft_wrap=True)
 
 
+def internal_error(message: str) -> None:
+    """The line that says an exception is a bug in srcli (after its traceback, on stderr)."""
+    stderr.print(
+        Text.assemble(("srcli: internal error (a bug; please report it): ", "bold red"), message), soft_wrap=True
+    )
+
+
 def _summary_row(record: Mapping[str, object]) -> list[str]:
     if record.get("error"):
         return [str(record["input"]), "—", "—", "—", f"failed: {record['error']}"]
@@ -70,15 +79,13 @@ def _summary_row(record: Mapping[str, object]) -> list[str]:
 def run_batch(jobs: Sequence, work: Callable, skip_existing: bool, json_output: bool, quiet: bool, debug: bool) -> int:
     """Run ``work(job, on_tile)`` for every job with a progress bar; returns how many failed.
 
+
     A failing file gets a record with ``error`` and the batch goes on. Records go to stdout as
     JSON Lines with ``json_output``; a summary table goes to stderr unless ``quiet``.
     """
     from pathlib import Path
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from srcli.imageio import ImageError
-    from srcli.models import ModelError
 
     records: list[dict[str, object]] = []
     progress = Progress(
@@ -105,7 +112,7 @@ def run_batch(jobs: Sequence, work: Callable, skip_existing: bool, json_output: 
 
                 try:
                     record = work(job, on_tile)
-                except (ImageError, ModelError, ValueError, OSError, RuntimeError) as failure:
+                except (SrcliError, OSError) as failure:  # this file cannot be done; any other error is a bug
                     if debug:
                         raise
                     record = {"input": job.source, "output": None, "error": str(failure).splitlines()[0]}

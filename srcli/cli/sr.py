@@ -24,7 +24,6 @@ from srcli.cli.common import (
     SkipExisting,
     Threads,
     fail,
-    guarded,
     run_jobs,
     run_options,
 )
@@ -71,20 +70,20 @@ def upscale(
     box downsample equals the input byte for byte (alpha and 16-bit too). Exit 1 if any file failed."""
     from srcli.models import sr_stages, total_scale
     from srcli.tasks.batch import plan_jobs
-    from srcli.tasks.sr import upscale_file
+    from srcli.tasks.run import run_file
+    from srcli.tasks.sr import Upscale
 
     if scale not in (None, 2, 4, 8):
         fail(f"--scale must be 2, 4 or 8, got {scale}")
-    options = guarded(lambda: run_options(device, tile, tile_overlap, half, no_pd, ensemble))
-    stages = guarded(lambda: sr_stages(model, scale))
+    options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
+    stages = sr_stages(model, scale)
     scale = total_scale(stages)
-    jobs = guarded(
-        lambda: plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
-    )
+    jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
+    task = Upscale(stages, options)
     if len(stages) > 1 and not quiet:
         report.note(f"×{scale} as a cascade: {' → '.join(f'{s.name} (×{s.scale})' for s in stages)}, PD at each stage")
     run_jobs(
-        jobs, lambda job, on_tile: upscale_file(job, stages, options, overwrite, on_tile), skip_existing, json_output,
+        jobs, lambda job, on_tile: run_file(job, task, overwrite, on_tile), skip_existing, json_output,
         quiet or output == "-",
     )  # fmt: skip
 
@@ -111,11 +110,11 @@ def bench(
 
     if threads:
         torch.set_num_threads(threads)
-    options = guarded(lambda: run_options(device, tile, tile_overlap, half, no_pd, ensemble))
-    stages = guarded(lambda: sr_stages(model, scale))
+    options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
+    stages = sr_stages(model, scale)
     scale = total_scale(stages)
     name = " → ".join(stage.name for stage in stages)
-    results = [guarded(lambda folder=folder: bench_folder(folder, stages, options)) for folder in data]
+    results = [bench_folder(folder, stages, options) for folder in data]
     if json_output:
         for result in results:
             report.print_json(

@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from srcli.cli import report
-from srcli.cli.common import Threads, fail, guarded
+from srcli.cli.common import Threads, fail
 
 train_app = typer.Typer(
     help="Train the networks srcli ships (PD inside the forward pass).", no_args_is_help=True, rich_markup_mode=None
@@ -74,8 +74,8 @@ def _train(config_class: type[C], train: Callable[..., object], parameters: dict
 
     if parameters["threads"]:
         torch.set_num_threads(parameters["threads"])
-    config = guarded(lambda: _training_config(config_class, parameters))
-    guarded(lambda: train(config, resume=parameters["resume"], report=_echo_row))
+    config = _training_config(config_class, parameters)
+    train(config, resume=parameters["resume"], report=_echo_row)
 
 
 @train_app.command("sr")

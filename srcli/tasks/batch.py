@@ -11,8 +11,9 @@ import glob
 from dataclasses import dataclass
 from pathlib import Path
 
+from srcli.errors import ImageError
 from srcli.evaluate import IMAGE_SUFFIXES
-from srcli.imageio import SAVE_FORMATS, STDIO, ImageError
+from srcli.imageio import SAVE_FORMATS, STDIO
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,13 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from srcli.archs import Model
 from srcli.evaluate import image_files, protocol_pair, score_sr
 from srcli.imageio import Picture, decode_picture, encode_picture, pil_to_tensor, tensor_to_pil
-from srcli.models import LoadedModel, total_scale
+from srcli.models import total_scale
 from srcli.tasks.check import box_consistency
-from srcli.tasks.sr import RunOptions, Timings, upscale_picture
+from srcli.tasks.run import RunOptions, Timings
+from srcli.tasks.sr import upscale_picture
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def peak_memory_mb() -> float:
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
-def bench_folder(folder: Path, stages: list[LoadedModel], options: RunOptions) -> SetResult:
+def bench_folder(folder: Path, stages: list[Model], options: RunOptions) -> SetResult:
     """Run every image of ``folder`` through the stages and score it."""
     scale = total_scale(stages)
     scores, bicubic, verdicts = [], [], []

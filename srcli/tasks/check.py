@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 
 from srcli.downsample import DOWNSAMPLERS, box_float, box_rounded, downsample_float, downsample_rounded
-from srcli.imageio import ImageError, Picture, read_picture, write_picture
+from srcli.errors import ImageError
+from srcli.imageio import Picture, read_picture, write_picture
 from srcli.metrics import consistency_psnr, psnr_from_mse
 from srcli.ops import MAX_SCALE, MIN_SCALE
 

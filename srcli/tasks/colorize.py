@@ -8,17 +8,18 @@ per-pixel mean equals the input gray exactly, at 8 or 16 bits) and ``bt601`` (Pi
 from __future__ import annotations
 
 import math
-import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 
-from srcli.exact import pillow_luma, quantize_gray_mean, quantize_gray_pillow
-from srcli.imageio import STDIO, ImageError, Picture, decode_picture, encode_picture, read_picture, write_bytes_atomic
+from srcli.archs import Model
+from srcli.errors import ImageError, OptionError
+from srcli.exact import pillow_luma
+from srcli.imageio import Picture, decode_picture, encode_picture, read_picture
 from srcli.metrics import colourfulness, psnr
-from srcli.ops import pad_to_multiple
+from srcli.ops import Gray, pad_to_multiple
 from srcli.tasks.batch import Job
-from srcli.tasks.sr import RunOptions, TileCallback, Timings, run_record, timed_tiles
+from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles
 from srcli.tiling import auto_tile
 
 GRAY_MODES = ("mean", "bt601")
@@ -30,7 +31,7 @@ def gray_of(picture: Picture, mode: str) -> torch.Tensor:
     """The gray ``(1, H, W)`` integers a picture stands for: itself if gray, else its gray under ``mode``
     (the channel mean rounded half up, or Pillow's ``convert("L")``)."""
     if mode not in GRAY_MODES:
-        raise ValueError(f"--gray must be one of {', '.join(GRAY_MODES)}, got {mode!r}")
+        raise OptionError(f"gray must be one of {', '.join(GRAY_MODES)}, got {mode!r}")
     if mode == "bt601" and picture.bit_depth != 8:
         raise ImageError("--gray bt601 is Pillow's 8-bit convert('L'); use --gray mean for 16-bit images")
     if picture.color.shape[0] == 1:
@@ -41,17 +42,10 @@ def gray_of(picture: Picture, mode: str) -> torch.Tensor:
     return torch.div(2 * total + 3, 6, rounding_mode="floor").to(picture.color.dtype)  # ⌊mean + ½⌋
 
 
-def _quantize(estimate: torch.Tensor, gray: torch.Tensor, mode: str, max_value: int) -> torch.Tensor:
-    """Integer RGB ``(1, 3, h, w)`` whose gray under ``mode`` is ``gray`` ``(1, 1, h, w)`` exactly."""
-    if mode == "mean":
-        return quantize_gray_mean(estimate, gray, max_value)
-    return quantize_gray_pillow(estimate, gray)
-
-
 def colorize_gray(
     gray: torch.Tensor,
     max_value: int,
-    net: torch.nn.Module,
+    model: Model,
     mode: str,
     options: RunOptions,
     on_tile: TileCallback | None = None,
@@ -59,16 +53,16 @@ def colorize_gray(
 ) -> torch.Tensor:
     """Integer gray ``(1, H, W)`` → integer RGB ``(3, H, W)`` (same dtype) whose gray is the input exactly."""
     timings = timings if timings is not None else Timings()
-    net.to(options.device, options.dtype)
+    net = model.net.to(options.device, options.dtype)
     _, height, width = gray.shape
     if options.tile is None:
-        tile = 2 * auto_tile(options.device, getattr(net, "num_feat", 32), 1)
+        tile = 2 * auto_tile(options.device, model.features, 1)
     else:
         tile = options.tile if options.tile > 0 else max(height, width)
-    multiple = getattr(net, "input_multiple", 1)
+    multiple = model.input_multiple
     tile = max(multiple, tile // multiple * multiple)
     overlap = -(-options.overlap // multiple) * multiple
-    x = gray.unsqueeze(0).to(torch.float32) / max_value
+    operator = Gray(mode)
     out = torch.empty((3, height, width), dtype=gray.dtype)
 
     def run(window: torch.Tensor) -> torch.Tensor:
@@ -77,11 +71,14 @@ def colorize_gray(
         with torch.inference_mode():
             return net(batch).float().cpu()[..., :h, :w]
 
-    for region, core in timed_tiles(run, x, tile, overlap, 1, timings, on_tile):
-        gray_core = gray[:, region.top : region.bottom, region.left : region.right].unsqueeze(0)
-        estimate = core * max_value
-        result = _quantize(estimate, gray_core, mode, max_value) if options.pd else estimate.round().clamp(0, max_value)
-        out[:, region.top : region.bottom, region.left : region.right] = result[0].to(gray.dtype)
+    def finish(core: torch.Tensor, measured: torch.Tensor, target: torch.Tensor) -> None:
+        if options.pd:
+            target.copy_(operator.quantize(core, measured, max_value, unit=max_value))
+        else:
+            target.copy_((core * max_value).round().clamp(0, max_value))
+
+    x = gray.unsqueeze(0).to(torch.float32) / max_value
+    fill_tiles(run, x, gray, out, finish, tile, overlap, 1, timings, on_tile)
     timings.tiles.append(tile)
     return out
 
@@ -100,39 +97,40 @@ def gray_consistency(saved: Picture, gray: torch.Tensor, mode: str) -> dict[str,
     return {"consistency_psnr_db": None if math.isinf(value) else round(value, 4), "consistency_exact": exact}
 
 
-def colorize_file(
-    job: Job,
-    net: torch.nn.Module,
-    name: str,
-    mode: str,
-    options: RunOptions,
-    overwrite: bool,
-    on_tile: TileCallback | None = None,
-) -> dict[str, object]:
-    """Read, colorize, write atomically, and measure the saved file; returns the JSON record."""
-    started = time.perf_counter()
-    source = read_picture(job.source)
-    job.refuse_existing_target(overwrite)
-    gray = gray_of(source, mode)
-    timings = Timings()
-    color = colorize_gray(gray, source.max_value, net, mode, options, on_tile, timings)
-    picture = Picture(color, source.alpha, source.bit_depth, source.icc_profile, source.dpi, source.exif)
-    suffix = Path(job.target).suffix if job.target != STDIO else ".png"
-    data = encode_picture(picture, suffix)
-    write_bytes_atomic(data, job.target, overwrite)
-    saved = decode_picture(data, job.target, trusted=True)
-    return {
-        "input": job.source,
-        "output": job.target,
-        "task": "colorize",
-        "model": name,
-        "gray": mode,
-        "converted_from_rgb": source.color.shape[0] == 3,
-        "input_size": [source.width, source.height],
-        "output_size": [saved.width, saved.height],
-        "mode": source.mode,
-        **run_record(options, timings, started),
-        "colourfulness": round(colourfulness(saved.color * (255 / saved.max_value)), 2),
-        **gray_consistency(saved, gray, mode),
-        "error": None,
-    }
+@dataclass(frozen=True)
+class Colorize:
+    """The colorization task of :func:`srcli.tasks.run.run_file`; ``mode`` is the gray operator."""
+
+    model: Model
+    mode: str
+    options: RunOptions
+    name: str = "colorize"
+
+    def read(self, source: str) -> tuple[Picture, torch.Tensor]:
+        picture = read_picture(source)
+        return picture, gray_of(picture, self.mode)
+
+    def check_target(self, job: Job, overwrite: bool) -> None:
+        job.refuse_existing_target(overwrite)
+
+    def restore(self, item: tuple[Picture, torch.Tensor], timings: Timings, on_tile: TileCallback | None) -> Picture:
+        source, gray = item
+        color = colorize_gray(gray, source.max_value, self.model, self.mode, self.options, on_tile, timings)
+        return Picture(color, source.alpha, source.bit_depth, source.icc_profile, source.dpi, source.exif)
+
+    def encode(self, result: Picture, suffix: str) -> tuple[bytes, None]:
+        return encode_picture(result, suffix), None
+
+    def record(self, item: tuple[Picture, torch.Tensor], data: bytes, kept: None, job: Job) -> dict[str, object]:
+        source, gray = item
+        saved = decode_picture(data, job.target, trusted=True)
+        return {
+            **self.model.as_json(),
+            "gray": self.mode,
+            "converted_from_rgb": source.color.shape[0] == 3,
+            "input_size": [source.width, source.height],
+            "output_size": [saved.width, saved.height],
+            "mode": source.mode,
+            "colourfulness": round(colourfulness(saved.color * (255 / saved.max_value)), 2),
+            **gray_consistency(saved, gray, self.mode),
+        }

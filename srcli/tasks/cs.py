@@ -8,19 +8,21 @@ float64 (so ``A x̂ = y`` holds to ~1e-15) and crops back to the image size.
 from __future__ import annotations
 
 import io
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from srcli.archs import Model
 from srcli.csfile import SensingInfo, read_measurements, rows_fingerprint, write_measurements
-from srcli.imageio import ImageError, Picture, decode_picture, encode_picture, read_picture, write_bytes_atomic
+from srcli.errors import ImageError
+from srcli.imageio import Picture, decode_picture, encode_picture, read_picture
 from srcli.metrics import psnr_from_mse
 from srcli.models import cs_model
 from srcli.ops import BlockCS, pad_to_multiple
-from srcli.tasks.sr import RunOptions, TileCallback, Timings, run_record, timed_tiles
+from srcli.tasks.batch import Job
+from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles
 
 FLOAT_SUFFIXES = (".tif", ".tiff")
 DEFAULT_TILE_BLOCKS = 32
@@ -89,7 +91,6 @@ def reconstruct(
     operator = info.operator()
     tile = options.tile if options.tile is not None else DEFAULT_TILE_BLOCKS * info.block
     tile_blocks = 0 if tile <= 0 else max(1, tile // info.block)
-    grid = values.unsqueeze(0)
     out = torch.empty((info.channels, info.padded_height, info.padded_width), dtype=torch.float64)
     net.to(options.device, options.dtype)
 
@@ -97,22 +98,12 @@ def reconstruct(
         with torch.inference_mode():
             return net(window.to(options.device, options.dtype)).to("cpu", torch.float64)
 
-    for region, core in timed_tiles(run, grid, tile_blocks, 1, info.block, timings, on_tile):
-        measured = grid[..., region.top : region.bottom, region.left : region.right].to(torch.float64)
-        estimate = operator.project(core, measured) if options.pd else core
-        b = info.block
-        out[:, region.top * b : region.bottom * b, region.left * b : region.right * b] = estimate[0]
+    def finish(core: torch.Tensor, measured: torch.Tensor, target: torch.Tensor) -> None:
+        target.copy_(operator.project(core, measured.to(torch.float64)) if options.pd else core)
+
+    fill_tiles(run, values.unsqueeze(0), values, out, finish, tile_blocks, 1, info.block, timings, on_tile)
     timings.tiles.append(tile_blocks * info.block if tile_blocks else max(info.padded_height, info.padded_width))
     return out
-
-
-@dataclass(frozen=True)
-class SavedReconstruction:
-    """What was written and how consistent it is with the measurements."""
-
-    data: bytes
-    float_psnr_db: float
-    saved_psnr_db: float
 
 
 def _saved_image(data: bytes, suffix: str, name: str) -> torch.Tensor:
@@ -144,58 +135,67 @@ def encode_reconstruction(estimate: torch.Tensor, info: SensingInfo, suffix: str
     return encode_picture(Picture(color=color, alpha=None, bit_depth=info.bit_depth), suffix)
 
 
-def save_reconstruction(
-    estimate: torch.Tensor, info: SensingInfo, values: torch.Tensor, target: Path, overwrite: bool
-) -> SavedReconstruction:
-    """Write the estimate to ``target`` atomically and measure both the float estimate and the file.
+def saved_consistency(
+    estimate: torch.Tensor, info: SensingInfo, values: torch.Tensor, data: bytes, suffix: str, name: str
+) -> dict[str, float]:
+    """The measurement consistency of the float ``estimate`` and of the saved file ``data``.
 
     The padding that made whole blocks lies outside the file, so the saved file is measured with
     its pixels in place of the estimate's and the estimate's padding around them: the figure is
     what storing the pixels (rounding, clipping, float32) costs.
     """
-    suffix = target.suffix.lower()
-    data = encode_reconstruction(estimate, info, suffix)
-    write_bytes_atomic(data, target, overwrite)
     operator = info.operator()
     saved = estimate.clone()
-    saved[:, : info.height, : info.width] = _saved_image(data, suffix, str(target))
-    return SavedReconstruction(
-        data=data,
-        float_psnr_db=measurement_psnr(estimate, values, operator),
-        saved_psnr_db=measurement_psnr(saved, values, operator),
-    )
-
-
-def check_target(target: Path, overwrite: bool) -> None:
-    """Refuse early (before any work) to write over a file, or to a format that cannot hold the result."""
-    if target.exists() and not overwrite:
-        raise ImageError(f"{target}: exists (pass --overwrite to replace it)")
-    if target.suffix.lower() in (".jpg", ".jpeg"):
-        raise ImageError(f"{target}: JPEG would add its own error to the reconstruction; use .png or .tiff")
-
-
-def reconstruct_file(
-    source: Path, target: Path, spec: str | None, options: RunOptions, overwrite: bool
-) -> dict[str, object]:
-    """``srcli cs reconstruct``: read and check the measurements, reconstruct, save, measure."""
-    started = time.perf_counter()
-    check_target(target, overwrite)
-    values, info = read_measurements(source)
-    net, name = cs_model(spec, info.ratio, info.seed)
-    timings = Timings()
-    estimate = reconstruct(values, info, net, options, timings=timings)
-    saved = save_reconstruction(estimate, info, values, target, overwrite)
+    saved[:, : info.height, : info.width] = _saved_image(data, suffix, name)
     return {
-        "input": str(source),
-        "output": str(target),
-        "task": "cs",
-        "model": name,
-        "ratio": info.ratio,
-        "seed": info.seed,
-        "output_size": [info.width, info.height],
-        "bit_depth": 32 if target.suffix.lower() in FLOAT_SUFFIXES else info.bit_depth,
-        **run_record(options, timings, started),
-        "consistency_psnr_db": saved.float_psnr_db,
-        "saved_consistency_psnr_db": saved.saved_psnr_db,
-        "error": None,
+        "consistency_psnr_db": measurement_psnr(estimate, values, operator),
+        "saved_consistency_psnr_db": measurement_psnr(saved, values, operator),
     }
+
+
+@dataclass(frozen=True)
+class Reconstruct:
+    """The CS reconstruction task of :func:`srcli.tasks.run.run_file`: a measurement file in, an image out.
+
+    The model is resolved when the measurements are read (``spec`` None: the shipped one for their ratio).
+    """
+
+    spec: str | None
+    options: RunOptions
+    name: str = "cs"
+
+    def read(self, source: str) -> tuple[torch.Tensor, SensingInfo, Model]:
+        values, info = read_measurements(Path(source))
+        return values, info, cs_model(self.spec, info.ratio, info.seed)
+
+    def check_target(self, job: Job, overwrite: bool) -> None:
+        """Refuse early (before any work) to write over a file, or to a format that cannot hold the result."""
+        target = Path(job.target)
+        if target.exists() and not overwrite:
+            raise ImageError(f"{target}: exists (pass --overwrite to replace it)")
+        if target.suffix.lower() in (".jpg", ".jpeg"):
+            raise ImageError(f"{target}: JPEG would add its own error to the reconstruction; use .png or .tiff")
+
+    def restore(
+        self, item: tuple[torch.Tensor, SensingInfo, Model], timings: Timings, on_tile: TileCallback | None
+    ) -> tuple[torch.Tensor, SensingInfo]:
+        values, info, model = item
+        return reconstruct(values, info, model.net, self.options, on_tile, timings), info
+
+    def encode(self, result: tuple[torch.Tensor, SensingInfo], suffix: str) -> tuple[bytes, torch.Tensor]:
+        estimate, info = result
+        return encode_reconstruction(estimate, info, suffix.lower()), estimate  # the record measures both
+
+    def record(
+        self, item: tuple[torch.Tensor, SensingInfo, Model], data: bytes, kept: torch.Tensor, job: Job
+    ) -> dict[str, object]:
+        values, info, model = item
+        suffix = Path(job.target).suffix.lower()
+        return {
+            **model.as_json(),
+            "ratio": info.ratio,
+            "seed": info.seed,
+            "output_size": [info.width, info.height],
+            "bit_depth": 32 if suffix in FLOAT_SUFFIXES else info.bit_depth,
+            **saved_consistency(kept, info, values, data, suffix, job.target),
+        }

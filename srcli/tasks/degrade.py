@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srcli.downsample import downsample_rounded
-from srcli.imageio import ImageError, read_picture, write_picture
+from srcli.errors import ImageError
+from srcli.imageio import read_picture, write_picture
 
 
 @dataclass(frozen=True)

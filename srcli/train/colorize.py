@@ -27,10 +27,10 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from srcli.archs.colornet import DOWN, ColorNet, chroma_grid, chroma_of, rgb_from
+from srcli.checkpoint import read_metadata, save_checkpoint
 from srcli.imageio import read_picture
 from srcli.metrics import colourfulness, has_colour, psnr
-from srcli.models import PDWrapper, read_metadata, save_checkpoint
-from srcli.ops import Gray, pad_to_multiple
+from srcli.ops import Gray, PDWrapper, pad_to_multiple
 from srcli.train.loop import (
     Task,
     TrainRun,

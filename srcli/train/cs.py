@@ -21,13 +21,13 @@ from safetensors.torch import load_file
 from torch import nn
 
 from srcli.archs.csnet import CSNet
+from srcli.checkpoint import save_checkpoint
+from srcli.errors import TrainError
 from srcli.imageio import read_picture
 from srcli.metrics import psnr
-from srcli.models import PDWrapper, save_checkpoint
-from srcli.ops import BlockCS, pad_to_multiple
+from srcli.ops import BlockCS, PDWrapper, pad_to_multiple
 from srcli.train.loop import (
     Task,
-    TrainError,
     TrainRun,
     fit,
     initialize,

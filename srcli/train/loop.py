@@ -22,9 +22,10 @@ import torch
 from PIL import Image
 from torch import nn
 
+from srcli.checkpoint import read_metadata
+from srcli.errors import TrainError
 from srcli.evaluate import image_files
 from srcli.imageio import pil_to_tensor
-from srcli.models import read_metadata
 from srcli.train.ema import WeightAverage
 from srcli.train.interrupt import stop_requests
 from srcli.train.plot import line_chart
@@ -32,10 +33,6 @@ from srcli.train.state import load_state, restore_average, save_state, saved_ini
 
 LOG_FIELDS = ["step", "loss", "val_psnr_y", "lr", "seconds"]
 BEST_WEIGHTS = "best.safetensors"  # in the run folder: the export with the highest validation PSNR
-
-
-class TrainError(ValueError):
-    """Training cannot start: bad data folder, incompatible checkpoint."""
 
 
 @dataclass(kw_only=True)

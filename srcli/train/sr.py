@@ -20,13 +20,13 @@ from safetensors.torch import load_file
 from torch import nn
 
 from srcli.archs.compact import deepen_compact, is_compact, widen_compact_scale
+from srcli.checkpoint import build_network, save_checkpoint
+from srcli.errors import TrainError
 from srcli.evaluate import Upscaler, evaluate_sr
 from srcli.metrics import Y_WEIGHTS
-from srcli.models import PDWrapper, build_network, save_checkpoint
-from srcli.ops import AvgPool
+from srcli.ops import AvgPool, PDWrapper
 from srcli.train.loop import (
     Task,
-    TrainError,
     TrainRun,
     fit,
     initialize,

@@ -19,13 +19,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from srcli.checkpoint import load_network
 from srcli.downsample import box_rounded
 from srcli.ensemble import SelfEnsemble
-from srcli.models import PDWrapper, load_network
-from srcli.ops import AvgPool
+from srcli.errors import TrainError
+from srcli.ops import AvgPool, PDWrapper
 
 
-class TeacherError(ValueError):
+class TeacherError(TrainError):
     """The teacher weights cannot teach this run."""
 
 

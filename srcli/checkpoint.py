@@ -1,0 +1,120 @@
+"""Checkpoint files: read any supported layout safely, build its network, write srcli's own.
+
+Reading never runs code: safetensors, or ``torch.load(weights_only=True)`` for ``.pth``/``.pt``.
+srcli's own checkpoints are safetensors with the network config and training record in the header.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from srcli.archs import ARCHITECTURES, Model, architecture_of, describe, detect
+from srcli.archs.rrdb_layouts import is_old_rrdbnet, to_basicsr_layout
+from srcli.errors import ModelError
+
+FORMAT = "srcli"
+NESTED_KEYS = ("params_ema", "params", "state_dict", "model")
+"""Where trainers nest the weights (BasicSR's ``params_ema`` first: the weight average it ships)."""
+
+
+def build_network(arch: str, config: Mapping[str, int]) -> nn.Module:
+    """A fresh, randomly initialised network of a named architecture."""
+    if arch not in ARCHITECTURES:
+        raise ModelError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[arch].network(**config)
+
+
+def save_checkpoint(path: Path, net: nn.Module, metadata: Mapping[str, object]) -> None:
+    """Write ``net``'s weights to safetensors with ``metadata`` as JSON strings in the header (atomically)."""
+    header = {"format": FORMAT, "arch": architecture_of(net).name, "config": json.dumps(net.config)}
+    header.update({key: value if isinstance(value, str) else json.dumps(value) for key, value in metadata.items()})
+    tensors = {key: value.detach().contiguous().cpu() for key, value in net.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    save_file(tensors, str(temporary), metadata=header)
+    temporary.replace(path)
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """The header metadata of a safetensors file (empty for files that have none)."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except Exception as error:  # safetensors raises its own and OS errors for unreadable files
+        raise ModelError(f"cannot read {path.name}: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _read_tensors(path: Path) -> object:
+    """What the file holds, read without running code; every failure is one :class:`ModelError` line."""
+    try:
+        if path.suffix == ".safetensors":
+            return load_file(str(path))
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a weights-only refusal, a truncated zip, a text file: all mean "unusable"
+        if path.suffix == ".safetensors":
+            raise ModelError(f"cannot read {path.name}: not a valid safetensors file ({_first_line(error)})") from None
+        raise ModelError(
+            f"cannot read {path.name}: not a weights-only PyTorch checkpoint (srcli never unpickles code; "
+            "convert it to .safetensors with the tool that made it)"
+        ) from None
+
+
+def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors from ``.safetensors``, or ``.pth``/``.pt`` through ``weights_only=True`` (no pickle code),
+    under the keys of srcli's architectures (older RRDBNet layouts are renamed)."""
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    state = _read_tensors(path)
+    for key in NESTED_KEYS:
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelError(f"{path.name} holds no state dict of tensors")
+    if is_old_rrdbnet(state):
+        try:
+            return to_basicsr_layout(state)
+        except ValueError as error:
+            raise ModelError(f"{path.name}: {error}") from None
+    return state
+
+
+def network_from_state_dict(state_dict: Mapping[str, torch.Tensor], name: str) -> nn.Module:
+    """The network ``state_dict`` belongs to, with its weights (hyperparameters read off the shapes)."""
+    arch = detect(state_dict)
+    if arch is None:
+        raise ModelError(f"{name}: unknown architecture (first keys: {', '.join(list(state_dict)[:4])})")
+    try:
+        net = arch.from_state_dict(state_dict)
+        net.load_state_dict(state_dict, strict=True)
+    except (KeyError, ValueError, IndexError, RuntimeError) as error:
+        raise ModelError(f"{name} looks like a {arch.name} checkpoint but its tensors do not fit: "
+                         f"{_first_line(error)}") from None  # fmt: skip
+    bad = [key for key, value in state_dict.items() if value.is_floating_point() and not torch.isfinite(value).all()]
+    if bad:
+        raise ModelError(f"{name}: {len(bad)} tensor(s) hold NaN or infinite values (first: {bad[0]})")
+    return net
+
+
+def load_network(path: Path) -> tuple[nn.Module, dict[str, str]]:
+    """A network in eval mode with its weights, and the checkpoint's metadata."""
+    net = network_from_state_dict(load_state_dict(path), path.name)
+    metadata = read_metadata(path) if path.suffix == ".safetensors" else {}
+    return net.eval(), metadata
+
+
+def load_model(path: Path, name: str | None = None) -> tuple[Model, dict[str, str]]:
+    """:func:`load_network` described (:class:`srcli.archs.Model`), named ``name`` or the file's name."""
+    net, metadata = load_network(path)
+    return describe(net, name or path.name), metadata

@@ -1,0 +1,65 @@
+"""The models srcli knows by name: ``weights/manifest.json``, shipped inside the wheel."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srcli.errors import ModelError
+
+
+def weights_dir() -> Path:
+    """Where the shipped weights are: inside the installed wheel, or ``weights/`` of a checkout."""
+    packaged = Path(__file__).parent / "weights"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "weights"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One row of ``weights/manifest.json``."""
+
+    name: str
+    task: str
+    scale: int
+    arch: str
+    file: str
+    sha256: str
+    size: int
+    default: bool = False
+    repo: str | None = None
+    revision: str = "main"
+    metrics: dict[str, object] = field(default_factory=dict)
+    training: dict[str, object] = field(default_factory=dict)
+    ratio: float | None = None
+    seed: int | None = None
+
+    @property
+    def shipped_path(self) -> Path:
+        return weights_dir() / self.file
+
+    @property
+    def shipped(self) -> bool:
+        return self.shipped_path.is_file()
+
+
+def load_manifest() -> list[ModelEntry]:
+    """The models srcli knows by name."""
+    path = weights_dir() / "manifest.json"
+    if not path.is_file():
+        return []
+    return [ModelEntry(**entry) for entry in json.loads(path.read_text())["models"]]
+
+
+def find_entry(name: str) -> ModelEntry:
+    """The manifest entry called ``name``."""
+    entries = {entry.name: entry for entry in load_manifest()}
+    if name not in entries:
+        known = ", ".join(sorted(entries)) or "none"
+        raise ModelError(f"unknown model {name!r} (known: {known}; or pass a checkpoint path)")
+    return entries[name]
+
+
+def defaults(task: str) -> list[ModelEntry]:
+    """The manifest's default entries for a task."""
+    return [entry for entry in load_manifest() if entry.task == task and entry.default]

@@ -1,0 +1,194 @@
+"""The one engine every task runs on a file: read → tiles → network → operator → encode → write → measure.
+
+A task (:class:`FileTask`) says how to read its input, restore it (usually with :func:`fill_tiles`:
+the network on overlapping tiles, each tile core finished by the task's operator, ``quantize`` or
+``project``), encode the result and measure the saved bytes; :func:`run_file` does the rest the same
+way for all of them: refuse to clobber before any work, write atomically, time, record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from srcli.errors import OptionError
+from srcli.imageio import STDIO, write_bytes_atomic
+from srcli.tasks.batch import Job
+from srcli.tiling import Tile, plan_tiles, tile_apply
+
+TileCallback = Callable[[int, int], None]
+"""Called with ``(tiles done, tiles in all)`` after every tile."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a network: where, in what precision, in what tiles, with or without PD, alone
+    or as a self-ensemble (:class:`srcli.ensemble.SelfEnsemble`). ``tile`` None is automatic, 0 whole."""
+
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    tile: int | None = None
+    overlap: int = 20
+    half: bool = False
+    pd: bool = True
+    ensemble: bool = False
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return torch.float16 if self.half else torch.float32
+
+
+@dataclass
+class Timings:
+    """Seconds spent in the network and in the operator's finish (PD, quantisation, copying), and the
+    tile side each stage ran with."""
+
+    network: float = 0.0
+    projection: float = 0.0
+    tiles: list[int] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA, else MPS, else CPU; a named device must be available."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise OptionError("device cuda was asked for, but no CUDA device is available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise OptionError("device mps was asked for, but MPS is not available")
+    if name not in ("cpu", "cuda", "mps"):
+        raise OptionError(f"unknown device {name!r}; use auto, cpu, cuda or mps")
+    return torch.device(name)
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return device.type
+
+
+def timed_tiles(
+    run: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    tile: int,
+    overlap: int,
+    scale: int,
+    timings: Timings,
+    on_tile: TileCallback | None,
+) -> Iterator[tuple[Tile, torch.Tensor]]:
+    """:func:`srcli.tiling.tile_apply` that books the time spent making each core to
+    ``timings.network``, the caller's work on it (PD, quantisation, copying) to
+    ``timings.projection``, and reports progress after each tile."""
+    total = len(plan_tiles(x.shape[-2], x.shape[-1], tile, overlap))
+    started = time.perf_counter()
+    for done, (region, core) in enumerate(tile_apply(run, x, tile, overlap, scale), start=1):
+        handed_over = time.perf_counter()
+        timings.network += handed_over - started
+        yield region, core
+        started = time.perf_counter()
+        timings.projection += started - handed_over
+        if on_tile:
+            on_tile(done, total)
+
+
+Finish = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]
+"""``finish(core, measured, out)``: write the final values of one tile core into ``out`` (a view of the
+result), from the network's ``core`` ``(1, C, s·h, s·w)`` and the input ``measured`` ``(1, C', h, w)``."""
+
+
+def fill_tiles(
+    run: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    measured: torch.Tensor,
+    out: torch.Tensor,
+    finish: Finish,
+    tile: int,
+    overlap: int,
+    scale: int,
+    timings: Timings,
+    on_tile: TileCallback | None,
+) -> torch.Tensor:
+    """Run ``run`` over ``x`` ``(1, C, h, w)`` in tiles and let ``finish`` write each core into ``out``
+    ``(C'', s·h, s·w)`` against the matching part of ``measured`` ``(C', h, w)``; returns ``out``.
+
+    Tile borders fall on input pixel borders, so a core's operator blocks are whole and the result is
+    the same, tiled or not, up to what the network itself sees differently at tile borders.
+    """
+    for region, core in timed_tiles(run, x, tile, overlap, scale, timings, on_tile):
+        part = measured[..., region.top : region.bottom, region.left : region.right].unsqueeze(0)
+        target = out[..., region.top * scale : region.bottom * scale, region.left * scale : region.right * scale]
+        finish(core, part, target.unsqueeze(0))
+    return out
+
+
+def run_record(options: RunOptions, timings: Timings, started: float) -> dict[str, object]:
+    """The part of a file's JSON record that says how it ran: device, PD, tile and the seconds
+    since ``started`` (a ``time.perf_counter()`` value), split into network and projection."""
+    return {
+        "device": describe_device(options.device),
+        "pd": options.pd,
+        "ensemble": options.ensemble,
+        "tile": timings.tiles[0] if timings.tiles else None,
+        "seconds": round(time.perf_counter() - started, 3),
+        "network_seconds": round(timings.network, 3),
+        "projection_seconds": round(timings.projection, 3),
+    }
+
+
+class FileTask(Protocol):
+    """One task of the engine: what it reads, how it restores and encodes, what it measures."""
+
+    name: str
+    options: RunOptions
+
+    def read(self, source: str) -> Any:
+        """The task's input from a path (or ``-``); raises a :class:`srcli.errors.SrcliError` when unusable."""
+        ...
+
+    def check_target(self, job: Job, overwrite: bool) -> None:
+        """Refuse, before any work, an output that may not be written."""
+        ...
+
+    def restore(self, item: Any, timings: Timings, on_tile: TileCallback | None) -> Any:
+        """The restored result of one input."""
+        ...
+
+    def encode(self, result: Any, suffix: str) -> tuple[bytes, Any]:
+        """The bytes of the output file, and what :meth:`record` needs of the result beside them
+        (None for most tasks: the result itself is freed before the saved file is measured)."""
+        ...
+
+    def record(self, item: Any, data: bytes, kept: Any, job: Job) -> dict[str, object]:
+        """What the report says of this file: model, sizes, and the consistency of the saved ``data``."""
+        ...
+
+
+def run_file(job: Job, task: FileTask, overwrite: bool, on_tile: TileCallback | None = None) -> dict[str, object]:
+    """Read, restore, write atomically, and measure the saved file; returns its JSON record (DESIGN §4).
+
+    Nothing is written when any step fails, and an existing output is refused before any work.
+    """
+    started = time.perf_counter()
+    task.check_target(job, overwrite)
+    item = task.read(job.source)
+    timings = Timings()
+    result = task.restore(item, timings, on_tile)
+    data, kept = task.encode(result, Path(job.target).suffix if job.target != STDIO else ".png")
+    del result  # the saved file is measured from its bytes; free the pixels first
+    write_bytes_atomic(data, job.target, overwrite)
+    return {
+        "input": job.source,
+        "output": job.target,
+        "task": task.name,
+        **task.record(item, data, kept, job),
+        **run_record(task.options, timings, started),
+        "error": None,
+    }
