@@ -16,7 +16,16 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 @pytest.fixture
 def generator() -> torch.Generator:
+    """A CPU generator seeded the same for every test: inputs are random but repeatable."""
     return torch.Generator().manual_seed(1234)
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request) -> torch.device:
+    """Each device a test should hold on: the CPU, and CUDA where this machine has it (skipped elsewhere)."""
+    if request.param == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    return torch.device(request.param)
 
 
 @pytest.fixture

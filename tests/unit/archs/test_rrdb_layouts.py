@@ -9,8 +9,8 @@ import torch
 
 from srcli.archs.rrdbnet import RRDBNet
 from srcli.checkpoint import load_network
+from tests.cli.test_upscale import smooth_channels
 from tests.images import save_8bit
-from tests.test_upscale import smooth_channels
 
 NUM_BLOCK = 2
 

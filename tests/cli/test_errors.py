@@ -1,0 +1,46 @@
+"""The one error boundary: bad input is one line and exit 2; a bug says it is one, with its traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from srcli.cli.common import EXIT_BAD_INPUT, EXIT_INTERNAL
+from srcli.errors import SrcliError
+from tests.images import random_channels, save_8bit
+
+
+def test_a_broken_internal_function_is_reported_as_a_bug_with_its_traceback(cli, tmp_path, generator, monkeypatch):
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 8, 8))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("shape mismatch deep inside the engine")
+
+    monkeypatch.setattr("srcli.tasks.sr.fill_tiles", broken)
+    result = cli("upscale", image, "--scale", "4", "-o", tmp_path / "out.png")
+    assert result.exit_code == EXIT_INTERNAL
+    assert "Traceback (most recent call last)" in result.output
+    assert "internal error (a bug; please report it): RuntimeError: shape mismatch" in result.output
+    assert "srcli: error:" not in result.output  # never disguised as bad input
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_a_bad_input_is_one_line_and_exit_2(cli, tmp_path):
+    (tmp_path / "not.png").write_bytes(b"this is no image")
+    result = cli("check", tmp_path / "not.png", tmp_path / "not.png")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert result.output.count("\n") == 1 and result.output.startswith("srcli: error:")
+    assert "Traceback" not in result.output
+
+
+def test_a_known_error_shows_its_traceback_under_debug(cli, tmp_path):
+    (tmp_path / "not.png").write_bytes(b"this is no image")
+    result = cli("--debug", "check", tmp_path / "not.png", tmp_path / "not.png")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "Traceback (most recent call last)" in result.output and "srcli: error:" in result.output
+
+
+@pytest.mark.parametrize("name", ["ImageError", "MeasurementError", "OptionError", "ModelError", "TrainError"])
+def test_every_known_error_shares_the_base(name):
+    import srcli.errors
+
+    assert issubclass(getattr(srcli.errors, name), SrcliError)
