@@ -9,10 +9,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from srcli.imageio import pil_to_tensor
+from srcli.imageio import IMAGE_SUFFIXES, pil_to_tensor
 from srcli.metrics import psnr_y, ssim_y
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 Upscaler = Callable[[torch.Tensor], torch.Tensor]
 """``(1, 3, h, w)`` uint8 LR → ``(1, 3, s·h, s·w)`` uint8 SR."""

@@ -152,6 +152,10 @@ def quantize_blocks(values: torch.Tensor, means: torch.Tensor, max_value: int) -
 
     Returns:
         ``(B, n)`` int32 with ``result.sum(-1) == n · means`` exactly.
+
+    Example:
+        >>> quantize_blocks(torch.tensor([[0.4, 0.4, 0.4, 300.0]]), torch.tensor([2]), 255)  # projected, not rescaled
+        tensor([[0, 0, 0, 8]], dtype=torch.int32)
     """
     if values.ndim != 2 or means.shape != values.shape[:1]:
         raise ValueError(f"values must be (B, n) and means (B,), got {tuple(values.shape)}, {tuple(means.shape)}")
@@ -177,6 +181,12 @@ def quantize_sr(
 
     The blocks are laid out as ``s²`` planes of one value per block, so every per-block
     reduction is an elementwise operation across planes, and the work is done in place.
+
+    Example:
+        >>> lr = torch.tensor([[[[100, 254]]]])
+        >>> out = quantize_sr(torch.rand(1, 1, 2, 4) * 300, lr, 2, 255)
+        >>> out.view(1, 1, 2, 2, 2).sum((2, 4)).tolist(), bool(out.max() <= 255)
+        ([[[400, 1016]]], True)
     """
     n, c, h, w = lr.shape
     s = scale
@@ -191,7 +201,13 @@ def quantize_sr(
 
 
 def quantize_gray_mean(x: torch.Tensor, gray: torch.Tensor, max_value: int) -> torch.Tensor:
-    """Quantise an RGB estimate ``(N, 3, H, W)`` so its channel mean equals ``gray`` ``(N, 1, H, W)``."""
+    """Quantise an RGB estimate ``(N, 3, H, W)`` so its channel mean equals ``gray`` ``(N, 1, H, W)``.
+
+    Example:
+        >>> rgb = torch.tensor([[[[10.2]], [[80.7]], [[250.0]]]])
+        >>> quantize_gray_mean(rgb, torch.tensor([[[[120]]]]), 255).flatten()
+        tensor([ 17,  88, 255], dtype=torch.int32)
+    """
     n, _, h, w = x.shape
     planes = x.permute(1, 0, 2, 3).to(_work_type(max_value), copy=True).reshape(3, -1)
     quantized = _quantize_planes(planes, gray.reshape(-1), 1.0, max_value)
@@ -203,7 +219,12 @@ PILLOW_LUMA = (19595, 38470, 7471)
 
 
 def pillow_luma(rgb: torch.Tensor) -> torch.Tensor:
-    """Pillow's 8-bit luma of integer ``(N, 3, H, W)`` RGB, exactly: ``(N, 1, H, W)`` int64."""
+    """Pillow's 8-bit luma of integer ``(N, 3, H, W)`` RGB, exactly: ``(N, 1, H, W)`` int64.
+
+    Example:
+        >>> pillow_luma(torch.tensor([[[[255]], [[128]], [[0]]]])).item()  # what Image.convert("L") gives
+        151
+    """
     weights = torch.tensor(PILLOW_LUMA, dtype=torch.int64).view(1, 3, 1, 1)
     return ((rgb.to(torch.int64) * weights).sum(1, keepdim=True) + 32768) >> 16
 
@@ -223,6 +244,11 @@ def quantize_gray_pillow(x: torch.Tensor, gray: torch.Tensor, max_steps: int = 4
     Each step moves one channel of each missing pixel by one level (the one whose rounding went
     furthest the other way, among those with room); a step changes the sum by at most 38470,
     less than the window's width, so it never jumps over it.
+
+    Example:
+        >>> gray = torch.tensor([[[[0, 128, 255]]]])
+        >>> torch.equal(pillow_luma(quantize_gray_pillow(torch.rand(1, 3, 1, 3) * 255, gray)), gray)
+        True
     """
     weights = torch.tensor(PILLOW_LUMA, dtype=torch.int64).view(1, 3, 1, 1)
     target = gray.to(torch.int64)

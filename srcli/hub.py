@@ -172,7 +172,7 @@ Run it with `{command}`: {guarantee}.
 {training.get("command", "")}
 ```
 
-{training.get("steps", "?")} steps, {float(training.get("seconds", 0)) / 60:.0f} minutes on 2 CPU cores.
+{training.get("steps", "?")} steps, {float(str(training.get("seconds", 0))) / 60:.0f} minutes on 2 CPU cores.
 """
 
 

@@ -33,6 +33,8 @@ from srcli.errors import ImageError
 from srcli.tiff16 import Tiff16Error, encode_tiff16, is_tiff, read_tiff16
 
 STDIO = "-"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+"""What a folder's image files are called (inputs of a batch, benchmark and training folders)."""
 EXIF_ORIENTATION = 0x0112
 SAVE_FORMATS = {
     ".png": "PNG",

@@ -18,6 +18,10 @@ def rgb_to_y(rgb: torch.Tensor) -> torch.Tensor:
 
     Returns:
         ``(N, 1, H, W)`` float64 in [16, 235].
+
+    Example:
+        >>> rgb_to_y(torch.ones(1, 3, 1, 1)).item()
+        235.0
     """
     weights = torch.tensor(Y_WEIGHTS, dtype=torch.float64, device=rgb.device).view(1, 3, 1, 1)
     return 16.0 + (rgb.to(torch.float64) * weights).sum(dim=1, keepdim=True)
@@ -28,17 +32,33 @@ def _crop(x: torch.Tensor, border: int) -> torch.Tensor:
 
 
 def psnr_from_mse(mse: float, peak: float) -> float:
-    """``10 log10(peak² / mse)`` in dB; ``inf`` for a zero error."""
+    """``10 log10(peak² / mse)`` in dB; ``inf`` for a zero error.
+
+    Example:
+        >>> psnr_from_mse(1.0, 255.0), psnr_from_mse(0.0, 255.0)
+        (48.1308036086791, inf)
+    """
     return math.inf if mse == 0 else 10 * math.log10(peak * peak / mse)
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor, peak: float) -> float:
-    """PSNR in dB of two same-shape tensors, in float64; ``inf`` when they are equal."""
+    """PSNR in dB of two same-shape tensors, in float64; ``inf`` when they are equal.
+
+    Example:
+        >>> round(psnr(torch.zeros(4), torch.full((4,), 0.1), 1.0), 6)
+        20.0
+    """
     return psnr_from_mse((a.to(torch.float64) - b.to(torch.float64)).square().mean().item(), peak)
 
 
 def psnr_y(sr: torch.Tensor, hr: torch.Tensor, border: int) -> float:
-    """PSNR on BT.601 Y (peak 255) of ``(N, 3, H, W)`` RGB in [0, 1], ``border`` pixels cropped."""
+    """PSNR on BT.601 Y (peak 255) of ``(N, 3, H, W)`` RGB in [0, 1], ``border`` pixels cropped.
+
+    Example:
+        >>> hr = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+        >>> psnr_y(hr, hr, border=2)
+        inf
+    """
     return psnr(_crop(rgb_to_y(sr), border), _crop(rgb_to_y(hr), border), 255.0)
 
 
@@ -50,7 +70,13 @@ def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
 
 
 def ssim(a: torch.Tensor, b: torch.Tensor, peak: float) -> float:
-    """Mean SSIM (Gaussian window 11, σ 1.5, valid region) of ``(N, 1, H, W)`` tensors."""
+    """Mean SSIM (Gaussian window 11, σ 1.5, valid region) of ``(N, 1, H, W)`` tensors.
+
+    Example:
+        >>> a = torch.rand(1, 1, 16, 16, generator=torch.Generator().manual_seed(0)) * 255
+        >>> round(ssim(a, a, 255.0), 6), ssim(a, 255 - a, 255.0) < 0
+        (1.0, True)
+    """
     window = _gaussian_window().to(a.device)
     a, b = a.to(torch.float64), b.to(torch.float64)
     c1, c2 = (0.01 * peak) ** 2, (0.03 * peak) ** 2
@@ -63,7 +89,13 @@ def ssim(a: torch.Tensor, b: torch.Tensor, peak: float) -> float:
 
 
 def ssim_y(sr: torch.Tensor, hr: torch.Tensor, border: int) -> float:
-    """SSIM on BT.601 Y (peak 255) of ``(N, 3, H, W)`` RGB in [0, 1], ``border`` pixels cropped."""
+    """SSIM on BT.601 Y (peak 255) of ``(N, 3, H, W)`` RGB in [0, 1], ``border`` pixels cropped.
+
+    Example:
+        >>> hr = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+        >>> round(ssim_y(hr, hr, border=2), 6)
+        1.0
+    """
     return ssim(_crop(rgb_to_y(sr), border), _crop(rgb_to_y(hr), border), 255.0)
 
 
@@ -71,6 +103,11 @@ def consistency_psnr(measured: torch.Tensor, observed: torch.Tensor, max_value: 
     """PSNR in dB of ``A(saved output)`` against the observed input, float64, no rounding.
 
     ``inf`` when the saved output is exactly consistent.
+
+    Example:
+        >>> lr = torch.tensor([[10.0, 20.0]])
+        >>> consistency_psnr(lr, lr, 255), round(consistency_psnr(lr + 0.5, lr, 255), 2)
+        (inf, 54.15)
     """
     return psnr(measured, observed, float(max_value))
 
@@ -80,6 +117,11 @@ def colourfulness(rgb: torch.Tensor) -> float:
 
     0 for a gray image (``(1, H, W)`` too); about 20–60 for ordinary photos (rg = R − G,
     yb = (R + G)/2 − B).
+
+    Example:
+        >>> red = torch.tensor([[[255.0]], [[0.0]], [[0.0]]])
+        >>> colourfulness(torch.full((3, 2, 2), 128.0)), round(colourfulness(red), 1)
+        (0.0, 85.5)
     """
     if rgb.shape[0] == 1:
         return 0.0
@@ -91,5 +133,10 @@ def colourfulness(rgb: torch.Tensor) -> float:
 
 
 def has_colour(color: torch.Tensor) -> bool:
-    """True for ``(3, H, W)`` whose channels are not all equal (a gray photo stored as RGB is not)."""
+    """True for ``(3, H, W)`` whose channels are not all equal (a gray photo stored as RGB is not).
+
+    Example:
+        >>> has_colour(torch.zeros(3, 2, 2)), has_colour(torch.eye(3).view(3, 3, 1))
+        (False, True)
+    """
     return color.shape[0] == 3 and not (torch.equal(color[0], color[1]) and torch.equal(color[1], color[2]))

@@ -28,7 +28,14 @@ GRAY_WEIGHTS = {"mean": (1 / 3, 1 / 3, 1 / 3), "bt601": (0.299, 0.587, 0.114)}
 
 
 class LinearOperator:
-    """Base class: PD from ``A`` and ``A_pinv`` (one line, by linearity)."""
+    """Base class: PD from ``A`` and ``A_pinv`` (one line, by linearity).
+
+    Example:
+        >>> op = Gray("mean")
+        >>> x, y = torch.rand(1, 3, 2, 2, dtype=torch.float64), torch.rand(1, 1, 2, 2, dtype=torch.float64)
+        >>> torch.allclose(op.project(op.project(x, y), y), op.project(x, y))  # a projection: idempotent
+        True
+    """
 
     def A(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -101,6 +108,11 @@ class Gray(LinearOperator):
     ``bt601`` (0.299, 0.587, 0.114, what Pillow's ``convert("L")`` uses). The weights sum to
     1, so copying is a right inverse for both, and PD shifts the three channels of a pixel
     by the same amount: the chroma of ``x_r`` is kept exactly.
+
+    Example:
+        >>> x = torch.tensor([[[[0.2]], [[0.5]], [[0.8]]]], dtype=torch.float64)
+        >>> Gray("mean").project(x, torch.tensor([[[[0.6]]]], dtype=torch.float64)).flatten().tolist()
+        [0.3, 0.6, 0.9]
     """
 
     def __init__(self, mode: str = "mean") -> None:
@@ -126,6 +138,7 @@ class Gray(LinearOperator):
         Pillow's own ``convert("L")`` equals ``y`` (8 bits; Pillow's integer luma, not the float weights).
 
         Example:
+            >>> from srcli.exact import pillow_luma
             >>> gray = torch.tensor([[[[0, 77, 255]]]])
             >>> rgb = Gray("bt601").quantize(torch.rand(1, 3, 1, 3) * 255, gray, 255)
             >>> torch.equal(pillow_luma(rgb), gray)
@@ -149,7 +162,13 @@ class Gray(LinearOperator):
 @functools.lru_cache(maxsize=8)
 def sensing_rows(n: int, m: int, seed: int) -> torch.Tensor:
     """``(m, n)`` float64 orthonormal rows from a seeded Gaussian matrix through QR (positive
-    diagonal of R, so the factorisation is unique). Cached: the QR takes about 0.3 s."""
+    diagonal of R, so the factorisation is unique). Cached: the QR takes about 0.3 s.
+
+    Example:
+        >>> rows = sensing_rows(64, 16, seed=0)
+        >>> torch.allclose(rows @ rows.T, torch.eye(16, dtype=torch.float64))
+        True
+    """
     generator = torch.Generator().manual_seed(seed)
     q, r = torch.linalg.qr(torch.randn(n, m, generator=generator, dtype=torch.float64))
     return (q * torch.sign(torch.diagonal(r)).unsqueeze(0)).T.contiguous()
@@ -162,6 +181,12 @@ class BlockCS(LinearOperator):
     the same ``(ratio, block, seed)`` gives the same operator on every machine.
     ``A``: ``(N, C, b·h, b·w)`` → ``(N, C·M, h, w)`` (a strided convolution);
     ``A_pinv = Aᵀ`` (a transposed convolution), exact because the rows are orthonormal.
+
+    Example:
+        >>> op = BlockCS(0.25, block=8)
+        >>> y = op.A(torch.rand(1, 3, 16, 24, dtype=torch.float64))
+        >>> y.shape, torch.allclose(op.A(op.A_pinv(y)), y)
+        (torch.Size([1, 48, 2, 3]), True)
     """
 
     def __init__(self, ratio: float, block: int = 32, seed: int = 0) -> None:
@@ -195,7 +220,13 @@ class BlockCS(LinearOperator):
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Pad ``(N, C, H, W)`` at the right and bottom by reflection (replicate when too small)."""
+    """Pad ``(N, C, H, W)`` at the right and bottom by reflection (replicate when too small).
+
+    Example:
+        >>> pad_to_multiple(torch.arange(6.0).view(1, 1, 2, 3), 2)
+        tensor([[[[0., 1., 2., 1.],
+                  [3., 4., 5., 4.]]]])
+    """
     h, w = x.shape[-2:]
     ph, pw = (math.ceil(h / multiple) * multiple - h), (math.ceil(w / multiple) * multiple - w)
     if not ph and not pw:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import tifffile
@@ -87,7 +88,7 @@ def encode_tiff16(
     unassociated (straight) alpha, the ICC profile and the resolution in dots per inch. EXIF is
     not written."""
     array = channels.permute(1, 2, 0).numpy().astype(np.uint16)
-    options: dict[str, object] = {
+    options: dict[str, Any] = {
         "photometric": "rgb" if channels.shape[0] - int(has_alpha) == 3 else "minisblack",
         "planarconfig": "contig",
         "extrasamples": ("unassalpha",) if has_alpha else None,

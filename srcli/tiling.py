@@ -21,7 +21,13 @@ MIN_TILE = 16
 
 @dataclass(frozen=True)
 class Tile:
-    """A core region ``[top, bottom) × [left, right)`` of the LR image and its padded window."""
+    """A core region ``[top, bottom) × [left, right)`` of the LR image and its padded window.
+
+    Example:
+        >>> tile = Tile(top=2, bottom=4, left=0, right=2, pad_top=1, pad_bottom=0, pad_left=0, pad_right=1)
+        >>> tuple(tile.window(torch.zeros(1, 1, 4, 4)).shape)
+        (1, 1, 3, 3)
+    """
 
     top: int
     bottom: int
@@ -51,6 +57,10 @@ def plan_tiles(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
     """Cover an ``height × width`` LR image with cores of at most ``tile`` pixels a side.
 
     ``tile <= 0`` means one tile. Context windows are clipped at the image border.
+
+    Example:
+        >>> [(t.top, t.bottom, t.pad_top, t.pad_bottom) for t in plan_tiles(10, 4, tile=4, overlap=2)]
+        [(0, 4, 0, 2), (4, 8, 2, 2), (8, 10, 2, 0)]
     """
     if tile <= 0:
         tile = max(height, width)
@@ -80,13 +90,25 @@ def tile_apply(
 
     ``fn`` maps ``(N, C, h, w)`` → ``(N, C', s·h, s·w)``; the core output is
     ``(N, C', s·(bottom − top), s·(right − left))``.
+
+    Example:
+        >>> x = torch.rand(1, 3, 6, 6)
+        >>> up = lambda w: w.repeat_interleave(2, -1).repeat_interleave(2, -2)
+        >>> [tuple(core.shape) for _, core in tile_apply(up, x, tile=4, overlap=1, scale=2)]
+        [(1, 3, 8, 8), (1, 3, 8, 4), (1, 3, 4, 8), (1, 3, 4, 4)]
     """
     for region in plan_tiles(x.shape[-2], x.shape[-1], tile, overlap):
         yield region, region.core(fn(region.window(x)), scale)
 
 
 def available_memory(device: torch.device) -> int | None:
-    """Free bytes on ``device``: CUDA's own count, ``MemAvailable`` on Linux, else None (unknown)."""
+    """Free bytes on ``device``: CUDA's own count, ``MemAvailable`` on Linux, else None (unknown).
+
+    Example:
+        >>> free = available_memory(torch.device("cpu"))
+        >>> free is None or free > 0
+        True
+    """
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
     try:
@@ -106,6 +128,10 @@ def auto_tile(device: torch.device, num_feat: int, scale: int) -> int:
     plus twice the ×s RGB output) take at most a quarter of the free memory. On CPU it is
     also capped at 256, past which tiles are no faster and only cost memory; where free
     memory is unknown, 256.
+
+    Example:
+        >>> auto_tile(torch.device("cpu"), num_feat=64, scale=4) in (16, 32, 64, 128, 256)
+        True
     """
     free = available_memory(device)
     cap = 4096 if device.type == "cuda" else DEFAULT_CPU_TILE

@@ -53,6 +53,10 @@ def chroma_grid(step: float = 0.08, a_range: float = 0.40, b_low: float = -0.48,
 class ColorNet(nn.Module):
     """Gray ``(N, 1, H, W)`` in [0, 1] (H, W multiples of 4) → RGB ``(N, 3, H, W)``, unclamped."""
 
+    bins: torch.Tensor
+    temperature: torch.Tensor
+    saturation: torch.Tensor
+
     def __init__(
         self,
         num_feat: int = 32,

@@ -30,7 +30,8 @@ app.add_typer(cs_app, name="cs")
 app.add_typer(models_app, name="models")
 for group in (app, train_app, cs_app, models_app):  # the one error boundary, around every command
     for registered in group.registered_commands:
-        registered.callback = error_boundary(registered.callback)
+        if registered.callback is not None:
+            registered.callback = error_boundary(registered.callback)
 
 
 def _version(value: bool) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -66,6 +66,7 @@ def colorize(
     """Colorize gray images. The saved file turns back into the input gray exactly (its channel
     mean, or with --gray bt601 Pillow's convert('L')). Colour input is made gray first; alpha is
     kept. Reports consistency and colourfulness per file. Exit 1 if any file failed."""
+    from srcli.archs.colornet import ColorNet
     from srcli.models import colorize_model
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.colorize import Colorize
@@ -77,10 +78,11 @@ def colorize(
         fail(f"--saturation must not be negative, got {saturation}")
     options = run_options(device, tile, tile_overlap, half, no_pd)
     chosen = colorize_model(model)
+    net = cast(ColorNet, chosen.net)
     if temperature is not None:
-        chosen.net.temperature.fill_(temperature)
+        net.temperature.fill_(temperature)
     if saturation is not None:
-        chosen.net.saturation.fill_(saturation)
+        net.saturation.fill_(saturation)
     jobs = plan_jobs(inputs, output, suffix, ext.value, recursive)
     task = Colorize(chosen, gray.value, options)
     run_jobs(

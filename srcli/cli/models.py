@@ -58,7 +58,8 @@ def models_list(json_output: Json = False) -> None:
         return
     rows = []
     for entry in entries:
-        psnr = _set5_summary(entry.task, entry.metrics.get("Set5", {}))
+        set5 = entry.metrics.get("Set5", {})
+        psnr = _set5_summary(entry.task, set5 if isinstance(set5, dict) else {})
         rows.append(
             [
                 entry.name + (" *" if entry.default else ""),

@@ -6,6 +6,7 @@ import json
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -55,7 +56,7 @@ def internal_error(message: str) -> None:
     )
 
 
-def _summary_row(record: Mapping[str, object]) -> list[str]:
+def _summary_row(record: Mapping[str, Any]) -> list[str]:
     if record.get("error"):
         return [str(record["input"]), "—", "—", "—", f"failed: {record['error']}"]
     if record.get("skipped"):
@@ -87,7 +88,7 @@ def run_batch(jobs: Sequence, work: Callable, skip_existing: bool, json_output: 
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    records: list[dict[str, object]] = []
+    records: list[dict[str, Any]] = []
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

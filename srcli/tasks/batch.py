@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srcli.errors import ImageError
-from srcli.evaluate import IMAGE_SUFFIXES
-from srcli.imageio import SAVE_FORMATS, STDIO
+from srcli.imageio import IMAGE_SUFFIXES, SAVE_FORMATS, STDIO
 
 
 @dataclass(frozen=True)

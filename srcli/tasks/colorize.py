@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -83,7 +84,7 @@ def colorize_gray(
     return out
 
 
-def gray_consistency(saved: Picture, gray: torch.Tensor, mode: str) -> dict[str, object]:
+def gray_consistency(saved: Picture, gray: torch.Tensor, mode: str) -> dict[str, Any]:
     """The two consistency figures of DESIGN §4 for a colorization: the float PSNR of the saved
     file's gray (weighted channel sum, no rounding) against the input, and whether the gray an
     editor would make of it (the rounded mean, or Pillow's ``convert("L")``) equals the input."""
@@ -121,7 +122,7 @@ class Colorize:
     def encode(self, result: Picture, suffix: str) -> tuple[bytes, None]:
         return encode_picture(result, suffix), None
 
-    def record(self, item: tuple[Picture, torch.Tensor], data: bytes, kept: None, job: Job) -> dict[str, object]:
+    def record(self, item: tuple[Picture, torch.Tensor], data: bytes, kept: None, job: Job) -> dict[str, Any]:
         source, gray = item
         saved = decode_picture(data, job.target, trusted=True)
         return {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,7 +52,7 @@ def sample_picture(picture: Picture, ratio: float, seed: int, block: int = 32) -
     return values, info
 
 
-def sample_file(source: Path, target: Path, ratio: float, seed: int, overwrite: bool) -> dict[str, object]:
+def sample_file(source: Path, target: Path, ratio: float, seed: int, overwrite: bool) -> dict[str, Any]:
     """``srcli cs sample``: read, measure, write the measurement file; returns the JSON record."""
     picture = read_picture(source)
     values, info = sample_picture(picture, ratio, seed)
@@ -188,7 +189,7 @@ class Reconstruct:
 
     def record(
         self, item: tuple[torch.Tensor, SensingInfo, Model], data: bytes, kept: torch.Tensor, job: Job
-    ) -> dict[str, object]:
+    ) -> dict[str, Any]:
         values, info, model = item
         suffix = Path(job.target).suffix.lower()
         return {

@@ -129,7 +129,7 @@ def fill_tiles(
     return out
 
 
-def run_record(options: RunOptions, timings: Timings, started: float) -> dict[str, object]:
+def run_record(options: RunOptions, timings: Timings, started: float) -> dict[str, Any]:
     """The part of a file's JSON record that says how it ran: device, PD, tile and the seconds
     since ``started`` (a ``time.perf_counter()`` value), split into network and projection."""
     return {
@@ -146,8 +146,15 @@ def run_record(options: RunOptions, timings: Timings, started: float) -> dict[st
 class FileTask(Protocol):
     """One task of the engine: what it reads, how it restores and encodes, what it measures."""
 
-    name: str
-    options: RunOptions
+    @property
+    def name(self) -> str:
+        """What the record calls the task (``sr``, ``colorize``, ``cs``)."""
+        ...
+
+    @property
+    def options(self) -> RunOptions:
+        """How the network runs."""
+        ...
 
     def read(self, source: str) -> Any:
         """The task's input from a path (or ``-``); raises a :class:`srcli.errors.SrcliError` when unusable."""
@@ -166,12 +173,12 @@ class FileTask(Protocol):
         (None for most tasks: the result itself is freed before the saved file is measured)."""
         ...
 
-    def record(self, item: Any, data: bytes, kept: Any, job: Job) -> dict[str, object]:
+    def record(self, item: Any, data: bytes, kept: Any, job: Job) -> dict[str, Any]:
         """What the report says of this file: model, sizes, and the consistency of the saved ``data``."""
         ...
 
 
-def run_file(job: Job, task: FileTask, overwrite: bool, on_tile: TileCallback | None = None) -> dict[str, object]:
+def run_file(job: Job, task: FileTask, overwrite: bool, on_tile: TileCallback | None = None) -> dict[str, Any]:
     """Read, restore, write atomically, and measure the saved file; returns its JSON record (DESIGN §4).
 
     Nothing is written when any step fails, and an existing output is refused before any work.
