@@ -1,4 +1,4 @@
-"""``srcli train sr|cs|colorize``: how the shipped weights were made (PD inside the forward pass)."""
+"""``srcli train sr|cs|colorize|gan``: how the shipped weights were made (PD inside the forward pass)."""
 
 from __future__ import annotations
 
@@ -215,3 +215,50 @@ def train_colorize_command(
         val_every=val_every, ema=ema,
     )  # fmt: skip
     train_colorize(config, resume=resume, report=_echo_row)
+
+
+@train_app.command("gan")
+def train_gan_command(
+    scale: Annotated[int, typer.Option(help="Upscaling factor.")],
+    data: TrainData,
+    out: TrainOut,
+    val: Annotated[
+        Path | None,
+        typer.Option(help="Folder of validation images (PSNR-Y and detail energy every --val-every steps)."),
+    ] = None,
+    run_dir: RunDir = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(help="Start the generator from these compact SR weights (usually a PSNR-trained net)."),
+    ] = None,
+    num_feat: Annotated[int, typer.Option(help="Generator (compact) feature channels.")] = 64,
+    num_conv: Annotated[int, typer.Option(help="Generator (compact) body convolutions.")] = 8,
+    d_feat: Annotated[int, typer.Option(help="Discriminator (U-Net, spectral norm) base channels.")] = 32,
+    steps: Steps = 5000,
+    minutes: Minutes = None,
+    stop_at: StopAt = None,
+    batch: Batch = 8,
+    patch: Annotated[int, typer.Option(help="LR patch side in pixels (HR side, patch·scale, a multiple of 8).")] = 24,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (Adam) of generator and discriminator.")] = 1e-4,
+    l1_weight: Annotated[float, typer.Option(help="Weight of the L1 loss to the HR patch.")] = 1.0,
+    adv_weight: Annotated[float, typer.Option(help="Weight of the relativistic adversarial loss.")] = 0.02,
+    fm_weight: Annotated[float, typer.Option(help="Weight of feature matching on the discriminator.")] = 1.0,
+    seed: Seed = 0,
+    val_every: Annotated[int, typer.Option(help="Validate, log, checkpoint and export every N steps.")] = 250,
+    ema: Ema = None,
+    threads: Threads = None,
+    resume: Resume = False,
+) -> None:
+    """Train an adversarial SR generator through PD: the compact net's output, projected to be
+    exactly consistent with the LR, against a U-Net discriminator (relativistic average GAN loss),
+    with L1 and feature matching. The run keeps its last export (PSNR-Y falls as detail rises)."""
+    from srcli.train.gan import GANTrainConfig, train_gan
+
+    _set_threads(threads)
+    config = GANTrainConfig(
+        scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), init=init, num_feat=num_feat,
+        num_conv=num_conv, d_feat=d_feat, steps=steps, minutes=minutes, stop_at=stop_at, batch=batch,
+        patch=patch, lr=lr, l1_weight=l1_weight, adv_weight=adv_weight, fm_weight=fm_weight, seed=seed,
+        val_every=val_every, ema=ema,
+    )  # fmt: skip
+    train_gan(config, resume=resume, report=_echo_row)

@@ -48,7 +48,7 @@ class Task:
     files), :meth:`build_net` (under the run's seed), :meth:`load_init` or :meth:`initialize`
     (not when resuming: the checkpoint replaces the weights), :meth:`wrap`, :meth:`critics`;
     then every step :meth:`draw_batch`, :meth:`loss` and each critic's :meth:`critic_loss`;
-    at every validation :meth:`validate` and :meth:`header`; at the end :meth:`finish`.
+    for every log row :meth:`loss_terms`, :meth:`validate` and :meth:`header`; at the end :meth:`finish`.
     """
 
     curve = ""  # the convergence chart's line label (ASCII: Pillow's default font has no ×)
@@ -57,7 +57,7 @@ class Task:
     min_side = 1  # training photos with a side under this are left out
     rescales: tuple[float, ...] = ()  # resized copies of the training photos (Lanczos)
     keep_best = True  # copy the export with the best validation PSNR to BEST_WEIGHTS
-    columns: tuple[str, ...] = ()  # validation measures logged beside val_psnr_y
+    columns: tuple[str, ...] = ()  # loss terms and validation measures logged beside loss and val_psnr_y
 
     def prepare(self, images: list[torch.Tensor], val_files: list[Path], report: Report) -> None:
         """Keep the training images ``(3, H, W)`` uint8 and validation files (and derive from them)."""
@@ -95,6 +95,11 @@ class Task:
     def critic_loss(self, name: str) -> torch.Tensor:
         """Critic ``name``'s loss on the step's batch (after the model's update)."""
         raise NotImplementedError
+
+    def loss_terms(self) -> dict[str, float]:
+        """The task's own loss terms, each averaged over the steps since the last row (then reset),
+        for the log; none by default."""
+        return {}
 
     def validate(self) -> dict[str, float]:
         """Validation measures: ``val_psnr_y`` (the PSNR in dB the chart shows and the best export is
@@ -211,6 +216,7 @@ def fit(task: Task, config: TrainRun, resume: bool, report: Report = print) -> P
             )
             if step % config.val_every == 0 or step == config.steps or out_of_time:
                 row = {"step": str(step)} | {name: f"{sum(v) / len(v):.6f}" for name, v in losses.items()}
+                row |= {name: f"{value:.6f}" for name, value in task.loss_terms().items()}
                 row |= {"val_psnr_y": "", "lr": f"{learning_rate:.3e}", "seconds": f"{elapsed:.1f}"}
                 _validate_and_export(task, config, model, net, average, step, row)
                 if task.keep_best:
