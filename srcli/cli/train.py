@@ -1,12 +1,10 @@
-"""``srcli train sr|cs|colorize``: how the shipped weights were made (PD inside the forward pass)."""
+"""``srcli train sr|cs|colorize|gan``: how the shipped weights were made (PD inside the forward pass)."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
@@ -16,8 +14,6 @@ from srcli.cli.common import Threads, fail
 train_app = typer.Typer(
     help="Train the networks srcli ships (PD inside the forward pass).", no_args_is_help=True, rich_markup_mode=None
 )
-
-C = TypeVar("C")
 
 TrainData = Annotated[Path, typer.Option(help="Folder of training images.")]
 TrainOut = Annotated[Path, typer.Option(help="Where to write the weights (.safetensors).")]
@@ -54,13 +50,9 @@ class Loss(str, Enum):
     l1_luma = "l1-luma"
 
 
-def _training_config(config_class: type[C], parameters: dict[str, Any]) -> C:
-    """A training configuration from a command's parameters (those it has a field for);
-    ``run_dir`` defaults to ``runs/<out stem>``."""
-    names = {field.name for field in dataclasses.fields(config_class)}  # type: ignore[arg-type]
-    values = {name: value for name, value in parameters.items() if name in names}
-    values["run_dir"] = values.get("run_dir") or Path("runs") / values["out"].stem
-    return config_class(**values)
+def _run_dir(run_dir: Path | None, out: Path) -> Path:
+    """The run folder: ``--run-dir``, or ``runs/<out stem>``."""
+    return run_dir or Path("runs") / out.stem
 
 
 def _echo_row(row: dict[str, str]) -> None:
@@ -68,14 +60,12 @@ def _echo_row(row: dict[str, str]) -> None:
     report.note(", ".join(f"{key}={value}" for key, value in row.items()))
 
 
-def _train(config_class: type[C], train: Callable[..., object], parameters: dict[str, Any]) -> None:
-    """Run ``train`` on the configuration built from a command's parameters, on ``--threads`` CPU threads."""
+def _set_threads(threads: int | None) -> None:
+    """Train on ``--threads`` CPU threads (torch's choice without it)."""
     import torch
 
-    if parameters["threads"]:
-        torch.set_num_threads(parameters["threads"])
-    config = _training_config(config_class, parameters)
-    train(config, resume=parameters["resume"], report=_echo_row)
+    if threads:
+        torch.set_num_threads(threads)
 
 
 @train_app.command("sr")
@@ -134,7 +124,14 @@ def train_sr_command(
     """Train a super-resolution network on box-downsampled patches, L1 (or MSE) loss on the PD output."""
     from srcli.train.sr import SRTrainConfig, train_sr
 
-    _train(SRTrainConfig, train_sr, locals() | {"loss": loss.value, "rescales": tuple(rescale or ())})
+    _set_threads(threads)
+    config = SRTrainConfig(
+        scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), arch=arch, num_feat=num_feat,
+        num_conv=num_conv, steps=steps, minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch,
+        lr=lr, pd=pd, loss=loss.value, rescales=tuple(rescale or ()), teacher=teacher, seed=seed,
+        val_every=val_every, ema=ema,
+    )  # fmt: skip
+    train_sr(config, resume=resume, report=_echo_row)
 
 
 @train_app.command("cs")
@@ -165,7 +162,13 @@ def train_cs_command(
     training blocks, half-resolution refiner, L1 loss on the PD output."""
     from srcli.train.cs import CSTrainConfig, train_cs
 
-    _train(CSTrainConfig, train_cs, locals())
+    _set_threads(threads)
+    config = CSTrainConfig(
+        ratio=ratio, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), sensing_seed=sensing_seed,
+        num_feat=num_feat, num_conv=num_conv, steps=steps, minutes=minutes, stop_at=stop_at, init=init,
+        batch=batch, patch=patch, lr=lr, pd=pd, seed=seed, val_every=val_every, ema=ema,
+    )  # fmt: skip
+    train_cs(config, resume=resume, report=_echo_row)
 
 
 @train_app.command("colorize")
@@ -204,4 +207,58 @@ def train_colorize_command(
 
     if patch % 4:
         fail(f"--patch must be a multiple of 4, got {patch}")
-    _train(ColorizeTrainConfig, train_colorize, locals())
+    _set_threads(threads)
+    config = ColorizeTrainConfig(
+        data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), calibrate=calibrate, num_feat=num_feat,
+        num_conv=num_conv, temperature=temperature, sigma=sigma, rebalance=rebalance, steps=steps,
+        minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch, lr=lr, seed=seed,
+        val_every=val_every, ema=ema,
+    )  # fmt: skip
+    train_colorize(config, resume=resume, report=_echo_row)
+
+
+@train_app.command("gan")
+def train_gan_command(
+    scale: Annotated[int, typer.Option(help="Upscaling factor.")],
+    data: TrainData,
+    out: TrainOut,
+    val: Annotated[
+        Path | None,
+        typer.Option(help="Folder of validation images (PSNR-Y and detail energy every --val-every steps)."),
+    ] = None,
+    run_dir: RunDir = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(help="Start the generator from these compact SR weights (usually a PSNR-trained net)."),
+    ] = None,
+    num_feat: Annotated[int, typer.Option(help="Generator (compact) feature channels.")] = 64,
+    num_conv: Annotated[int, typer.Option(help="Generator (compact) body convolutions.")] = 8,
+    d_feat: Annotated[int, typer.Option(help="Discriminator (U-Net, spectral norm) base channels.")] = 32,
+    steps: Steps = 5000,
+    minutes: Minutes = None,
+    stop_at: StopAt = None,
+    batch: Batch = 8,
+    patch: Annotated[int, typer.Option(help="LR patch side in pixels (HR side, patch·scale, a multiple of 8).")] = 24,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (Adam) of generator and discriminator.")] = 1e-4,
+    l1_weight: Annotated[float, typer.Option(help="Weight of the L1 loss to the HR patch.")] = 1.0,
+    adv_weight: Annotated[float, typer.Option(help="Weight of the relativistic adversarial loss.")] = 0.02,
+    fm_weight: Annotated[float, typer.Option(help="Weight of feature matching on the discriminator.")] = 1.0,
+    seed: Seed = 0,
+    val_every: Annotated[int, typer.Option(help="Validate, log, checkpoint and export every N steps.")] = 250,
+    ema: Ema = None,
+    threads: Threads = None,
+    resume: Resume = False,
+) -> None:
+    """Train an adversarial SR generator through PD: the compact net's output, projected to be
+    exactly consistent with the LR, against a U-Net discriminator (relativistic average GAN loss),
+    with L1 and feature matching. The run keeps its last export (PSNR-Y falls as detail rises)."""
+    from srcli.train.gan import GANTrainConfig, train_gan
+
+    _set_threads(threads)
+    config = GANTrainConfig(
+        scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), init=init, num_feat=num_feat,
+        num_conv=num_conv, d_feat=d_feat, steps=steps, minutes=minutes, stop_at=stop_at, batch=batch,
+        patch=patch, lr=lr, l1_weight=l1_weight, adv_weight=adv_weight, fm_weight=fm_weight, seed=seed,
+        val_every=val_every, ema=ema,
+    )  # fmt: skip
+    train_gan(config, resume=resume, report=_echo_row)

@@ -17,31 +17,22 @@ saturations, the most colourful whose PSNR still beats the gray copy's.
 from __future__ import annotations
 
 import json
-import shlex
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
+from torch import nn
 
 from srcli.archs.colornet import DOWN, ColorNet, chroma_grid, chroma_of, rgb_from
 from srcli.checkpoint import read_metadata, save_checkpoint
 from srcli.imageio import read_picture
 from srcli.metrics import colourfulness, has_colour, psnr
 from srcli.ops import Gray, PDWrapper, pad_to_multiple
-from srcli.train.loop import (
-    Task,
-    TrainRun,
-    fit,
-    initialize,
-    load_training_images,
-    resuming,
-    sample_batch,
-    start_state,
-    validation_files,
-)
+from srcli.train.config import INPUTS, NETWORK, TrainRun, option, override
+from srcli.train.data import sample_batch, validation_files
+from srcli.train.loop import Report, Task, fit
 
 CALIBRATION_TEMPERATURES = (0.4, 0.55, 0.7, 0.85, 1.0)
 CALIBRATION_SATURATIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -49,36 +40,18 @@ CALIBRATION_SATURATIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 @dataclass(kw_only=True)
 class ColorizeTrainConfig(TrainRun):
-    calibrate: Path | None = None
-    num_feat: int = 32
-    num_conv: int = 8
-    temperature: float = 0.4
-    sigma: float = 0.04
-    rebalance: float = 0.5
-    steps: int = 4000
-    batch: int = 32
-    patch: int = 64
-    val_every: int = 250
+    command = "colorize"
 
-    def command_line(self) -> str:
-        """The ``srcli train colorize`` command that makes this run (recorded in the weights' header)."""
-        words = ["srcli", "train", "colorize", "--data", str(self.data)]
-        if self.val:
-            words += ["--val", str(self.val)]
-        if self.calibrate:
-            words += ["--calibrate", str(self.calibrate)]
-        if self.init:
-            words += ["--init", str(self.init)]
-        words += ["--out", str(self.out), "--num-feat", str(self.num_feat), "--num-conv", str(self.num_conv)]
-        words += ["--temperature", str(self.temperature), "--sigma", str(self.sigma)]
-        words += ["--rebalance", str(self.rebalance), "--steps", str(self.steps), "--batch", str(self.batch)]
-        words += ["--patch", str(self.patch), "--lr", str(self.lr), "--seed", str(self.seed)]
-        return shlex.join([*words, "--val-every", str(self.val_every), *self.average_words()])
-
-    def schedule_key(self) -> dict[str, object]:
-        """What must match for a checkpoint to be resumed."""
-        keys = ("num_feat", "num_conv", "sigma", "rebalance", "steps", "batch", "patch", "lr", "lr_min", "seed")
-        return {name: getattr(self, name) for name in keys} | ({"init": str(self.init)} if self.init else {})
+    calibrate: Path | None = option(None, flag="--calibrate", place=INPUTS, optional=True)
+    num_feat: int = option(32, flag="--num-feat", place=NETWORK, schedule=True)
+    num_conv: int = option(8, flag="--num-conv", place=NETWORK, schedule=True)
+    temperature: float = option(0.4, flag="--temperature", place=NETWORK)
+    sigma: float = option(0.04, flag="--sigma", place=NETWORK, schedule=True)
+    rebalance: float = option(0.5, flag="--rebalance", place=NETWORK, schedule=True)
+    steps: int = override("steps", 4000)
+    batch: int = override("batch", 32)
+    patch: int = override("patch", 64)
+    val_every: int = override("val_every", 250)
 
 
 def nearest_bins(chroma: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
@@ -163,68 +136,62 @@ def calibrate_decoding(net: ColorNet, files: list[Path]) -> tuple[float, float, 
     return temperature, saturation, table
 
 
-def train_colorize(config: ColorizeTrainConfig, resume: bool, report: Callable[[dict[str, str]], None] = print) -> Path:
-    """Train (or resume) a ColorNet; writes weights to ``config.out``."""
-    torch.manual_seed(config.seed)
-    net = ColorNet(config.num_feat, config.num_conv, chroma_grid(), config.temperature)
-    if resuming(config, resume):
-        pass  # the checkpoint replaces the weights; the --init file is not read
-    elif config.init:
-        net.load_state_dict(load_file(str(config.init)), strict=True)
-    else:
-        initialize(net)
-    model = PDWrapper(net, Gray("mean"))
-    optimizer, step, seconds = start_state(config, net, resume)
-    images = load_training_images(config.data, config.patch)
-    weights = rebalancing_weights(images, net.bins, config.rebalance)
-    val_images = colour_originals(validation_files(config.val))
-    calibration_files = validation_files(config.calibrate or config.val)
-    last_ratio = [float("nan")]  # colourfulness of the latest validation, against the originals
+class ColorizeTask(Task):
+    """The rounded channel mean in, chroma bins scored at quarter resolution against soft targets,
+    each pixel weighted by the rarity of its colour; the decoding is calibrated after the run."""
 
-    def draw_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        rgb = sample_batch(images, generator, config.batch, config.patch)
+    curve = "colorize"
+    title = "validation PSNR (RGB)"
+    y_label = "dB"
+
+    def __init__(self, config: ColorizeTrainConfig) -> None:
+        self.config = config
+        self.min_side = config.patch
+
+    def prepare(self, images: list[torch.Tensor], val_files: list[Path], report: Report) -> None:
+        self.images = images
+        self.val_images = colour_originals(val_files)
+        self.calibration_files = validation_files(self.config.calibrate or self.config.val)
+
+    def build_net(self) -> nn.Module:
+        return ColorNet(self.config.num_feat, self.config.num_conv, chroma_grid(), self.config.temperature)
+
+    def wrap(self, net: nn.Module) -> nn.Module:
+        assert isinstance(net, ColorNet)
+        self.net = net
+        self.weights = rebalancing_weights(self.images, net.bins, self.config.rebalance)
+        self.model = PDWrapper(net, Gray("mean"))
+        return self.model
+
+    def draw_batch(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        rgb = sample_batch(self.images, generator, self.config.batch, self.config.patch)
         return mean_gray(rgb), chroma_of(F.avg_pool2d(rgb / 255, DOWN))
 
-    def loss(gray: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
-        log_probabilities = torch.log_softmax(net.logits(gray), dim=1)
-        targets = soft_targets(chroma, net.bins, config.sigma)
-        pixel_weights = weights[nearest_bins(chroma, net.bins)]
-        return -((targets * log_probabilities).sum(1) * pixel_weights).mean()
+    def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        log_probabilities = torch.log_softmax(self.net.logits(inputs), dim=1)
+        soft = soft_targets(targets, self.net.bins, self.config.sigma)
+        pixel_weights = self.weights[nearest_bins(targets, self.net.bins)]
+        return -((soft * log_probabilities).sum(1) * pixel_weights).mean()
 
-    def validate() -> float:
-        value, last_ratio[0] = validate_colorize(model, val_images)
-        return value
+    def validate(self) -> dict[str, float]:
+        if not self.val_images:
+            return {}
+        value, ratio = validate_colorize(self.model, self.val_images)
+        return {"val_psnr_y": value, "val_colourfulness_ratio": ratio}
 
-    def export(step: int, row: dict[str, str]) -> None:
-        metadata = {
-            "task": "colorize",
-            "pd": "true",
-            "data": config.data.name,
-            "steps": str(step),
-            **config.training_time(row["seconds"]),
-            "val_psnr": row["val_psnr_y"],
-            "val_colourfulness_ratio": f"{last_ratio[0]:.4f}",
-            "command": config.command_line(),
-        }
-        save_checkpoint(config.out, net, metadata)
+    def header(self, row: dict[str, str]) -> dict[str, str]:
+        ratio = row.get("val_colourfulness_ratio", "nan")
+        return {"task": "colorize", "pd": "true", "val_psnr": row["val_psnr_y"], "val_colourfulness_ratio": ratio}
 
-    task = Task(
-        net=net,
-        model=model,
-        draw_batch=draw_batch,
-        loss=loss,
-        validate=validate if val_images else None,
-        export=export,
-        curve="colorize",
-        title="validation PSNR (RGB)",
-        y_label="dB",
-    )
-    fit(task, config, optimizer, step, seconds, report)
-    calibration = config.calibrate or config.val
-    if calibration:
-        temperature, saturation, table = calibrate_decoding(net, calibration_files)
-        net.temperature.fill_(temperature)
-        net.saturation.fill_(saturation)
+    def finish(self, net: nn.Module, out: Path, report: Report) -> None:
+        """Calibrate the decoding on ``--calibrate`` (default ``--val``) and rewrite the weights with it."""
+        calibration = self.config.calibrate or self.config.val
+        if not calibration:
+            return
+        self.net.load_state_dict(load_file(str(out)))  # what was exported: the weight average, with --ema
+        temperature, saturation, table = calibrate_decoding(self.net, self.calibration_files)
+        self.net.temperature.fill_(temperature)
+        self.net.saturation.fill_(saturation)
         psnr_db, colour = table[f"{temperature},{saturation}"]
         report(
             {
@@ -232,9 +199,14 @@ def train_colorize(config: ColorizeTrainConfig, resume: bool, report: Callable[[
                 f"(gray copy {table['gray'][0]:.2f}), colourfulness {colour:.1f} on {calibration.name}"
             }
         )
-        metadata = read_metadata(config.out) | {
+        metadata = read_metadata(out) | {
             "calibration_set": calibration.name,
             "calibration": json.dumps({key: [round(v, 3) for v in value] for key, value in table.items()}),
         }
-        save_checkpoint(config.out, net, {k: v for k, v in metadata.items() if k not in ("format", "arch", "config")})
-    return config.out
+        kept = {k: v for k, v in metadata.items() if k not in ("format", "arch", "config")}
+        save_checkpoint(out, self.net, kept)
+
+
+def train_colorize(config: ColorizeTrainConfig, resume: bool, report: Report = print) -> Path:
+    """Train (or resume) a ColorNet; writes weights to ``config.out``."""
+    return fit(ColorizeTask(config), config, resume, report)

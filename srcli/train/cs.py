@@ -10,33 +10,21 @@ whole network then trains end to end on L1 of the PD output.
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import nn
 
 from srcli.archs.csnet import CSNet
-from srcli.checkpoint import save_checkpoint
 from srcli.errors import TrainError
 from srcli.imageio import read_picture
 from srcli.metrics import psnr
 from srcli.ops import BlockCS, PDWrapper, pad_to_multiple
-from srcli.train.loop import (
-    Task,
-    TrainRun,
-    fit,
-    initialize,
-    load_training_images,
-    resuming,
-    sample_batch,
-    start_state,
-    validation_files,
-)
+from srcli.train.config import LEAD, NETWORK, PD, TrainRun, option, override
+from srcli.train.data import sample_batch
+from srcli.train.loop import Report, Task, fit, initialize
 
 STATISTICS_OFFSETS = 2
 """Block grids (at random offsets) per training image for the block statistics."""
@@ -44,34 +32,17 @@ STATISTICS_OFFSETS = 2
 
 @dataclass(kw_only=True)
 class CSTrainConfig(TrainRun):
-    ratio: float
-    block: int = 32
-    sensing_seed: int = 0
-    num_feat: int = 32
-    num_conv: int = 8
-    steps: int = 6000
-    patch: int = 96
-    pd: bool = True
-    val_every: int = 250
+    command = "cs"
 
-    def command_line(self) -> str:
-        """The ``srcli train cs`` command that makes this run (recorded in the weights' header)."""
-        words = ["srcli", "train", "cs", "--ratio", str(self.ratio), "--data", str(self.data)]
-        if self.val:
-            words += ["--val", str(self.val)]
-        if self.init:
-            words += ["--init", str(self.init)]
-        words += ["--out", str(self.out), "--sensing-seed", str(self.sensing_seed)]
-        words += ["--num-feat", str(self.num_feat), "--num-conv", str(self.num_conv), "--steps", str(self.steps)]
-        words += ["--batch", str(self.batch), "--patch", str(self.patch), "--lr", str(self.lr)]
-        words += ["--pd" if self.pd else "--no-pd", "--seed", str(self.seed), "--val-every", str(self.val_every)]
-        return shlex.join(words + self.average_words())
-
-    def schedule_key(self) -> dict[str, object]:
-        """What must match for a checkpoint to be resumed."""
-        keys = ("ratio", "block", "sensing_seed", "num_feat", "num_conv", "steps", "batch", "patch", "lr", "lr_min")
-        key = {name: getattr(self, name) for name in (*keys, "pd", "seed")}
-        return key | ({"init": str(self.init)} if self.init else {})
+    ratio: float = option(flag="--ratio", place=LEAD, schedule=True)
+    block: int = option(32, schedule=True)
+    sensing_seed: int = option(0, flag="--sensing-seed", place=NETWORK, schedule=True)
+    num_feat: int = option(32, flag="--num-feat", place=NETWORK, schedule=True)
+    num_conv: int = option(8, flag="--num-conv", place=NETWORK, schedule=True)
+    steps: int = override("steps", 6000)
+    patch: int = override("patch", 96)
+    pd: bool = option(True, flag="--pd", place=PD, schedule=True)
+    val_every: int = override("val_every", 250)
 
 
 def block_statistics(
@@ -121,65 +92,62 @@ def validate_cs(model: nn.Module, files: list[Path], operator: BlockCS) -> float
     return sum(scores) / len(scores)
 
 
-def build_cs_network(config: CSTrainConfig, operator: BlockCS, images: list[torch.Tensor], resume: bool) -> CSNet:
-    """A CSNet from ``--init`` weights, or with its linear stage at the LMMSE estimate of ``images``;
-    left as built when a checkpoint is resumed (which replaces its weights)."""
-    net = CSNet(operator.m, config.block, 3, config.num_feat, config.num_conv)
-    if resuming(config, resume):
-        return net
-    if config.init:
-        net.load_state_dict(load_file(str(config.init)), strict=True)
-        return net
-    initialize(net)
-    mean, covariance = block_statistics(images, config.block, torch.Generator().manual_seed(config.seed))
-    weight, bias = lmmse_initial(mean, covariance, operator.rows)
-    with torch.no_grad():
-        net.initial.weight.copy_(weight)
-        net.initial.bias.copy_(bias)
-    return net
+class CSTask(Task):
+    """Block measurements of the training patches in, the PD reconstruction against the patch under L1;
+    a fresh network starts its linear stage at the LMMSE estimate of the training blocks."""
 
+    y_label = "PSNR RGB (dB)"
 
-def train_cs(config: CSTrainConfig, resume: bool, report: Callable[[dict[str, str]], None] = print) -> Path:
-    """Train (or resume) a CSNet for ``config.ratio``; writes weights to ``config.out``."""
-    if config.patch % config.block:
-        raise TrainError(f"--patch must be a multiple of the block ({config.block}), got {config.patch}")
-    torch.manual_seed(config.seed)
-    operator = BlockCS(config.ratio, config.block, config.sensing_seed)
-    images = load_training_images(config.data, config.patch)
-    net = build_cs_network(config, operator, images, resume)
-    model = PDWrapper(net, operator) if config.pd else net
-    optimizer, step, seconds = start_state(config, net, resume)
-    val_files = validation_files(config.val)
+    def __init__(self, config: CSTrainConfig) -> None:
+        if config.patch % config.block:
+            raise TrainError(f"--patch must be a multiple of the block ({config.block}), got {config.patch}")
+        self.config = config
+        self.min_side = config.patch
+        self.operator = BlockCS(config.ratio, config.block, config.sensing_seed)
+        self.curve = f"ratio {config.ratio} {'PD' if config.pd else 'no PD'}"
+        self.title = f"validation PSNR (RGB), ratio {config.ratio}"
 
-    def draw_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        hr = sample_batch(images, generator, config.batch, config.patch) / 255
-        return operator.A(hr), hr
+    def prepare(self, images: list[torch.Tensor], val_files: list[Path], report: Report) -> None:
+        self.images, self.val_files = images, val_files
 
-    def export(step: int, row: dict[str, str]) -> None:
-        metadata = {
+    def build_net(self) -> nn.Module:
+        return CSNet(self.operator.m, self.config.block, 3, self.config.num_feat, self.config.num_conv)
+
+    def initialize(self, net: nn.Module) -> None:
+        initialize(net)
+        generator = torch.Generator().manual_seed(self.config.seed)
+        mean, covariance = block_statistics(self.images, self.config.block, generator)
+        weight, bias = lmmse_initial(mean, covariance, self.operator.rows)
+        with torch.no_grad():
+            net.initial.weight.copy_(weight)
+            net.initial.bias.copy_(bias)
+
+    def wrap(self, net: nn.Module) -> nn.Module:
+        self.model = PDWrapper(net, self.operator) if self.config.pd else net
+        return self.model
+
+    def draw_batch(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        hr = sample_batch(self.images, generator, self.config.batch, self.config.patch) / 255
+        return self.operator.A(hr), hr
+
+    def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.l1_loss(self.model(inputs), targets)
+
+    def validate(self) -> dict[str, float]:
+        return {"val_psnr_y": validate_cs(self.model, self.val_files, self.operator)} if self.val_files else {}
+
+    def header(self, row: dict[str, str]) -> dict[str, str]:
+        config = self.config
+        return {
             "task": "cs",
             "ratio": str(config.ratio),
             "block": str(config.block),
             "sensing_seed": str(config.sensing_seed),
             "pd": "true" if config.pd else "false",
-            "data": config.data.name,
-            "steps": str(step),
-            **config.training_time(row["seconds"]),
             "val_psnr": row["val_psnr_y"],
-            "command": config.command_line(),
         }
-        save_checkpoint(config.out, net, metadata)
 
-    task = Task(
-        net=net,
-        model=model,
-        draw_batch=draw_batch,
-        loss=lambda inputs, targets: F.l1_loss(model(inputs), targets),
-        validate=(lambda: validate_cs(model, val_files, operator)) if val_files else None,
-        export=export,
-        curve=f"ratio {config.ratio} {'PD' if config.pd else 'no PD'}",
-        title=f"validation PSNR (RGB), ratio {config.ratio}",
-        y_label="PSNR RGB (dB)",
-    )
-    fit(task, config, optimizer, step, seconds, report)
-    return config.out
+
+def train_cs(config: CSTrainConfig, resume: bool, report: Report = print) -> Path:
+    """Train (or resume) a CSNet for ``config.ratio``; writes weights to ``config.out``."""
+    return fit(CSTask(config), config, resume, report)

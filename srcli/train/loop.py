@@ -1,9 +1,14 @@
 """The training loop every ``srcli train`` command shares: resumable, logged, plotted.
 
+:func:`fit` owns the run: it checks the run folder (a new run, or ``--resume`` of one with the same
+schedule), loads the data, seeds and builds the network through the task, starts it from
+``--init`` or fresh, restores a checkpoint, trains, validates, logs, checkpoints, exports and keeps
+the best export. A task (:class:`Task`) brings only what differs: its network, batches, loss,
+validation and header.
+
 Every step's batch is drawn from a generator seeded by ``(seed, step)`` and the learning rate
 is a function of the step alone, so a run resumed from a checkpoint repeats the loss curve
-of an uninterrupted run exactly. A task (:class:`Task`) brings its network, batches, loss,
-validation and export; :func:`fit` runs the schedule.
+of an uninterrupted run exactly.
 """
 
 from __future__ import annotations
@@ -15,136 +20,98 @@ import shutil
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from PIL import Image
+from safetensors.torch import load_file
 from torch import nn
 
-from srcli.checkpoint import read_metadata
+from srcli.checkpoint import save_checkpoint
 from srcli.errors import TrainError
-from srcli.evaluate import image_files
-from srcli.imageio import pil_to_tensor
+from srcli.train.config import TrainRun, recorded_training_seconds
+from srcli.train.data import load_training_images, validation_files
 from srcli.train.ema import WeightAverage
 from srcli.train.interrupt import stop_requests
 from srcli.train.plot import line_chart
-from srcli.train.state import load_state, restore_average, save_state, saved_init_seconds, saved_schedule
+from srcli.train.state import Trained, load_state, restore_average, save_state, saved_init_seconds, saved_schedule
 
 LOG_FIELDS = ["step", "loss", "val_psnr_y", "lr", "seconds"]
 BEST_WEIGHTS = "best.safetensors"  # in the run folder: the export with the highest validation PSNR
+Report = Callable[[dict[str, str]], None]
 
 
-@dataclass(kw_only=True)
-class TrainRun:
-    """What every training run has: data, where its weights and run folder go, and the schedule
-    the loop (:func:`fit`) follows. Each task's configuration adds its own fields and defaults."""
+class Task:
+    """One training task for :func:`fit`; a task module subclasses it for its configuration.
 
-    data: Path
-    out: Path
-    run_dir: Path
-    val: Path | None = None
-    steps: int = 20000
-    minutes: float | None = None
-    stop_at: int | None = None
-    init: Path | None = None
-    batch: int = 16
-    patch: int = 32
-    lr: float = 5e-4
-    lr_min: float = 1e-5
-    seed: int = 0
-    val_every: int = 500
-    ema: float | None = None
-    init_seconds: float = field(default=0.0, init=False)  # training time of the --init weights, set at the start
+    :func:`fit` calls, in order: :meth:`prepare` (the loaded training images and validation
+    files), :meth:`build_net` (under the run's seed), :meth:`load_init` or :meth:`initialize`
+    (not when resuming: the checkpoint replaces the weights), :meth:`wrap`, :meth:`critics`;
+    then every step :meth:`draw_batch`, :meth:`loss` and each critic's :meth:`critic_loss`;
+    for every log row :meth:`loss_terms`, :meth:`validate` and :meth:`header`; at the end :meth:`finish`.
+    """
 
-    def __post_init__(self) -> None:
-        if self.ema is not None and not 0 <= self.ema < 1:
-            raise TrainError(f"--ema must be in [0, 1), got {self.ema}")
+    curve = ""  # the convergence chart's line label (ASCII: Pillow's default font has no ×)
+    title = ""
+    y_label = "PSNR (dB)"
+    min_side = 1  # training photos with a side under this are left out
+    rescales: tuple[float, ...] = ()  # resized copies of the training photos (Lanczos)
+    keep_best = True  # copy the export with the best validation PSNR to BEST_WEIGHTS
+    columns: tuple[str, ...] = ()  # loss terms and validation measures logged beside loss and val_psnr_y
 
-    def schedule_key(self) -> dict[str, object]:
-        """What must match for a checkpoint to be resumed (the weight average is not part of it:
-        it does not change the training run)."""
+    def prepare(self, images: list[torch.Tensor], val_files: list[Path], report: Report) -> None:
+        """Keep the training images ``(3, H, W)`` uint8 and validation files (and derive from them)."""
         raise NotImplementedError
 
-    def training_time(self, seconds: str) -> dict[str, str]:
-        """Header fields for the weights' training time: this run's ``seconds`` and the total with
-        the runs that made its ``--init`` weights (:attr:`init_seconds`)."""
-        return {"train_seconds": seconds, "train_seconds_total": f"{self.init_seconds + float(seconds):.1f}"}
+    def build_net(self) -> nn.Module:
+        """The network the run trains and saves, freshly built."""
+        raise NotImplementedError
 
-    def average_words(self) -> list[str]:
-        """The ``--ema`` option of this run's command line, if it has one."""
-        return ["--ema", str(self.ema)] if self.ema is not None else []
+    def initialize(self, net: nn.Module) -> None:
+        """Start a fresh network (no ``--init``): :func:`initialize` unless the task knows better."""
+        initialize(net)
 
+    def load_init(self, net: nn.Module, path: Path) -> None:
+        """Start from the ``--init`` weights at ``path``."""
+        net.load_state_dict(load_file(str(path)), strict=True)
 
-def recorded_training_seconds(weights: Path | None) -> float:
-    """The training time a weights file's header records, with the runs before it (0 without one)."""
-    header = read_metadata(weights) if weights else {}
-    return float(header.get("train_seconds_total", header.get("train_seconds", 0)))
+    def wrap(self, net: nn.Module) -> nn.Module:
+        """The started network as it is trained and validated (inside PD, usually); the task keeps both."""
+        raise NotImplementedError
 
+    def critics(self) -> dict[str, nn.Module]:
+        """Networks trained beside the model, each by its own Adam on :meth:`critic_loss` after the
+        model's step (a GAN's discriminator), checkpointed with it; none by default."""
+        return {}
 
-def resuming(config: TrainRun, resume: bool) -> bool:
-    """Whether the run goes on from its checkpoint: then the checkpoint's weights replace any start
-    weights, and the ``--init`` file is not read (it may have changed or gone since the run began)."""
-    return resume and (config.run_dir / "state.safetensors").exists()
+    def draw_batch(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(input, target)`` for one step, drawn from ``generator`` alone."""
+        raise NotImplementedError
 
+    def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The model's loss on a batch (a scalar to minimise)."""
+        raise NotImplementedError
 
-def load_training_images(folder: Path, min_side: int, rescales: tuple[float, ...] = ()) -> list[torch.Tensor]:
-    """Every image in ``folder`` as ``(3, H, W)`` uint8, and after each its copies resized by the
-    factors in ``rescales`` (Lanczos); images with a side under ``min_side`` are left out, and a
-    folder with none big enough is refused."""
-    if not folder.is_dir():
-        raise TrainError(f"training folder not found: {folder}")
-    images = []
-    for path in image_files(folder):
-        with Image.open(path) as image:
-            rgb = image.convert("RGB")
-        for copy in [rgb, *(_resized(rgb, factor) for factor in rescales)]:
-            tensor = pil_to_tensor(copy)
-            if min(tensor.shape[1:]) >= min_side:
-                images.append(tensor)
-    if not images:
-        raise TrainError(f"no image of at least {min_side}×{min_side} pixels in {folder}")
-    return images
+    def critic_loss(self, name: str) -> torch.Tensor:
+        """Critic ``name``'s loss on the step's batch (after the model's update)."""
+        raise NotImplementedError
 
+    def loss_terms(self) -> dict[str, float]:
+        """The task's own loss terms, each averaged over the steps since the last row (then reset),
+        for the log; none by default."""
+        return {}
 
-def _resized(image: Image.Image, factor: float) -> Image.Image:
-    width, height = (max(1, round(side * factor)) for side in image.size)
-    return image.resize((width, height), Image.Resampling.LANCZOS)
+    def validate(self) -> dict[str, float]:
+        """Validation measures: ``val_psnr_y`` (the PSNR in dB the chart shows and the best export is
+        chosen by) and any others; the loop switches the model to eval mode around it."""
+        return {}
 
+    def header(self, row: dict[str, str]) -> dict[str, str]:
+        """What the exported weights' header says of the task and of the validation ``row``."""
+        raise NotImplementedError
 
-def validation_files(folder: Path | None) -> list[Path]:
-    """The images of a ``--val`` (or ``--calibrate``) folder; none without a folder, an error
-    for a folder that is missing or has no image (found before training, not after it)."""
-    if folder is None:
-        return []
-    if not folder.is_dir():
-        raise TrainError(f"validation folder not found: {folder}")
-    files = image_files(folder)
-    if not files:
-        raise TrainError(f"no image in validation folder {folder}")
-    return files
-
-
-def sample_batch(
-    images: list[torch.Tensor], generator: torch.Generator, batch: int, hr_patch: int, align: int = 1
-) -> torch.Tensor:
-    """Random crops with random flips and transposes: ``(batch, C, P, P)`` float, from ``(C, H, W)``
-    images (uint8, or float in [0, 255]); each crop starts at multiples of ``align``."""
-    crops = []
-    for _ in range(batch):
-        image = images[int(torch.randint(len(images), (1,), generator=generator))]
-        top = align * int(torch.randint((image.shape[1] - hr_patch) // align + 1, (1,), generator=generator))
-        left = align * int(torch.randint((image.shape[2] - hr_patch) // align + 1, (1,), generator=generator))
-        crop = image[:, top : top + hr_patch, left : left + hr_patch]
-        flip_h, flip_v, transpose = torch.randint(2, (3,), generator=generator).tolist()
-        if flip_h:
-            crop = crop.flip(-1)
-        if flip_v:
-            crop = crop.flip(-2)
-        if transpose:
-            crop = crop.transpose(-1, -2)
-        crops.append(crop)
-    return torch.stack(crops).float()
+    def finish(self, net: nn.Module, out: Path, report: Report) -> None:
+        """After the last step (the colorizer calibrates its decoding here); nothing by default."""
 
 
 def initialize(net: nn.Module) -> None:
@@ -175,92 +142,71 @@ def _read_log(path: Path, up_to_step: int) -> list[dict[str, str]]:
         return [row for row in csv.DictReader(handle) if int(row["step"]) <= up_to_step]
 
 
-def _write_log(path: Path, rows: list[dict[str, str]]) -> None:
+def _write_log(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     with temporary.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=LOG_FIELDS)
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     temporary.replace(path)
 
 
-@dataclass
-class Task:
-    """One training task for :func:`fit`.
-
-    ``net`` is what gets saved; ``model`` is what is validated (``net`` inside PD, or ``net``);
-    ``draw_batch(generator)`` gives ``(input, target)`` and ``loss(input, target)`` the loss to
-    minimise; ``validate()`` a PSNR in dB (the loop switches ``model`` to eval mode around
-    it); ``export(step, row)`` writes the weights. The convergence chart (validation PSNR
-    against step) is drawn with ``curve`` as the line's label, under ``title``, with ``y_label``.
-    """
-
-    net: nn.Module
-    model: nn.Module
-    draw_batch: Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]
-    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    validate: Callable[[], float] | None
-    export: Callable[[int, dict[str, str]], None]
-    curve: str
-    title: str
-    y_label: str
-
-
-def start_state(config: TrainRun, net: nn.Module, resume: bool) -> tuple[torch.optim.Optimizer, int, float]:
-    """Adam over ``net`` and the step and seconds to start from (restored with ``resume``); sets
-    ``config.init_seconds`` (from the checkpoint when resuming, else from the ``--init`` header)."""
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.99))
+def _start(config: TrainRun, resume: bool) -> bool:
+    """Check the run folder: True to go on from its checkpoint (``resume`` and one that exists,
+    written for this schedule), False for a new run (refused if a checkpoint is there)."""
     config.run_dir.mkdir(parents=True, exist_ok=True)
     state_path = config.run_dir / "state.safetensors"
-    if resuming(config, resume):
-        saved = saved_schedule(state_path)
-        if saved != json.loads(json.dumps(config.schedule_key())):  # compared as it reads back from the file
-            raise TrainError(f"{state_path} was written with other settings: {json.dumps(saved)}")
-        step, seconds = load_state(state_path, net, optimizer)
-        recorded = saved_init_seconds(state_path)  # None in checkpoints from before 2026-11-24
-        config.init_seconds = recorded if recorded is not None else recorded_training_seconds(config.init)
-        return optimizer, step, seconds
-    if state_path.exists():
+    if not state_path.exists():
+        return False
+    if not resume:
         raise TrainError(f"{state_path} exists: pass --resume to continue it, or choose another run folder")
-    config.init_seconds = recorded_training_seconds(config.init)
-    return optimizer, 0, 0.0
+    saved = saved_schedule(state_path)
+    if saved != json.loads(json.dumps(config.schedule_key())):  # compared as it reads back from the file
+        raise TrainError(f"{state_path} was written with other settings: {json.dumps(saved)}")
+    return True
 
 
-def fit(
-    task: Task,
-    config: TrainRun,
-    optimizer: torch.optim.Optimizer,
-    step: int,
-    seconds: float,
-    report: Callable[[dict[str, str]], None],
-) -> None:
-    """Training from ``step`` on with Adam and a cosine schedule; validates, logs, checkpoints and exports
-    every ``val_every`` steps and when the run stops (end of schedule, ``--minutes``, ``--stop-at``,
-    Ctrl-C or SIGTERM), keeping the export with the highest validation PSNR as :data:`BEST_WEIGHTS`.
-    With ``config.ema``, what is validated and exported is the weight average (:mod:`srcli.train.ema`)."""
-    state_path, log_path = config.run_dir / "state.safetensors", config.run_dir / "log.csv"
+def fit(task: Task, config: TrainRun, resume: bool, report: Report = print) -> Path:
+    """Run ``task`` with ``config``: from its checkpoint with ``resume``, else from ``--init`` or fresh.
+
+    Adam and a cosine schedule; validates, logs, checkpoints and exports to ``config.out`` every
+    ``val_every`` steps and when the run stops (end of schedule, ``--minutes``, ``--stop-at``,
+    Ctrl-C or SIGTERM), keeping the export with the highest validation PSNR as :data:`BEST_WEIGHTS`
+    (unless the task keeps the last). With ``config.ema``, what is validated and exported is the
+    weight average (:mod:`srcli.train.ema`). A resume reads neither the ``--init`` file nor its
+    header: the checkpoint holds the weights and the start weights' training time. Returns ``config.out``.
+    """
+    resuming = _start(config, resume)
+    state_path = config.run_dir / "state.safetensors"
+    val_files = validation_files(config.val)
+    task.prepare(load_training_images(config.data, task.min_side, task.rescales), val_files, report)
+    net, model, optimizer, critics = _networks(task, config, resuming)
+    step, seconds = load_state(state_path, net, optimizer, critics) if resuming else (0, 0.0)
+    recorded = saved_init_seconds(state_path) if resuming else None  # None in states from before 2026-11-24
+    config.init_seconds = recorded if recorded is not None else recorded_training_seconds(config.init)
+    log_path = config.run_dir / "log.csv"
+    fields = [*LOG_FIELDS, *(f"loss_{name}" for name in critics), *task.columns]
     rows = _read_log(log_path, step)
     (config.run_dir / "config.json").write_text(json.dumps(asdict(config), default=str, indent=2))
-    average = WeightAverage(task.net, config.ema) if config.ema is not None else None
+    average = WeightAverage(net, config.ema) if config.ema is not None else None
     if average is not None and step:
         restore_average(state_path, average)
     with stop_requests() as stop:  # Ctrl-C or kill: checkpoint after the current step, then return
         started, first_step = time.monotonic(), step
-        losses: list[float] = []
-        task.model.train()
+        losses: dict[str, list[float]] = {"loss": [], **{f"loss_{name}": [] for name in critics}}
+        model.train()
         while step < config.steps:
             generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
             inputs, targets = task.draw_batch(generator)
             learning_rate = cosine_lr(step, config)
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate
-            loss = task.loss(inputs, targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            for trained_optimizer in (optimizer, *(pair[1] for pair in critics.values())):
+                for group in trained_optimizer.param_groups:
+                    group["lr"] = learning_rate
+            losses["loss"].append(_descend(optimizer, task.loss(inputs, targets)))
             if average is not None:
-                average.update(task.net)
-            losses.append(loss.item())
+                average.update(net)
+            for name, (_, critic_optimizer) in critics.items():
+                losses[f"loss_{name}"].append(_descend(critic_optimizer, task.critic_loss(name)))
             step += 1
             elapsed = seconds + time.monotonic() - started
             out_of_time = (
@@ -269,35 +215,83 @@ def fit(
                 or (config.stop_at is not None and step >= config.stop_at)
             )
             if step % config.val_every == 0 or step == config.steps or out_of_time:
-                row = {
-                    "step": str(step),
-                    "loss": f"{sum(losses) / len(losses):.6f}",
-                    "val_psnr_y": "",
-                    "lr": f"{learning_rate:.3e}",
-                    "seconds": f"{elapsed:.1f}",
-                }
-                _validate_and_export(task, average, step, row)
-                keep_if_best(config, rows, row)
+                row = {"step": str(step)} | {name: f"{sum(v) / len(v):.6f}" for name, v in losses.items()}
+                row |= {name: f"{value:.6f}" for name, value in task.loss_terms().items()}
+                row |= {"val_psnr_y": "", "lr": f"{learning_rate:.3e}", "seconds": f"{elapsed:.1f}"}
+                _validate_and_export(task, config, model, net, average, step, row)
+                if task.keep_best:
+                    keep_if_best(config, rows, row)
                 rows.append(row)
-                losses.clear()
+                for values in losses.values():
+                    values.clear()
                 seconds_per_step = (time.monotonic() - started) / (step - first_step)
                 report(row | {"left": format_duration(seconds_per_step * (config.steps - step))})
                 save_state(
-                    state_path, task.net, optimizer, step, elapsed, config.schedule_key(), average, config.init_seconds
-                )
-                _write_log(log_path, rows)
+                    state_path, net, optimizer, step, elapsed, config.schedule_key(), average, config.init_seconds,
+                    critics,
+                )  # fmt: skip
+                _write_log(log_path, fields, rows)
                 _plot(rows, config.run_dir / "convergence.png", task)
             if out_of_time:
                 break
+    task.finish(net, config.out, report)
+    return config.out
 
 
-def _validate_and_export(task: Task, average: WeightAverage | None, step: int, row: dict[str, str]) -> None:
-    """Fill in ``row``'s validation PSNR and export the weights: the average's, if there is one."""
-    with average.swapped_in(task.net) if average is not None else nullcontext():
-        task.model.eval()
-        row["val_psnr_y"] = f"{task.validate() if task.validate else float('nan'):.4f}"
-        task.model.train()
-        task.export(step, row)
+def _networks(
+    task: Task, config: TrainRun, resuming: bool
+) -> tuple[nn.Module, nn.Module, torch.optim.Optimizer, dict[str, Trained]]:
+    """The task's network (seeded; started from ``--init`` or fresh unless a checkpoint will replace
+    its weights), the model around it, its Adam, and the critics with theirs."""
+    torch.manual_seed(config.seed)
+    net = task.build_net()
+    if resuming:
+        pass  # the checkpoint replaces the weights; the --init file is not read
+    elif config.init:
+        task.load_init(net, config.init)
+    else:
+        task.initialize(net)
+    model = task.wrap(net)
+    critics = {name: (critic, _adam(critic, config)) for name, critic in task.critics().items()}
+    return net, model, _adam(net, config), critics
+
+
+def _adam(net: nn.Module, config: TrainRun) -> torch.optim.Optimizer:
+    return torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.99))
+
+
+def _descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> float:
+    """One optimiser step on ``loss``; returns its value."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _validate_and_export(
+    task: Task,
+    config: TrainRun,
+    model: nn.Module,
+    net: nn.Module,
+    average: WeightAverage | None,
+    step: int,
+    row: dict[str, str],
+) -> None:
+    """Fill in ``row``'s validation measures and export the weights: the average's, if there is one."""
+    with average.swapped_in(net) if average is not None else nullcontext():
+        model.eval()
+        measures = task.validate()
+        model.train()
+        row["val_psnr_y"] = f"{measures.pop('val_psnr_y', math.nan):.4f}"
+        row |= {name: f"{value:.4f}" for name, value in measures.items()}
+        save_checkpoint(config.out, net, _header(task, config, step, row))
+
+
+def _header(task: Task, config: TrainRun, step: int, row: dict[str, str]) -> dict[str, str]:
+    header = task.header(row)
+    first = {key: header.pop(key) for key in list(header) if not key.startswith("val_")}
+    run = {"data": config.data.name, "steps": str(step), **config.training_time(row["seconds"])}
+    return first | run | header | {"command": config.command_line()}
 
 
 def keep_if_best(config: TrainRun, earlier_rows: list[dict[str, str]], row: dict[str, str]) -> None:

@@ -9,9 +9,7 @@ self-ensemble (``--teacher``, :mod:`srcli.train.teacher`); the loop itself (sche
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -20,36 +18,31 @@ from safetensors.torch import load_file
 from torch import nn
 
 from srcli.archs.compact import deepen_compact, is_compact, widen_compact_scale
-from srcli.checkpoint import build_network, save_checkpoint
+from srcli.checkpoint import build_network
 from srcli.errors import TrainError
 from srcli.evaluate import Upscaler, evaluate_sr
 from srcli.metrics import Y_WEIGHTS
 from srcli.ops import AvgPool, PDWrapper
-from srcli.train.loop import (
-    Task,
-    TrainRun,
-    fit,
-    initialize,
-    load_training_images,
-    resuming,
-    sample_batch,
-    start_state,
-    validation_files,
-)
+from srcli.train.config import LEAD, NETWORK, PD, TrainRun, option
+from srcli.train.data import sample_batch
+from srcli.train.loop import Report, Task, fit
 from srcli.train.teacher import load_teacher, weights_digest, with_targets
 
 
 @dataclass(kw_only=True)
 class SRTrainConfig(TrainRun):
-    scale: int
-    arch: str = "compact"
-    num_feat: int = 48
-    num_conv: int = 16
-    pd: bool = True
-    loss: str = "l1"
-    rescales: tuple[float, ...] = ()
-    teacher: Path | None = None
-    teacher_sha256: str = field(default="", init=False)  # of the file as the run found it
+    command = "sr"
+
+    scale: int = option(flag="--scale", place=LEAD, schedule=True)
+    arch: str = option("compact", flag="--arch", place=NETWORK, schedule=True)
+    num_feat: int = option(48, flag="--num-feat", place=NETWORK, schedule=True)
+    num_conv: int = option(16, flag="--num-conv", place=NETWORK, schedule=True)
+    pd: bool = option(True, flag="--pd", place=PD, schedule=True)
+    # optional in the schedule: runs from before --loss, --rescale and --teacher resume
+    loss: str = option("l1", flag="--loss", schedule=True, optional=True)
+    rescales: tuple[float, ...] = option((), flag="--rescale", schedule=True, optional=True)
+    teacher: Path | None = option(None, flag="--teacher", optional=True)
+    teacher_sha256: str = option("", init=False, schedule=True, optional=True, key="teacher")  # its content
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -65,51 +58,6 @@ class SRTrainConfig(TrainRun):
 
     def network_config(self) -> dict[str, int]:
         return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
-
-    def command_line(self) -> str:
-        """The ``srcli train sr`` command that makes this run (recorded in the weights' header)."""
-        words = ["srcli", "train", "sr", "--scale", str(self.scale), "--data", str(self.data)]
-        if self.val:
-            words += ["--val", str(self.val)]
-        if self.init:
-            words += ["--init", str(self.init)]
-        words += [
-            "--out",
-            str(self.out),
-            "--arch",
-            self.arch,
-            "--num-feat",
-            str(self.num_feat),
-            "--num-conv",
-            str(self.num_conv),
-            "--steps",
-            str(self.steps),
-            "--batch",
-            str(self.batch),
-            "--patch",
-            str(self.patch),
-            "--lr",
-            str(self.lr),
-            "--pd" if self.pd else "--no-pd",
-            "--seed",
-            str(self.seed),
-            "--val-every",
-            str(self.val_every),
-            *self.average_words(),
-            *(["--loss", self.loss] if self.loss != "l1" else []),
-            *(word for factor in self.rescales for word in ("--rescale", str(factor))),
-            *(["--teacher", str(self.teacher)] if self.teacher else []),
-        ]
-        return shlex.join(words)
-
-    def schedule_key(self) -> dict[str, object]:
-        """What must match for a checkpoint to be resumed."""
-        keys = ("scale", "arch", "num_feat", "num_conv", "steps", "batch", "patch", "lr", "lr_min", "pd", "seed")
-        key = {name: getattr(self, name) for name in keys}
-        key |= {"init": str(self.init)} if self.init else {}
-        key |= {"loss": self.loss} if self.loss != "l1" else {}  # runs from before --loss resume
-        key |= {"rescales": list(self.rescales)} if self.rescales else {}  # and from before --rescale
-        return key | ({"teacher": self.teacher_sha256} if self.teacher else {})  # its content, not its path
 
 
 LUMA_WEIGHTS = torch.tensor(Y_WEIGHTS) / 255  # Y - 16 in [0, 219/255] for RGB in [0, 1]
@@ -148,69 +96,70 @@ def validate(model: nn.Module, files: list[Path], scale: int) -> float:
     return sum(s.psnr_y for s in scores) / len(scores)
 
 
-def load_initial_weights(net: nn.Module, config: SRTrainConfig) -> None:
-    """Load ``config.init`` into ``net``; a compact checkpoint of a scale dividing ``config.scale``
-    is widened, one with fewer convolutions deepened, both without changing what it computes
-    (:func:`srcli.archs.compact.widen_compact_scale`, :func:`srcli.archs.compact.deepen_compact`)."""
-    state_dict = load_file(str(config.init))
+def load_initial_weights(net: nn.Module, path: Path, arch: str, scale: int, num_conv: int) -> None:
+    """Load the weights at ``path`` into ``net``; a compact checkpoint of a scale dividing ``scale``
+    is widened, one with fewer convolutions than ``num_conv`` deepened, both without changing what it
+    computes (:func:`srcli.archs.compact.widen_compact_scale`, :func:`srcli.archs.compact.deepen_compact`)."""
+    state_dict = load_file(str(path))
     try:
-        if config.arch == "compact" and is_compact(state_dict):
-            state_dict = deepen_compact(widen_compact_scale(state_dict, config.scale), config.num_conv)
+        if arch == "compact" and is_compact(state_dict):
+            state_dict = deepen_compact(widen_compact_scale(state_dict, scale), num_conv)
         net.load_state_dict(state_dict, strict=True)
     except (ValueError, RuntimeError) as error:
         reason = str(error).strip().splitlines()[-1].strip()  # torch's last line names the tensor
-        raise TrainError(f"--init {config.init} does not fit this network: {reason}") from error
+        raise TrainError(f"--init {path} does not fit this network: {reason}") from error
 
 
-def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, str]], None] = print) -> Path:
-    """Train (or resume) an SR network; writes weights to ``config.out`` and returns its path."""
-    torch.manual_seed(config.seed)
-    net = build_network(config.arch, config.network_config())
-    if resuming(config, resume):
-        pass  # the checkpoint replaces the weights; the --init file is not read
-    elif config.init:
-        load_initial_weights(net, config)
-    else:
-        initialize(net)
-    net.to(memory_format=torch.channels_last)  # measured: 1.3x faster steps on a 2-core AVX2 CPU
-    model = PDWrapper(net, AvgPool(config.scale)) if config.pd else net
-    teacher = load_teacher(config.teacher, config.scale) if config.teacher else None
-    optimizer, step, seconds = start_state(config, net, resume)
-    hr_patch = config.patch * config.scale
-    val_files = validation_files(config.val)
-    images = load_training_images(config.data, hr_patch, config.rescales)
-    if teacher is not None:
-        images = with_targets(teacher, images, config.scale, report)
+class SRTask(Task):
+    """Box-downsampled LR patches in, the PD-projected output against the HR patch (or the
+    teacher's target) under the configured pixel loss."""
 
-    def draw_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        patches = sample_batch(images, generator, config.batch, hr_patch, align=config.scale if config.teacher else 1)
+    y_label = "PSNR-Y (dB)"
+
+    def __init__(self, config: SRTrainConfig) -> None:
+        self.config = config
+        self.hr_patch = self.min_side = config.patch * config.scale
+        self.rescales = config.rescales
+        self.curve = f"x{config.scale} {'PD' if config.pd else 'no PD'}"
+        self.title = f"validation PSNR-Y, x{config.scale}"
+
+    def prepare(self, images: list[torch.Tensor], val_files: list[Path], report: Report) -> None:
+        config = self.config
+        if config.teacher is not None:
+            images = with_targets(load_teacher(config.teacher, config.scale), images, config.scale, report)
+        self.images, self.val_files = images, val_files
+
+    def build_net(self) -> nn.Module:
+        return build_network(self.config.arch, self.config.network_config())
+
+    def load_init(self, net: nn.Module, path: Path) -> None:
+        load_initial_weights(net, path, self.config.arch, self.config.scale, self.config.num_conv)
+
+    def wrap(self, net: nn.Module) -> nn.Module:
+        net.to(memory_format=torch.channels_last)  # measured: 1.3x faster steps on a 2-core AVX2 CPU
+        self.net = net
+        self.model = PDWrapper(net, AvgPool(self.config.scale)) if self.config.pd else net
+        return self.model
+
+    def draw_batch(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        config = self.config
+        align = config.scale if config.teacher else 1
+        patches = sample_batch(self.images, generator, config.batch, self.hr_patch, align=align)
         lr = (box_lr(patches[:, :3], config.scale) / 255).contiguous(memory_format=torch.channels_last)
         return lr, patches[:, -3:] / 255  # the HR patch, or the teacher's target stacked under it
 
-    task = Task(
-        net=net,
-        model=model,
-        draw_batch=draw_batch,
-        loss=lambda inputs, targets: LOSSES[config.loss](model(inputs), targets),
-        validate=(lambda: validate(model, val_files, config.scale)) if val_files else None,
-        export=lambda step, row: _export(config, net, step, row),
-        curve=f"x{config.scale} {'PD' if config.pd else 'no PD'}",  # ASCII: Pillow's default font has no ×
-        title=f"validation PSNR-Y, x{config.scale}",
-        y_label="PSNR-Y (dB)",
-    )
-    fit(task, config, optimizer, step, seconds, report)
-    return config.out
+    def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return LOSSES[self.config.loss](self.model(inputs), targets)
+
+    def validate(self) -> dict[str, float]:
+        return {"val_psnr_y": validate(self.model, self.val_files, self.config.scale)} if self.val_files else {}
+
+    def header(self, row: dict[str, str]) -> dict[str, str]:
+        config = self.config
+        pd = "true" if config.pd else "false"
+        return {"task": "sr", "scale": str(config.scale), "pd": pd, "val_psnr_y": row["val_psnr_y"]}
 
 
-def _export(config: SRTrainConfig, net: nn.Module, step: int, row: dict[str, str]) -> None:
-    metadata = {
-        "task": "sr",
-        "scale": str(config.scale),
-        "pd": "true" if config.pd else "false",
-        "data": config.data.name,
-        "steps": str(step),
-        **config.training_time(row["seconds"]),
-        "val_psnr_y": row["val_psnr_y"],
-        "command": config.command_line(),
-    }
-    save_checkpoint(config.out, net, metadata)
+def train_sr(config: SRTrainConfig, resume: bool, report: Report = print) -> Path:
+    """Train (or resume) an SR network; writes weights to ``config.out`` and returns its path."""
+    return fit(SRTask(config), config, resume, report)

@@ -1,10 +1,11 @@
 """A training run's resumable state in one safetensors file: model, Adam, step, the weight
-average (if any), elapsed seconds, the training time of its start weights and the schedule it
-belongs to.
+average (if any), the networks trained beside the model (a GAN's discriminator) with their Adam,
+elapsed seconds, the training time of its start weights and the schedule it belongs to.
 
-Keys ``model.*``, ``optim.<param>.<exp_avg|exp_avg_sq|step>`` and ``ema.*``; the rest is in
-the header. Written atomically (a temporary file, then a rename), so an interrupted write
-leaves the previous state.
+Keys ``model.*``, ``optim.<param>.<exp_avg|exp_avg_sq|step>``, ``ema.*`` and, for a critic
+network ``NAME``, ``critic.NAME.model.*`` and ``critic.NAME.optim.*``; the rest is in the header.
+Written atomically (a temporary file, then a rename), so an interrupted write leaves the
+previous state.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from torch import nn
 
 from srcli.train.ema import WeightAverage
 
+Trained = tuple[nn.Module, torch.optim.Optimizer]
+"""A network and the Adam that trains it."""
 
-def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], str]:
+
+def _optimizer_tensors(optimizer: torch.optim.Optimizer, prefix: str = "") -> tuple[dict[str, torch.Tensor], str]:
     state = optimizer.state_dict()
     tensors = {
-        f"optim.{index}.{name}": value.detach().clone(memory_format=torch.contiguous_format)
+        f"{prefix}optim.{index}.{name}": value.detach().clone(memory_format=torch.contiguous_format)
         if value.ndim
         else value.reshape(1).clone()
         for index, entry in state["state"].items()
@@ -40,6 +44,13 @@ def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torc
     optimizer.load_state_dict({"state": state, "param_groups": json.loads(groups)})
 
 
+def _part_tensors(net: nn.Module, optimizer: torch.optim.Optimizer, prefix: str) -> tuple[dict[str, torch.Tensor], str]:
+    optim_tensors, groups = _optimizer_tensors(optimizer, prefix)
+    weights = net.state_dict().items()
+    tensors = {f"{prefix}model.{k}": v.detach().clone(memory_format=torch.contiguous_format) for k, v in weights}
+    return tensors | optim_tensors, groups
+
+
 def save_state(
     path: Path,
     net: nn.Module,
@@ -49,13 +60,11 @@ def save_state(
     schedule: dict[str, object],
     average: WeightAverage | None = None,
     init_seconds: float = 0.0,
+    critics: dict[str, Trained] | None = None,
 ) -> None:
-    """Model, optimiser, step (and the weight average, if any) in one safetensors file, written
-    atomically; ``init_seconds`` is the training time of the weights the run started from."""
-    optim_tensors, groups = _optimizer_tensors(optimizer)
-    weights = net.state_dict().items()
-    tensors = {f"model.{k}": v.detach().clone(memory_format=torch.contiguous_format) for k, v in weights}
-    tensors |= optim_tensors
+    """Model, optimiser, step (and the weight average and critics, if any) in one safetensors file,
+    written atomically; ``init_seconds`` is the training time of the weights the run started from."""
+    tensors, groups = _part_tensors(net, optimizer, "")
     metadata = {
         "step": str(step),
         "seconds": repr(seconds),
@@ -63,6 +72,11 @@ def save_state(
         "schedule": json.dumps(schedule),
         "init_seconds": repr(init_seconds),
     }
+    for name, (critic, critic_optimizer) in (critics or {}).items():
+        critic_tensors, metadata[f"critic.{name}.param_groups"] = _part_tensors(
+            critic, critic_optimizer, f"critic.{name}."
+        )
+        tensors |= critic_tensors
     if average is not None:
         tensors |= {f"ema.{k}": v.clone(memory_format=torch.contiguous_format) for k, v in average.tensors.items()}
         metadata["ema_updates"] = str(average.updates)
@@ -85,16 +99,21 @@ def saved_init_seconds(path: Path) -> float | None:
     return float(value) if value is not None else None
 
 
-def load_state(path: Path, net: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, float]:
-    """Restore a state written by :func:`save_state` into ``net`` and ``optimizer``; returns
-    ``(step, seconds)``."""
+def load_state(
+    path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, critics: dict[str, Trained] | None = None
+) -> tuple[int, float]:
+    """Restore a state written by :func:`save_state` into ``net``, ``optimizer`` and the ``critics``;
+    returns ``(step, seconds)``. A critic the state does not hold is refused (``KeyError``)."""
     with safe_open(str(path), framework="pt") as handle:
         metadata = handle.metadata()
     tensors = load_file(str(path))
-    net.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
-    _restore_optimizer(
-        optimizer, {k: v for k, v in tensors.items() if k.startswith("optim.")}, metadata["param_groups"]
-    )
+    parts = [("", net, optimizer, "param_groups")]
+    parts += [(f"critic.{name}.", *trained, f"critic.{name}.param_groups") for name, trained in (critics or {}).items()]
+    for prefix, module, module_optimizer, groups in parts:
+        weights, moments = f"{prefix}model.", f"{prefix}optim."
+        module.load_state_dict({k[len(weights) :]: v for k, v in tensors.items() if k.startswith(weights)})
+        optim_tensors = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(moments)}
+        _restore_optimizer(module_optimizer, optim_tensors, metadata[groups])
     return int(metadata["step"]), float(metadata["seconds"])
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from srcli.archs import describe
 from srcli.checkpoint import load_network
 from srcli.downsample import box_rounded
 from srcli.ensemble import SelfEnsemble
@@ -34,7 +35,8 @@ def load_teacher(path: Path, scale: int) -> nn.Module:
     """``(N, 3, h, w)`` LR in [0, 1] → ``(N, 3, s·h, s·w)`` PD-projected self-ensemble estimate
     of the SR weights at ``path`` (eval mode, channels-last); refused unless it is ×``scale``."""
     net, _ = load_network(path)
-    if getattr(net, "scale", None) != scale:
+    model = describe(net)
+    if model.task != "sr" or model.scale != scale:
         raise TeacherError(f"--teacher {path} is not a x{scale} SR network")
     net.to(memory_format=torch.channels_last)
     return PDWrapper(SelfEnsemble(net), AvgPool(scale)).eval()

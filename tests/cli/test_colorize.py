@@ -9,11 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from srcli.archs.colornet import CHROMA_BASIS, ColorNet, chroma_grid, chroma_of, rgb_from
-from srcli.checkpoint import load_network, save_checkpoint
+from srcli.archs.colornet import CHROMA_BASIS, ColorNet, chroma_of, rgb_from
+from srcli.checkpoint import save_checkpoint
 from srcli.metrics import colourfulness, has_colour
-from srcli.train.colorize import ColorizeTrainConfig, nearest_bins, rebalancing_weights, train_colorize
-from tests.images import pillow_channels, random_channels, save_8bit, save_png16, training_folders
+from tests.images import pillow_channels, random_channels, save_8bit, save_png16
 
 
 @pytest.fixture
@@ -106,52 +105,3 @@ def test_colourfulness_of_known_images():
     red[0] = 255
     assert colourfulness(red) == pytest.approx(0.3 * float(np.hypot(255, 127.5)))
     assert has_colour(red) and not has_colour(torch.full((3, 4, 4), 128.0)) and not has_colour(red[:1])
-
-
-def test_nearest_bins_and_rebalancing(generator):
-    bins = chroma_grid()
-    chroma = torch.rand(1, 2, 5, 5, generator=generator) * 0.6 - 0.3
-    brute = ((chroma.permute(0, 2, 3, 1).unsqueeze(-2) - bins).square().sum(-1)).argmin(-1)
-    assert torch.equal(nearest_bins(chroma, bins), brute)
-    gray_image = torch.full((3, 16, 16), 100, dtype=torch.uint8)
-    reddish = gray_image.clone()
-    reddish[0, :4] = 200
-    weights = rebalancing_weights([gray_image, gray_image, reddish], bins, 0.5)
-    common = nearest_bins(torch.zeros(1, 2, 1, 1), bins).item()
-    rare = nearest_bins(chroma_of(torch.tensor([[[[200.0]], [[100.0]], [[100.0]]]]) / 255), bins).item()
-    assert weights[rare] > weights[common]
-
-
-def test_a_few_training_steps_write_a_usable_model(tmp_path, generator, cli):
-    train_images = [random_channels(generator, 3, 40, 48) for _ in range(3)]
-    train, val = training_folders(tmp_path, train_images, random_channels(generator, 3, 20, 24))
-    config = ColorizeTrainConfig(
-        data=train, val=val, out=tmp_path / "c.safetensors", run_dir=tmp_path / "run",
-        num_feat=8, num_conv=1, steps=4, batch=2, patch=16, val_every=2,
-    )  # fmt: skip
-    train_colorize(config, resume=False, report=lambda row: None)
-    net, metadata = load_network(config.out)
-    assert isinstance(net, ColorNet) and metadata["task"] == "colorize"
-    assert "srcli train colorize" in metadata["command"] and float(metadata["val_colourfulness_ratio"]) >= 0
-    colorize(cli, save_8bit(tmp_path / "in.png", random_channels(generator, 1, 12, 12)), tmp_path / "o.png", config.out)
-
-
-def test_calibration_picks_the_most_colourful_decoding_that_beats_gray(tmp_path, generator):
-    from srcli.train.colorize import calibrate_decoding
-
-    folder = tmp_path / "calibrate"
-    folder.mkdir()
-    for index in range(2):
-        save_8bit(folder / f"c{index}.png", random_channels(generator, 3, 24, 32))
-    save_8bit(folder / "gray.png", random_channels(generator, 1, 24, 32))  # left out: no colour
-    torch.manual_seed(1)
-    net = ColorNet(num_feat=8, num_conv=1)
-    temperature, saturation, table = calibrate_decoding(net, sorted(folder.iterdir()))
-    chosen = table[f"{temperature},{saturation}"]
-    grid = {key: value for key, value in table.items() if key != "gray"}
-    passing = [value for value in grid.values() if value[0] > table["gray"][0]]
-    if passing:
-        assert chosen[0] > table["gray"][0] and chosen[1] == max(value[1] for value in passing)
-    else:
-        assert chosen[0] == max(value[0] for value in grid.values())
-    assert float(net.temperature) == pytest.approx(0.4) and float(net.saturation) == 1.0  # left as it was

@@ -17,13 +17,8 @@ from safetensors.torch import load_file
 from srcli.checkpoint import load_network, read_metadata
 from srcli.errors import TrainError
 from srcli.ops import AvgPool
-from srcli.train.loop import (
-    BEST_WEIGHTS,
-    format_duration,
-    keep_if_best,
-    load_training_images,
-    sample_batch,
-)
+from srcli.train.data import load_training_images, sample_batch
+from srcli.train.loop import BEST_WEIGHTS, format_duration, keep_if_best
 from srcli.train.sr import CHROMA_SHARE, LUMA_WEIGHTS, SRTrainConfig, box_lr, luma_l1, train_sr
 from srcli.train.teacher import load_teacher, with_targets
 from tests.images import random_channels, save_8bit, training_folders

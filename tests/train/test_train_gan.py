@@ -1,0 +1,170 @@
+"""``srcli train gan``: adversarial steps through PD, a resume that repeats the run, the exported generator."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from safetensors.torch import load_file
+
+from srcli.archs.compact import SRVGGNetCompact
+from srcli.checkpoint import load_network, read_metadata
+from srcli.errors import TrainError
+from srcli.ops import AvgPool
+from srcli.train.discriminator import UNetDiscriminatorSN
+from srcli.train.gan import GANTask, GANTrainConfig, laplacian_energy, relativistic_losses, train_gan
+from srcli.train.loop import BEST_WEIGHTS
+from srcli.train.sr import SRTrainConfig, train_sr
+from tests.images import random_channels, save_8bit, training_folders
+
+
+@pytest.fixture
+def folders(tmp_path, generator):
+    train_images = [random_channels(generator, 3, 40, 44) for _ in range(3)]
+    return training_folders(tmp_path, train_images, random_channels(generator, 3, 24, 24))
+
+
+def config(folders, tmp_path, name: str, **overrides) -> GANTrainConfig:
+    train, val = folders
+    settings = dict(
+        scale=2, data=train, val=val, out=tmp_path / f"{name}.safetensors", run_dir=tmp_path / name,
+        num_feat=8, num_conv=2, d_feat=4, steps=6, batch=2, patch=8, val_every=2, seed=3, lr=1e-3,
+    )  # fmt: skip
+    return GANTrainConfig(**(settings | overrides))
+
+
+def log_rows(run_dir) -> list[dict[str, str]]:
+    with (run_dir / "log.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_few_adversarial_steps_from_sr_weights_export_a_generator_upscale_runs_exactly(
+    folders, tmp_path, generator, cli
+):
+    torch.set_num_threads(1)
+    train, val = folders
+    start = SRTrainConfig(
+        scale=2, data=train, out=tmp_path / "sr.safetensors", run_dir=tmp_path / "sr", num_feat=8, num_conv=2,
+        steps=1, batch=2, patch=8,
+    )  # fmt: skip
+    train_sr(start, resume=False, report=lambda row: None)
+    sizes = ["--num-feat", "8", "--num-conv", "2", "--d-feat", "4", "--batch", "2", "--patch", "8"]
+    out, run_dir = tmp_path / "gan.safetensors", tmp_path / "gan"
+    result = cli(
+        "train", "gan", "--scale", "2", "--data", train, "--val", val, "--init", start.out, "--out", out,
+        "--run-dir", run_dir, *sizes, "--steps", "4", "--val-every", "2", "--ema", "0.5",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = log_rows(run_dir)
+    assert [row["step"] for row in rows] == ["2", "4"]
+    for row in rows:
+        assert all(math.isfinite(float(row[key])) for key in ("loss", "loss_d", "l1", "adv", "fm", "val_detail"))
+        assert float(row["val_psnr_y"]) > 0 and float(row["val_detail"]) > 0
+    assert (run_dir / "convergence.png").stat().st_size > 0
+    assert not (run_dir / BEST_WEIGHTS).exists()  # a GAN keeps its last export, not its best PSNR
+    net, header = load_network(out)
+    assert isinstance(net, SRVGGNetCompact) and net.scale == 2
+    assert header["task"] == "sr" and header["pd"] == "true" and header["steps"] == "4"
+    assert header["command"].startswith("srcli train gan --scale 2") and "--ema 0.5" in header["command"]
+    assert header["data"] == "train" and float(header["train_seconds_total"]) >= float(header["train_seconds"])
+    assert header["val_detail"] == rows[-1]["val_detail"]
+    state = load_file(str(run_dir / "state.safetensors"))
+    assert any(key.startswith("critic.d.model.") for key in state) and any(
+        k.startswith("critic.d.optim.") for k in state
+    )
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 13, 11))
+    upscaled = cli("upscale", image, "--model", out, "-o", tmp_path / "up.png", "--json", "-q")
+    assert upscaled.exit_code == 0, upscaled.output
+    assert json.loads(upscaled.stdout)["consistency_exact"] is True
+
+
+def test_resume_repeats_the_uninterrupted_adversarial_run(folders, tmp_path):
+    torch.set_num_threads(1)
+    quiet = lambda row: None  # noqa: E731
+    train_gan(config(folders, tmp_path, "straight", ema=0.5), resume=False, report=quiet)
+    train_gan(config(folders, tmp_path, "split", ema=0.5, stop_at=3), resume=False, report=quiet)
+    assert read_metadata(tmp_path / "split.safetensors")["steps"] == "3"
+    train_gan(config(folders, tmp_path, "split", ema=0.5), resume=True, report=quiet)
+    straight = load_file(str(tmp_path / "straight" / "state.safetensors"))
+    split = load_file(str(tmp_path / "split" / "state.safetensors"))
+    assert straight.keys() == split.keys() and any(key.startswith("critic.d.") for key in straight)
+    assert all(torch.equal(straight[key], split[key]) for key in straight)
+    final = [log_rows(tmp_path / name)[-1] for name in ("straight", "split")]
+    assert {key: final[0][key] for key in ("loss_d", "val_psnr_y", "val_detail")} == {
+        key: final[1][key] for key in ("loss_d", "val_psnr_y", "val_detail")
+    }
+    assert float(final[0]["loss_d"]) != float(log_rows(tmp_path / "straight")[0]["loss_d"])  # it trained
+
+
+def test_the_discriminator_is_what_the_resume_restores(folders, tmp_path):
+    torch.set_num_threads(1)
+    train_gan(config(folders, tmp_path, "run", stop_at=2), resume=False, report=lambda row: None)
+    state = load_file(str(tmp_path / "run" / "state.safetensors"))
+    task = GANTask(config(folders, tmp_path, "run"))
+    task.wrap(SRVGGNetCompact(3, 8, 2, 2))
+    fresh = task.discriminator.state_dict()
+    saved = {key[len("critic.d.model.") :]: value for key, value in state.items() if key.startswith("critic.d.model.")}
+    assert saved.keys() == fresh.keys()
+    assert any(not torch.equal(saved[key], fresh[key]) for key in saved)  # trained, not rebuilt
+
+
+def test_the_loss_weights_are_recorded_and_part_of_the_schedule(folders, tmp_path):
+    train_gan(config(folders, tmp_path, "run", steps=2), resume=False, report=lambda row: None)
+    command = read_metadata(tmp_path / "run.safetensors")["command"]
+    assert "--l1-weight 1.0 --adv-weight 0.02 --fm-weight 1.0" in command and "--d-feat 4" in command
+    with pytest.raises(TrainError, match="other settings"):
+        train_gan(config(folders, tmp_path, "run", steps=2, adv_weight=0.1), resume=True, report=lambda r: None)
+
+
+def test_a_patch_the_discriminator_cannot_halve_three_times_is_refused(folders, tmp_path):
+    with pytest.raises(TrainError, match="multiple of 8"):
+        config(folders, tmp_path, "run", patch=6)
+
+
+def test_the_real_patch_is_consistent_with_its_lr_and_the_generator_step_spares_the_discriminator(folders, tmp_path):
+    task = GANTask(config(folders, tmp_path, "run"))
+    images = [random_channels(torch.Generator().manual_seed(0), 3, 40, 44).to(torch.uint8)]
+    task.prepare(images, [], report=lambda row: None)
+    torch.manual_seed(0)
+    task.wrap(SRVGGNetCompact(3, 8, 2, 2))
+    lr, real = task.draw_batch(torch.Generator().manual_seed(1))
+    assert torch.allclose(AvgPool(2).A(real), lr, atol=1e-6)
+    task.loss(lr, real).backward()
+    assert all(p.grad is None for p in task.discriminator.parameters())
+    assert all(p.requires_grad for p in task.discriminator.parameters())
+    assert torch.allclose(AvgPool(2).A(task.fake), lr, atol=1e-6)  # what the discriminator is shown is projected
+    task.critic_loss("d").backward()
+    assert all(p.grad is not None for p in task.discriminator.parameters())
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), shift=st.floats(-3, 3))
+def test_relativistic_losses(seed, shift):
+    logits = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(seed))
+    generator_loss = relativistic_losses(logits, logits + shift)[1]
+    uniform = torch.full_like(logits, shift)  # a discriminator that cannot tell: both losses are log 2
+    assert all(value.item() == pytest.approx(math.log(2)) for value in relativistic_losses(uniform, uniform))
+    # the generator's loss is the discriminator's with real and fake exchanged
+    swapped = relativistic_losses(logits + shift, logits)[0]
+    assert generator_loss.item() == pytest.approx(swapped.item(), rel=1e-5)
+    # a discriminator that rates real higher than fake has the lower loss
+    assert relativistic_losses(logits + 1, logits)[0] < relativistic_losses(logits, logits + 1)[0]
+
+
+def test_the_discriminator_scores_every_pixel_and_its_size():
+    net = UNetDiscriminatorSN(3, 32)
+    assert sum(p.numel() for p in net.parameters()) == 1_094_817  # the default --d-feat 32; upstream's 64: 4.4 M
+    logits, features = UNetDiscriminatorSN(3, 4).features(torch.rand(2, 3, 16, 24))
+    assert logits.shape == (2, 1, 16, 24) and len(features) == 9
+
+
+def test_laplacian_energy():
+    flat = torch.full((1, 3, 8, 8), 0.5)
+    checkers = (torch.arange(8).view(8, 1) + torch.arange(8)).remainder(2).float().expand(1, 3, 8, 8)
+    assert laplacian_energy(flat, border=1) == 0.0
+    assert laplacian_energy(checkers, border=1) ** 0.5 == pytest.approx(4 * 219)
