@@ -1,4 +1,5 @@
-"""Downsamplers for ``degrade`` and ``check``: box (the PD operator) and Pillow's filters.
+"""Downsamplers for ``degrade``, ``check`` and ``upscale --degradation``: box (the PD operator), Pillow's
+filters, and the separable degradations of :mod:`srcli.degradation` (``bicubic-matlab``, ``gaussian:σ``).
 
 Each gives both the float result (for the float64 consistency PSNR, no rounding) and the
 result rounded the way an image file stores it (for byte-exact comparison).
@@ -11,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from srcli.degradation import Resize
+from srcli.errors import OptionError
 from srcli.imageio import tensor_to_pil
 
 PILLOW_FILTERS = {
@@ -18,7 +21,34 @@ PILLOW_FILTERS = {
     "bilinear": Image.Resampling.BILINEAR,
     "lanczos": Image.Resampling.LANCZOS,
 }
-DOWNSAMPLERS = ("box", *PILLOW_FILTERS)
+DOWNSAMPLERS = ("box", *PILLOW_FILTERS, "bicubic-matlab")
+"""What ``check`` tries when asked for ``auto``; ``gaussian:σ`` needs its σ and is never guessed."""
+
+
+def parse_spec(spec: str) -> tuple[str, float | None]:
+    """A downsampler spec → ``(kind, sigma)``: ``box``, ``bicubic``, ``bilinear``, ``lanczos``,
+    ``bicubic-matlab`` or ``gaussian:σ`` (σ in HR pixels, positive and finite)."""
+    kind, _, argument = spec.partition(":")
+    if kind == "gaussian":
+        try:
+            sigma = float(argument)
+        except ValueError:
+            raise OptionError(f"gaussian needs its width in HR pixels, as gaussian:1.6, got {spec!r}") from None
+        if not 0 < sigma < 1e3:
+            raise OptionError(f"gaussian:σ needs 0 < σ < 1000 HR pixels, got {argument}")
+        return kind, sigma
+    if argument or kind not in DOWNSAMPLERS:
+        raise OptionError(f"unknown downsampler {spec!r}; use one of {', '.join(DOWNSAMPLERS)} or gaussian:σ")
+    return kind, None
+
+
+def separable(spec: str, scale: int, height: int, width: int) -> Resize:
+    """The linear operator of a downsampler spec for an HR image ``height × width`` (box, bicubic as
+    Pillow, bicubic-matlab, gaussian:σ; Pillow's bilinear and lanczos have no operator here)."""
+    kind, sigma = parse_spec(spec)
+    if kind in ("bilinear", "lanczos"):
+        raise OptionError(f"{kind} is measured by check but has no projection; use box, bicubic or gaussian:σ")
+    return Resize.of(kind, scale, height, width, sigma)
 
 
 def box_float(channels: torch.Tensor, scale: int) -> torch.Tensor:
@@ -59,16 +89,25 @@ def pillow_rounded(channels: torch.Tensor, size: tuple[int, int], method: str, b
 
 
 def downsample_float(channels: torch.Tensor, scale: int, method: str) -> torch.Tensor:
-    """``(C, s·h, s·w)`` → float64 ``(C, h, w)`` by ``method``."""
-    if method == "box":
+    """``(C, s·h, s·w)`` → float64 ``(C, h, w)`` by ``method`` (a spec of :func:`parse_spec`)."""
+    kind, _ = parse_spec(method)
+    if kind == "box":
         return box_float(channels, scale)
     h, w = channels.shape[1] // scale, channels.shape[2] // scale
-    return pillow_float(channels, (w, h), method)
+    if kind in PILLOW_FILTERS:
+        return pillow_float(channels, (w, h), kind)
+    operator = separable(method, scale, channels.shape[1], channels.shape[2])
+    return operator.A(channels.to(torch.float64).unsqueeze(0))[0]
 
 
 def downsample_rounded(channels: torch.Tensor, scale: int, method: str, bit_depth: int) -> torch.Tensor:
-    """``(C, s·h, s·w)`` → int32 ``(C, h, w)`` by ``method``, rounded as a file stores it."""
-    if method == "box":
+    """``(C, s·h, s·w)`` → int32 ``(C, h, w)`` by ``method``, rounded as a file stores it (half up for
+    srcli's own operators)."""
+    kind, _ = parse_spec(method)
+    if kind == "box":
         return box_rounded(channels, scale)
     h, w = channels.shape[1] // scale, channels.shape[2] // scale
-    return pillow_rounded(channels, (w, h), method, bit_depth)
+    if kind in PILLOW_FILTERS:
+        return pillow_rounded(channels, (w, h), kind, bit_depth)
+    rounded = torch.floor(downsample_float(channels, scale, method) + 0.5)
+    return rounded.clamp(0, (1 << bit_depth) - 1).to(torch.int32)
