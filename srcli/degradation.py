@@ -204,7 +204,7 @@ def _discrepancy_alpha(spectrum: torch.Tensor, values: torch.Tensor, sigma: floa
     ``α / (λ_f + α)`` of the initial one, so its energy rises monotonically with ``α`` (bisection in log α).
     Where even ``α = ∞`` (keeping ``z``) leaves less than ``σ²``, ``z`` is already within the noise: ``α`` huge."""
     energy = spectrum.square()
-    target = sigma * sigma * energy[..., :, :].numel()
+    target = sigma * sigma * energy.numel()
 
     def residual(alpha: float) -> float:
         return float((energy * (alpha / (values + alpha)) ** 2).sum())
@@ -252,13 +252,14 @@ class BlurDecimate(LinearOperator):
         kh, kw = self.kernel.shape
         padded[:kh, :kw] = self.kernel
         padded = padded.roll((-(kh // 2), -(kw // 2)), dims=(0, 1))  # centre the kernel on pixel (0, 0)
-        self.spectrum = torch.fft.fft2(padded)
-        aliased = self.spectrum.abs().square().view(scale, height // scale, scale, width // scale)
-        values = aliased.mean(dim=(0, 2))
-        self._inverse = _floored_inverse(values)
+        full = torch.fft.fft2(padded)
+        aliased = full.abs().square().view(scale, height // scale, scale, width // scale)
+        self._inverse = _floored_inverse(aliased.mean(dim=(0, 2)))  # (h, w): symmetric, as the kernel is real
+        self.spectrum = full[:, : width // 2 + 1]  # the real-input half, for rfft2
+        self._inverse_half = self._inverse[:, : width // scale // 2 + 1]
 
     def A(self, x: torch.Tensor) -> torch.Tensor:
-        blurred = torch.fft.ifft2(torch.fft.fft2(x) * self.spectrum.to(x.device)).real
+        blurred = torch.fft.irfft2(torch.fft.rfft2(x) * self.spectrum.to(x.device), s=x.shape[-2:])
         return blurred[..., self.offset :: self.scale, self.offset :: self.scale]
 
     def At(self, y: torch.Tensor) -> torch.Tensor:
@@ -266,11 +267,24 @@ class BlurDecimate(LinearOperator):
         s = self.scale
         up = torch.zeros(*y.shape[:-2], y.shape[-2] * s, y.shape[-1] * s, dtype=y.dtype, device=y.device)
         up[..., self.offset :: s, self.offset :: s] = y
-        return torch.fft.ifft2(torch.fft.fft2(up) * self.spectrum.conj().to(y.device)).real
+        return torch.fft.irfft2(torch.fft.rfft2(up) * self.spectrum.conj().to(y.device), s=up.shape[-2:])
+
+    def solve(self, r: torch.Tensor) -> torch.Tensor:
+        """``(AAᵀ)⁻¹ r`` on the LR grid (floored), through the real FFT."""
+        return torch.fft.irfft2(torch.fft.rfft2(r) * self._inverse_half.to(r.device), s=r.shape[-2:])
 
     def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
-        solved = torch.fft.ifft2(torch.fft.fft2(y) * self._inverse.to(y.device)).real
-        return self.At(solved)
+        return self.At(self.solve(y))
+
+    def relaxed(self, z: torch.Tensor, y: torch.Tensor, sigma: float) -> torch.Tensor:
+        """:meth:`Resize.relaxed` for the circular operator: ``α`` per the discrepancy principle, per frequency."""
+        if sigma <= 0:
+            return self.project(z, y)
+        spectrum = torch.fft.fft2(y - self.A(z))
+        values = (1.0 / self._inverse).to(y.device)
+        count = spectrum.shape[-2] * spectrum.shape[-1]
+        alpha = _discrepancy_alpha(spectrum.abs() / math.sqrt(count), values.expand(spectrum.shape), sigma)
+        return z + self.At(torch.fft.ifft2(spectrum / (values + alpha)).real)
 
     def __repr__(self) -> str:
         return f"BlurDecimate(kernel={tuple(self.kernel.shape)}, scale={self.scale})"
@@ -357,6 +371,23 @@ class RoundedResize:
         return value.add(0.5).floor().clamp(0, self.max_value).to(torch.int64)
 
 
+class RoundedLinear:
+    """Any degradation operator as a file stores its result: the float result rounded half up, clipped.
+
+    Example:
+        >>> RoundedLinear(Resize.of("box", 2, 2, 2), 255)(torch.tensor([[[1, 2], [2, 2]]])).tolist()
+        [[[2]]]
+    """
+
+    def __init__(self, operator: LinearOperator, max_value: int) -> None:
+        self.operator, self.max_value = operator, max_value
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        """``(C, H, W)`` integers → ``(C, h, w)`` int64."""
+        degraded = self.operator.A(image.to(torch.float64).unsqueeze(0))[0]
+        return degraded.add(0.5).floor().clamp(0, self.max_value).to(torch.int64)
+
+
 ROUND_TRIP_STEPS = 24
 """Float correction steps of :func:`round_trip` before the integer repair."""
 REPAIR_ROUNDS = 3
@@ -364,18 +395,19 @@ REPAIR_ROUNDS = 3
 
 
 def round_trip(
-    estimate: torch.Tensor, y: torch.Tensor, reference: RoundedResize, steps: int = ROUND_TRIP_STEPS
+    estimate: torch.Tensor, y: torch.Tensor, reference: RoundedResize | RoundedLinear, steps: int = ROUND_TRIP_STEPS
 ) -> tuple[torch.Tensor, int]:
     """Integers near ``estimate`` whose stored degradation equals ``y``; and how many LR values still differ.
 
     Args:
         estimate: ``(C, H, W)`` float, the projected estimate in level units.
         y: ``(C, h, w)`` integers, the LR as stored.
-        reference: the degradation as stored (:class:`RoundedResize`).
+        reference: the degradation as stored (:class:`RoundedResize` or :class:`RoundedLinear`).
 
     Iterates project → round → clip (``x ← x + A⁺(y − stored(round x))``, the float accumulating what
-    rounding loses), then repairs the few LR values left one by one: the HR pixel of the footprint with
-    the largest weight moves by whole levels until that value is right without breaking a neighbour.
+    rounding loses), then, for a separable degradation, repairs the few LR values left one by one: the HR
+    pixel of the footprint with the largest weight moves by whole levels until that value is right
+    without breaking a neighbour.
 
     Example:
         >>> operator = Resize.of("bicubic", 2, 16, 16)
@@ -397,6 +429,8 @@ def round_trip(
         current += reference.operator.A_pinv((y - stored).to(torch.float64).unsqueeze(0))[0]
     image = image.to(torch.int64)
     missed = int((reference(image) != y).sum())
+    if not isinstance(reference, RoundedResize):
+        return image, missed
     for _ in range(REPAIR_ROUNDS):
         if not missed:
             break
@@ -445,3 +479,149 @@ def _repair(image: torch.Tensor, y: torch.Tensor, reference: RoundedResize, cand
             if fixed:
                 break
     return int((reference(image) != y).sum())
+
+
+def gaussian_kernel(sigma_x: float, sigma_y: float, theta: float) -> torch.Tensor:
+    """An anisotropic Gaussian, ``sigma_x`` and ``sigma_y`` HR pixels along axes turned by ``theta`` degrees,
+    on an odd square of side ``2⌈3·max σ⌉ + 1``, summing to 1.
+
+    Example:
+        >>> kernel = gaussian_kernel(2.0, 0.5, 0.0)
+        >>> kernel.shape, bool(kernel.sum(0).max() < kernel.sum(1).max())  # wide along x, thin along y
+        (torch.Size([13, 13]), True)
+    """
+    radius = math.ceil(3 * max(sigma_x, sigma_y))
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    row, col = torch.meshgrid(offsets, offsets, indexing="ij")
+    angle = math.radians(theta)
+    along = col * math.cos(angle) + row * math.sin(angle)
+    across = -col * math.sin(angle) + row * math.cos(angle)
+    kernel = torch.exp(-0.5 * ((along / sigma_x) ** 2 + (across / sigma_y) ** 2))
+    return kernel / kernel.sum()
+
+
+def motion_kernel(length: float, theta: float) -> torch.Tensor:
+    """Linear motion blur: a segment ``length`` HR pixels long at ``theta`` degrees, drawn with bilinear
+    weights at 16 samples per pixel, on an odd square, summing to 1.
+
+    Example:
+        >>> kernel = motion_kernel(5, 0)
+        >>> kernel.shape, [round(v, 3) for v in kernel[kernel.shape[0] // 2].tolist()]
+        (torch.Size([9, 9]), [0.0, 0.028, 0.176, 0.197, 0.197, 0.197, 0.176, 0.028, 0.0])
+    """
+    radius = math.ceil(length / 2) + 1
+    size = 2 * radius + 1
+    kernel = torch.zeros(size, size, dtype=torch.float64)
+    samples = max(2, round(16 * length))
+    steps = torch.linspace(-length / 2, length / 2, samples, dtype=torch.float64)
+    cols = radius + steps * math.cos(math.radians(theta))
+    rows = radius - steps * math.sin(math.radians(theta))
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        r0, c0 = math.floor(r), math.floor(c)
+        fr, fc = r - r0, c - c0
+        for dr, wr in ((0, 1 - fr), (1, fr)):
+            for dc, wc in ((0, 1 - fc), (1, fc)):
+                kernel[r0 + dr, c0 + dc] += wr * wc
+    return kernel / kernel.sum()
+
+
+CG_STEPS = 200
+"""Conjugate-gradient steps of :class:`ReflectBlur` at most (each four FFTs); it stops at :data:`CG_TOLERANCE`."""
+CG_TOLERANCE = 1e-10
+"""Relative residual norm at which :class:`ReflectBlur`'s conjugate gradients stop (far below a level)."""
+
+
+def _fold_reflection(padded: torch.Tensor, margin: int, dim: int) -> torch.Tensor:
+    """Adjoint of ``reflect`` padding by ``margin`` along ``dim`` (torch's reflection leaves out the edge
+    pixel: ``padded[m − 1 − i] = x[i + 1]``)."""
+    size = padded.shape[dim] - 2 * margin
+    inner = padded.narrow(dim, margin, size).clone()
+    before = padded.narrow(dim, 0, margin).flip(dim)  # before[i] mirrors x[i + 1]
+    after = padded.narrow(dim, margin + size, margin).flip(dim)  # after[k] mirrors x[size − 2 − (m − 1 − k)]
+    inner.narrow(dim, 1, margin).add_(before)
+    inner.narrow(dim, size - 1 - margin, margin).add_(after)
+    return inner
+
+
+class ReflectBlur(LinearOperator):
+    """Blur with any 2-D ``kernel`` and keep every s-th pixel, as ``srcli degrade`` makes such an LR:
+    the HR image is extended by mirror reflection around its border, blurred, sampled and cropped, so
+    every LR pixel, border included, sees only the image. ``(N, C, H, W)`` → ``(N, C, H/s, W/s)``.
+
+    A linear operator on the unpadded image (reflect-pad, :class:`BlurDecimate`, crop); its projection
+    solves ``AAᵀ u = r`` by conjugate gradients, preconditioned by the circular operator's exact inverse,
+    so the guarantee covers the whole file.
+
+    Example:
+        >>> op = ReflectBlur(motion_kernel(7, 30), 2, 24, 20)
+        >>> x, y = torch.rand(1, 1, 24, 20, dtype=torch.float64), op.A(torch.rand(1, 1, 24, 20, dtype=torch.float64))
+        >>> bool((op.A(op.project(x, y)) - y).abs().max() < 1e-8)
+        True
+    """
+
+    def __init__(self, kernel: torch.Tensor, scale: int, height: int, width: int) -> None:
+        if height % scale or width % scale:
+            raise ValueError(f"image size {height}×{width} is not a multiple of the scale {scale}")
+        radius = max(kernel.shape) // 2
+        self.scale, self.margin = scale, scale * math.ceil((radius + scale) / scale)
+        if self.margin >= min(height, width):
+            raise ValueError(f"kernel {tuple(kernel.shape)} is too large for an image of {height}×{width}")
+        self.height, self.width = height, width
+        self.circular = BlurDecimate(kernel, scale, height + 2 * self.margin, width + 2 * self.margin)
+
+    def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.margin
+        return torch.nn.functional.pad(x, (m, m, m, m), mode="reflect")
+
+    def _pad_adjoint(self, padded: torch.Tensor) -> torch.Tensor:
+        """The adjoint of reflect padding: each mirrored pixel's value is added back onto its source."""
+        return _fold_reflection(_fold_reflection(padded, self.margin, -1), self.margin, -2)
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        b = self.margin // self.scale
+        lr = self.circular.A(self._pad(x))
+        return lr[..., b : lr.shape[-2] - b, b : lr.shape[-1] - b]
+
+    def At(self, y: torch.Tensor) -> torch.Tensor:
+        b = self.margin // self.scale
+        padded = torch.nn.functional.pad(y, (b, b, b, b))
+        return self._pad_adjoint(self.circular.At(padded))
+
+    def _precondition(self, r: torch.Tensor) -> torch.Tensor:
+        b = self.margin // self.scale
+        padded = torch.nn.functional.pad(r, (b, b, b, b))  # zeros: crop ∘ circulant⁻¹ ∘ pad is symmetric
+        solved = self.circular.solve(padded)
+        return solved[..., b : solved.shape[-2] - b, b : solved.shape[-1] - b]
+
+    def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
+        """``Aᵀ u`` with ``AAᵀ u = y`` solved by preconditioned conjugate gradients (per image and channel)."""
+        u = torch.zeros_like(y)
+        residual = y.clone()
+        direction = self._precondition(residual)
+        rho = (residual * direction).sum((-2, -1), keepdim=True)
+        scale = y.square().sum((-2, -1), keepdim=True).clamp_min(1e-300)
+        for _ in range(CG_STEPS):
+            applied = self.A(self.At(direction))
+            step = rho / (direction * applied).sum((-2, -1), keepdim=True).clamp_min(1e-300)
+            u = u + step * direction
+            residual = residual - step * applied
+            if bool((residual.square().sum((-2, -1), keepdim=True) <= CG_TOLERANCE**2 * scale).all()):
+                break
+            preconditioned = self._precondition(residual)
+            rho_next = (residual * preconditioned).sum((-2, -1), keepdim=True)
+            direction = preconditioned + (rho_next / rho.clamp_min(1e-300)) * direction
+            rho = rho_next
+        return self.At(u)
+
+    def relaxed(self, z: torch.Tensor, y: torch.Tensor, sigma: float) -> torch.Tensor:
+        """The noisy case: the circular relaxation (:meth:`BlurDecimate.relaxed`) on the mirrored image, cropped.
+        Its residual has the noise level up to what the mirrored border adds; nothing is claimed exact."""
+        if sigma <= 0:
+            return self.project(z, y)
+        b, m = self.margin // self.scale, self.margin
+        padded_y = torch.nn.functional.pad(y, (b, b, b, b), mode="reflect")
+        relaxed = self.circular.relaxed(self._pad(z), padded_y, sigma)
+        return relaxed[..., m : m + self.height, m : m + self.width]
+
+    def __repr__(self) -> str:
+        return f"ReflectBlur(kernel={tuple(self.circular.kernel.shape)}, scale={self.scale})"

@@ -7,12 +7,15 @@ result rounded the way an image file stores it (for byte-exact comparison).
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from srcli.degradation import Resize
+from srcli.degradation import ReflectBlur, Resize, gaussian_kernel, motion_kernel
 from srcli.errors import OptionError
 from srcli.imageio import tensor_to_pil
 
@@ -25,10 +28,30 @@ DOWNSAMPLERS = ("box", *PILLOW_FILTERS, "bicubic-matlab")
 """What ``check`` tries when asked for ``auto``; ``gaussian:σ`` needs its σ and is never guessed."""
 
 
+KERNEL_FILES = (".png", ".npy")
+MAX_KERNEL = 129
+"""The largest kernel side srcli takes, HR pixels."""
+
+
+def _numbers(spec: str, argument: str, count: int, shape: str) -> list[float]:
+    try:
+        values = [float(part) for part in argument.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != count or not all(math.isfinite(v) for v in values):
+        raise OptionError(f"{spec!r}: expected {shape}")
+    return values
+
+
 def parse_spec(spec: str) -> tuple[str, float | None]:
     """A downsampler spec → ``(kind, sigma)``: ``box``, ``bicubic``, ``bilinear``, ``lanczos``,
-    ``bicubic-matlab`` or ``gaussian:σ`` (σ in HR pixels, positive and finite)."""
+    ``bicubic-matlab`` or ``gaussian:σ`` (σ in HR pixels, positive and finite), all separable; or
+    ``kernel`` for ``gaussian:σx,σy,θ``, ``motion:length,θ`` (HR pixels, degrees) and a kernel file
+    (``.png`` or ``.npy``), blurred with mirrored borders (:class:`srcli.degradation.ReflectBlur`)."""
     kind, _, argument = spec.partition(":")
+    if spec.lower().endswith(KERNEL_FILES) or (kind == "motion") or (kind == "gaussian" and "," in argument):
+        kernel_of(spec)  # refuses a bad one now, in one line
+        return "kernel", None
     if kind == "gaussian":
         try:
             sigma = float(argument)
@@ -42,12 +65,72 @@ def parse_spec(spec: str) -> tuple[str, float | None]:
     return kind, None
 
 
-def separable(spec: str, scale: int, height: int, width: int) -> Resize:
-    """The linear operator of a downsampler spec for an HR image ``height × width`` (box, bicubic as
-    Pillow, bicubic-matlab, gaussian:σ; Pillow's bilinear and lanczos have no operator here)."""
+def _kernel_file(path: Path) -> torch.Tensor:
+    if not path.is_file():
+        raise OptionError(f"kernel file not found: {path}")
+    try:
+        if path.suffix.lower() == ".npy":
+            array = np.load(path, allow_pickle=False)
+        else:
+            with Image.open(path) as image:
+                array = np.asarray(image.convert("F") if image.mode not in ("I;16", "I") else image, dtype=np.float64)
+    except (OSError, ValueError) as error:
+        raise OptionError(f"{path}: not a kernel image or NumPy array ({error})") from None
+    if array.ndim != 2:
+        raise OptionError(f"{path}: a kernel must be 2-D, this one has shape {array.shape}")
+    kernel = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64))
+    if not torch.isfinite(kernel).all():
+        raise OptionError(f"{path}: the kernel holds NaN or infinite values")
+    if not float(kernel.sum()) > 0:
+        raise OptionError(f"{path}: the kernel's values must have a positive sum")
+    return kernel / kernel.sum()
+
+
+def kernel_of(spec: str) -> torch.Tensor:
+    """The 2-D kernel of a ``kernel`` spec (see :func:`parse_spec`), summing to 1."""
+    kind, _, argument = spec.partition(":")
+    if kind == "motion":
+        length, theta = _numbers(spec, argument, 2, "motion:length,angle (HR pixels, degrees), as motion:9,30")
+        if not 1 <= length <= MAX_KERNEL - 4:
+            raise OptionError(f"{spec!r}: the motion length must be in [1, {MAX_KERNEL - 4}] HR pixels")
+        kernel = motion_kernel(length, theta)
+    elif kind == "gaussian":
+        sx, sy, theta = _numbers(spec, argument, 3, "gaussian:σx,σy,angle (HR pixels, degrees)")
+        if not (0 < sx <= MAX_KERNEL / 6 and 0 < sy <= MAX_KERNEL / 6):
+            raise OptionError(f"{spec!r}: σx and σy must be in (0, {MAX_KERNEL / 6:.0f}] HR pixels")
+        kernel = gaussian_kernel(sx, sy, theta)
+    else:
+        kernel = _kernel_file(Path(spec))
+    if max(kernel.shape) > MAX_KERNEL:
+        raise OptionError(f"{spec!r}: kernel {tuple(kernel.shape)} is larger than {MAX_KERNEL}×{MAX_KERNEL}")
+    return kernel
+
+
+def operator_for(spec: str, scale: int, height: int, width: int) -> Resize | ReflectBlur:
+    """The linear operator of a projectable degradation spec for an HR image ``height × width``."""
+    kind, _ = projectable(spec)
+    if kind == "kernel":
+        try:
+            return ReflectBlur(kernel_of(spec), scale, height, width)
+        except ValueError as error:
+            raise OptionError(f"{spec!r}: {error}") from None
+    return separable(spec, scale, height, width)
+
+
+def projectable(spec: str) -> tuple[str, float | None]:
+    """:func:`parse_spec` for a degradation srcli can project under (not Pillow's bilinear or lanczos)."""
     kind, sigma = parse_spec(spec)
     if kind in ("bilinear", "lanczos"):
         raise OptionError(f"{kind} is measured by check but has no projection; use box, bicubic or gaussian:σ")
+    return kind, sigma
+
+
+def separable(spec: str, scale: int, height: int, width: int) -> Resize:
+    """The linear operator of a degradation spec for an HR image ``height × width`` (box, bicubic as
+    Pillow, bicubic-matlab, gaussian:σ)."""
+    kind, sigma = projectable(spec)
+    if kind == "kernel":
+        raise OptionError(f"{spec!r} is not separable")
     return Resize.of(kind, scale, height, width, sigma)
 
 
@@ -96,7 +179,7 @@ def downsample_float(channels: torch.Tensor, scale: int, method: str) -> torch.T
     h, w = channels.shape[1] // scale, channels.shape[2] // scale
     if kind in PILLOW_FILTERS:
         return pillow_float(channels, (w, h), kind)
-    operator = separable(method, scale, channels.shape[1], channels.shape[2])
+    operator = operator_for(method, scale, channels.shape[1], channels.shape[2])
     return operator.A(channels.to(torch.float64).unsqueeze(0))[0]
 
 

@@ -80,7 +80,7 @@ def upscale(
     """Upscale images ×2, ×4 or ×8. Every saved file is exactly consistent with its input: its
     box downsample (or the --degradation's) equals the input byte for byte (alpha and 16-bit too).
     Exit 1 if any file failed."""
-    from srcli.downsample import parse_spec
+    from srcli.downsample import projectable
     from srcli.models import sr_stages, total_scale
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.degraded import UpscaleDegraded
@@ -89,7 +89,7 @@ def upscale(
 
     if scale not in (None, 2, 4, 8):
         fail(f"--scale must be 2, 4 or 8, got {scale}")
-    kind, _ = parse_spec(degradation)
+    kind, _ = projectable(degradation)
     if not 0 <= noise < 1e4:
         fail(f"--noise must be a level in [0, 10000), got {noise}")
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
