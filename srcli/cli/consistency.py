@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,37 +13,31 @@ from srcli.tasks.check import check_images
 from srcli.tasks.degrade import degrade_image
 
 
-class DegradeMethod(str, Enum):
-    box = "box"
-    bicubic = "bicubic"
-
-
-class CheckMethod(str, Enum):
-    auto = "auto"
-    box = "box"
-    bicubic = "bicubic"
-    bilinear = "bilinear"
-    lanczos = "lanczos"
-
-
 def degrade(
     hr: Annotated[Path, typer.Argument(help="High-resolution image.")],
     scale: Annotated[int, typer.Option("--scale", "-s", min=2, max=16, help="Downscaling factor.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the LR image.")],
     downsampler: Annotated[
-        DegradeMethod, typer.Option(help="box (s×s mean, what PD assumes) or bicubic (Pillow).")
-    ] = DegradeMethod.box,
+        str,
+        typer.Option(
+            help="box (s×s mean, what PD assumes), bicubic, bilinear or lanczos (Pillow), bicubic-matlab "
+            "(imresize), or gaussian:σ (σ in HR pixels)."
+        ),
+    ] = "box",
+    noise: Annotated[float, typer.Option(help="Add Gaussian noise of this σ (levels) to the LR.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the noise.")] = 0,
     overwrite: Overwrite = False,
 ) -> None:
     """Make the LR image of HR: crops HR to a multiple of the scale (and says so), keeps depth,
-    alpha and ICC profile."""
-    result = degrade_image(hr, scale, output, downsampler.value, overwrite)
+    alpha and ICC profile; with --noise, seeded Gaussian noise on the colour channels."""
+    result = degrade_image(hr, scale, output, downsampler, overwrite, noise, seed)
     if result.cropped:
         report.note(
             f"cropped {hr} from {result.hr_size[0]}×{result.hr_size[1]} to a multiple of {scale}: "
             f"{result.lr_size[0] * scale}×{result.lr_size[1] * scale}"
         )
-    report.note(f"wrote {output} ({result.lr_size[0]}×{result.lr_size[1]}, {downsampler.value} ×{scale})")
+    noisy = f", noise σ {noise} (seed {seed})" if noise else ""
+    report.note(f"wrote {output} ({result.lr_size[0]}×{result.lr_size[1]}, {downsampler} ×{scale}{noisy})")
 
 
 def check(
@@ -52,8 +45,12 @@ def check(
     lr: Annotated[Path, typer.Argument(help="The low-resolution image it was made from.")],
     scale: Annotated[str, typer.Option(help="Integer factor, or auto to infer it from the sizes.")] = "auto",
     downsampler: Annotated[
-        CheckMethod, typer.Option(help="auto tries every one and names the best.")
-    ] = CheckMethod.auto,
+        str,
+        typer.Option(
+            help="box, bicubic, bilinear, lanczos, bicubic-matlab or gaussian:σ; auto tries every one but "
+            "gaussian and names the best."
+        ),
+    ] = "auto",
     heatmap: Annotated[Path | None, typer.Option(help="Write a per-LR-pixel error map (PNG) here.")] = None,
     min_psnr: Annotated[float | None, typer.Option(help="Exit 1 when the consistency PSNR is below this (dB).")] = None,
     json_output: Json = False,
@@ -61,7 +58,7 @@ def check(
 ) -> None:
     """How consistent SR is with LR: float64 PSNR of the downsampled SR against LR, and whether
     it matches byte for byte. Exit 0 when consistent (at or above --min-psnr), 1 below, 2 on bad input."""
-    outcome = check_images(sr, lr, scale, downsampler.value, heatmap, overwrite)
+    outcome = check_images(sr, lr, scale, downsampler, heatmap, overwrite)
     chosen = outcome.chosen
     passed = min_psnr is None or chosen.exact or chosen.psnr_db >= min_psnr
     if json_output:

@@ -58,6 +58,17 @@ def upscale(
     half: Half = False,
     no_pd: NoPd = False,
     ensemble: Ensemble = False,
+    degradation: Annotated[
+        str,
+        typer.Option(
+            help="How the input was made from its HR: box (s×s mean), bicubic (Pillow's resize), bicubic-matlab "
+            "(imresize), or gaussian:σ (σ in HR pixels). The output is projected under it: degrading the saved "
+            "file the same way gives the input back."
+        ),
+    ] = "box",
+    noise: Annotated[
+        float, typer.Option(help="Noise level of the input (levels, σ); > 0 relaxes the projection to it.")
+    ] = 0.0,
     suffix: Annotated[str | None, typer.Option(help="Added to each output name [default: _x{scale}].")] = None,
     ext: ExtOption = Ext.png,
     recursive: Recursive = False,
@@ -67,19 +78,26 @@ def upscale(
     quiet: Quiet = False,
 ) -> None:
     """Upscale images ×2, ×4 or ×8. Every saved file is exactly consistent with its input: its
-    box downsample equals the input byte for byte (alpha and 16-bit too). Exit 1 if any file failed."""
+    box downsample (or the --degradation's) equals the input byte for byte (alpha and 16-bit too).
+    Exit 1 if any file failed."""
+    from srcli.downsample import projectable
     from srcli.models import sr_stages, total_scale
     from srcli.tasks.batch import plan_jobs
+    from srcli.tasks.degraded import UpscaleDegraded
     from srcli.tasks.run import run_file
     from srcli.tasks.sr import Upscale
 
     if scale not in (None, 2, 4, 8):
         fail(f"--scale must be 2, 4 or 8, got {scale}")
+    kind, _ = projectable(degradation)
+    if not 0 <= noise < 1e4:
+        fail(f"--noise must be a level in [0, 10000), got {noise}")
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
     stages = sr_stages(model, scale)
     scale = total_scale(stages)
     jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
-    task = Upscale(stages, options)
+    plain = kind == "box" and noise == 0
+    task = Upscale(stages, options) if plain else UpscaleDegraded(stages, options, degradation, noise)
     if len(stages) > 1 and not quiet:
         report.note(f"×{scale} as a cascade: {' → '.join(f'{s.name} (×{s.scale})' for s in stages)}, PD at each stage")
     run_jobs(

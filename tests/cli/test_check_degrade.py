@@ -42,7 +42,7 @@ def test_bicubic_lr_is_finite_under_box_and_exact_under_bicubic(cli, photo, tmp_
     assert box["consistency_exact"] is False and box["consistency_psnr_db"] is not None
     auto = json.loads(cli("check", photo, lr, "--json").stdout)
     assert auto["downsampler"] == "bicubic" and auto["consistency_exact"] is True
-    assert set(auto["downsamplers"]) == {"box", "bicubic", "bilinear", "lanczos"}
+    assert set(auto["downsamplers"]) == {"box", "bicubic", "bilinear", "lanczos", "bicubic-matlab"}
 
 
 def test_identical_box_mean_is_infinite_psnr(cli, tmp_path, generator):

@@ -1,0 +1,627 @@
+"""Known degradations y = (x ⊗ k)↓s as linear operators, with exact borders and a relaxed form for noise.
+
+Two kinds, both :class:`srcli.ops.LinearOperator`:
+
+* :class:`Resize`: a *separable* degradation, one matrix per axis, ``y = R x Cᵀ`` per channel: the box
+  average (today's operator), bicubic as Pillow's ``resize`` and as MATLAB's ``imresize`` downsample
+  (the cubic's support stretched by s, which is their antialiasing), and the isotropic Gaussian. The
+  matrices carry each library's own border rule, so the guarantee covers the whole file.
+* :class:`BlurDecimate`: any 2-D kernel (motion, anisotropic Gaussian, a kernel file), circular
+  convolution and keeping every s-th pixel, projected in the Fourier domain: USRNet's closed-form data
+  step as its weight goes to 0. Real images are not periodic: :func:`covered_border` says which LR
+  border it does not cover.
+
+The right inverse is the minimum-norm one, ``A⁺ = Aᵀ(AAᵀ)⁻¹``, computed in ``AAᵀ``'s eigenbasis (per
+axis for :class:`Resize`, per frequency for :class:`BlurDecimate`). Eigenvalues below
+:data:`EIGEN_FLOOR` × the largest are raised to that floor: an ill-conditioned kernel (a wide Gaussian
+at ×2) then leaves those few components of ``y`` unmatched instead of amplifying them without bound.
+:meth:`relaxed` is the noisy case: ``x = z + Aᵀ(AAᵀ + α)⁻¹(y − Az)``, ``α`` chosen so that the
+residual has the stated noise level (the discrepancy principle).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from srcli.ops import LinearOperator
+
+EIGEN_FLOOR = 1e-10
+"""Eigenvalues of ``AAᵀ`` below this fraction of the largest are raised to it."""
+SEPARABLE_KERNELS = ("box", "bicubic", "bicubic-matlab", "gaussian")
+
+
+def _cubic(x: torch.Tensor, a: float = -0.5) -> torch.Tensor:
+    """Keys' cubic convolution kernel (support 2), ``a = −0.5`` as Pillow and MATLAB use."""
+    x = x.abs()
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = (((x - 5) * x + 8) * x - 4) * a
+    return torch.where(x < 1, near, torch.where(x < 2, far, torch.zeros_like(x)))
+
+
+def _pillow_matrix(in_size: int, scale: int) -> torch.Tensor:
+    """Pillow's bicubic downscale by ``scale`` along one axis: ``(in_size // scale, in_size)`` float64.
+
+    Its rule (``precompute_coeffs`` in Pillow's Resample.c): output pixel ``i`` has centre ``(i + ½)·s``,
+    the cubic stretched by ``s``, taps from ``int(centre − 2s + ½)`` to ``int(centre + 2s + ½)`` clipped to
+    the image, weights normalised to sum 1 (so a border pixel's kernel is cut and renormalised).
+    """
+    out_size = in_size // scale
+    matrix = torch.zeros(out_size, in_size, dtype=torch.float64)
+    support = 2.0 * scale
+    for i in range(out_size):
+        centre = (i + 0.5) * scale
+        low, high = max(int(centre - support + 0.5), 0), min(int(centre + support + 0.5), in_size)
+        taps = torch.arange(low, high, dtype=torch.float64)
+        weights = _cubic((taps - centre + 0.5) / scale)
+        matrix[i, low:high] = weights / weights.sum()
+    return matrix
+
+
+def _matlab_matrix(in_size: int, scale: int) -> torch.Tensor:
+    """MATLAB's ``imresize(x, 1/s, 'bicubic')`` (antialiasing on) along one axis: ``(in // s, in)`` float64.
+
+    Output pixel ``i`` (0-based) is centred at HR coordinate ``(i + ½)·s − ½``; the cubic is stretched by
+    ``s``; taps outside the image are mirrored back in (MATLAB's symmetric padding); weights sum to 1.
+    """
+    out_size = in_size // scale
+    matrix = torch.zeros(out_size, in_size, dtype=torch.float64)
+    width = math.ceil(4 * scale) + 2
+    for i in range(out_size):
+        centre = (i + 0.5) * scale - 0.5
+        taps = torch.arange(math.floor(centre - width / 2), math.floor(centre - width / 2) + width + 1)
+        weights = _cubic((centre - taps.to(torch.float64)) / scale)
+        mirrored = taps % (2 * in_size)
+        mirrored = torch.where(mirrored >= in_size, 2 * in_size - 1 - mirrored, mirrored)
+        matrix[i].index_add_(0, mirrored, weights / weights.sum())
+    return matrix
+
+
+def _box_matrix(in_size: int, scale: int) -> torch.Tensor:
+    """The s-pixel mean along one axis: ``(in // s, in)``."""
+    out_size = in_size // scale
+    return torch.eye(out_size, dtype=torch.float64).repeat_interleave(scale, dim=1)[:, : out_size * scale] / scale
+
+
+def _gaussian_matrix(in_size: int, scale: int, sigma: float) -> torch.Tensor:
+    """A Gaussian of ``sigma`` HR pixels centred on each LR pixel's footprint, cut at 3σ (at least the
+    footprint) and at the image border, renormalised: ``(in // s, in)``."""
+    out_size = in_size // scale
+    matrix = torch.zeros(out_size, in_size, dtype=torch.float64)
+    radius = max(math.ceil(3 * sigma), scale)
+    for i in range(out_size):
+        centre = (i + 0.5) * scale - 0.5
+        low, high = max(math.floor(centre - radius), 0), min(math.ceil(centre + radius) + 1, in_size)
+        taps = torch.arange(low, high, dtype=torch.float64)
+        weights = torch.exp(-((taps - centre) ** 2) / (2 * sigma * sigma))
+        matrix[i, low:high] = weights / weights.sum()
+    return matrix
+
+
+def resize_matrix(kernel: str, in_size: int, scale: int, sigma: float | None = None) -> torch.Tensor:
+    """One axis of a separable degradation: ``(in_size // scale, in_size)`` float64, rows summing to 1.
+
+    Example:
+        >>> resize_matrix("box", 4, 2)
+        tensor([[0.5000, 0.5000, 0.0000, 0.0000],
+                [0.0000, 0.0000, 0.5000, 0.5000]], dtype=torch.float64)
+        >>> bool(torch.allclose(resize_matrix("bicubic", 12, 3).sum(1), torch.ones(4, dtype=torch.float64)))
+        True
+    """
+    if in_size < scale:
+        raise ValueError(f"a side of {in_size} pixels is smaller than the scale {scale}")
+    if kernel == "box":
+        return _box_matrix(in_size, scale)
+    if kernel == "bicubic":
+        return _pillow_matrix(in_size, scale)
+    if kernel == "bicubic-matlab":
+        return _matlab_matrix(in_size, scale)
+    if kernel == "gaussian":
+        if sigma is None or not sigma > 0:
+            raise ValueError(f"a Gaussian needs a positive sigma, got {sigma!r}")
+        return _gaussian_matrix(in_size, scale, sigma)
+    raise ValueError(f"unknown separable kernel {kernel!r}; known: {', '.join(SEPARABLE_KERNELS)}")
+
+
+def _floored_inverse(eigenvalues: torch.Tensor) -> torch.Tensor:
+    return 1.0 / eigenvalues.clamp_min(EIGEN_FLOOR * float(eigenvalues.max()))
+
+
+class Resize(LinearOperator):
+    """A separable degradation ``A(x) = R x Cᵀ`` on ``(N, C, H, W)`` of one size, ``R`` ``(h, H)``, ``C`` ``(w, W)``.
+
+    ``A⁺ = Aᵀ(AAᵀ)⁻¹`` with ``AAᵀ = (R Rᵀ) ⊗ (C Cᵀ)``, inverted in the eigenbases of the two small
+    Gram matrices (floored, :data:`EIGEN_FLOOR`).
+
+    Example:
+        >>> op = Resize.of("bicubic", 4, 32, 24)
+        >>> x, y = torch.rand(1, 3, 32, 24, dtype=torch.float64), torch.rand(1, 3, 8, 6, dtype=torch.float64)
+        >>> bool(torch.allclose(op.A(op.project(x, y)), y))
+        True
+    """
+
+    def __init__(self, rows: torch.Tensor, cols: torch.Tensor) -> None:
+        self.rows, self.cols = rows.to(torch.float64), cols.to(torch.float64)
+        self._row_values, self._row_vectors = torch.linalg.eigh(self.rows @ self.rows.T)
+        self._col_values, self._col_vectors = torch.linalg.eigh(self.cols @ self.cols.T)
+
+    @classmethod
+    def of(cls, kernel: str, scale: int, height: int, width: int, sigma: float | None = None) -> Resize:
+        """The degradation ``kernel`` at ×``scale`` of an HR image ``height × width`` (multiples of ``scale``)."""
+        if height % scale or width % scale:
+            raise ValueError(f"image size {height}×{width} is not a multiple of the scale {scale}")
+        return cls(resize_matrix(kernel, height, scale, sigma), resize_matrix(kernel, width, scale, sigma))
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        rows, cols = self.rows.to(x), self.cols.to(x)
+        return torch.einsum("ih,nchw,jw->ncij", rows, x, cols)
+
+    def At(self, y: torch.Tensor) -> torch.Tensor:
+        """The adjoint ``Rᵀ y C``: ``(N, C, h, w)`` → ``(N, C, H, W)``."""
+        rows, cols = self.rows.to(y), self.cols.to(y)
+        return torch.einsum("ih,ncij,jw->nchw", rows, y, cols)
+
+    def _spectral(self, r: torch.Tensor) -> torch.Tensor:
+        """``r`` ``(N, C, h, w)`` in the eigenbasis of ``AAᵀ``."""
+        return torch.einsum("ia,ncij,jb->ncab", self._row_vectors.to(r), r, self._col_vectors.to(r))
+
+    def _back(self, r: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("ia,ncab,jb->ncij", self._row_vectors.to(r), r, self._col_vectors.to(r))
+
+    def _eigenvalues(self) -> torch.Tensor:
+        """``(h, w)``: the eigenvalues of ``AAᵀ``, one per pair of axis eigenvectors."""
+        return self._row_values[:, None] * self._col_values[None, :]
+
+    def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
+        return self.At(self._back(self._spectral(y) * _floored_inverse(self._eigenvalues()).to(y)))
+
+    def relaxed(self, z: torch.Tensor, y: torch.Tensor, sigma: float) -> torch.Tensor:
+        """``z + Aᵀ(AAᵀ + α)⁻¹(y − Az)`` with ``α`` such that the residual ``y − Ax`` has root mean square
+        ``sigma`` (the noise level, in ``y``'s units); ``sigma = 0`` is :meth:`project`.
+
+        Example:
+            >>> op = Resize.of("gaussian", 2, 16, 16, sigma=1.0)
+            >>> x = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+            >>> y = op.A(x) + 0.05 * torch.randn(1, 1, 8, 8, dtype=torch.float64)
+            >>> residual = y - op.A(op.relaxed(torch.zeros_like(x), y, 0.05))
+            >>> round(float(residual.square().mean().sqrt()), 3)
+            0.05
+        """
+        if sigma <= 0:
+            return self.project(z, y)
+        spectrum = self._spectral(y - self.A(z))
+        values = self._eigenvalues().to(spectrum)
+        alpha = _discrepancy_alpha(spectrum, values, sigma)
+        return z + self.At(self._back(spectrum / (values + alpha)))
+
+    def __repr__(self) -> str:
+        return f"Resize({self.rows.shape[0]}×{self.cols.shape[0]} ← {self.rows.shape[1]}×{self.cols.shape[1]})"
+
+
+def _discrepancy_alpha(spectrum: torch.Tensor, values: torch.Tensor, sigma: float) -> float:
+    """The ``α`` ≥ 0 with mean residual energy ``σ²``: the residual of frequency ``f`` is
+    ``α / (λ_f + α)`` of the initial one, so its energy rises monotonically with ``α`` (bisection in log α).
+    Where even ``α = ∞`` (keeping ``z``) leaves less than ``σ²``, ``z`` is already within the noise: ``α`` huge."""
+    energy = spectrum.square()
+    target = sigma * sigma * energy.numel()
+
+    def residual(alpha: float) -> float:
+        return float((energy * (alpha / (values + alpha)) ** 2).sum())
+
+    if residual(1e30) <= target:
+        return 1e30
+    low, high = -30.0, 30.0
+    for _ in range(100):
+        middle = (low + high) / 2
+        if residual(10.0**middle) > target:
+            high = middle
+        else:
+            low = middle
+    return 10.0 ** ((low + high) / 2)
+
+
+class BlurDecimate(LinearOperator):
+    """``A(x) = (x ⊛ k)[s·i + o, s·j + o]``: circular convolution with a 2-D kernel ``k``, then every s-th
+    pixel (offset ``o = s // 2``, the footprint's centre), on ``(N, C, H, W)`` of one size.
+
+    ``AAᵀ`` is diagonal in the LR Fourier domain with the mean of ``|K|²`` over the ``s²`` aliased
+    frequencies (USRNet's closed form), floored at :data:`EIGEN_FLOOR` × its largest value.
+
+    Example:
+        >>> kernel = torch.tensor([[0.0, 0.2, 0.0], [0.2, 0.2, 0.2], [0.0, 0.2, 0.0]])
+        >>> op = BlurDecimate(kernel, 2, 16, 16)
+        >>> x, y = torch.rand(1, 3, 16, 16, dtype=torch.float64), torch.rand(1, 3, 8, 8, dtype=torch.float64)
+        >>> bool(torch.allclose(op.A(op.project(x, y)), y))
+        True
+    """
+
+    def __init__(self, kernel: torch.Tensor, scale: int, height: int, width: int) -> None:
+        if kernel.ndim != 2:
+            raise ValueError(f"a blur kernel must be 2-D, got shape {tuple(kernel.shape)}")
+        if height % scale or width % scale:
+            raise ValueError(f"image size {height}×{width} is not a multiple of the scale {scale}")
+        if kernel.shape[0] > height or kernel.shape[1] > width:
+            raise ValueError(f"kernel {tuple(kernel.shape)} is larger than the image {height}×{width}")
+        total = float(kernel.sum())
+        if not total > 0:
+            raise ValueError(f"a blur kernel must have a positive sum, got {total}")
+        self.kernel = (kernel / total).to(torch.float64)
+        self.scale, self.offset = scale, scale // 2
+        padded = torch.zeros(height, width, dtype=torch.float64)
+        kh, kw = self.kernel.shape
+        padded[:kh, :kw] = self.kernel
+        padded = padded.roll((-(kh // 2), -(kw // 2)), dims=(0, 1))  # centre the kernel on pixel (0, 0)
+        full = torch.fft.fft2(padded)
+        aliased = full.abs().square().view(scale, height // scale, scale, width // scale)
+        self._inverse = _floored_inverse(aliased.mean(dim=(0, 2)))  # (h, w): symmetric, as the kernel is real
+        self.spectrum = full[:, : width // 2 + 1]  # the real-input half, for rfft2
+        self._inverse_half = self._inverse[:, : width // scale // 2 + 1]
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        blurred = torch.fft.irfft2(torch.fft.rfft2(x) * self.spectrum.to(x.device), s=x.shape[-2:])
+        return blurred[..., self.offset :: self.scale, self.offset :: self.scale]
+
+    def At(self, y: torch.Tensor) -> torch.Tensor:
+        """The adjoint: zero-filled upsampling at the sampled pixels, then correlation with ``k``."""
+        s = self.scale
+        up = torch.zeros(*y.shape[:-2], y.shape[-2] * s, y.shape[-1] * s, dtype=y.dtype, device=y.device)
+        up[..., self.offset :: s, self.offset :: s] = y
+        return torch.fft.irfft2(torch.fft.rfft2(up) * self.spectrum.conj().to(y.device), s=up.shape[-2:])
+
+    def solve(self, r: torch.Tensor) -> torch.Tensor:
+        """``(AAᵀ)⁻¹ r`` on the LR grid (floored), through the real FFT."""
+        return torch.fft.irfft2(torch.fft.rfft2(r) * self._inverse_half.to(r.device), s=r.shape[-2:])
+
+    def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
+        return self.At(self.solve(y))
+
+    def relaxed(self, z: torch.Tensor, y: torch.Tensor, sigma: float) -> torch.Tensor:
+        """:meth:`Resize.relaxed` for the circular operator: ``α`` per the discrepancy principle, per frequency."""
+        if sigma <= 0:
+            return self.project(z, y)
+        spectrum = torch.fft.fft2(y - self.A(z))
+        values = (1.0 / self._inverse).to(y.device)
+        count = spectrum.shape[-2] * spectrum.shape[-1]
+        alpha = _discrepancy_alpha(spectrum.abs() / math.sqrt(count), values.expand(spectrum.shape), sigma)
+        return z + self.At(torch.fft.ifft2(spectrum / (values + alpha)).real)
+
+    def __repr__(self) -> str:
+        return f"BlurDecimate(kernel={tuple(self.kernel.shape)}, scale={self.scale})"
+
+
+def covered_border(kernel_size: int, scale: int) -> int:
+    """LR pixels at each border that a circular :class:`BlurDecimate` does not cover on a real (non-periodic)
+    image: those whose kernel footprint wraps around, ``⌈(kernel_size // 2 + s // 2) / s⌉``.
+
+    Example:
+        >>> covered_border(15, 4)
+        3
+    """
+    return math.ceil((kernel_size // 2 + scale // 2) / scale)
+
+
+PILLOW_PRECISION_BITS = 22
+"""Pillow's fixed-point resampling precision for 8-bit images (``32 − 8 − 2``, Resample.c)."""
+
+
+def _fixed_point(matrix: torch.Tensor) -> torch.Tensor:
+    """Pillow's 8-bit coefficients: each weight × 2²² rounded half away from zero (``normalize_coeffs_8bpc``)."""
+    scaled = matrix * (1 << PILLOW_PRECISION_BITS)
+    return torch.where(scaled < 0, scaled - 0.5, scaled + 0.5).trunc().to(torch.int64)
+
+
+class RoundedResize:
+    """A separable degradation as an image file stores its result: integers in ``[0, max_value]``.
+
+    ``pillow=True`` is Pillow's own 8-bit resize, bit for bit: fixed-point weights, one pass rounded and
+    clipped to 8 bits, then the other (Resample.c). Pillow (13) runs the vertical pass first when the
+    image is more than twice as tall as wide, else the horizontal one (measured against Pillow; a test
+    holds it). Otherwise the float result is rounded half up and clipped (srcli's other degradations
+    and 16-bit images).
+
+    Example:
+        >>> reference = RoundedResize(Resize.of("box", 2, 2, 2), 255, pillow=False)
+        >>> reference(torch.tensor([[[10, 11], [10, 10]]])).tolist()
+        [[[10]]]
+    """
+
+    def __init__(self, operator: Resize, max_value: int, pillow: bool) -> None:
+        self.operator, self.max_value, self.pillow = operator, max_value, pillow
+        if pillow:
+            self.rows, self.cols = _fixed_point(operator.rows), _fixed_point(operator.cols)
+
+    def _round(self, total: torch.Tensor) -> torch.Tensor:
+        half = 1 << (PILLOW_PRECISION_BITS - 1)
+        return ((total + half) >> PILLOW_PRECISION_BITS).clamp(0, self.max_value)
+
+    @property
+    def vertical_first(self) -> bool:
+        """Whether Pillow runs the vertical pass first (an image more than twice as tall as wide)."""
+        return self.rows.shape[1] > 2 * self.cols.shape[1]
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        """``(C, H, W)`` integers → ``(C, h, w)`` int64."""
+        if self.pillow and self.vertical_first:
+            down = self._round(torch.einsum("ih,chw->ciw", self.rows, image.to(torch.int64)))
+            return self._round(torch.einsum("ciw,jw->cij", down, self.cols))
+        if self.pillow:
+            across = self._round(torch.einsum("chw,jw->chj", image.to(torch.int64), self.cols))
+            return self._round(torch.einsum("ih,chj->cij", self.rows, across))
+        return self.floats(image).add(0.5).floor().clamp(0, self.max_value).to(torch.int64)
+
+    def floats(self, image: torch.Tensor) -> torch.Tensor:
+        """The float degradation ``(C, h, w)`` float64, no rounding."""
+        return self.operator.A(image.to(torch.float64).unsqueeze(0))[0]
+
+    def at(self, image: torch.Tensor, channel: int, rows: slice, cols: slice) -> torch.Tensor:
+        """The stored values of LR pixels ``[rows, cols]`` of one channel only (``(r, c)`` int64)."""
+        if self.pillow and self.vertical_first:
+            row_weights, col_weights = self.rows[rows], self.cols[cols]
+            used = col_weights.abs().sum(0).nonzero().flatten()
+            down = self._round(row_weights @ image[channel][:, used].to(torch.int64))
+            return self._round(down @ col_weights[:, used].T)
+        if self.pillow:
+            row_weights, col_weights = self.rows[rows], self.cols[cols]
+            used = row_weights.abs().sum(0).nonzero().flatten()
+            across = self._round(image[channel, used].to(torch.int64) @ col_weights.T)
+            return self._round(row_weights[:, used] @ across)
+        row_weights, col_weights = self.operator.rows[rows], self.operator.cols[cols]
+        value = row_weights @ image[channel].to(torch.float64) @ col_weights.T
+        return value.add(0.5).floor().clamp(0, self.max_value).to(torch.int64)
+
+
+class RoundedLinear:
+    """Any degradation operator as a file stores its result: the float result rounded half up, clipped.
+
+    Example:
+        >>> RoundedLinear(Resize.of("box", 2, 2, 2), 255)(torch.tensor([[[1, 2], [2, 2]]])).tolist()
+        [[[2]]]
+    """
+
+    def __init__(self, operator: LinearOperator, max_value: int) -> None:
+        self.operator, self.max_value = operator, max_value
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        """``(C, H, W)`` integers → ``(C, h, w)`` int64."""
+        degraded = self.operator.A(image.to(torch.float64).unsqueeze(0))[0]
+        return degraded.add(0.5).floor().clamp(0, self.max_value).to(torch.int64)
+
+
+ROUND_TRIP_STEPS = 24
+"""Float correction steps of :func:`round_trip` before the integer repair."""
+REPAIR_ROUNDS = 3
+"""Passes of the integer repair over the LR values still wrong."""
+
+
+def round_trip(
+    estimate: torch.Tensor, y: torch.Tensor, reference: RoundedResize | RoundedLinear, steps: int = ROUND_TRIP_STEPS
+) -> tuple[torch.Tensor, int]:
+    """Integers near ``estimate`` whose stored degradation equals ``y``; and how many LR values still differ.
+
+    Args:
+        estimate: ``(C, H, W)`` float, the projected estimate in level units.
+        y: ``(C, h, w)`` integers, the LR as stored.
+        reference: the degradation as stored (:class:`RoundedResize` or :class:`RoundedLinear`).
+
+    Iterates project → round → clip (``x ← x + A⁺(y − stored(round x))``, the float accumulating what
+    rounding loses), then, for a separable degradation, repairs the few LR values left one by one: the HR
+    pixel of the footprint with the largest weight moves by whole levels until that value is right
+    without breaking a neighbour.
+
+    Example:
+        >>> operator = Resize.of("bicubic", 2, 16, 16)
+        >>> reference = RoundedResize(operator, 255, pillow=True)
+        >>> y = reference(torch.randint(0, 256, (3, 16, 16), generator=torch.Generator().manual_seed(0)))
+        >>> x = operator.project(torch.full((1, 3, 16, 16), 128.0, dtype=torch.float64), y.double().unsqueeze(0))[0]
+        >>> image, missed = round_trip(x, y, reference)
+        >>> missed, bool(torch.equal(reference(image), y))
+        (0, True)
+    """
+    top = reference.max_value
+    current = estimate.to(torch.float64).clone()
+    image = current.round().clamp(0, top)
+    for _ in range(steps):
+        image = current.round().clamp(0, top)
+        stored = reference(image)
+        if torch.equal(stored, y):
+            return image.to(torch.int64), 0
+        current += reference.operator.A_pinv((y - stored).to(torch.float64).unsqueeze(0))[0]
+    image = image.to(torch.int64)
+    missed = int((reference(image) != y).sum())
+    if not isinstance(reference, RoundedResize):
+        return image, missed
+    for _ in range(REPAIR_ROUNDS):
+        if not missed:
+            break
+        missed = _repair(image, y.to(torch.int64), reference)
+    return image, missed
+
+
+def _footprint(matrix: torch.Tensor, index: int) -> torch.Tensor:
+    """HR indices with a positive weight for LR index ``index``, the largest weight first."""
+    weights = matrix[index]
+    order = weights.argsort(descending=True)
+    return order[weights[order] > 0]
+
+
+def _repair(image: torch.Tensor, y: torch.Tensor, reference: RoundedResize, candidates: int = 6) -> int:
+    """Fix the LR values that still differ by moving single HR pixels of their footprint (``image`` in place);
+    returns how many still differ."""
+    rows_matrix, cols_matrix = reference.operator.rows, reference.operator.cols
+    height, width = y.shape[-2:]
+    for channel, i, j in (reference(image) != y).nonzero().tolist():
+        near_rows = slice(max(i - 3, 0), min(i + 4, height))
+        near_cols = slice(max(j - 3, 0), min(j + 4, width))
+        target = y[channel, near_rows, near_cols]
+        before = int((reference.at(image, channel, near_rows, near_cols) != target).sum())
+        fixed = False
+        for h in _footprint(rows_matrix, i)[:candidates].tolist():
+            for w in _footprint(cols_matrix, j)[:candidates].tolist():
+                original = int(image[channel, h, w])
+                direction = (
+                    1
+                    if int(y[channel, i, j]) > int(reference.at(image, channel, slice(i, i + 1), slice(j, j + 1)))
+                    else -1
+                )
+                for step in range(1, 17):
+                    value = original + direction * step
+                    if not 0 <= value <= reference.max_value:
+                        break
+                    image[channel, h, w] = value
+                    after = reference.at(image, channel, near_rows, near_cols) != target
+                    if not bool(after[i - near_rows.start, j - near_cols.start]) and int(after.sum()) < before:
+                        fixed = True
+                        break
+                if fixed:
+                    break
+                image[channel, h, w] = original
+            if fixed:
+                break
+    return int((reference(image) != y).sum())
+
+
+def gaussian_kernel(sigma_x: float, sigma_y: float, theta: float) -> torch.Tensor:
+    """An anisotropic Gaussian, ``sigma_x`` and ``sigma_y`` HR pixels along axes turned by ``theta`` degrees,
+    on an odd square of side ``2⌈3·max σ⌉ + 1``, summing to 1.
+
+    Example:
+        >>> kernel = gaussian_kernel(2.0, 0.5, 0.0)
+        >>> kernel.shape, bool(kernel.sum(0).max() < kernel.sum(1).max())  # wide along x, thin along y
+        (torch.Size([13, 13]), True)
+    """
+    radius = math.ceil(3 * max(sigma_x, sigma_y))
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    row, col = torch.meshgrid(offsets, offsets, indexing="ij")
+    angle = math.radians(theta)
+    along = col * math.cos(angle) + row * math.sin(angle)
+    across = -col * math.sin(angle) + row * math.cos(angle)
+    kernel = torch.exp(-0.5 * ((along / sigma_x) ** 2 + (across / sigma_y) ** 2))
+    return kernel / kernel.sum()
+
+
+def motion_kernel(length: float, theta: float) -> torch.Tensor:
+    """Linear motion blur: a segment ``length`` HR pixels long at ``theta`` degrees, drawn with bilinear
+    weights at 16 samples per pixel, on an odd square, summing to 1.
+
+    Example:
+        >>> kernel = motion_kernel(5, 0)
+        >>> kernel.shape, [round(v, 3) for v in kernel[kernel.shape[0] // 2].tolist()]
+        (torch.Size([9, 9]), [0.0, 0.028, 0.176, 0.197, 0.197, 0.197, 0.176, 0.028, 0.0])
+    """
+    radius = math.ceil(length / 2) + 1
+    size = 2 * radius + 1
+    kernel = torch.zeros(size, size, dtype=torch.float64)
+    samples = max(2, round(16 * length))
+    steps = torch.linspace(-length / 2, length / 2, samples, dtype=torch.float64)
+    cols = radius + steps * math.cos(math.radians(theta))
+    rows = radius - steps * math.sin(math.radians(theta))
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        r0, c0 = math.floor(r), math.floor(c)
+        fr, fc = r - r0, c - c0
+        for dr, wr in ((0, 1 - fr), (1, fr)):
+            for dc, wc in ((0, 1 - fc), (1, fc)):
+                kernel[r0 + dr, c0 + dc] += wr * wc
+    return kernel / kernel.sum()
+
+
+CG_STEPS = 200
+"""Conjugate-gradient steps of :class:`ReflectBlur` at most (each four FFTs); it stops at :data:`CG_TOLERANCE`."""
+CG_TOLERANCE = 1e-10
+"""Relative residual norm at which :class:`ReflectBlur`'s conjugate gradients stop (far below a level)."""
+
+
+def _fold_reflection(padded: torch.Tensor, margin: int, dim: int) -> torch.Tensor:
+    """Adjoint of ``reflect`` padding by ``margin`` along ``dim`` (torch's reflection leaves out the edge
+    pixel: ``padded[m − 1 − i] = x[i + 1]``)."""
+    size = padded.shape[dim] - 2 * margin
+    inner = padded.narrow(dim, margin, size).clone()
+    before = padded.narrow(dim, 0, margin).flip(dim)  # before[i] mirrors x[i + 1]
+    after = padded.narrow(dim, margin + size, margin).flip(dim)  # after[k] mirrors x[size − 2 − (m − 1 − k)]
+    inner.narrow(dim, 1, margin).add_(before)
+    inner.narrow(dim, size - 1 - margin, margin).add_(after)
+    return inner
+
+
+class ReflectBlur(LinearOperator):
+    """Blur with any 2-D ``kernel`` and keep every s-th pixel, as ``srcli degrade`` makes such an LR:
+    the HR image is extended by mirror reflection around its border, blurred, sampled and cropped, so
+    every LR pixel, border included, sees only the image. ``(N, C, H, W)`` → ``(N, C, H/s, W/s)``.
+
+    A linear operator on the unpadded image (reflect-pad, :class:`BlurDecimate`, crop); its projection
+    solves ``AAᵀ u = r`` by conjugate gradients, preconditioned by the circular operator's exact inverse,
+    so the guarantee covers the whole file.
+
+    Example:
+        >>> op = ReflectBlur(motion_kernel(7, 30), 2, 24, 20)
+        >>> x, y = torch.rand(1, 1, 24, 20, dtype=torch.float64), op.A(torch.rand(1, 1, 24, 20, dtype=torch.float64))
+        >>> bool((op.A(op.project(x, y)) - y).abs().max() < 1e-8)
+        True
+    """
+
+    def __init__(self, kernel: torch.Tensor, scale: int, height: int, width: int) -> None:
+        if height % scale or width % scale:
+            raise ValueError(f"image size {height}×{width} is not a multiple of the scale {scale}")
+        radius = max(kernel.shape) // 2
+        self.scale, self.margin = scale, scale * math.ceil((radius + scale) / scale)
+        if self.margin >= min(height, width):
+            raise ValueError(f"kernel {tuple(kernel.shape)} is too large for an image of {height}×{width}")
+        self.height, self.width = height, width
+        self.circular = BlurDecimate(kernel, scale, height + 2 * self.margin, width + 2 * self.margin)
+
+    def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.margin
+        return torch.nn.functional.pad(x, (m, m, m, m), mode="reflect")
+
+    def _pad_adjoint(self, padded: torch.Tensor) -> torch.Tensor:
+        """The adjoint of reflect padding: each mirrored pixel's value is added back onto its source."""
+        return _fold_reflection(_fold_reflection(padded, self.margin, -1), self.margin, -2)
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        b = self.margin // self.scale
+        lr = self.circular.A(self._pad(x))
+        return lr[..., b : lr.shape[-2] - b, b : lr.shape[-1] - b]
+
+    def At(self, y: torch.Tensor) -> torch.Tensor:
+        b = self.margin // self.scale
+        padded = torch.nn.functional.pad(y, (b, b, b, b))
+        return self._pad_adjoint(self.circular.At(padded))
+
+    def _precondition(self, r: torch.Tensor) -> torch.Tensor:
+        b = self.margin // self.scale
+        padded = torch.nn.functional.pad(r, (b, b, b, b))  # zeros: crop ∘ circulant⁻¹ ∘ pad is symmetric
+        solved = self.circular.solve(padded)
+        return solved[..., b : solved.shape[-2] - b, b : solved.shape[-1] - b]
+
+    def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
+        """``Aᵀ u`` with ``AAᵀ u = y`` solved by preconditioned conjugate gradients (per image and channel)."""
+        u = torch.zeros_like(y)
+        residual = y.clone()
+        direction = self._precondition(residual)
+        rho = (residual * direction).sum((-2, -1), keepdim=True)
+        scale = y.square().sum((-2, -1), keepdim=True).clamp_min(1e-300)
+        for _ in range(CG_STEPS):
+            applied = self.A(self.At(direction))
+            step = rho / (direction * applied).sum((-2, -1), keepdim=True).clamp_min(1e-300)
+            u = u + step * direction
+            residual = residual - step * applied
+            if bool((residual.square().sum((-2, -1), keepdim=True) <= CG_TOLERANCE**2 * scale).all()):
+                break
+            preconditioned = self._precondition(residual)
+            rho_next = (residual * preconditioned).sum((-2, -1), keepdim=True)
+            direction = preconditioned + (rho_next / rho.clamp_min(1e-300)) * direction
+            rho = rho_next
+        return self.At(u)
+
+    def relaxed(self, z: torch.Tensor, y: torch.Tensor, sigma: float) -> torch.Tensor:
+        """The noisy case: the circular relaxation (:meth:`BlurDecimate.relaxed`) on the mirrored image, cropped.
+        Its residual has the noise level up to what the mirrored border adds; nothing is claimed exact."""
+        if sigma <= 0:
+            return self.project(z, y)
+        b, m = self.margin // self.scale, self.margin
+        padded_y = torch.nn.functional.pad(y, (b, b, b, b), mode="reflect")
+        relaxed = self.circular.relaxed(self._pad(z), padded_y, sigma)
+        return relaxed[..., m : m + self.height, m : m + self.width]
+
+    def __repr__(self) -> str:
+        return f"ReflectBlur(kernel={tuple(self.circular.kernel.shape)}, scale={self.scale})"
