@@ -1,4 +1,4 @@
-"""``srcli train sr|cs|colorize|gan``: how the shipped weights were made (PD inside the forward pass)."""
+"""``srcli train sr|cs|colorize|gan|naturalness``: how the shipped weights were made (PD inside the forward pass)."""
 
 from __future__ import annotations
 
@@ -243,6 +243,14 @@ def train_gan_command(
     l1_weight: Annotated[float, typer.Option(help="Weight of the L1 loss to the HR patch.")] = 1.0,
     adv_weight: Annotated[float, typer.Option(help="Weight of the relativistic adversarial loss.")] = 0.02,
     fm_weight: Annotated[float, typer.Option(help="Weight of feature matching on the discriminator.")] = 1.0,
+    naturalness: Annotated[
+        Path | None,
+        typer.Option(
+            help="A naturalness discriminator (srcli train naturalness, same --scale), frozen: its verdict "
+            "on the output joins the loss, weighted by --nat-weight."
+        ),
+    ] = None,
+    nat_weight: Annotated[float, typer.Option(help="Weight of the naturalness loss (with --naturalness).")] = 1e-3,
     seed: Seed = 0,
     val_every: Annotated[int, typer.Option(help="Validate, log, checkpoint and export every N steps.")] = 250,
     ema: Ema = None,
@@ -258,7 +266,46 @@ def train_gan_command(
     config = GANTrainConfig(
         scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), init=init, num_feat=num_feat,
         num_conv=num_conv, d_feat=d_feat, steps=steps, minutes=minutes, stop_at=stop_at, batch=batch,
-        patch=patch, lr=lr, l1_weight=l1_weight, adv_weight=adv_weight, fm_weight=fm_weight, seed=seed,
-        val_every=val_every, ema=ema,
+        patch=patch, lr=lr, l1_weight=l1_weight, adv_weight=adv_weight, fm_weight=fm_weight,
+        naturalness=naturalness, nat_weight=nat_weight, seed=seed, val_every=val_every, ema=ema,
     )  # fmt: skip
     train_gan(config, resume=resume, report=_echo_row)
+
+
+@train_app.command("naturalness")
+def train_naturalness_command(
+    scale: Annotated[int, typer.Option(help="Upscaling factor whose LR the unnatural copies keep.")],
+    data: TrainData,
+    out: TrainOut,
+    val: Annotated[
+        Path | None, typer.Option(help="Folder of validation images (accuracy every --val-every steps).")
+    ] = None,
+    run_dir: RunDir = None,
+    num_feat: Annotated[int, typer.Option(help="Base channels of the classifier.")] = 32,
+    steps: Steps = 1500,
+    minutes: Minutes = None,
+    stop_at: StopAt = None,
+    init: Init = None,
+    batch: Annotated[int, typer.Option(help="Photos per step (and as many unnatural copies).")] = 16,
+    patch: Annotated[int, typer.Option(help="HR patch side in pixels (a multiple of --scale).")] = 96,
+    lr: LearningRate = 2e-4,
+    blur: Annotated[float, typer.Option(help="Share of the smooth consistent image in a blurred copy.")] = 0.5,
+    noise: Annotated[float, typer.Option(help="Standard deviation of the null-space noise of a noisy copy.")] = 0.05,
+    seed: Seed = 0,
+    val_every: ValEvery = 250,
+    ema: Ema = None,
+    threads: Threads = None,
+    resume: Resume = False,
+) -> None:
+    """Train a NatSR-style naturalness discriminator: photos against blurred and noisy copies that
+    keep their box LR exactly (they differ only where an SR network inside PD chooses), for
+    srcli train gan --naturalness."""
+    from srcli.train.naturalness import NaturalnessTrainConfig, train_naturalness
+
+    _set_threads(threads)
+    config = NaturalnessTrainConfig(
+        scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), num_feat=num_feat, steps=steps,
+        minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch, lr=lr, blur=blur, noise=noise,
+        seed=seed, val_every=val_every, ema=ema,
+    )  # fmt: skip
+    train_naturalness(config, resume=resume, report=_echo_row)

@@ -1,1 +1,2 @@
-"""Training: the loop every ``srcli train`` command shares (``loop.py``) and one module per task."""
+"""Training: the loop every ``srcli train`` command shares (``loop.py``: ``fit`` owns the run; ``config.py``,
+``data.py``, ``state.py``) and one module per task (sr, cs, colorize, gan, naturalness)."""

@@ -7,8 +7,9 @@ discriminator judges, and the generator learns, only the null space: what the LR
 
 Losses (weights as options): L1 to the HR patch; the relativistic average GAN loss of ESRGAN
 (Wang et al. 2018), with a U-Net discriminator with spectral norm (:mod:`srcli.train.discriminator`,
-as Real-ESRGAN) that scores every pixel; and feature matching, the L1 distance between the
-discriminator's activations on the output and on the HR patch. With a per-pixel discriminator the
+as Real-ESRGAN) that scores every pixel; feature matching, the L1 distance between the
+discriminator's activations on the output and on the HR patch; and, with ``--naturalness``, a
+frozen NatSR-style classifier's verdict (:mod:`srcli.train.naturalness`). With a per-pixel discriminator the
 relativistic "average" is over the batch and its pixels (as BasicSR):
 
     D_Ra(a, b) = σ(C(a) − mean C(b))
@@ -39,7 +40,9 @@ from srcli.train.config import EXTRA, LEAD, NETWORK, TrainRun, option, override
 from srcli.train.data import sample_batch
 from srcli.train.discriminator import UNetDiscriminatorSN
 from srcli.train.loop import Report, Task, fit
+from srcli.train.naturalness import load_naturalness
 from srcli.train.sr import box_lr, load_initial_weights
+from srcli.train.teacher import weights_digest
 
 LAPLACIAN = ((0.0, 1.0, 0.0), (1.0, -4.0, 1.0), (0.0, 1.0, 0.0))
 
@@ -60,13 +63,19 @@ class GANTrainConfig(TrainRun):
     l1_weight: float = option(1.0, flag="--l1-weight", place=EXTRA, schedule=True)
     adv_weight: float = option(0.02, flag="--adv-weight", place=EXTRA, schedule=True)
     fm_weight: float = option(1.0, flag="--fm-weight", place=EXTRA, schedule=True)
+    naturalness: Path | None = option(None, flag="--naturalness", optional=True)
+    naturalness_sha256: str = option("", init=False, schedule=True, optional=True, key="naturalness")
+    nat_weight: float = option(1e-3, flag="--nat-weight", schedule=True, optional=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.patch * self.scale % 8:
-            raise TrainError(
-                f"--patch × --scale must be a multiple of 8 (the discriminator's), got {self.patch * self.scale}"
-            )
+            side = self.patch * self.scale
+            raise TrainError(f"--patch × --scale must be a multiple of 8 (the discriminator's), got {side}")
+        if self.naturalness is not None:
+            if not self.naturalness.is_file():
+                raise TrainError(f"naturalness weights not found: {self.naturalness}")
+            self.naturalness_sha256 = weights_digest(self.naturalness)  # its content, not its path
 
     def network_config(self) -> dict[str, int]:
         return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
@@ -116,7 +125,6 @@ class GANTask(Task):
 
     y_label = "PSNR-Y (dB)"
     keep_best = False  # the last export is kept: the best PSNR-Y is the least adversarial
-    columns = ("l1", "adv", "fm", "val_detail")
 
     def __init__(self, config: GANTrainConfig) -> None:
         self.config = config
@@ -125,6 +133,10 @@ class GANTask(Task):
         self.curve = f"x{config.scale} GAN, PD"
         self.title = f"validation PSNR-Y, x{config.scale} GAN (falls as detail rises)"
         self.terms: dict[str, list[float]] = {"l1": [], "adv": [], "fm": []}
+        self.naturalness = load_naturalness(config.naturalness, config.scale) if config.naturalness else None
+        if self.naturalness is not None:
+            self.terms["nat"] = []
+        self.columns = (*self.terms, "val_detail")
 
     def prepare(self, images: list[torch.Tensor], val_files: list[Path], report: Report) -> None:
         self.images = images
@@ -166,9 +178,14 @@ class GANTask(Task):
         l1 = F.l1_loss(fake, targets)
         adversarial = relativistic_losses(real_logits, fake_logits)[1]
         matching = feature_matching(fake_features, real_features)
-        for name, value in (("l1", l1), ("adv", adversarial), ("fm", matching)):
+        terms = {"l1": l1, "adv": adversarial, "fm": matching}
+        total = config.l1_weight * l1 + config.adv_weight * adversarial + config.fm_weight * matching
+        if self.naturalness is not None:  # frozen: −log σ(N(output)), the output judged natural
+            terms["nat"] = F.binary_cross_entropy_with_logits(self.naturalness(fake), torch.ones(len(fake)))
+            total = total + config.nat_weight * terms["nat"]
+        for name, value in terms.items():
             self.terms[name].append(value.item())
-        return config.l1_weight * l1 + config.adv_weight * adversarial + config.fm_weight * matching
+        return total
 
     def critic_loss(self, name: str) -> torch.Tensor:
         return relativistic_losses(self.discriminator(self.real), self.discriminator(self.fake))[0]

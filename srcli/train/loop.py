@@ -48,7 +48,8 @@ class Task:
     files), :meth:`build_net` (under the run's seed), :meth:`load_init` or :meth:`initialize`
     (not when resuming: the checkpoint replaces the weights), :meth:`wrap`, :meth:`critics`;
     then every step :meth:`draw_batch`, :meth:`loss` and each critic's :meth:`critic_loss`;
-    for every log row :meth:`loss_terms`, :meth:`validate` and :meth:`header`; at the end :meth:`finish`.
+    for every log row :meth:`loss_terms`, :meth:`validate`, :meth:`header` and :meth:`export`;
+    at the end :meth:`finish`.
     """
 
     curve = ""  # the convergence chart's line label (ASCII: Pillow's default font has no ×)
@@ -109,6 +110,10 @@ class Task:
     def header(self, row: dict[str, str]) -> dict[str, str]:
         """What the exported weights' header says of the task and of the validation ``row``."""
         raise NotImplementedError
+
+    def export(self, out: Path, net: nn.Module, header: dict[str, str]) -> None:
+        """Write the weights with their header: a registered network's checkpoint by default."""
+        save_checkpoint(out, net, header)
 
     def finish(self, net: nn.Module, out: Path, report: Report) -> None:
         """After the last step (the colorizer calibrates its decoding here); nothing by default."""
@@ -284,7 +289,7 @@ def _validate_and_export(
         model.train()
         row["val_psnr_y"] = f"{measures.pop('val_psnr_y', math.nan):.4f}"
         row |= {name: f"{value:.4f}" for name, value in measures.items()}
-        save_checkpoint(config.out, net, _header(task, config, step, row))
+        task.export(config.out, net, _header(task, config, step, row))
 
 
 def _header(task: Task, config: TrainRun, step: int, row: dict[str, str]) -> dict[str, str]:

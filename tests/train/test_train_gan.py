@@ -168,3 +168,10 @@ def test_laplacian_energy():
     checkers = (torch.arange(8).view(8, 1) + torch.arange(8)).remainder(2).float().expand(1, 3, 8, 8)
     assert laplacian_energy(flat, border=1) == 0.0
     assert laplacian_energy(checkers, border=1) ** 0.5 == pytest.approx(4 * 219)
+
+
+def test_the_help_shows_the_loss_weights_and_their_defaults(cli):
+    result = cli("train", "gan", "--help")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0
+    assert "--adv-weight <float>" in text and "[default: 0.02]" in text and "--fm-weight" in text
