@@ -118,9 +118,11 @@ class CSTask(Task):
         generator = torch.Generator().manual_seed(self.config.seed)
         mean, covariance = block_statistics(self.images, self.config.block, generator)
         weight, bias = lmmse_initial(mean, covariance, self.operator.rows)
+        initial = net.get_submodule("initial")
+        assert isinstance(initial, nn.Linear)
         with torch.no_grad():
-            net.initial.weight.copy_(weight)
-            net.initial.bias.copy_(bias)
+            initial.weight.copy_(weight)
+            initial.bias.copy_(bias)
 
     def wrap(self, net: nn.Module) -> nn.Module:
         self.model = PDWrapper(net, self.operator) if self.config.pd else net

@@ -149,7 +149,7 @@ class GANTask(Task):
         load_initial_weights(net, path, "compact", self.config.scale, self.config.num_conv)
 
     def wrap(self, net: nn.Module) -> nn.Module:
-        net.to(memory_format=torch.channels_last)
+        net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.model = PDWrapper(net, self.operator)
         self.discriminator = UNetDiscriminatorSN(3, self.config.d_feat)
         return self.model

@@ -130,9 +130,11 @@ def initialize(net: nn.Module) -> None:
     convolutions = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
     for conv in convolutions[:-1]:
         nn.init.kaiming_normal_(conv.weight, a=0.25, nonlinearity="leaky_relu")
-        nn.init.zeros_(conv.bias)
+        if conv.bias is not None:
+            nn.init.zeros_(conv.bias)
     nn.init.zeros_(convolutions[-1].weight)
-    nn.init.zeros_(convolutions[-1].bias)
+    if convolutions[-1].bias is not None:
+        nn.init.zeros_(convolutions[-1].bias)
 
 
 def cosine_lr(step: int, config: TrainRun) -> float:

@@ -9,6 +9,7 @@ self-ensemble (``--teacher``, :mod:`srcli.train.teacher`); the loop itself (sche
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +73,11 @@ def luma_l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return luma_error + CHROMA_SHARE * F.l1_loss(output, target)
 
 
-LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss, "l1-luma": luma_l1}
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "l1": F.l1_loss,
+    "mse": F.mse_loss,
+    "l1-luma": luma_l1,
+}
 
 
 def box_lr(hr: torch.Tensor, scale: int) -> torch.Tensor:
@@ -136,7 +141,8 @@ class SRTask(Task):
         load_initial_weights(net, path, self.config.arch, self.config.scale, self.config.num_conv)
 
     def wrap(self, net: nn.Module) -> nn.Module:
-        net.to(memory_format=torch.channels_last)  # measured: 1.3x faster steps on a 2-core AVX2 CPU
+        # channels-last: measured 1.3x faster steps on a 2-core AVX2 CPU
+        net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.net = net
         self.model = PDWrapper(net, AvgPool(self.config.scale)) if self.config.pd else net
         return self.model

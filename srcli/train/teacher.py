@@ -38,7 +38,7 @@ def load_teacher(path: Path, scale: int) -> nn.Module:
     model = describe(net)
     if model.task != "sr" or model.scale != scale:
         raise TeacherError(f"--teacher {path} is not a x{scale} SR network")
-    net.to(memory_format=torch.channels_last)
+    net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     return PDWrapper(SelfEnsemble(net), AvgPool(scale)).eval()
 
 
