@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -114,7 +115,17 @@ def load_network(path: Path) -> tuple[nn.Module, dict[str, str]]:
     return net.eval(), metadata
 
 
+def trained_correction(metadata: Mapping[str, str]) -> str:
+    """The PD correction a checkpoint's network suits: the one srcli trained it through (``nearest``
+    unless its header says ``correction``), else ``smooth`` (a foreign network, or one trained bare,
+    learnt nothing of nearest PD's s×s blocks and shows them as a grid)."""
+    if metadata.get("format") == FORMAT and metadata.get("pd") == "true":
+        return metadata.get("correction", "nearest")
+    return "smooth"
+
+
 def load_model(path: Path, name: str | None = None) -> tuple[Model, dict[str, str]]:
-    """:func:`load_network` described (:class:`srcli.archs.Model`), named ``name`` or the file's name."""
+    """:func:`load_network` described (:class:`srcli.archs.Model`), named ``name`` or the file's name,
+    with the correction it suits (:func:`trained_correction`)."""
     net, metadata = load_network(path)
-    return describe(net, name or path.name), metadata
+    return replace(describe(net, name or path.name), correction=trained_correction(metadata)), metadata

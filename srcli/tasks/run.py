@@ -28,14 +28,17 @@ TileCallback = Callable[[int, int], None]
 @dataclass(frozen=True)
 class RunOptions:
     """How to run a network: where, in what precision, in what tiles, with or without PD, alone
-    or as a self-ensemble (:class:`srcli.ensemble.SelfEnsemble`). ``tile`` None is automatic, 0 whole."""
+    or as a self-ensemble (:class:`srcli.ensemble.SelfEnsemble`). ``tile`` None is automatic, 0 whole;
+    ``overlap`` None is the task's own (SR: from the model's receptive radius); ``correction`` None is
+    the model's own (:attr:`srcli.archs.Model.correction`)."""
 
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     tile: int | None = None
-    overlap: int = 20
+    overlap: int | None = None
     half: bool = False
     pd: bool = True
     ensemble: bool = False
+    correction: str | None = None
 
     @property
     def dtype(self) -> torch.dtype:

@@ -1,8 +1,11 @@
-"""Super-resolution of one picture: tiles → network → exact PD (``AvgPool.quantize``) → integer picture.
+"""Super-resolution of one picture: tiles → network → correction → exact PD (``AvgPool.quantize``) → integer picture.
 
-The network sees ``[0, 1]`` floats; PD and quantisation work in level units (``[0, max_value]``)
-against the integer input, tile core by tile core. Alpha and gray go through the RGB network as
-replicated RGB and come back as the mean of the three.
+The network sees ``[0, 1]`` floats. With the smooth correction (:func:`srcli.ops.smooth_right_inverse`)
+each tile's whole window is projected smoothly against its LR, so the correction at a core sees the
+same neighbourhood it would untiled; then exact nearest PD and quantisation work in level units
+(``[0, max_value]``) against the integer input, tile core by tile core, and only move the float
+rounding and the clipped blocks. Alpha and gray go through the RGB network as replicated RGB and come
+back as the mean of the three.
 """
 
 from __future__ import annotations
@@ -15,13 +18,36 @@ from srcli.archs import Model
 from srcli.ensemble import SelfEnsemble
 from srcli.errors import OptionError
 from srcli.imageio import Picture, decode_picture, encode_picture, read_picture
-from srcli.ops import AvgPool, pad_to_multiple
+from srcli.ops import CORRECTIONS, AvgPool, pad_to_multiple, smooth_radius
 from srcli.tasks.batch import Job
 from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles
 from srcli.tiling import MIN_TILE, auto_tile
 
-DEFAULT_OVERLAP = 20
+OVERLAP_CAP = 32
+"""LR pixels of context at most, when the overlap follows the receptive radius (RRDBNet's is 349):
+a 64-pixel tile then costs (64 + 2·32)² / 64² = 4 tiles' work."""
+
+
+def stage_correction(model: Model, options: RunOptions) -> str:
+    """The right inverse this stage corrects with: the one asked for, else the model's own."""
+    correction = options.correction or model.correction
+    if correction not in CORRECTIONS:
+        raise OptionError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    return correction
+
+
+def needed_overlap(model: Model, options: RunOptions) -> int:
+    """Context that makes a tile's core what the untiled picture gives: the network's receptive radius,
+    plus the smooth correction's reach where it runs."""
+    smooth = options.pd and stage_correction(model, options) == "smooth"
+    return model.receptive_radius + (smooth_radius() if smooth else 0)
+
+
+def stage_overlap(model: Model, options: RunOptions) -> int:
+    """The tile overlap this stage runs with: the one asked for, else :func:`needed_overlap` up to
+    :data:`OVERLAP_CAP`."""
+    return options.overlap if options.overlap is not None else min(needed_overlap(model, options), OVERLAP_CAP)
 
 
 def _to_rgb_batch(window: torch.Tensor) -> torch.Tensor:
@@ -64,7 +90,8 @@ def _upscale_tiles(
 ) -> torch.Tensor:
     channels, height, width = lr.shape
     s = model.scale
-    operator = AvgPool(s)
+    operator = AvgPool(s)  # the exact finish; a smooth correction has run on the window before
+    smooth = AvgPool(s, "smooth") if options.pd and stage_correction(model, options) == "smooth" else None
     out = torch.empty((channels, height * s, width * s), dtype=torch.uint8 if max_value == 255 else torch.int32)
 
     def finish(core: torch.Tensor, measured: torch.Tensor, target: torch.Tensor) -> None:
@@ -74,10 +101,11 @@ def _upscale_tiles(
             target.copy_((core * max_value).round_().clamp_(0, max_value))
 
     def run(window: torch.Tensor) -> torch.Tensor:
-        return network_estimate(model, window, options)
+        estimate = network_estimate(model, window, options)
+        return smooth.project(estimate, window) if smooth is not None else estimate
 
     x = lr.unsqueeze(0).to(torch.float32) / max_value
-    return fill_tiles(run, x, lr, out, finish, tile, options.overlap, s, timings, on_tile)
+    return fill_tiles(run, x, lr, out, finish, tile, stage_overlap(model, options), s, timings, on_tile)
 
 
 def upscale_picture(
@@ -144,6 +172,13 @@ class Upscale:
             "arch": " → ".join(stage.arch for stage in self.stages),
             "parameters": sum(stage.parameters for stage in self.stages),
             "scale": scale,
+            "correction": " → ".join(stage_correction(stage, self.options) for stage in self.stages)
+            if self.options.pd
+            else None,
+            "tile_overlap": [stage_overlap(stage, self.options) for stage in self.stages],
+            "tiles_as_untiled": all(
+                stage_overlap(stage, self.options) >= needed_overlap(stage, self.options) for stage in self.stages
+            ),
             "input_size": [item.width, item.height],
             "output_size": [saved.width, saved.height],
             "mode": item.mode,
