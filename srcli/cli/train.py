@@ -12,6 +12,7 @@ import typer
 
 from srcli.cli import report
 from srcli.cli.common import Threads, fail
+from srcli.cli.sr import Correction
 
 train_app = typer.Typer(
     help="Train the networks srcli ships (PD inside the forward pass).", no_args_is_help=True, rich_markup_mode=None
@@ -103,6 +104,9 @@ def train_sr_command(
     patch: Annotated[int, typer.Option(help="LR patch side in pixels.")] = 32,
     lr: LearningRate = 5e-4,
     pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
+    correction: Annotated[
+        Correction, typer.Option(help="PD's right inverse: nearest (A⁺) or smooth (bicubic back-projection, no grid).")
+    ] = Correction.nearest,
     loss: Annotated[
         Loss,
         typer.Option(
@@ -134,7 +138,8 @@ def train_sr_command(
     """Train a super-resolution network on box-downsampled patches, L1 (or MSE) loss on the PD output."""
     from srcli.train.sr import SRTrainConfig, train_sr
 
-    _train(SRTrainConfig, train_sr, locals() | {"loss": loss.value, "rescales": tuple(rescale or ())})
+    parameters = locals() | {"loss": loss.value, "rescales": tuple(rescale or ()), "correction": correction.value}
+    _train(SRTrainConfig, train_sr, parameters)
 
 
 @train_app.command("cs")

@@ -24,7 +24,7 @@ from srcli.checkpoint import build_network, save_checkpoint
 from srcli.errors import TrainError
 from srcli.evaluate import Upscaler, evaluate_sr
 from srcli.metrics import Y_WEIGHTS
-from srcli.ops import AvgPool, PDWrapper
+from srcli.ops import CORRECTIONS, AvgPool, PDWrapper
 from srcli.train.loop import (
     Task,
     TrainRun,
@@ -46,6 +46,7 @@ class SRTrainConfig(TrainRun):
     num_feat: int = 48
     num_conv: int = 16
     pd: bool = True
+    correction: str = "nearest"  # the right inverse PD corrects with (srcli.ops.CORRECTIONS)
     loss: str = "l1"
     rescales: tuple[float, ...] = ()
     teacher: Path | None = None
@@ -53,6 +54,8 @@ class SRTrainConfig(TrainRun):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.correction not in CORRECTIONS:
+            raise TrainError(f"--correction must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}")
         if self.loss not in LOSSES:
             raise TrainError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         self.rescales = tuple(self.rescales)
@@ -96,6 +99,7 @@ class SRTrainConfig(TrainRun):
             "--val-every",
             str(self.val_every),
             *self.average_words(),
+            *(["--correction", self.correction] if self.correction != "nearest" else []),
             *(["--loss", self.loss] if self.loss != "l1" else []),
             *(word for factor in self.rescales for word in ("--rescale", str(factor))),
             *(["--teacher", str(self.teacher)] if self.teacher else []),
@@ -107,6 +111,7 @@ class SRTrainConfig(TrainRun):
         keys = ("scale", "arch", "num_feat", "num_conv", "steps", "batch", "patch", "lr", "lr_min", "pd", "seed")
         key = {name: getattr(self, name) for name in keys}
         key |= {"init": str(self.init)} if self.init else {}
+        key |= {"correction": self.correction} if self.correction != "nearest" else {}
         key |= {"loss": self.loss} if self.loss != "l1" else {}  # runs from before --loss resume
         key |= {"rescales": list(self.rescales)} if self.rescales else {}  # and from before --rescale
         return key | ({"teacher": self.teacher_sha256} if self.teacher else {})  # its content, not its path
@@ -173,7 +178,7 @@ def train_sr(config: SRTrainConfig, resume: bool, report: Callable[[dict[str, st
     else:
         initialize(net)
     net.to(memory_format=torch.channels_last)  # measured: 1.3x faster steps on a 2-core AVX2 CPU
-    model = PDWrapper(net, AvgPool(config.scale)) if config.pd else net
+    model = PDWrapper(net, AvgPool(config.scale, config.correction)) if config.pd else net
     teacher = load_teacher(config.teacher, config.scale) if config.teacher else None
     optimizer, step, seconds = start_state(config, net, resume)
     hr_patch = config.patch * config.scale
@@ -207,6 +212,7 @@ def _export(config: SRTrainConfig, net: nn.Module, step: int, row: dict[str, str
         "task": "sr",
         "scale": str(config.scale),
         "pd": "true" if config.pd else "false",
+        "correction": config.correction,
         "data": config.data.name,
         "steps": str(step),
         **config.training_time(row["seconds"]),
