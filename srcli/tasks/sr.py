@@ -10,7 +10,7 @@ back as the mean of the three.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -27,6 +27,12 @@ from srcli.tiling import MIN_TILE, auto_tile
 OVERLAP_CAP = 32
 """LR pixels of context at most, when the overlap follows the receptive radius (RRDBNet's is 349):
 a 64-pixel tile then costs (64 + 2·32)² / 64² = 4 tiles' work."""
+
+
+TILED_PSNR_FLOOR_DB: dict[str, float] = {}
+"""Per architecture whose receptive radius exceeds :data:`OVERLAP_CAP`: the lowest PSNR of a tiled upscale
+against the untiled one measured with the default overlap and feather at tile 64
+(``benchmarks/tile_seams.py``); the report states it where tiles differ from the untiled picture."""
 
 
 def stage_correction(model: Model, options: RunOptions) -> str:
@@ -48,6 +54,16 @@ def stage_overlap(model: Model, options: RunOptions) -> int:
     """The tile overlap this stage runs with: the one asked for, else :func:`needed_overlap` up to
     :data:`OVERLAP_CAP`."""
     return options.overlap if options.overlap is not None else min(needed_overlap(model, options), OVERLAP_CAP)
+
+
+def stage_feather(model: Model, options: RunOptions) -> int:
+    """LR pixels each side of a core border over which neighbouring windows are blended: none where the
+    overlap covers :func:`needed_overlap` (tiles are then the untiled picture), else half the overlap, so
+    the blend stays as far from the window's edge as the smooth correction reaches (32 − 16 = 16)."""
+    if options.feather is not None:
+        return options.feather
+    overlap = stage_overlap(model, options)
+    return 0 if overlap >= needed_overlap(model, options) else overlap // 2
 
 
 def _to_rgb_batch(window: torch.Tensor) -> torch.Tensor:
@@ -105,7 +121,9 @@ def _upscale_tiles(
         return smooth.project(estimate, window) if smooth is not None else estimate
 
     x = lr.unsqueeze(0).to(torch.float32) / max_value
-    return fill_tiles(run, x, lr, out, finish, tile, stage_overlap(model, options), s, timings, on_tile)
+    overlap = stage_overlap(model, options)
+    feather = stage_feather(model, options)
+    return fill_tiles(run, x, lr, out, finish, tile, overlap, s, timings, on_tile, feather)
 
 
 def upscale_picture(
@@ -147,6 +165,7 @@ class Upscale:
     stages: list[Model]
     options: RunOptions
     name: str = "sr"
+    split: list[bool] = field(default_factory=list, compare=False)  # per stage of the last file: ran in tiles
 
     def read(self, source: str) -> Picture:
         return read_picture(source)
@@ -156,12 +175,35 @@ class Upscale:
 
     def restore(self, item: Picture, timings: Timings, on_tile: TileCallback | None) -> Picture:
         picture = item
+        self.split.clear()
         for stage in self.stages:
-            picture = upscale_picture(picture, stage, self.options, on_tile, timings)
+            self.split.append(False)
+            upscaled = upscale_picture(picture, stage, self.options, on_tile, timings)
+            self.split[-1] = timings.tiles[-1] < max(picture.height, picture.width)
+            picture = upscaled
         return picture
 
     def encode(self, result: Picture, suffix: str) -> tuple[bytes, None]:
         return encode_picture(result, suffix), None
+
+    def _tiling(self) -> dict[str, object]:
+        """What the report says of tiling: overlap and feather per stage, whether the result is the untiled
+        one (one tile, or an overlap that covers :func:`needed_overlap`), and where it is not, the lowest
+        tiled-vs-untiled PSNR measured for the architecture (:data:`TILED_PSNR_FLOOR_DB`), or None."""
+        overlaps, feathers, exact, floors = [], [], [], []
+        for stage, split in zip(self.stages, self.split, strict=True):
+            overlaps.append(stage_overlap(stage, self.options))
+            feathers.append(stage_feather(stage, self.options) if split else 0)
+            exact.append(not split or overlaps[-1] >= needed_overlap(stage, self.options))
+            if not exact[-1]:
+                floors.append(TILED_PSNR_FLOOR_DB.get(stage.arch))
+        known = [floor for floor in floors if floor is not None]
+        return {
+            "tile_overlap": overlaps,
+            "tile_feather": feathers,
+            "tiles_as_untiled": all(exact),
+            "tiled_psnr_floor_db": min(known) if floors and len(known) == len(floors) else None,
+        }
 
     def record(self, item: Picture, data: bytes, kept: None, job: Job) -> dict[str, object]:
         saved = decode_picture(data, job.target, trusted=True)
@@ -175,10 +217,7 @@ class Upscale:
             "correction": " → ".join(stage_correction(stage, self.options) for stage in self.stages)
             if self.options.pd
             else None,
-            "tile_overlap": [stage_overlap(stage, self.options) for stage in self.stages],
-            "tiles_as_untiled": all(
-                stage_overlap(stage, self.options) >= needed_overlap(stage, self.options) for stage in self.stages
-            ),
+            **self._tiling(),
             "input_size": [item.width, item.height],
             "output_size": [saved.width, saved.height],
             "mode": item.mode,
