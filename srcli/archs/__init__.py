@@ -91,6 +91,7 @@ class Model:
     features: int
     parameters: int
     correction: str = "smooth"
+    whole: bool = False  # tiles discouraged (the network tiles internally, or seams show): untiled by default
 
     def named(self, name: str) -> Model:
         return replace(self, name=name)

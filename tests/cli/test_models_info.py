@@ -33,3 +33,12 @@ def test_an_unreadable_file_is_one_line_and_exit_2(tmp_path, cli):
     (tmp_path / "notes.pth").write_text("not a checkpoint")
     result = cli("models", "info", tmp_path / "notes.pth")
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_layout_is_one_line_that_names_the_extra_where_it_is_missing(tmp_path, cli):
+    import importlib.util
+
+    torch.save({"head.weight": torch.zeros(3, 3)}, tmp_path / "odd.pth")
+    result = cli("models", "info", tmp_path / "odd.pth")
+    assert result.exit_code == 2 and "unknown architecture" in result.stderr
+    assert ("srcli[spandrel]" in result.stderr) == (importlib.util.find_spec("spandrel") is None)
