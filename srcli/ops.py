@@ -57,43 +57,45 @@ class LinearOperator:
 CORRECTIONS = ("nearest", "smooth")
 """The right inverses :class:`AvgPool` corrects with: ``nearest`` replication (``A⁺``, the smallest
 change, constant per s×s block) or ``smooth`` (:func:`smooth_right_inverse`, no block grid)."""
-SMOOTH_STEPS = 8
-"""Back-projection steps of :func:`smooth_right_inverse`. ``A·U`` has eigenvalues in [0.41, 1] (×2: 0.47),
-so after 8 steps at most (1 − 0.41)⁸ ≈ 1.5 % of the residual's least damped frequency is left to the
-nearest finish; each step reaches 2 LR pixels further (:func:`smooth_radius`)."""
+SMOOTH_STEPS = 16
+"""Back-projection steps of :func:`smooth_right_inverse`. With the bilinear ``U``, ``A·U`` is the LR
+convolution (1/8, 3/4, 1/8)⊗(1/8, 3/4, 1/8) (even scales; ×3: (1/9, 7/9, 1/9)), eigenvalues in [1/4, 1],
+so after 16 steps at most (3/4)¹⁶ ≈ 1 % of the residual's least damped frequency (the LR checkerboard)
+is left to the nearest finish; each step reaches one LR pixel further (:func:`smooth_radius`).
+Measured against 8 steps of a bicubic ``U`` (``benchmarks/README.md``): less grid, as much PSNR."""
 
 
-def bicubic_upsample(z: torch.Tensor, scale: int) -> torch.Tensor:
-    """``U``: ``(N, C, h, w)`` → ``(N, C, s·h, s·w)``, PyTorch's bicubic (a = −0.75, borders replicated)."""
-    return F.interpolate(z, scale_factor=scale, mode="bicubic", align_corners=False)
+def smooth_upsample(z: torch.Tensor, scale: int) -> torch.Tensor:
+    """``U``: ``(N, C, h, w)`` → ``(N, C, s·h, s·w)``, bilinear (pixel centres aligned, borders replicated)."""
+    return F.interpolate(z, scale_factor=scale, mode="bilinear", align_corners=False)
 
 
 @functools.lru_cache(maxsize=16)
-def _box_bicubic_kernel(scale: int) -> torch.Tensor:
-    """``A·U`` as a 5×5 float64 convolution on the LR grid (replicate padding 2), read off a delta.
+def _box_upsample_kernel(scale: int) -> torch.Tensor:
+    """``A·U`` as a 3×3 float64 convolution on the LR grid (replicate padding 1), read off a delta.
 
     Example:
-        >>> round(_box_bicubic_kernel(4).sum().item(), 12), tuple(_box_bicubic_kernel(4).shape)
-        (1.0, (5, 5))
+        >>> _box_upsample_kernel(4)[1].tolist()
+        [0.09375, 0.5625, 0.09375]
     """
-    delta = torch.zeros(1, 1, 9, 9, dtype=torch.float64)
-    delta[..., 4, 4] = 1.0
-    response = F.avg_pool2d(bicubic_upsample(delta, scale), scale)[0, 0]
-    if response[2:7, 2:7].sum().item() < 1 - 1e-12:  # the bicubic's support is 2 LR pixels
-        raise RuntimeError("box-bicubic kernel wider than 5x5; please report this")
-    return response[2:7, 2:7].flip(0, 1).contiguous()
+    delta = torch.zeros(1, 1, 7, 7, dtype=torch.float64)
+    delta[..., 3, 3] = 1.0
+    response = F.avg_pool2d(smooth_upsample(delta, scale), scale)[0, 0]
+    if abs(response[2:5, 2:5].sum().item() - 1) > 1e-12:  # U's support is one LR pixel either side
+        raise RuntimeError("box-upsample kernel wider than 3x3; please report this")
+    return response[2:5, 2:5].flip(0, 1).contiguous()
 
 
 def smooth_radius(steps: int = SMOOTH_STEPS) -> int:
-    """LR pixels that :func:`smooth_right_inverse` reaches: 2 per step (``A·U`` and ``U`` are 5 taps wide)."""
-    return 2 * steps
+    """LR pixels that :func:`smooth_right_inverse` reaches: one per step (``A·U`` and ``U`` are 3 taps wide)."""
+    return steps
 
 
 def smooth_right_inverse(residual: torch.Tensor, scale: int, steps: int = SMOOTH_STEPS) -> torch.Tensor:
     """A right inverse of the s×s box mean that spreads ``residual`` smoothly: ``A(B r) == r``.
 
     ``B r = U z + A⁺(r − A U z)`` with ``z = Σ_{k<steps} (I − A U)^k r``, the ``steps``-term Neumann
-    series of ``(A U)⁻¹ r`` (iterated back-projection with a bicubic ``U``, run on the LR grid). Any
+    series of ``(A U)⁻¹ r`` (iterated back-projection with a bilinear ``U``, run on the LR grid). Any
     ``z`` makes ``B`` a right inverse; this one leaves only a small high-frequency rest to the nearest
     finish ``A⁺``, so the correction has no s×s grid, and it stays local (:func:`smooth_radius`),
     where the exact ``(A U)⁻¹`` would reach across the whole image (and across tiles).
@@ -111,11 +113,11 @@ def smooth_right_inverse(residual: torch.Tensor, scale: int, steps: int = SMOOTH
     """
     n, c, h, w = residual.shape
     flat = residual.reshape(n * c, 1, h, w)
-    kernel = _box_bicubic_kernel(scale).to(residual).view(1, 1, 5, 5)
+    kernel = _box_upsample_kernel(scale).to(residual).view(1, 1, 3, 3)
     z = flat
     for _ in range(steps - 1):
-        z = z + (flat - F.conv2d(F.pad(z, (2, 2, 2, 2), mode="replicate"), kernel))
-    spread = bicubic_upsample(z, scale)
+        z = z + (flat - F.conv2d(F.pad(z, (1, 1, 1, 1), mode="replicate"), kernel))
+    spread = smooth_upsample(z, scale)
     rest = flat - F.avg_pool2d(spread, scale)
     spread = spread + rest.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
     return spread.reshape(n, c, h * scale, w * scale)

@@ -63,7 +63,7 @@ CorrectionOption = Annotated[
     Correction | None,
     typer.Option(
         help="How PD spreads the correction: nearest (constant per s×s block, the smallest change; for nets "
-        "trained through it, as srcli's own) or smooth (bicubic back-projection, no block grid; for any other "
+        "trained through it, as srcli's own) or smooth (bilinear back-projection, no block grid; for any other "
         "net). Both are exact [default: the model's own].",
         show_default=False,
     ),

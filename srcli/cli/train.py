@@ -105,7 +105,7 @@ def train_sr_command(
     lr: LearningRate = 5e-4,
     pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
     correction: Annotated[
-        Correction, typer.Option(help="PD's right inverse: nearest (A⁺) or smooth (bicubic back-projection, no grid).")
+        Correction, typer.Option(help="PD's right inverse: nearest (A⁺) or smooth (bilinear back-projection, no grid).")
     ] = Correction.nearest,
     loss: Annotated[
         Loss,
