@@ -90,3 +90,13 @@ def test_a_spandrel_model_for_another_purpose_is_refused_in_one_line(tmp_path, c
     torch.save(DnCNN().state_dict(), tmp_path / "denoise.pth")
     result = cli("models", "info", tmp_path / "denoise.pth")
     assert result.exit_code == 2 and "not super-resolution" in result.stderr
+
+
+def test_where_spandrel_discourages_tiling_the_picture_runs_whole_by_default(tmp_path, lr):
+    from srcli.tasks.run import Timings
+
+    torch.save(small_network("SwinIR").state_dict(), tmp_path / "swinir.pth")
+    model, _ = load_model(tmp_path / "swinir.pth")
+    timings = Timings()
+    upscale_picture(Picture(lr, None, 8), model, RunOptions(), timings=timings)
+    assert model.whole and timings.tiles == [max(lr.shape[1:])]
