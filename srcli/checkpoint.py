@@ -6,8 +6,10 @@ srcli's own checkpoints are safetensors with the network config and training rec
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -94,17 +96,22 @@ def network_from_state_dict(state_dict: Mapping[str, torch.Tensor], name: str) -
     """The network ``state_dict`` belongs to, with its weights (hyperparameters read off the shapes)."""
     arch = detect(state_dict)
     if arch is None:
-        raise ModelError(f"{name}: unknown architecture (first keys: {', '.join(list(state_dict)[:4])})")
+        hint = "" if importlib.util.find_spec("spandrel") else "; srcli[spandrel] knows many more"
+        raise ModelError(f"{name}: unknown architecture (first keys: {', '.join(list(state_dict)[:4])}){hint}")
     try:
         net = arch.from_state_dict(state_dict)
         net.load_state_dict(state_dict, strict=True)
     except (KeyError, ValueError, IndexError, RuntimeError) as error:
         raise ModelError(f"{name} looks like a {arch.name} checkpoint but its tensors do not fit: "
                          f"{_first_line(error)}") from None  # fmt: skip
+    _check_finite(state_dict, name)
+    return net
+
+
+def _check_finite(state_dict: Mapping[str, torch.Tensor], name: str) -> None:
     bad = [key for key, value in state_dict.items() if value.is_floating_point() and not torch.isfinite(value).all()]
     if bad:
         raise ModelError(f"{name}: {len(bad)} tensor(s) hold NaN or infinite values (first: {bad[0]})")
-    return net
 
 
 def load_network(path: Path) -> tuple[nn.Module, dict[str, str]]:
@@ -114,7 +121,27 @@ def load_network(path: Path) -> tuple[nn.Module, dict[str, str]]:
     return net.eval(), metadata
 
 
+def trained_correction(metadata: Mapping[str, str]) -> str:
+    """The PD correction a checkpoint's network suits: the one srcli trained it through (``nearest``
+    unless its header says ``correction``), else ``smooth`` (a foreign network, or one trained bare,
+    learnt nothing of nearest PD's s×s blocks and shows them as a grid)."""
+    if metadata.get("format") == FORMAT and metadata.get("pd") == "true":
+        return metadata.get("correction", "nearest")
+    return "smooth"
+
+
 def load_model(path: Path, name: str | None = None) -> tuple[Model, dict[str, str]]:
-    """:func:`load_network` described (:class:`srcli.archs.Model`), named ``name`` or the file's name."""
-    net, metadata = load_network(path)
-    return describe(net, name or path.name), metadata
+    """:func:`load_network` described (:class:`srcli.archs.Model`), named ``name`` or the file's name,
+    with the correction it suits (:func:`trained_correction`); a state dict srcli's registry does not
+    know goes to spandrel where the extra is installed (:mod:`srcli.spandrel_models`)."""
+    state_dict = load_state_dict(path)
+    metadata = read_metadata(path) if path.suffix == ".safetensors" else {}
+    if detect(state_dict) is None:
+        from srcli.spandrel_models import spandrel_model
+
+        _check_finite(state_dict, path.name)
+        foreign = spandrel_model(state_dict, name or path.name)
+        if foreign is not None:
+            return foreign, metadata
+    net = network_from_state_dict(state_dict, path.name).eval()
+    return replace(describe(net, name or path.name), correction=trained_correction(metadata)), metadata

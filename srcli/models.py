@@ -50,6 +50,27 @@ def resolve(spec: str, task: str) -> tuple[Model, dict[str, str]]:
     return model, metadata
 
 
+def describe_file(path: Path) -> dict[str, object]:
+    """What a checkpoint file holds, for ``srcli models info PATH``: its network described (architecture,
+    task, scale, parameters, receptive radius, input multiple, default correction), its configuration,
+    the header srcli wrote (training record) and the file's size and sha256. Raises :class:`ModelError`."""
+    from srcli.hub import sha256_of
+
+    model, metadata = load_model(path)
+    config = getattr(model.net, "config", {})
+    return {
+        "file": str(path),
+        "size": path.stat().st_size,
+        "sha256": sha256_of(path),
+        "task": model.task,
+        **model.as_json(),
+        "receptive_radius": model.receptive_radius,
+        "input_multiple": model.input_multiple,
+        "config": config,
+        "header": {key: value for key, value in metadata.items() if key != "config"},
+    }
+
+
 def default_name(task: str, what: str) -> str:
     """The name of the shipped default model for ``task`` (``what`` says what was asked, for the error)."""
     found = defaults(task)

@@ -76,7 +76,9 @@ class Model:
 
     ``scale`` is the SR factor (1 for colorization and CS); input sides must be multiples of
     ``input_multiple``; one output pixel depends on inputs up to ``receptive_radius`` away;
-    ``features`` (channels of the widest layer) sizes the automatic tile.
+    ``features`` (channels of the widest layer) sizes the automatic tile; ``correction`` is the right
+    inverse PD corrects an SR network with by default (``nearest`` for one trained through nearest PD,
+    ``smooth`` for any other, see :data:`srcli.ops.CORRECTIONS`).
     """
 
     net: nn.Module
@@ -88,13 +90,16 @@ class Model:
     receptive_radius: int
     features: int
     parameters: int
+    correction: str = "smooth"
+    whole: bool = False  # tiles discouraged (the network tiles internally, or seams show): untiled by default
 
     def named(self, name: str) -> Model:
         return replace(self, name=name)
 
     def as_json(self) -> dict[str, object]:
-        """What a report says of the model: name, architecture, parameters, scale."""
-        return {"model": self.name, "arch": self.arch, "parameters": self.parameters, "scale": self.scale}
+        """What a report says of the model: name, architecture, parameters, scale, default correction."""
+        return {"model": self.name, "arch": self.arch, "parameters": self.parameters, "scale": self.scale,
+                "correction": self.correction}  # fmt: skip
 
 
 def describe(net: nn.Module, name: str = "") -> Model:

@@ -91,14 +91,14 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table
 Threads = Annotated[int | None, typer.Option(help="CPU threads for torch.")]
 
 
-def run_options(device: Device, tile: int | None, overlap: int, half: bool, no_pd: bool, ensemble: bool = False):
+def run_options(device: Device, tile: int | None, overlap: int | None, half: bool, no_pd: bool, ensemble: bool = False):
     """The engine's :class:`~srcli.tasks.run.RunOptions` from the command's options (checked)."""
     from srcli.tasks.run import RunOptions, resolve_device
 
     resolved = resolve_device(device.value)
     if half and resolved.type != "cuda":
         raise OptionError("--half needs a CUDA device")
-    if overlap < 0 or (tile is not None and tile < 0):
+    if (overlap is not None and overlap < 0) or (tile is not None and tile < 0):
         raise OptionError("--tile and --tile-overlap must not be negative")
     return RunOptions(device=resolved, tile=tile, overlap=overlap, half=half, pd=not no_pd, ensemble=ensemble)
 

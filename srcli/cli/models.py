@@ -77,11 +77,16 @@ def models_list(json_output: Json = False) -> None:
 
 
 @models_app.command("info")
-def models_info(name: Annotated[str, typer.Argument(help="Model name.")]) -> None:
-    """Everything the manifest says of one model, as JSON on stdout."""
+def models_info(name: Annotated[str, typer.Argument(help="Model name, or a checkpoint file.")]) -> None:
+    """Everything the manifest says of one model, or what a checkpoint file holds (architecture, task,
+    scale, parameters, receptive radius, default correction, its header), as JSON on stdout."""
     from srcli.hub import location
     from srcli.manifest import find_entry
+    from srcli.models import describe_file, looks_like_path
 
+    if looks_like_path(name):
+        report.print_json(describe_file(Path(name)))
+        return
     entry = find_entry(name)
     report.print_json(
         _entry_json(entry, location(entry))

@@ -77,6 +77,26 @@ def _summary_row(record: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def describe_run(record: Mapping[str, object]) -> str:
+    """What ran, from a file's record: ``model (arch, 16.70 M parameters, ×4, smooth correction)``; empty
+    when the record names no model."""
+    if "model" not in record:
+        return ""
+    parts = [str(record["arch"])] if record.get("arch") else []
+    parameters = record.get("parameters")
+    if isinstance(parameters, int):
+        parts.append(f"{parameters / 1e6:.2f} M parameters")
+    if record.get("scale"):
+        parts.append(f"×{record['scale']}")
+    if record.get("correction"):
+        parts.append(f"{record['correction']} correction")
+    if record.get("tiles_as_untiled") is False:
+        floor = record.get("tiled_psnr_floor_db")
+        bound = f"measured ≥ {floor:.1f} dB against untiled" if floor else "unmeasured: seams possible"
+        parts.append(f"tiles blended, overlap under the receptive radius: {bound}")
+    return f"{record['model']} ({', '.join(parts)})" if parts else str(record["model"])
+
+
 def run_batch(jobs: Sequence, work: Callable, skip_existing: bool, json_output: bool, quiet: bool, debug: bool) -> int:
     """Run ``work(job, on_tile)`` for every job with a progress bar; returns how many failed.
 
@@ -124,8 +144,9 @@ def run_batch(jobs: Sequence, work: Callable, skip_existing: bool, json_output: 
             progress.advance(files)
     failed = sum(1 for record in records if record.get("error"))
     if not quiet:
+        ran = next((describe_run(record) for record in records if not record.get("error") and "model" in record), "")
         print_table(
-            f"{len(records)} file(s), {failed} failed",
+            f"{len(records)} file(s), {failed} failed" + (f" · {ran}" if ran else ""),
             ["input", "output", "size", "time", "consistency"],
             [_summary_row(record) for record in records],
         )

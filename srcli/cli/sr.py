@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +29,7 @@ from srcli.cli.common import (
     run_jobs,
     run_options,
 )
-from srcli.tasks.sr import DEFAULT_OVERLAP
+from srcli.tasks.sr import OVERLAP_CAP
 
 Scale = Annotated[
     int | None,
@@ -40,7 +42,32 @@ Scale = Annotated[
 ]
 Model = Annotated[str | None, typer.Option(help="Shipped model name or checkpoint path [default: the shipped one].")]
 Tile = Annotated[int | None, typer.Option(help="Tile side in LR pixels; 0 = whole image [default: auto].")]
-Overlap = Annotated[int, typer.Option("--tile-overlap", help="Context around each tile, LR pixels.")]
+Overlap = Annotated[
+    int | None,
+    typer.Option(
+        "--tile-overlap",
+        help=f"Context around each tile, LR pixels [default: the model's receptive radius, at most {OVERLAP_CAP}].",
+        show_default=False,
+    ),
+]
+
+
+class Correction(str, Enum):
+    """The right inverse PD corrects with (srcli.ops.CORRECTIONS)."""
+
+    nearest = "nearest"
+    smooth = "smooth"
+
+
+CorrectionOption = Annotated[
+    Correction | None,
+    typer.Option(
+        help="How PD spreads the correction: nearest (constant per s×s block, the smallest change; for nets "
+        "trained through it, as srcli's own) or smooth (bilinear back-projection, no block grid; for any other "
+        "net). Both are exact [default: the model's own].",
+        show_default=False,
+    ),
+]
 Ensemble = Annotated[
     bool,
     typer.Option("--ensemble", help="Mean over the 8 flips/transposes of each tile: ~0.1 dB better, 8x slower."),
@@ -53,10 +80,11 @@ def upscale(
     output: Output = None,
     model: Model = None,
     tile: Tile = None,
-    tile_overlap: Overlap = DEFAULT_OVERLAP,
+    tile_overlap: Overlap = None,
     device: DeviceOption = Device.auto,
     half: Half = False,
     no_pd: NoPd = False,
+    correction: CorrectionOption = None,
     ensemble: Ensemble = False,
     degradation: Annotated[
         str,
@@ -93,6 +121,7 @@ def upscale(
     if not 0 <= noise < 1e4:
         fail(f"--noise must be a level in [0, 10000), got {noise}")
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
+    options = dataclasses.replace(options, correction=correction.value if correction else None)
     stages = sr_stages(model, scale)
     scale = total_scale(stages)
     jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
@@ -111,10 +140,11 @@ def bench(
     scale: Scale = None,
     model: Model = None,
     tile: Tile = None,
-    tile_overlap: Overlap = DEFAULT_OVERLAP,
+    tile_overlap: Overlap = None,
     device: DeviceOption = Device.auto,
     half: Half = False,
     no_pd: NoPd = False,
+    correction: CorrectionOption = None,
     ensemble: Ensemble = False,
     threads: Threads = None,
     json_output: Json = False,
@@ -125,10 +155,12 @@ def bench(
 
     from srcli.models import sr_stages, total_scale
     from srcli.tasks.bench import bench_folder, peak_memory_mb
+    from srcli.tasks.sr import stage_correction
 
     if threads:
         torch.set_num_threads(threads)
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
+    options = dataclasses.replace(options, correction=correction.value if correction else None)
     stages = sr_stages(model, scale)
     scale = total_scale(stages)
     name = " → ".join(stage.name for stage in stages)
@@ -140,6 +172,9 @@ def bench(
                     "model": name,
                     "scale": scale,
                     "pd": not no_pd,
+                    "correction": " → ".join(stage_correction(stage, options) for stage in stages)
+                    if not no_pd
+                    else None,
                     "ensemble": ensemble,
                     **result.as_json(),
                     "peak_memory_mb": round(peak_memory_mb(), 1),

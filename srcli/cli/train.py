@@ -10,6 +10,7 @@ import typer
 
 from srcli.cli import report
 from srcli.cli.common import Threads, fail
+from srcli.cli.sr import Correction
 
 train_app = typer.Typer(
     help="Train the networks srcli ships (PD inside the forward pass).", no_args_is_help=True, rich_markup_mode=None
@@ -93,6 +94,9 @@ def train_sr_command(
     patch: Annotated[int, typer.Option(help="LR patch side in pixels.")] = 32,
     lr: LearningRate = 5e-4,
     pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
+    correction: Annotated[
+        Correction, typer.Option(help="PD's right inverse: nearest (A⁺) or smooth (bilinear back-projection, no grid).")
+    ] = Correction.nearest,
     loss: Annotated[
         Loss,
         typer.Option(
@@ -128,7 +132,8 @@ def train_sr_command(
     config = SRTrainConfig(
         scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), arch=arch, num_feat=num_feat,
         num_conv=num_conv, steps=steps, minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch,
-        lr=lr, pd=pd, loss=loss.value, rescales=tuple(rescale or ()), teacher=teacher, seed=seed,
+        lr=lr, pd=pd, correction=correction.value, loss=loss.value, rescales=tuple(rescale or ()), teacher=teacher,
+        seed=seed,
         val_every=val_every, ema=ema,
     )  # fmt: skip
     train_sr(config, resume=resume, report=_echo_row)

@@ -62,7 +62,7 @@ def colorize_gray(
         tile = options.tile if options.tile > 0 else max(height, width)
     multiple = model.input_multiple
     tile = max(multiple, tile // multiple * multiple)
-    overlap = -(-options.overlap // multiple) * multiple
+    overlap = -(-(options.overlap if options.overlap is not None else DEFAULT_OVERLAP) // multiple) * multiple
     operator = Gray(mode)
     out = torch.empty((3, height, width), dtype=gray.dtype)
 

@@ -23,7 +23,7 @@ from srcli.metrics import consistency_psnr
 from srcli.ops import LinearOperator
 from srcli.tasks.batch import Job
 from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles
-from srcli.tasks.sr import network_estimate
+from srcli.tasks.sr import network_estimate, stage_overlap
 from srcli.tiling import auto_tile
 
 KERNEL_ROUND_TRIP_STEPS = 6
@@ -50,7 +50,9 @@ def estimate(picture: Picture, stages: list[Model], options: RunOptions, timings
             return network_estimate(model, window, options)
 
         x = (current.clamp(0, top).round() / top).to(torch.float32).unsqueeze(0)
-        current = fill_tiles(run, x, current, out, finish, tile, options.overlap, stage.scale, timings, on_tile)
+        current = fill_tiles(
+            run, x, current, out, finish, tile, stage_overlap(stage, options), stage.scale, timings, on_tile
+        )
         timings.tiles.append(tile)
     return current
 

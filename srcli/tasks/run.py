@@ -28,14 +28,18 @@ TileCallback = Callable[[int, int], None]
 @dataclass(frozen=True)
 class RunOptions:
     """How to run a network: where, in what precision, in what tiles, with or without PD, alone
-    or as a self-ensemble (:class:`srcli.ensemble.SelfEnsemble`). ``tile`` None is automatic, 0 whole."""
+    or as a self-ensemble (:class:`srcli.ensemble.SelfEnsemble`). ``tile`` None is automatic, 0 whole;
+    ``overlap`` None is the task's own (SR: from the model's receptive radius); ``correction`` None is
+    the model's own (:attr:`srcli.archs.Model.correction`)."""
 
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     tile: int | None = None
-    overlap: int = 20
+    overlap: int | None = None
     half: bool = False
     pd: bool = True
     ensemble: bool = False
+    correction: str | None = None
+    feather: int | None = None  # SR: LR pixels of blend at core borders; None automatic, 0 none
 
     @property
     def dtype(self) -> torch.dtype:
@@ -83,13 +87,14 @@ def timed_tiles(
     scale: int,
     timings: Timings,
     on_tile: TileCallback | None,
+    feather: int = 0,
 ) -> Iterator[tuple[Tile, torch.Tensor]]:
     """:func:`srcli.tiling.tile_apply` that books the time spent making each core to
     ``timings.network``, the caller's work on it (PD, quantisation, copying) to
     ``timings.projection``, and reports progress after each tile."""
     total = len(plan_tiles(x.shape[-2], x.shape[-1], tile, overlap))
     started = time.perf_counter()
-    for done, (region, core) in enumerate(tile_apply(run, x, tile, overlap, scale), start=1):
+    for done, (region, core) in enumerate(tile_apply(run, x, tile, overlap, scale, feather), start=1):
         handed_over = time.perf_counter()
         timings.network += handed_over - started
         yield region, core
@@ -115,14 +120,16 @@ def fill_tiles(
     scale: int,
     timings: Timings,
     on_tile: TileCallback | None,
+    feather: int = 0,
 ) -> torch.Tensor:
     """Run ``run`` over ``x`` ``(1, C, h, w)`` in tiles and let ``finish`` write each core into ``out``
     ``(C'', s·h, s·w)`` against the matching part of ``measured`` ``(C', h, w)``; returns ``out``.
 
     Tile borders fall on input pixel borders, so a core's operator blocks are whole and the result is
-    the same, tiled or not, up to what the network itself sees differently at tile borders.
+    the same, tiled or not, up to what the network itself sees differently at tile borders; ``feather``
+    > 0 blends neighbouring windows over that many input pixels (:func:`srcli.tiling.feathered_apply`).
     """
-    for region, core in timed_tiles(run, x, tile, overlap, scale, timings, on_tile):
+    for region, core in timed_tiles(run, x, tile, overlap, scale, timings, on_tile, feather):
         part = measured[..., region.top : region.bottom, region.left : region.right].unsqueeze(0)
         target = out[..., region.top * scale : region.bottom * scale, region.left * scale : region.right * scale]
         finish(core, part, target.unsqueeze(0))

@@ -132,7 +132,7 @@ def test_tiled_and_untiled_differ_by_at_most_one_level(cli, models, tmp_path, ge
         "-q",
     )
     whole, tiled = read_picture(tmp_path / "whole.png"), read_picture(tmp_path / "tiled.png")
-    assert (whole.channels() - tiled.channels()).abs().max() <= 1
+    assert (whole.channels().to(torch.int32) - tiled.channels().to(torch.int32)).abs().max() <= 1  # no uint8 wrap
 
 
 @pytest.mark.parametrize("arch", [SRResNet, RRDBNet])
@@ -357,3 +357,32 @@ def test_a_model_of_another_task_is_refused_in_one_line(cli, tmp_path, generator
     assert result.exit_code == 2
     assert f"{name} is a" in result.stderr and command in result.stderr
     assert not (tmp_path / "in_x2.png").exists()
+
+
+@pytest.mark.parametrize("kind", ["RGBA", "L16"])
+def test_either_correction_is_exact_and_named_in_the_report(cli, models, tmp_path, generator, kind):
+    pixels, depth = KINDS[kind](generator)
+    source = write_kind(tmp_path / "in.png", pixels, depth)
+    records = {}
+    for correction in ("nearest", "smooth"):
+        out = tmp_path / f"{correction}.png"
+        result = cli("upscale", source, "--model", models[2], "--tile", "6", "--correction", correction,
+                     "-o", out, "--json", "-q")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        records[correction] = json.loads(result.stdout)
+        assert records[correction]["correction"] == correction and reduces_to(out, pixels, 2)
+    assert not torch.equal(read_picture(tmp_path / "nearest.png").channels(), read_picture(out).channels())
+    default = cli("upscale", source, "--model", models[2], "-o", tmp_path / "default.png", "--json", "-q")
+    assert json.loads(default.stdout)["correction"] == "smooth"  # not trained through PD by srcli
+
+
+def test_a_receptive_field_wider_than_the_overlap_is_blended_and_said(cli, tmp_path, generator):
+    model = random_model(tmp_path / "rrdb.safetensors", 2, RRDBNet)
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 24, 20))
+    result = cli("upscale", source, "--model", model, "--tile", "12", "--tile-overlap", "6", "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["tile_overlap"] == [6] and record["tile_feather"] == [3] and record["consistency_exact"]
+    assert record["tiles_as_untiled"] is False and "receptive radius" in result.stderr
+    whole = cli("upscale", source, "--model", model, "--tile", "0", "-o", tmp_path / "whole.png", "--json", "-q")
+    assert json.loads(whole.stdout)["tiles_as_untiled"] is True

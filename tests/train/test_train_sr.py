@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file
 
-from srcli.checkpoint import load_network, read_metadata
+from srcli.checkpoint import load_model, load_network, read_metadata
 from srcli.errors import TrainError
 from srcli.ops import AvgPool
 from srcli.train.data import load_training_images, sample_batch
@@ -128,6 +128,19 @@ def test_mse_loss_is_trained_recorded_and_part_of_the_schedule(folders, tmp_path
     assert "--loss mse" in read_metadata(tmp_path / "mse.safetensors")["command"]
     assert "--loss" not in read_metadata(tmp_path / "l1.safetensors")["command"]
     refused = run("mse", "--resume")
+    assert refused.exit_code == 2 and "other settings" in refused.stderr
+
+
+def test_smooth_correction_is_trained_recorded_and_part_of_the_schedule(folders, tmp_path, cli):
+    run = functools.partial(run_small, cli, folders, tmp_path)
+    assert run("nearest").exit_code == 0 and run("smooth", "--correction", "smooth").exit_code == 0
+    # Same start and batches: only the right inverse inside the forward pass differs.
+    assert read_losses(tmp_path / "smooth" / "log.csv") != read_losses(tmp_path / "nearest" / "log.csv")
+    header = read_metadata(tmp_path / "smooth.safetensors")
+    assert header["correction"] == "smooth" and "--correction smooth" in header["command"]
+    assert load_model(tmp_path / "smooth.safetensors")[0].correction == "smooth"
+    assert load_model(tmp_path / "nearest.safetensors")[0].correction == "nearest"
+    refused = run("smooth", "--resume")
     assert refused.exit_code == 2 and "other settings" in refused.stderr
 
 

@@ -7,8 +7,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcli.metrics import psnr
-from srcli.ops import AvgPool, BlockCS, Gray
+from srcli.metrics import block_border_ratio, psnr
+from srcli.ops import AvgPool, BlockCS, Gray, smooth_radius, smooth_right_inverse, smooth_upsample
 
 FLOAT64_PSNR_DB = 200.0
 
@@ -20,6 +20,12 @@ def random_tensor(seed: int, shape: tuple[int, ...], dtype=torch.float64, scale:
 operator_cases = st.one_of(
     st.builds(
         lambda s, h, w: (AvgPool(s), (2, 3, s * h, s * w)), st.integers(2, 16), st.integers(1, 4), st.integers(1, 4)
+    ),
+    st.builds(
+        lambda s, h, w: (AvgPool(s, "smooth"), (2, 3, s * h, s * w)),
+        st.integers(2, 8),
+        st.integers(1, 6),
+        st.integers(1, 6),
     ),
     st.builds(
         lambda m, h, w: (Gray(m), (2, 3, h, w)),
@@ -60,11 +66,74 @@ def test_projection_is_consistent_and_idempotent(case, seed):
 @given(case=operator_cases, seed=st.integers(0, 2**31))
 def test_projection_keeps_the_null_space_part(case, seed):
     op, shape = case
+    if getattr(op, "correction", "nearest") != "nearest":
+        return  # the smooth right inverse is oblique: it moves the null-space part too (by design)
     x = random_tensor(seed, shape)
     y = op.A(random_tensor(seed + 1, shape))
     null_part = x - op.A_pinv(op.A(x))
     projected = op.project(x, y)
     assert torch.allclose(projected - op.A_pinv(op.A(projected)), null_part, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(scale=st.integers(2, 8), h=st.integers(1, 9), w=st.integers(1, 9), seed=st.integers(0, 2**31))
+def test_smooth_right_inverse_is_a_right_inverse(scale, h, w, seed):
+    r = random_tensor(seed, (2, 3, h, w), scale=100)
+    assert psnr(AvgPool(scale).A(smooth_right_inverse(r, scale)), r, 1.0) >= FLOAT64_PSNR_DB
+
+
+@settings(max_examples=30, deadline=None)
+@given(scale=st.sampled_from([2, 4]), h=st.integers(3, 12), w=st.integers(3, 12), seed=st.integers(0, 2**31))
+def test_smooth_correction_of_a_residual_in_the_range_of_U_is_U(scale, h, w, seed):
+    """The LR-grid iteration is A·U itself: a residual that U then A maps back to itself is spread by U."""
+    z = random_tensor(seed, (1, 1, h, w))
+    r = AvgPool(scale).A(smooth_upsample(z, scale))
+    spread = smooth_right_inverse(r, scale, steps=60)
+    assert torch.allclose(spread, smooth_upsample(z, scale), atol=1e-6)
+
+
+def test_smooth_correction_has_no_block_grid_and_stays_local():
+    """A one-pixel residual spreads over neighbouring blocks (nearest keeps it in one block) and
+    reaches no further than smooth_radius LR pixels."""
+    r = torch.zeros(1, 1, 41, 41, dtype=torch.float64)
+    r[..., 20, 20] = 1.0
+    spread = smooth_right_inverse(r, 4)
+    assert spread[..., 76:80, 80:84].abs().max() > 1e-3  # the block left of the centre one moves
+    reach = smooth_radius()
+    outside = spread.clone()
+    outside[..., 4 * (20 - reach) : 4 * (21 + reach), 4 * (20 - reach) : 4 * (21 + reach)] = 0
+    assert outside.abs().max() == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    scale=st.sampled_from([2, 3, 4]),
+    h=st.integers(1, 6),
+    w=st.integers(1, 6),
+    max_value=st.sampled_from([255, 65535]),
+    seed=st.integers(0, 2**31),
+)
+def test_smooth_quantize_is_exact(scale, h, w, max_value, seed):
+    generator = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, max_value + 1, (1, 2, h, w), generator=generator)
+    estimate = torch.rand(1, 2, h * scale, w * scale, generator=generator) * 1.4 - 0.2  # clips too
+    result = AvgPool(scale, "smooth").quantize(estimate, y, max_value, unit=max_value)
+    assert result.min() >= 0 and result.max() <= max_value
+    assert torch.equal(result.view(1, 2, h, scale, w, scale).sum((3, 5)), y * scale * scale)
+
+
+def test_smooth_quantize_draws_no_block_grid():
+    """An estimate off by a smooth field: nearest PD puts the field back as constant 4×4 blocks, the
+    smooth correction as a smooth one; the block-border gradient ratio tells them apart."""
+    rows, cols = torch.meshgrid(torch.linspace(0, 3, 128), torch.linspace(0, 3, 128), indexing="ij")
+    hr = (0.5 + 0.3 * torch.sin(rows) * torch.cos(cols)).expand(1, 3, 128, 128)
+    y = (AvgPool(4).A(hr) * 255).round()
+    estimate = smooth_upsample(y / 255, 4) + 0.05 * torch.cos(2 * rows + cols)
+    ratios = {
+        correction: block_border_ratio(AvgPool(4, correction).quantize(estimate, y, 255, unit=255) / 255, 4)
+        for correction in ("nearest", "smooth")
+    }
+    assert ratios["nearest"] > 1.5 and ratios["smooth"] < 1.1
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -94,6 +163,7 @@ def test_gray_bt601_weights_match_pillow():
     [
         (lambda: AvgPool(1), "scale"),
         (lambda: AvgPool(17), "scale"),
+        (lambda: AvgPool(4, "bicubic"), "correction"),
         (lambda: Gray("luma"), "gray mode"),
         (lambda: BlockCS(0.0), "ratio"),
         (lambda: AvgPool(3).A(torch.zeros(1, 1, 4, 3)), "multiple"),

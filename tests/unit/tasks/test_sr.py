@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -9,7 +11,7 @@ from srcli.archs import describe
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.imageio import Picture
 from srcli.tasks.run import RunOptions, Timings
-from srcli.tasks.sr import upscale_picture
+from srcli.tasks.sr import needed_overlap, stage_overlap, upscale_picture
 from tests.images import random_channels
 
 
@@ -30,15 +32,40 @@ def test_every_output_is_exact_on_each_device(device, generator, tile):
     assert torch.equal(_box_means(out.color, 2), lr.to(torch.float64))
 
 
-def test_tiled_output_is_the_untiled_one_when_the_overlap_covers_the_receptive_radius(device, generator):
+@pytest.mark.parametrize("correction", ["nearest", "smooth"])
+def test_tiled_output_is_the_untiled_one_when_the_overlap_covers_the_receptive_radius(device, generator, correction):
     lr = random_channels(generator, 3, 48, 40)
     model = _model(generator)
-    whole = upscale_picture(Picture(lr, None, 8), model, RunOptions(device=device, tile=0))
-    tiled = upscale_picture(
-        Picture(lr, None, 8), model, RunOptions(device=device, tile=16, overlap=model.receptive_radius)
-    )
+    options = RunOptions(device=device, correction=correction)
+    assert stage_overlap(model, options) == needed_overlap(model, options)  # the default overlap covers it
+    whole = upscale_picture(Picture(lr, None, 8), model, dataclasses.replace(options, tile=0))
+    tiled = upscale_picture(Picture(lr, None, 8), model, dataclasses.replace(options, tile=16))
     difference = (whole.color.to(torch.int32) - tiled.color.to(torch.int32)).abs().max()
     assert difference <= 1  # DESIGN's bar: float summation order at tile borders may move a rounding
+
+
+def test_the_smooth_correction_reaches_beyond_the_networks_radius(generator):
+    """With only the network's radius as overlap, the smooth correction sees tile borders: cores change."""
+    lr = random_channels(generator, 3, 48, 40)
+    model = _model(generator)
+    with torch.no_grad():
+        model.net.body[-1].weight.mul_(100)  # far from consistent: a large residual for PD to spread
+    options = RunOptions(correction="smooth", overlap=model.receptive_radius)
+    whole = upscale_picture(Picture(lr, None, 8), model, dataclasses.replace(options, tile=0))
+    tiled = upscale_picture(Picture(lr, None, 8), model, dataclasses.replace(options, tile=16))
+    assert (whole.color.to(torch.int32) - tiled.color.to(torch.int32)).abs().max() > 1
+
+
+@pytest.mark.parametrize(("bits", "tile"), [(8, 0), (8, 16), (16, 0), (16, 16)])
+def test_smooth_correction_is_exact_at_every_depth_with_alpha(generator, bits, tile):
+    max_value = (1 << bits) - 1
+    lr = random_channels(generator, 3, 40, 24, max_value)
+    alpha = random_channels(generator, 1, 40, 24, max_value)
+    dtype = torch.uint8 if bits == 8 else torch.int32
+    picture = Picture(lr.to(dtype), alpha.to(dtype), bits)
+    out = upscale_picture(picture, _model(generator), RunOptions(tile=tile, correction="smooth"))
+    assert torch.equal(_box_means(out.color, 2), lr.to(torch.float64))
+    assert torch.equal(_box_means(out.alpha, 2), alpha.to(torch.float64))
 
 
 def test_half_precision_on_cuda_stays_exact(generator):
