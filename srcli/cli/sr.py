@@ -41,6 +41,16 @@ Scale = Annotated[
 Model = Annotated[str | None, typer.Option(help="Shipped model name or checkpoint path [default: the shipped one].")]
 Tile = Annotated[int | None, typer.Option(help="Tile side in LR pixels; 0 = whole image [default: auto].")]
 Overlap = Annotated[int, typer.Option("--tile-overlap", help="Context around each tile, LR pixels.")]
+Realism = Annotated[
+    float | None,
+    typer.Option(
+        help="0 = the PSNR model, 1 = the realistic one (--model, else the shipped realistic model), between: "
+        "a blend of the two. Every output stays exact.",
+        min=0.0,
+        max=1.0,
+        show_default=False,
+    ),
+]
 Ensemble = Annotated[
     bool,
     typer.Option("--ensemble", help="Mean over the 8 flips/transposes of each tile: ~0.1 dB better, 8x slower."),
@@ -58,6 +68,7 @@ def upscale(
     half: Half = False,
     no_pd: NoPd = False,
     ensemble: Ensemble = False,
+    realism: Realism = None,
     suffix: Annotated[str | None, typer.Option(help="Added to each output name [default: _x{scale}].")] = None,
     ext: ExtOption = Ext.png,
     recursive: Recursive = False,
@@ -68,6 +79,7 @@ def upscale(
 ) -> None:
     """Upscale images ×2, ×4 or ×8. Every saved file is exactly consistent with its input: its
     box downsample equals the input byte for byte (alpha and 16-bit too). Exit 1 if any file failed."""
+    from srcli.blend import realism_model
     from srcli.models import sr_stages, total_scale
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.run import run_file
@@ -76,7 +88,7 @@ def upscale(
     if scale not in (None, 2, 4, 8):
         fail(f"--scale must be 2, 4 or 8, got {scale}")
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
-    stages = sr_stages(model, scale)
+    stages = sr_stages(model, scale) if realism is None else [realism_model(model, scale, realism)]
     scale = total_scale(stages)
     jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
     task = Upscale(stages, options)
@@ -98,20 +110,23 @@ def bench(
     half: Half = False,
     no_pd: NoPd = False,
     ensemble: Ensemble = False,
+    realism: Realism = None,
     threads: Threads = None,
     json_output: Json = False,
 ) -> None:
     """PSNR-Y/SSIM of a model beside bicubic (box LR, protocol of shared/README.md), LR-consistency
-    of its saved outputs, time, megapixels per second and peak memory, per folder."""
+    of its saved outputs, NIQE (lower is more natural) and detail energy (Laplacian energy relative to
+    the HR photo), time, megapixels per second and peak memory, per folder."""
     import torch
 
+    from srcli.blend import realism_model
     from srcli.models import sr_stages, total_scale
     from srcli.tasks.bench import bench_folder, peak_memory_mb
 
     if threads:
         torch.set_num_threads(threads)
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
-    stages = sr_stages(model, scale)
+    stages = sr_stages(model, scale) if realism is None else [realism_model(model, scale, realism)]
     scale = total_scale(stages)
     name = " → ".join(stage.name for stage in stages)
     results = [bench_folder(folder, stages, options) for folder in data]
@@ -135,6 +150,8 @@ def bench(
             f"{r.psnr_y:.2f} / {r.ssim_y:.4f}",
             f"{r.bicubic_psnr_y:.2f} / {r.bicubic_ssim_y:.4f}",
             f"{r.exact}/{r.images}",
+            f"{r.niqe:.2f} / {r.bicubic_niqe:.2f} / {r.hr_niqe:.2f}",
+            f"{r.detail:.2f} / {r.bicubic_detail:.2f}",
             f"{r.seconds:.2f} s",
             f"{r.megapixels_per_second:.2f}",
         ]
@@ -142,7 +159,17 @@ def bench(
     ]
     report.print_table(
         f"{name} ×{scale}{' (no PD)' if no_pd else ''}{' (self-ensemble)' if ensemble else ''}",
-        ["set", "images", "PSNR-Y / SSIM", "bicubic", "exact", "time", "MP/s out"],
+        [
+            "set",
+            "images",
+            "PSNR-Y / SSIM",
+            "bicubic",
+            "exact",
+            "NIQE / bicubic / HR",
+            "detail / bicubic",
+            "time",
+            "MP/s out",
+        ],
         rows,
     )
     report.note(f"peak memory {peak_memory_mb():.0f} MiB")
