@@ -5,12 +5,17 @@ statistics of an image's 96×96 patches and one fitted to those of pristine phot
 natural. Per patch and per scale (the image and its half), 18 features of the MSCN coefficients
 ``(I − μ)/(σ + 1)`` (Gaussian window 7×7, σ = 7/6):
 
-- a generalized Gaussian (GGD) fitted by moment matching: shape ``α`` and scale ``β``;
+- the generalized Gaussian (GGD) of the coefficients, shape ``α`` and scale ``β``, fitted by moment
+  matching as the authors' release does it: an asymmetric GGD whose two scales are averaged (for a
+  symmetric histogram, the GGD fit itself);
 - for the products of each coefficient with its right, lower, lower-right and upper-right neighbour,
   an asymmetric GGD fitted by moment matching: shape ``ν``, mean ``η``, left and right scales.
 
-Luma is BT.601 Y in [16, 235] (MATLAB's reference code uses ``rgb2gray``), the half scale is
-MATLAB's antialiased bicubic ``imresize(·, 0.5)``, and padding is MATLAB's ``replicate``. The
+Luma is BT.601 Y in [16, 235] rounded to integers (as MATLAB's ``rgb2ycbcr`` of an 8-bit image), the
+half scale is MATLAB's antialiased bicubic ``imresize(·, 0.5)``, and padding is MATLAB's
+``replicate``; with MATLAB's published pristine parameters these features give MATLAB's scores
+(checked against BasicSR's port, which matches MATLAB R2021a to 1e-5 on its example; see
+``benchmarks/niqe_check_basicsr.py``). The
 pristine model is fitted from a folder of photos by :func:`fit_pristine`, keeping in every photo the
 patches whose mean local deviation is at least 0.75 of its sharpest patch's, as the paper does.
 """
@@ -31,6 +36,9 @@ PATCH = 96
 SHARPNESS_THRESHOLD = 0.75
 """Pristine patches: mean local deviation at least this fraction of the photo's sharpest patch's."""
 FEATURES = 36
+ROUND_OFF = 1e-8
+"""Values smaller than this (coefficients and their products) are round-off of a flat area and count as 0
+in the fits (else their signs, which differ between any two implementations, decide flat patches' fits)."""
 SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))
 """Neighbour of each product, as MATLAB ``circshift`` offsets (rows, columns) within the patch."""
 
@@ -46,15 +54,15 @@ class PristineModel:
 
 
 def luma(rgb: torch.Tensor) -> torch.Tensor:
-    """BT.601 Y in [16, 235] of ``(1, 3, H, W)`` RGB, or of ``(1, 1, H, W)`` gray, in [0, 1]: ``(H, W)`` float64.
+    """BT.601 Y in [16, 235], rounded, of ``(1, 3, H, W)`` RGB or ``(1, 1, H, W)`` gray in [0, 1]: ``(H, W)`` float64.
 
     Example:
-        >>> luma(torch.ones(1, 1, 2, 2)).tolist()
-        [[235.0, 235.0], [235.0, 235.0]]
+        >>> luma(torch.tensor([1.0, 0.5]).view(1, 1, 1, 2)).tolist()
+        [[235.0, 126.0]]
     """
     if rgb.shape[1] == 1:
         rgb = rgb.expand(-1, 3, -1, -1)
-    return rgb_to_y(rgb)[0, 0]
+    return rgb_to_y(rgb)[0, 0].round()
 
 
 @functools.cache
@@ -70,7 +78,7 @@ def mscn(gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
     Example:
         >>> coefficients, sigma = mscn(torch.full((8, 8), 100.0, dtype=torch.float64))  # flat: no contrast
-        >>> coefficients.abs().max().item() < 1e-9, sigma.max().item() < 1e-3
+        >>> coefficients.abs().max().item() < 1e-12, sigma.max().item() < 1e-3
         (True, True)
     """
     x = F.pad(gray[None, None], (3, 3, 3, 3), mode="replicate")
@@ -135,25 +143,11 @@ def _scale_factor(alpha: torch.Tensor) -> torch.Tensor:
     return torch.exp(0.5 * (torch.lgamma(1 / alpha) - torch.lgamma(3 / alpha)))
 
 
-def ggd_fit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Generalized Gaussian ``p(x) ∝ exp(−(|x|/β)^α)`` fitted to each row of ``(B, n)`` float64 by moment
-    matching (``E|x|² / E[x²] = ρ(α)``): shape ``α`` and scale ``β``, each ``(B,)``.
-
-    Example:
-        >>> x = torch.randn(1, 100000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-        >>> alpha, beta = ggd_fit(x)  # a Gaussian of σ 1: α 2, β √2
-        >>> round(alpha.item(), 1), round(beta.item(), 1)
-        (2.0, 1.4)
-    """
-    second = x.square().mean(-1)
-    alpha = _match_shape(x.abs().mean(-1).square() / second)
-    return alpha, second.sqrt() * _scale_factor(alpha)
-
-
 def aggd_fit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Asymmetric generalized Gaussian fitted to each row of ``(B, n)`` float64 by moment matching
     (Lasmar, Stitou and Berthoumieu 2009): shape ``ν``, mean ``η = (β_r − β_l) Γ(2/ν)/Γ(1/ν)``, left
-    and right scales ``β_l``, ``β_r``, each ``(B,)``. A row with no negative or no positive value gives NaN.
+    and right scales ``β_l``, ``β_r``, each ``(B,)``. Values under :data:`ROUND_OFF` count as 0; a row with
+    no negative or no positive value gives NaN.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)  # ν 2, β_l √2, β_r 2√2: left with odds β_l : β_r
@@ -162,6 +156,7 @@ def aggd_fit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
         >>> [round(value.item(), 1) for value in aggd_fit(x)]
         [2.0, 0.8, 1.4, 2.8]
     """
+    x = torch.where(x.abs() < ROUND_OFF, 0.0, x)
     negative, positive = x < 0, x > 0
     left = ((x.square() * negative).sum(-1) / negative.sum(-1)).sqrt()
     right = ((x.square() * positive).sum(-1) / positive.sum(-1)).sqrt()
@@ -176,15 +171,17 @@ def aggd_fit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
 
 
 def patch_features(coefficients: torch.Tensor) -> torch.Tensor:
-    """The 18 features of each patch of ``(B, h, w)`` MSCN coefficients: ``(B, 18)`` float64 (α, β of the
-    coefficients, then ν, η, β_l, β_r of the products with each of :data:`SHIFTS`, each within its patch).
+    """The 18 features of each patch of ``(B, h, w)`` MSCN coefficients: ``(B, 18)`` float64 (shape and
+    mean scale of the coefficients, then ν, η, β_l, β_r of the products with each of :data:`SHIFTS`,
+    each product taken within its patch, wrapping round as MATLAB's ``circshift``).
 
     Example:
         >>> patch_features(torch.randn(2, 48, 48, dtype=torch.float64)).shape
         torch.Size([2, 18])
     """
     flat = coefficients.flatten(1)
-    columns = list(ggd_fit(flat))
+    shape, _, beta_left, beta_right = aggd_fit(flat)
+    columns = [shape, (beta_left + beta_right) / 2]
     for shift in SHIFTS:
         neighbours = torch.roll(coefficients, shift, dims=(-2, -1)).flatten(1)
         columns += aggd_fit(flat * neighbours)
@@ -222,24 +219,20 @@ def image_features(gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat(scales, dim=1), sharpness
 
 
-def _finite_rows(features: torch.Tensor) -> torch.Tensor:
-    return features[torch.isfinite(features).all(dim=1)]
-
-
 def gaussian_distance(model: PristineModel, features: torch.Tensor) -> float:
     """NIQE's distance ``sqrt((μ_p − μ)ᵀ ((Σ_p + Σ)/2)⁺ (μ_p − μ))`` between the pristine Gaussian and one
-    fitted to ``(P, 36)`` patch features (rows with NaN dropped); NaN with fewer than 2 usable patches.
+    fitted to ``(P, 36)`` patch features by :func:`model_of`; NaN with fewer than 2 complete patches.
 
     Example:
         >>> model = PristineModel(torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64), 10)
         >>> round(gaussian_distance(model, torch.tensor([[1.0, 0.0], [3.0, 0.0]], dtype=torch.float64)), 6)
         1.632993
     """
-    usable = _finite_rows(features.to(torch.float64))
-    if len(usable) < 2:
+    image = model_of(features)
+    if image.patches < 2:
         return math.nan
-    delta = model.mean.to(usable.device) - usable.mean(dim=0)
-    pooled = (model.cov.to(usable.device) + torch.cov(usable.T)) / 2
+    delta = model.mean.to(image.mean.device) - image.mean
+    pooled = (model.cov.to(image.cov.device) + image.cov) / 2
     return math.sqrt(max(0.0, (delta @ torch.linalg.pinv(pooled) @ delta).item()))
 
 
@@ -281,8 +274,8 @@ def pristine_patches(rgb: torch.Tensor, threshold: float = SHARPNESS_THRESHOLD) 
 
 
 def fit_pristine(photos: list[torch.Tensor], threshold: float = SHARPNESS_THRESHOLD) -> PristineModel:
-    """The pristine model: mean and covariance of the selected patch features of ``photos`` (each
-    ``(1, 3, H, W)`` in [0, 1]; rows with NaN dropped).
+    """The pristine model: the :func:`model_of` the selected patch features of ``photos`` (each
+    ``(1, 3, H, W)`` in [0, 1]).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -294,11 +287,19 @@ def fit_pristine(photos: list[torch.Tensor], threshold: float = SHARPNESS_THRESH
 
 
 def model_of(features: torch.Tensor) -> PristineModel:
-    """The Gaussian of ``(P, 36)`` patch features (rows with NaN dropped), as a :class:`PristineModel`.
+    """The Gaussian of ``(P, 36)`` patch features as MATLAB's release fits it: the mean of each feature over
+    the patches where it is defined (``nanmean``), the covariance over the patches where all are
+    (``nancov``); ``patches`` counts those. (A flat patch has no negative products: NaN features.)
 
     Example:
-        >>> model_of(torch.tensor([[0.0, 1.0], [2.0, 1.0]], dtype=torch.float64)).mean.tolist()
-        [1.0, 1.0]
+        >>> features = torch.tensor([[0.0, 1.0], [2.0, 1.0], [4.0, math.nan]], dtype=torch.float64)
+        >>> model = model_of(features)
+        >>> model.mean.tolist(), model.cov.tolist(), model.patches
+        ([2.0, 1.0], [[2.0, 0.0], [0.0, 0.0]], 2)
     """
-    usable = _finite_rows(features.to(torch.float64))
-    return PristineModel(usable.mean(dim=0), torch.cov(usable.T), len(usable))
+    features = features.to(torch.float64)
+    features = torch.where(torch.isfinite(features), features, torch.nan)
+    complete = features[~features.isnan().any(dim=1)]
+    columns = features.shape[1]
+    cov = torch.cov(complete.T) if len(complete) > 1 else torch.full((columns, columns), torch.nan, dtype=torch.float64)
+    return PristineModel(features.nanmean(dim=0), cov, len(complete))
