@@ -52,8 +52,12 @@ def main() -> None:
     parser.add_argument("--realism", type=float, help="blend --model (a realistic one) with its PSNR model")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0, help="only the first N images of each set (an estimate)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "peer-realesrgan-x4plus.jsonl")
+    parser.add_argument("--out", type=Path, help="[default: results/peer-realesrgan-x4plus[-vs-MODEL].jsonl]")
     args = parser.parse_args()
+    if args.out is None:
+        versus = "" if args.model == "compact-x4" and args.realism is None else f"-vs-{Path(args.model).stem}"
+        versus += "" if args.realism is None else f"-realism-{args.realism:g}"
+        args.out = ROOT / "benchmarks" / "results" / f"peer-realesrgan-x4plus{versus}.jsonl"
     pin(args.threads)
 
     import torch
