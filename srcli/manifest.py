@@ -33,6 +33,9 @@ class ModelEntry:
     training: dict[str, object] = field(default_factory=dict)
     ratio: float | None = None
     seed: int | None = None
+    realistic: bool = False
+    psnr_model: str | None = None
+    """A realistic (adversarially trained) SR model, and the PSNR model ``--realism`` blends it with."""
 
     @property
     def shipped_path(self) -> Path:
@@ -61,5 +64,11 @@ def find_entry(name: str) -> ModelEntry:
 
 
 def defaults(task: str) -> list[ModelEntry]:
-    """The manifest's default entries for a task."""
-    return [entry for entry in load_manifest() if entry.task == task and entry.default]
+    """The manifest's default entries for a task (never a realistic one: those are reached by ``realism``)."""
+    return [entry for entry in load_manifest() if entry.task == task and entry.default and not entry.realistic]
+
+
+def realistic_entries(scale: int) -> list[ModelEntry]:
+    """The realistic SR models of ``scale``, a default one first."""
+    found = [entry for entry in load_manifest() if entry.task == "sr" and entry.realistic and entry.scale == scale]
+    return sorted(found, key=lambda entry: not entry.default)

@@ -167,3 +167,34 @@ def block_border_ratio(rgb: torch.Tensor, block: int) -> float:
     border_count = across_h.sum() * horizontal.shape[-2] + across_v.sum() * vertical.shape[-1]
     inside_count = (~across_h).sum() * horizontal.shape[-2] + (~across_v).sum() * vertical.shape[-1]
     return ((border / border_count) / (inside / inside_count)).item() if inside else math.inf
+
+
+LAPLACIAN = ((0.0, 1.0, 0.0), (1.0, -4.0, 1.0), (0.0, 1.0, 0.0))
+
+
+def laplacian_energy(rgb: torch.Tensor, border: int) -> float:
+    """Mean squared 4-neighbour Laplacian of BT.601 Y (levels 16–235) of ``(N, 3, H, W)`` RGB in [0, 1],
+    ``border`` pixels cropped, valid region: how much fine detail an image holds (0 for a flat one).
+
+    Example:
+        >>> flat = torch.full((1, 3, 8, 8), 0.5)
+        >>> checkers = (torch.arange(8).view(8, 1) + torch.arange(8)).remainder(2).float().expand(1, 3, 8, 8)
+        >>> laplacian_energy(flat, border=1), round(laplacian_energy(checkers, border=1) ** 0.5, 6)  # 4 × 219
+        (0.0, 876.0)
+    """
+    kernel = torch.tensor(LAPLACIAN, dtype=torch.float64, device=rgb.device).view(1, 1, 3, 3)
+    return F.conv2d(_crop(rgb_to_y(rgb), border), kernel).square().mean().item()
+
+
+def detail(sr: torch.Tensor, hr: torch.Tensor, border: int) -> float:
+    """Detail energy: :func:`laplacian_energy` of ``sr`` relative to that of the photo ``hr``, both
+    ``(N, 3, H, W)`` RGB in [0, 1]; below 1 an output is smoother than the photo, above 1 busier.
+    (Set5 ×4, mean over images: bicubic 0.04, an L1-trained net about 0.4, GAN-trained ones about 1.)
+
+    Example:
+        >>> hr = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+        >>> blurred = torch.nn.functional.avg_pool2d(hr, 3, 1, 1, count_include_pad=False)
+        >>> detail(hr, hr, border=2), detail(blurred, hr, border=2) < 0.2
+        (1.0, True)
+    """
+    return laplacian_energy(sr, border) / laplacian_energy(hr, border)

@@ -68,6 +68,16 @@ CorrectionOption = Annotated[
         show_default=False,
     ),
 ]
+Realism = Annotated[
+    float | None,
+    typer.Option(
+        help="0 = the PSNR model, 1 = the realistic one (--model, else the shipped realistic model), between: "
+        "a blend of the two. Every output stays exact.",
+        min=0.0,
+        max=1.0,
+        show_default=False,
+    ),
+]
 Ensemble = Annotated[
     bool,
     typer.Option("--ensemble", help="Mean over the 8 flips/transposes of each tile: ~0.1 dB better, 8x slower."),
@@ -86,6 +96,7 @@ def upscale(
     no_pd: NoPd = False,
     correction: CorrectionOption = None,
     ensemble: Ensemble = False,
+    realism: Realism = None,
     degradation: Annotated[
         str,
         typer.Option(
@@ -108,6 +119,7 @@ def upscale(
     """Upscale images ×2, ×4 or ×8. Every saved file is exactly consistent with its input: its
     box downsample (or the --degradation's) equals the input byte for byte (alpha and 16-bit too).
     Exit 1 if any file failed."""
+    from srcli.blend import realism_model
     from srcli.downsample import projectable
     from srcli.models import sr_stages, total_scale
     from srcli.tasks.batch import plan_jobs
@@ -122,7 +134,7 @@ def upscale(
         fail(f"--noise must be a level in [0, 10000), got {noise}")
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
     options = dataclasses.replace(options, correction=correction.value if correction else None)
-    stages = sr_stages(model, scale)
+    stages = sr_stages(model, scale) if realism is None else [realism_model(model, scale, realism)]
     scale = total_scale(stages)
     jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
     plain = kind == "box" and noise == 0
@@ -146,13 +158,16 @@ def bench(
     no_pd: NoPd = False,
     correction: CorrectionOption = None,
     ensemble: Ensemble = False,
+    realism: Realism = None,
     threads: Threads = None,
     json_output: Json = False,
 ) -> None:
     """PSNR-Y/SSIM of a model beside bicubic (box LR, protocol of shared/README.md), LR-consistency
-    of its saved outputs, time, megapixels per second and peak memory, per folder."""
+    of its saved outputs, NIQE (lower is more natural) and detail energy (Laplacian energy relative to
+    the HR photo), time, megapixels per second and peak memory, per folder."""
     import torch
 
+    from srcli.blend import realism_model
     from srcli.models import sr_stages, total_scale
     from srcli.tasks.bench import bench_folder, peak_memory_mb
     from srcli.tasks.sr import stage_correction
@@ -161,7 +176,7 @@ def bench(
         torch.set_num_threads(threads)
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
     options = dataclasses.replace(options, correction=correction.value if correction else None)
-    stages = sr_stages(model, scale)
+    stages = sr_stages(model, scale) if realism is None else [realism_model(model, scale, realism)]
     scale = total_scale(stages)
     name = " → ".join(stage.name for stage in stages)
     results = [bench_folder(folder, stages, options) for folder in data]
@@ -188,6 +203,8 @@ def bench(
             f"{r.psnr_y:.2f} / {r.ssim_y:.4f}",
             f"{r.bicubic_psnr_y:.2f} / {r.bicubic_ssim_y:.4f}",
             f"{r.exact}/{r.images}",
+            f"{r.niqe:.2f} / {r.bicubic_niqe:.2f} / {r.hr_niqe:.2f}",
+            f"{r.detail:.2f} / {r.bicubic_detail:.2f}",
             f"{r.seconds:.2f} s",
             f"{r.megapixels_per_second:.2f}",
         ]
@@ -195,7 +212,17 @@ def bench(
     ]
     report.print_table(
         f"{name} ×{scale}{' (no PD)' if no_pd else ''}{' (self-ensemble)' if ensemble else ''}",
-        ["set", "images", "PSNR-Y / SSIM", "bicubic", "exact", "time", "MP/s out"],
+        [
+            "set",
+            "images",
+            "PSNR-Y / SSIM",
+            "bicubic",
+            "exact",
+            "NIQE / bicubic / HR",
+            "detail / bicubic",
+            "time",
+            "MP/s out",
+        ],
         rows,
     )
     report.note(f"peak memory {peak_memory_mb():.0f} MiB")

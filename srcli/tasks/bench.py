@@ -3,13 +3,17 @@
 Uses the protocol of ``shared/README.md``: HR cropped to a multiple of the scale, LR by
 ``Image.reduce``, PSNR/SSIM on BT.601 Y with ``scale`` border pixels cropped. Outputs are
 encoded as PNG and decoded again, so the consistency is that of the file as it would be saved.
+Beside them, realism: NIQE (srcli's pristine model; lower is more natural, undefined under two
+96×96 patches) and detail energy relative to the HR photo (:func:`srcli.metrics.detail`).
 """
 
 from __future__ import annotations
 
+import math
 import resource
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +23,10 @@ from PIL import Image
 from srcli.archs import Model
 from srcli.evaluate import image_files, protocol_pair, score_sr
 from srcli.imageio import Picture, decode_picture, encode_picture, pil_to_tensor, tensor_to_pil
+from srcli.metrics import detail
 from srcli.models import total_scale
+from srcli.niqe import niqe
+from srcli.pristine import shipped_pristine
 from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, Timings
 from srcli.tasks.sr import upscale_picture
@@ -41,6 +48,11 @@ class SetResult:
     network_seconds: float
     projection_seconds: float
     output_megapixels: float
+    niqe: float = math.nan
+    bicubic_niqe: float = math.nan
+    hr_niqe: float = math.nan
+    detail: float = math.nan
+    bicubic_detail: float = math.nan
 
     @property
     def megapixels_per_second(self) -> float:
@@ -60,7 +72,29 @@ class SetResult:
             "network_seconds": round(self.network_seconds, 3),
             "projection_seconds": round(self.projection_seconds, 3),
             "output_megapixels_per_second": float(f"{self.megapixels_per_second:.4g}"),  # tiny sets: not 0.0
+            "niqe": _rounded(self.niqe, 3),
+            "bicubic_niqe": _rounded(self.bicubic_niqe, 3),
+            "hr_niqe": _rounded(self.hr_niqe, 3),
+            "detail": _rounded(self.detail, 3),
+            "bicubic_detail": _rounded(self.bicubic_detail, 3),
         }
+
+
+def _rounded(value: float, digits: int) -> float | None:
+    """``value`` rounded, or None (JSON null) where it is undefined."""
+    return None if math.isnan(value) else round(value, digits)
+
+
+def mean_of_defined(values: Sequence[float]) -> float:
+    """The mean of the values that are not NaN (NIQE is undefined for small images); NaN if none are."""
+    defined = [value for value in values if not math.isnan(value)]
+    return sum(defined) / len(defined) if defined else math.nan
+
+
+def realism_scores(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> tuple[float, float]:
+    """NIQE of uint8 ``(1, 3, H, W)`` ``sr`` and its detail energy relative to ``hr`` (``scale`` border cropped)."""
+    unit = sr.to(torch.float64) / 255
+    return niqe(unit, shipped_pristine()), detail(unit, hr.to(torch.float64) / 255, scale)
 
 
 def bicubic_upscale(lr: torch.Tensor, scale: int) -> torch.Tensor:
@@ -78,7 +112,7 @@ def peak_memory_mb() -> float:
 def bench_folder(folder: Path, stages: list[Model], options: RunOptions) -> SetResult:
     """Run every image of ``folder`` through the stages and score it."""
     scale = total_scale(stages)
-    scores, bicubic, verdicts = [], [], []
+    scores, bicubic, verdicts, realism, bicubic_realism, hr_niqe = [], [], [], [], [], []
     timings, seconds, megapixels = Timings(), 0.0, 0.0
     for path in image_files(folder):
         hr, lr = protocol_pair(path, scale)
@@ -90,7 +124,11 @@ def bench_folder(folder: Path, stages: list[Model], options: RunOptions) -> SetR
         saved = decode_picture(encode_picture(picture, ".png"), path.name, trusted=True)
         verdicts.append(box_consistency(saved.color, lr[0], scale, 255))
         scores.append(score_sr(saved.color.unsqueeze(0), hr, scale))
-        bicubic.append(score_sr(bicubic_upscale(lr, scale), hr, scale))
+        realism.append(realism_scores(saved.color.unsqueeze(0), hr, scale))
+        bicubic_image = bicubic_upscale(lr, scale)
+        bicubic.append(score_sr(bicubic_image, hr, scale))
+        bicubic_realism.append(realism_scores(bicubic_image, hr, scale))
+        hr_niqe.append(niqe(hr.to(torch.float64) / 255, shipped_pristine()))
         megapixels += saved.width * saved.height / 1e6
     count = len(scores)
     if not count:
@@ -108,4 +146,9 @@ def bench_folder(folder: Path, stages: list[Model], options: RunOptions) -> SetR
         network_seconds=timings.network,
         projection_seconds=timings.projection,
         output_megapixels=megapixels,
+        niqe=mean_of_defined([r[0] for r in realism]),
+        bicubic_niqe=mean_of_defined([r[0] for r in bicubic_realism]),
+        hr_niqe=mean_of_defined(hr_niqe),
+        detail=sum(r[1] for r in realism) / count,
+        bicubic_detail=sum(r[1] for r in bicubic_realism) / count,
     )

