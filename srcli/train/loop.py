@@ -210,7 +210,6 @@ def start_state(config: TrainRun, net: nn.Module, resume: bool) -> tuple[torch.o
     """Adam over ``net`` and the step and seconds to start from (restored with ``resume``); sets
     ``config.init_seconds`` (from the checkpoint when resuming, else from the ``--init`` header)."""
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.99))
-    config.run_dir.mkdir(parents=True, exist_ok=True)
     state_path = config.run_dir / "state.safetensors"
     if resuming(config, resume):
         saved = saved_schedule(state_path)
@@ -240,6 +239,7 @@ def fit(
     With ``config.ema``, what is validated and exported is the weight average (:mod:`srcli.train.ema`)."""
     state_path, log_path = config.run_dir / "state.safetensors", config.run_dir / "log.csv"
     rows = _read_log(log_path, step)
+    config.run_dir.mkdir(parents=True, exist_ok=True)  # only now: a run refused earlier leaves no folder
     (config.run_dir / "config.json").write_text(json.dumps(asdict(config), default=str, indent=2))
     average = WeightAverage(task.net, config.ema) if config.ema is not None else None
     if average is not None and step:
