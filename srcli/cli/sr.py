@@ -23,6 +23,7 @@ from srcli.cli.common import (
     Recursive,
     SkipExisting,
     Threads,
+    check_batch_options,
     fail,
     run_jobs,
     run_options,
@@ -75,6 +76,7 @@ def upscale(
 
     if scale not in (None, 2, 4, 8):
         fail(f"--scale must be 2, 4 or 8, got {scale}")
+    check_batch_options(output, json_output, overwrite, skip_existing)
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
     stages = sr_stages(model, scale)
     scale = total_scale(stages)

@@ -68,10 +68,44 @@ def _echo_row(row: dict[str, str]) -> None:
     report.note(", ".join(f"{key}={value}" for key, value in row.items()))
 
 
+LIMITS = {
+    "steps": (1, None),
+    "val_every": (1, None),
+    "stop_at": (0, None),
+    "batch": (1, 4096),
+    "patch": (1, 4096),
+    "num_feat": (1, 1024),
+    "num_conv": (1, 256),
+    "rebalance": (0, 1),
+}
+"""Integer (and bounded) options: the lowest and highest values a run can use (None: no bound)."""
+POSITIVE = ("lr", "minutes", "temperature", "sigma")
+"""Float options that must be above zero; every float is also finite (the error boundary)."""
+
+
+def _check_ranges(parameters: dict[str, Any]) -> None:
+    """Refuse, before any data is read or network built, option values no training run can use."""
+    from srcli.ops import MAX_SCALE, MIN_SCALE
+
+    for name, (low, high) in LIMITS.items():
+        value = parameters.get(name)
+        if value is not None and (value < low or (high is not None and value > high)):
+            bounds = f"at least {low}" if high is None else f"in [{low}, {high}]"
+            fail(f"--{name.replace('_', '-')} must be {bounds}, got {value}")
+    for name in POSITIVE:
+        if parameters.get(name) is not None and parameters[name] <= 0:
+            fail(f"--{name} must be positive, got {parameters[name]}")
+    if "ratio" in parameters and not 0 < parameters["ratio"] <= 1:
+        fail(f"--ratio must be in (0, 1], got {parameters['ratio']}")
+    if "scale" in parameters and not MIN_SCALE <= parameters["scale"] <= MAX_SCALE:
+        fail(f"--scale must be an integer in [{MIN_SCALE}, {MAX_SCALE}], got {parameters['scale']}")
+
+
 def _train(config_class: type[C], train: Callable[..., object], parameters: dict[str, Any]) -> None:
     """Run ``train`` on the configuration built from a command's parameters, on ``--threads`` CPU threads."""
     import torch
 
+    _check_ranges(parameters)
     if parameters["threads"]:
         torch.set_num_threads(parameters["threads"])
     config = _training_config(config_class, parameters)
