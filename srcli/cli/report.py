@@ -105,7 +105,7 @@ def run_batch(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=stderr,
-        disable=quiet,
+        disable=quiet or not stderr.is_terminal,  # a log file gets the table, not a bar's leftovers
         transient=True,
     )
     stopped = False
