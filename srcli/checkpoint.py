@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from srcli.archs import ARCHITECTURES, Model, architecture_of, describe, detect
 from srcli.archs.rrdb_layouts import is_old_rrdbnet, to_basicsr_layout
+from srcli.atomic import write_bytes_atomic
 from srcli.errors import ModelError
 
 FORMAT = "srcli"
@@ -34,14 +36,12 @@ def build_network(arch: str, config: Mapping[str, int]) -> nn.Module:
 
 
 def save_checkpoint(path: Path, net: nn.Module, metadata: Mapping[str, object]) -> None:
-    """Write ``net``'s weights to safetensors with ``metadata`` as JSON strings in the header (atomically)."""
+    """Write ``net``'s weights to safetensors with ``metadata`` as JSON strings in the header (atomically,
+    replacing ``path``, with the permissions a plain write would give)."""
     header = {"format": FORMAT, "arch": architecture_of(net).name, "config": json.dumps(net.config)}
     header.update({key: value if isinstance(value, str) else json.dumps(value) for key, value in metadata.items()})
     tensors = {key: value.detach().contiguous().cpu() for key, value in net.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(temporary), metadata=header)
-    temporary.replace(path)
+    write_bytes_atomic(save(tensors, metadata=header), path, overwrite=True, make_folders=True)
 
 
 def read_metadata(path: Path) -> dict[str, str]:
@@ -63,7 +63,9 @@ def _read_tensors(path: Path) -> object:
     try:
         if path.suffix == ".safetensors":
             return load_file(str(path))
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing: the refusal says it
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a weights-only refusal, a truncated zip, a text file: all mean "unusable"
         if path.suffix == ".safetensors":
             raise ModelError(f"cannot read {path.name}: not a valid safetensors file ({_first_line(error)})") from None

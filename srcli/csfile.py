@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from PIL import Image
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
@@ -26,6 +27,7 @@ from srcli.ops import BlockCS
 FORMAT = "srcli-cs-measurements"
 FORMAT_VERSION = "1"
 TENSOR = "measurements"
+MIN_BLOCK, MAX_BLOCK = 2, 64
 
 
 @dataclass(frozen=True)
@@ -122,10 +124,20 @@ def read_measurements(path: Path) -> tuple[torch.Tensor, SensingInfo]:
 
 
 def _check_consistent(values: torch.Tensor, info: SensingInfo, name: str) -> None:
-    """Sizes, ratio and seed must agree with each other and with the tensor."""
-    blocks = (info.padded_height // info.block, info.padded_width // info.block)
+    """Sizes, ratio and seed must be usable and agree with each other and with the tensor."""
     if info.channels not in (1, 3) or info.bit_depth not in (8, 16):
         raise MeasurementError(f"{name}: unsupported {info.channels} channels at {info.bit_depth} bits")
+    if not (0 < info.ratio <= 1 and MIN_BLOCK <= info.block <= MAX_BLOCK and -(2**63) <= info.seed < 2**63):
+        raise MeasurementError(f"{name}: unusable ratio {info.ratio}, block {info.block} or seed {info.seed}")
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and info.padded_height * info.padded_width > limit:
+        raise MeasurementError(
+            f"{name}: {info.padded_width}×{info.padded_height} is too large ({Image.MAX_IMAGE_PIXELS} pixels at most, "
+            "the decompression-bomb guard images have)"
+        )
+    if not torch.isfinite(values).all():
+        raise MeasurementError(f"{name}: the measurements hold NaN or infinite values")
+    blocks = (info.padded_height // info.block, info.padded_width // info.block)
     if values.shape != (info.channels * info.m, *blocks) or not (
         0 < info.height <= info.padded_height and 0 < info.width <= info.padded_width
     ):

@@ -94,8 +94,10 @@ def _round_planes(planes: torch.Tensor, sums: torch.Tensor, max_value: int) -> t
     Same result as "floor, then add 1 to the ``T − Σ floor`` largest fractional parts": round
     to nearest, then in each column that is ``d`` short (or over), move by one step the ``|d|``
     values whose rounding went furthest the other way (one ``max`` per step; ``|d|`` is 0–2
-    for almost every column). When the column sums equal ``T`` the chosen values always have
-    room to move: a value at the bound has rounded the "right" way and so cannot be among them.
+    for almost every column, and at most ``n/2``: the loop is bounded by ``n`` steps and raises
+    ``ValueError`` for non-finite values, which never settle). When the column sums equal ``T``
+    the chosen values always have room to move: a value at the bound has rounded the "right" way
+    and so cannot be among them.
     Integer-valued floats sum exactly (float32 up to 2²⁴), so the final check is exact.
     """
     rounded = torch.round(planes)
@@ -110,7 +112,9 @@ def _round_planes(planes: torch.Tensor, sums: torch.Tensor, max_value: int) -> t
     moved = [rounded.gather(0, rows.unsqueeze(0))]
     active = missing.nonzero().squeeze(-1)
     flat = rows[active] * planes.shape[1] + active
-    while active.numel():  # the few columns that still miss a unit or more
+    for _ in range(planes.shape[0]):  # the few columns that still miss a unit or more
+        if not active.numel():
+            break
         score.view(-1)[flat] = -torch.inf
         step = direction[active]
         flat = score[:, active].max(0).indices * planes.shape[1] + active
@@ -119,6 +123,8 @@ def _round_planes(planes: torch.Tensor, sums: torch.Tensor, max_value: int) -> t
         missing[active] -= step
         keep = missing[active] != 0
         active, flat = active[keep], flat[keep]
+    if active.numel():  # |missing| ≤ n/2 for finite values, so only NaN or infinity get here
+        raise ValueError("exact quantisation needs finite values; the estimate holds NaN or infinity")
     # values only leave [0, max_value] where they moved; NaN or a wrong count shows in the sums
     moved_values = torch.cat([values.flatten() for values in moved])
     if (moved_values.numel() and (moved_values.min() < 0 or moved_values.max() > max_value)) or not torch.equal(

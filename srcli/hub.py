@@ -8,24 +8,14 @@ manifest's sha256 before it is used; nothing is unpickled.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 from srcli.checkpoint import read_metadata
 from srcli.errors import ModelError
-from srcli.manifest import ModelEntry
+from srcli.manifest import ModelEntry, sha256_of
 
 DEFAULT_REPO = "srcli/srcli-models"
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cache_dir() -> Path:

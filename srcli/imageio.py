@@ -5,17 +5,15 @@ for 16-bit ones) with C = 1 (gray) or 3 (RGB),
 an optional alpha ``(1, H, W)``, and the bit depth (8 or 16). Pillow reads most files; 16-bit
 PNGs (which Pillow reduces to 8 bits unless they are gray) go through pypng, 16-bit colour
 TIFFs through tifffile (:mod:`srcli.tiff16`). EXIF
-orientation is applied on reading. Writes are atomic: a temporary file in the target folder,
-then a rename; an existing file is replaced only when asked.
+orientation is applied on reading. Writes are atomic (:mod:`srcli.atomic`): a temporary file in
+the target folder, then a rename; an existing file is replaced only when asked.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import struct
 import sys
-import tempfile
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -29,10 +27,10 @@ import png
 import torch
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from srcli.atomic import STDIO, write_bytes_atomic
 from srcli.errors import ImageError
 from srcli.tiff16 import Tiff16Error, encode_tiff16, is_tiff, read_tiff16
 
-STDIO = "-"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 """What a folder's image files are called (inputs of a batch, benchmark and training folders)."""
 EXIF_ORIENTATION = 0x0112
@@ -314,37 +312,9 @@ def encode_picture(picture: Picture, suffix: str) -> bytes:
     return buffer.getvalue()
 
 
-def write_bytes_atomic(data: bytes, target: Path | str, overwrite: bool) -> None:
-    """Write ``data`` to ``target`` (``-``: stdout) through a temporary file and a rename.
-
-    Without ``overwrite`` an existing target is left untouched and :class:`ImageError` is raised.
-    Nothing partial is left behind on any error.
-    """
-    if str(target) == STDIO:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    target = Path(target)
-    folder = target.parent
-    if not folder.is_dir():
-        raise ImageError(f"{target}: output folder {folder} does not exist")
-    if target.exists() and not overwrite:
-        raise ImageError(f"{target}: exists (pass --overwrite to replace it)")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        if overwrite:
-            os.replace(temporary, target)
-        else:
-            os.link(temporary, target)  # fails if the target appeared meanwhile: never clobbers
-            os.unlink(temporary)
-    except FileExistsError:
-        os.unlink(temporary)
-        raise ImageError(f"{target}: exists (pass --overwrite to replace it)") from None
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise ImageError(f"{target}: cannot write ({error.strerror})") from None
+def is_image_suffix(suffix: str) -> bool:
+    """Whether a file extension (``.gif``) names an image format, one srcli writes or any other Pillow knows."""
+    return suffix.lower() in SAVE_FORMATS or suffix.lower() in Image.registered_extensions()
 
 
 def write_picture(picture: Picture, target: Path | str, overwrite: bool, suffix: str | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,3 +73,23 @@ def realistic_entries(scale: int) -> list[ModelEntry]:
     """The realistic SR models of ``scale``, a default one first."""
     found = [entry for entry in load_manifest() if entry.task == "sr" and entry.realistic and entry.scale == scale]
     return sorted(found, key=lambda entry: not entry.default)
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_sha256(entry: ModelEntry, path: Path) -> None:
+    """Raise :class:`ModelError` unless ``path`` has the sha256 the manifest lists for ``entry``."""
+    actual = sha256_of(path)
+    if actual != entry.sha256:
+        raise ModelError(
+            f"model {entry.name}: {path.name} does not match its sha256 in the manifest (expected "
+            f"{entry.sha256[:12] or 'none'}…, got {actual[:12]}…): the file is damaged or was replaced; "
+            "reinstall srcli (or pull the model again)"
+        )

@@ -12,7 +12,7 @@ from pathlib import Path
 from srcli.archs import Model
 from srcli.checkpoint import load_model
 from srcli.errors import ModelError
-from srcli.manifest import ModelEntry, defaults, find_entry
+from srcli.manifest import ModelEntry, check_sha256, defaults, find_entry
 
 DEFAULT_SCALE = 4
 TASK_WORDS = {
@@ -28,8 +28,10 @@ def looks_like_path(spec: str) -> bool:
 
 
 def local_path(entry: ModelEntry) -> Path:
-    """The entry's weights on this machine: shipped in the package, else pulled into the Hub cache."""
+    """The entry's weights on this machine, checked against the manifest's sha256: shipped in the
+    package, else pulled into the Hub cache (where :func:`srcli.hub.pull` checks them)."""
     if entry.shipped:
+        check_sha256(entry, entry.shipped_path)
         return entry.shipped_path
     from srcli.hub import pull
 

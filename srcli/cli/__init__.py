@@ -8,7 +8,7 @@ import typer
 
 from srcli import __version__
 from srcli.cli.colorize import colorize
-from srcli.cli.common import error_boundary, state
+from srcli.cli.common import OneLineErrors, error_boundary, state
 from srcli.cli.consistency import check, degrade
 from srcli.cli.cs import cs_app
 from srcli.cli.models import models_app
@@ -16,6 +16,7 @@ from srcli.cli.sr import bench, upscale
 from srcli.cli.train import train_app
 
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Super-resolution, colorization and compressed sensing whose saved files are exactly consistent "
     "with their input. Results go to stdout (--json), progress and tables to stderr.",
     no_args_is_help=True,

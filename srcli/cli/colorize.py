@@ -21,10 +21,16 @@ from srcli.cli.common import (
     Quiet,
     Recursive,
     SkipExisting,
+    check_batch_options,
     fail,
     run_jobs,
     run_options,
 )
+
+TEMPERATURES = (0.01, 100.0)
+"""``--temperature`` from nearly the most likely colour (0.01) to nearly the mean of all (100)."""
+SATURATIONS = (0.0, 10.0)
+"""``--saturation`` from gray (0) to ten times the network's chroma, where nearly every colour clips."""
 
 
 class GrayMode(str, Enum):
@@ -46,10 +52,13 @@ def colorize(
     tile: Annotated[int | None, typer.Option(help="Tile side in pixels; 0 = whole image [default: auto].")] = None,
     temperature: Annotated[
         float | None,
-        typer.Option(help="Colour strength: lower is more saturated, 1 is the cautious mean [default: the model's]."),
+        typer.Option(
+            help="Colour strength, 0.01 to 100: lower is more saturated, 1 is the cautious mean [default: the model's]."
+        ),
     ] = None,
     saturation: Annotated[
-        float | None, typer.Option(help="Chroma scale: 0 is gray, 1 the network's full colour [default: the model's].")
+        float | None,
+        typer.Option(help="Chroma scale, 0 to 10: 0 is gray, 1 the network's full colour [default: the model's]."),
     ] = None,
     tile_overlap: Annotated[int, typer.Option("--tile-overlap", help="Context around each tile, pixels.")] = 48,
     device: DeviceOption = Device.auto,
@@ -72,10 +81,11 @@ def colorize(
     from srcli.tasks.colorize import Colorize
     from srcli.tasks.run import run_file
 
-    if temperature is not None and temperature <= 0:
-        fail(f"--temperature must be positive, got {temperature}")
-    if saturation is not None and saturation < 0:
-        fail(f"--saturation must not be negative, got {saturation}")
+    check_batch_options(output, json_output, overwrite, skip_existing)
+    if temperature is not None and not TEMPERATURES[0] <= temperature <= TEMPERATURES[1]:
+        fail(f"--temperature must be in [{TEMPERATURES[0]}, {TEMPERATURES[1]}], got {temperature}")
+    if saturation is not None and not SATURATIONS[0] <= saturation <= SATURATIONS[1]:
+        fail(f"--saturation must be in [{SATURATIONS[0]}, {SATURATIONS[1]}], got {saturation}")
     options = run_options(device, tile, tile_overlap, half, no_pd)
     chosen = colorize_model(model)
     net = cast(ColorNet, chosen.net)

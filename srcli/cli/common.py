@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import functools
+import math
+import os
+import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from srcli.cli import report
 from srcli.errors import OptionError, SrcliError
@@ -20,6 +24,11 @@ EXIT_BAD_INPUT = 2
 """The input, an option or a model cannot be used: one line on stderr, nothing written."""
 EXIT_INTERNAL = 70
 """A bug in srcli (BSD ``EX_SOFTWARE``): one line saying so, then the traceback."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (128 + SIGINT): one line; a batch also lists the files it finished, every one complete."""
+INT64 = 2**63
+CLICK_ERRORS = sys.modules[typer.BadParameter.__module__]
+"""Click's exception classes, wherever this Typer takes them from (newer ones vendor Click)."""
 
 state = {"debug": False}
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,28 +37,87 @@ F = TypeVar("F", bound=Callable[..., Any])
 def error_boundary(command: F) -> F:
     """The one error boundary, applied to every command where it is registered.
 
-    A :class:`srcli.errors.SrcliError` is bad input: one line on stderr and exit 2 (with ``--debug``,
-    its traceback too). Any other exception is a bug: one line saying so, the traceback, exit 70.
-    Typer's own exits and Ctrl-C pass through.
+    Before the command runs, every float option must be finite and every integer one fit in 64 bits
+    (:func:`refuse_unusable_numbers`). A :class:`srcli.errors.SrcliError` is bad input: one line on
+    stderr and exit 2 (with ``--debug``, its traceback too); so is running out of memory
+    (:func:`out_of_memory`). Any other exception is a bug: one line saying so, the traceback, exit 70.
+    Ctrl-C is one line and exit 130; Typer's own exits pass through.
     """
 
     @functools.wraps(command)
     def guarded_command(*args: Any, **kwargs: Any) -> Any:
         try:
+            refuse_unusable_numbers(kwargs)
             return command(*args, **kwargs)
         except SrcliError as error:
             if state["debug"]:
                 traceback.print_exc(file=sys.stderr)
             report.error(str(error))
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort):
             raise
+        except KeyboardInterrupt:
+            report.interrupted("stopped by Ctrl-C")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as error:  # not a known error: a bug, never disguised as bad input
+            if (shortage := out_of_memory(error)) is not None:
+                report.error(shortage)
+                raise typer.Exit(EXIT_BAD_INPUT) from None
             traceback.print_exc(file=sys.stderr)
             report.internal_error(f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error) else ''}")
             raise typer.Exit(EXIT_INTERNAL) from None
 
     return guarded_command  # type: ignore[return-value]
+
+
+def out_of_memory(error: BaseException) -> str | None:
+    """The one line for an allocation that failed (Python's ``MemoryError``, torch's CPU or CUDA
+    allocator), or None for any other error. Not a bug: the input and options ask for more memory
+    than there is."""
+    text = str(error)
+    if not isinstance(error, MemoryError) and "can't allocate memory" not in text and "out of memory" not in text:
+        return None
+    asked = re.search(r"allocate (\d+) bytes", text)
+    size = f" (an allocation of {int(asked.group(1)) / 2**30:.1f} GiB failed)" if asked else ""
+    return f"out of memory{size}: use smaller tiles (--tile), a smaller image, batch or patch, or another device"
+
+
+def refuse_unusable_numbers(values: Mapping[str, Any]) -> None:
+    """Refuse a float option that is NaN or infinite, or an integer beyond 64 bits, naming its flag.
+
+    No option of srcli has a use for them, and each would otherwise travel into torch (an endless
+    rounding, an overflow deep inside a seed); ranges particular to an option are the command's own.
+    """
+    for name, value in values.items():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            flag = "--" + name.replace("_", "-")  # Typer's own naming, which every numeric option keeps
+            if isinstance(item, float) and not math.isfinite(item):
+                raise OptionError(f"{flag} must be a finite number, got {item}")
+            if isinstance(item, int) and not isinstance(item, bool) and not -INT64 <= item < INT64:
+                raise OptionError(f"{flag} must lie within ±2^63, got {item}")
+
+
+class OneLineErrors(TyperGroup):
+    """The top command group: Click's own usage errors (an unknown option, a value of the wrong type or
+    out of range, a missing argument) become one ``srcli: error:`` line with exit 2, like srcli's own."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[misc]
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[misc]
+        except CLICK_ERRORS.ClickException as failure:
+            if type(failure).__name__ == "NoArgsIsHelpError":  # a bare `srcli train`: its help, as Click gives it
+                failure.show()
+            else:
+                context = getattr(failure, "ctx", None)
+                hint = f" (see {context.command_path} --help)" if context is not None else ""
+                report.error(" ".join(failure.format_message().split()) + hint)
+            sys.exit(failure.exit_code)
+        except typer.Abort:
+            report.error("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def fail(message: str) -> NoReturn:
@@ -88,7 +156,10 @@ ExtOption = Annotated[Ext, typer.Option(help="Output format (png, lossless webp 
 Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders; keep the tree under -o.")]
 SkipExisting = Annotated[bool, typer.Option("--skip-existing", help="Leave inputs whose output exists.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table on stderr.")]
-Threads = Annotated[int | None, typer.Option(help="CPU threads for torch.")]
+CPU_COUNT = os.cpu_count() or 1
+Threads = Annotated[
+    int | None, typer.Option(min=1, max=CPU_COUNT, help=f"CPU threads for torch, 1 to {CPU_COUNT} (one per core).")
+]
 
 
 def run_options(device: Device, tile: int | None, overlap: int | None, half: bool, no_pd: bool, ensemble: bool = False):
@@ -103,7 +174,26 @@ def run_options(device: Device, tile: int | None, overlap: int | None, half: boo
     return RunOptions(device=resolved, tile=tile, overlap=overlap, half=half, pd=not no_pd, ensemble=ensemble)
 
 
+def check_batch_options(output: str | None, json_output: bool, overwrite: bool, skip_existing: bool) -> None:
+    """Refuse batch options that contradict each other (before any model is loaded)."""
+    if overwrite and skip_existing:
+        fail("--overwrite and --skip-existing contradict each other; pass one of them")
+    refuse_stdout_twice(output, json_output)
+
+
+def refuse_stdout_twice(output: object, json_output: bool, flag: str = "-o") -> None:
+    """stdout carries the file (``-``) or the JSON records, never both."""
+    if str(output) == "-" and json_output:
+        fail(
+            f"{flag} - writes the file to stdout, where --json would write its record too; use {flag} FILE with --json"
+        )
+
+
 def run_jobs(jobs: list, work: Callable, skip_existing: bool, json_output: bool, quiet: bool) -> None:
-    """Run a batch with progress and a summary (see :func:`srcli.cli.report.run_batch`); exit 1 if any file failed."""
-    if report.run_batch(jobs, work, skip_existing, json_output, quiet, debug=state["debug"]):
-        raise typer.Exit(1)
+    """Run a batch with progress and a summary (see :func:`srcli.cli.report.run_batch`); exit 1 if any
+    file failed, 130 when Ctrl-C stopped it."""
+    failed, interrupted = report.run_batch(jobs, work, skip_existing, json_output, quiet, debug=state["debug"])
+    if interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if failed:
+        raise typer.Exit(EXIT_FAILED)

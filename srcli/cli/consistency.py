@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from srcli.cli import report
-from srcli.cli.common import Json, Overwrite
+from srcli.cli.common import Json, Overwrite, refuse_stdout_twice
 from srcli.tasks.check import check_images
 from srcli.tasks.degrade import degrade_image
 
@@ -52,15 +52,19 @@ def check(
         ),
     ] = "auto",
     heatmap: Annotated[Path | None, typer.Option(help="Write a per-LR-pixel error map (PNG) here.")] = None,
-    min_psnr: Annotated[float | None, typer.Option(help="Exit 1 when the consistency PSNR is below this (dB).")] = None,
+    min_psnr: Annotated[
+        float | None, typer.Option(help="Exit 1 when the consistency PSNR is below this (dB) and not byte-exact.")
+    ] = None,
     json_output: Json = False,
     overwrite: Overwrite = False,
 ) -> None:
     """How consistent SR is with LR: float64 PSNR of the downsampled SR against LR, and whether
-    it matches byte for byte. Exit 0 when consistent (at or above --min-psnr), 1 below, 2 on bad input."""
+    it matches byte for byte. With --min-psnr: exit 0 when byte-exact or at or above it, 1 below;
+    without, a measurement only (exit 0; "passed" is null). Exit 2 on bad input."""
+    refuse_stdout_twice(heatmap, json_output, "--heatmap")
     outcome = check_images(sr, lr, scale, downsampler, heatmap, overwrite)
     chosen = outcome.chosen
-    passed = min_psnr is None or chosen.exact or chosen.psnr_db >= min_psnr
+    passed = None if min_psnr is None else chosen.exact or chosen.psnr_db >= min_psnr
     if json_output:
         record: dict[str, Any] = {
             "sr": str(sr),
@@ -69,6 +73,7 @@ def check(
             "cropped": outcome.cropped,
             "downsampler": chosen.method,
             **chosen.as_json(),
+            "min_psnr_db": min_psnr,
             "passed": passed,
             "downsamplers": {r.method: r.as_json() for r in outcome.results},
         }
@@ -90,5 +95,10 @@ def check(
             report.note(f"SR cropped to {outcome.cropped[0]}×{outcome.cropped[1]} (×{outcome.scale} of LR)")
         if heatmap:
             report.note(f"wrote {heatmap} (error per LR pixel, {chosen.method}; white ≥ 4 levels)")
-    if not passed:
+        if passed:
+            report.note(f"{chosen.method}: {report.format_db(chosen.psnr_db)} passes --min-psnr {min_psnr} dB")
+    if passed is False:
+        report.error(
+            f"{sr}: {chosen.method} consistency {report.format_db(chosen.psnr_db)} is below --min-psnr {min_psnr} dB"
+        )
         raise typer.Exit(1)

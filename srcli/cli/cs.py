@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from srcli.cli import report
-from srcli.cli.common import Device, DeviceOption, Half, Json, NoPd, Overwrite, fail, run_options
+from srcli.cli.common import Device, DeviceOption, Half, Json, NoPd, Overwrite, fail, refuse_stdout_twice, run_options
 
 cs_app = typer.Typer(
     help="Block compressed sensing: sample an image into measurements, reconstruct it with a network and PD.",
@@ -32,6 +32,7 @@ def cs_sample(
 
     if not 0 < ratio <= 1:
         fail(f"--ratio must be in (0, 1], got {ratio}")
+    refuse_stdout_twice(output, json_output)
     record = sample_file(image, output, ratio, seed, overwrite)
     if json_output:
         report.print_json(record)
@@ -69,6 +70,7 @@ def cs_reconstruct(
 
     if tile is not None and tile < 0:
         fail("--tile must not be negative")
+    refuse_stdout_twice(output, json_output)
     options = run_options(device, tile, 0, half, no_pd)
     record = run_file(Job(str(measurements), str(output)), Reconstruct(model, options), overwrite)
     if json_output:

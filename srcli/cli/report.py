@@ -49,6 +49,11 @@ def error(message: str) -> None:
     stderr.print(Text.assemble(("srcli: error: ", "bold red"), message), soft_wrap=True)
 
 
+def interrupted(message: str) -> None:
+    """The one line that says Ctrl-C stopped a command."""
+    stderr.print(Text.assemble(("srcli: interrupted: ", "bold yellow"), message), soft_wrap=True)
+
+
 def internal_error(message: str) -> None:
     """The line that says an exception is a bug in srcli (after its traceback, on stderr)."""
     stderr.print(
@@ -97,16 +102,22 @@ def describe_run(record: Mapping[str, object]) -> str:
     return f"{record['model']} ({', '.join(parts)})" if parts else str(record["model"])
 
 
-def run_batch(jobs: Sequence, work: Callable, skip_existing: bool, json_output: bool, quiet: bool, debug: bool) -> int:
-    """Run ``work(job, on_tile)`` for every job with a progress bar; returns how many failed.
+def run_batch(
+    jobs: Sequence, work: Callable, skip_existing: bool, json_output: bool, quiet: bool, debug: bool
+) -> tuple[int, bool]:
+    """Run ``work(job, on_tile)`` for every job with a progress bar; returns ``(files failed, interrupted)``.
 
-
-    A failing file gets a record with ``error`` and the batch goes on. Records go to stdout as
-    JSON Lines with ``json_output``; a summary table goes to stderr unless ``quiet``.
+    A failing file gets a record with ``error`` and the batch goes on; with ``quiet`` (no table) its
+    error is one line on stderr. Records go to stdout as JSON Lines with ``json_output``; a summary
+    table goes to stderr unless ``quiet``. Ctrl-C stops the batch (:mod:`srcli.tasks.interrupts`):
+    at once while a file is computed, after its record while one is written; the files done are
+    listed, and one line says where it stopped.
     """
     from pathlib import Path
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from srcli.tasks.interrupts import held_interrupts
 
     records: list[dict[str, Any]] = []
     progress = Progress(
@@ -115,39 +126,61 @@ def run_batch(jobs: Sequence, work: Callable, skip_existing: bool, json_output: 
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=stderr,
-        disable=quiet,
+        disable=quiet or not stderr.is_terminal,  # a log file gets the table, not a bar's leftovers
         transient=True,
     )
-    with progress:
+    stopped = False
+    with held_interrupts() as held, progress:
         files = progress.add_task("files", total=len(jobs))
         tiles = progress.add_task("tiles", total=1, visible=False)
-        for job in jobs:
-            progress.update(files, description=f"[bold]{Path(job.source).name}")
-            if skip_existing and job.target != "-" and Path(job.target).exists():
-                record: dict[str, object] = {"input": job.source, "output": job.target, "skipped": True, "error": None}
-            else:
-                progress.reset(tiles, total=1, visible=True)
-
-                def on_tile(done: int, total: int) -> None:
-                    progress.update(tiles, completed=done, total=total)
-
-                try:
-                    record = work(job, on_tile)
-                except (SrcliError, OSError) as failure:  # this file cannot be done; any other error is a bug
-                    if debug:
-                        raise
-                    record = {"input": job.source, "output": None, "error": str(failure).splitlines()[0]}
-                progress.update(tiles, visible=False)
-            records.append(record)
-            if json_output:
-                print_json(record)
-            progress.advance(files)
+        try:
+            for job in jobs:
+                if held.pending:
+                    raise KeyboardInterrupt
+                progress.update(files, description=f"[bold]{Path(job.source).name}")
+                if skip_existing and job.target != "-" and Path(job.target).exists():
+                    record: dict[str, object] = {
+                        "input": job.source, "output": job.target, "skipped": True, "error": None,
+                    }  # fmt: skip
+                else:
+                    record = _run_one(job, work, progress, tiles, debug)
+                    if record["error"] and quiet:  # no table to show it in: one line
+                        message = str(record["error"])
+                        error(message if job.source in message else f"{job.source}: {message}")
+                records.append(record)
+                if json_output:
+                    print_json(record)
+                progress.advance(files)
+            stopped = held.pending
+        except KeyboardInterrupt:
+            stopped = True
     failed = sum(1 for record in records if record.get("error"))
     if not quiet:
         ran = next((describe_run(record) for record in records if not record.get("error") and "model" in record), "")
+        title = f"{len(records)} file(s), {failed} failed" + (f" · {ran}" if ran else "")
         print_table(
-            f"{len(records)} file(s), {failed} failed" + (f" · {ran}" if ran else ""),
+            f"stopped after {len(records)} of {len(jobs)} file(s), {failed} failed" if stopped else title,
             ["input", "output", "size", "time", "consistency"],
             [_summary_row(record) for record in records],
         )
-    return failed
+    if stopped:
+        interrupted(f"stopped after {len(records)} of {len(jobs)} file(s); the files written are complete")
+    return failed, stopped
+
+
+def _run_one(job, work: Callable, progress, tiles, debug: bool) -> dict[str, object]:
+    """One file's record: ``work``'s, or one with ``error`` when the file cannot be done."""
+    progress.reset(tiles, total=1, visible=True)
+
+    def on_tile(done: int, total: int) -> None:
+        progress.update(tiles, completed=done, total=total)
+
+    try:
+        record = work(job, on_tile)
+    except (SrcliError, OSError) as failure:  # this file cannot be done; any other error is a bug
+        if debug:
+            raise
+        message = str(failure).strip().splitlines()
+        record = {"input": job.source, "output": None, "error": message[0] if message else type(failure).__name__}
+    progress.update(tiles, visible=False)
+    return record

@@ -25,6 +25,7 @@ from srcli.cli.common import (
     Recursive,
     SkipExisting,
     Threads,
+    check_batch_options,
     fail,
     run_jobs,
     run_options,
@@ -129,6 +130,7 @@ def upscale(
 
     if scale not in (None, 2, 4, 8):
         fail(f"--scale must be 2, 4 or 8, got {scale}")
+    check_batch_options(output, json_output, overwrite, skip_existing)
     kind, _ = projectable(degradation)
     if not 0 <= noise < 1e4:
         fail(f"--noise must be a level in [0, 10000), got {noise}")

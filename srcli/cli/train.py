@@ -69,6 +69,41 @@ def _set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+LIMITS = {
+    "steps": (1, None),
+    "val_every": (1, None),
+    "stop_at": (0, None),
+    "batch": (1, 4096),
+    "patch": (1, 4096),
+    "num_feat": (1, 1024),
+    "num_conv": (1, 256),
+    "rebalance": (0, 1),
+}
+"""Integer (and bounded) options: the lowest and highest values a run can use (None: no bound)."""
+POSITIVE = ("lr", "minutes", "temperature", "sigma")
+"""Float options that must be above zero; every float is also finite (the error boundary)."""
+
+
+def _check_ranges(config: object) -> None:
+    """Refuse, before any data is read or network built, option values no training run can use."""
+    from srcli.ops import MAX_SCALE, MIN_SCALE
+
+    for name, (low, high) in LIMITS.items():
+        value = getattr(config, name, None)
+        if value is not None and (value < low or (high is not None and value > high)):
+            bounds = f"at least {low}" if high is None else f"in [{low}, {high}]"
+            fail(f"--{name.replace('_', '-')} must be {bounds}, got {value}")
+    for name in POSITIVE:
+        value = getattr(config, name, None)
+        if value is not None and value <= 0:
+            fail(f"--{name} must be positive, got {value}")
+    ratio, scale = getattr(config, "ratio", None), getattr(config, "scale", None)
+    if ratio is not None and not 0 < ratio <= 1:
+        fail(f"--ratio must be in (0, 1], got {ratio}")
+    if scale is not None and not MIN_SCALE <= scale <= MAX_SCALE:
+        fail(f"--scale must be an integer in [{MIN_SCALE}, {MAX_SCALE}], got {scale}")
+
+
 @train_app.command("sr")
 def train_sr_command(
     scale: Annotated[int, typer.Option(help="Upscaling factor.")],
@@ -136,6 +171,7 @@ def train_sr_command(
         seed=seed,
         val_every=val_every, ema=ema,
     )  # fmt: skip
+    _check_ranges(config)
     train_sr(config, resume=resume, report=_echo_row)
 
 
@@ -173,6 +209,7 @@ def train_cs_command(
         num_feat=num_feat, num_conv=num_conv, steps=steps, minutes=minutes, stop_at=stop_at, init=init,
         batch=batch, patch=patch, lr=lr, pd=pd, seed=seed, val_every=val_every, ema=ema,
     )  # fmt: skip
+    _check_ranges(config)
     train_cs(config, resume=resume, report=_echo_row)
 
 
@@ -219,6 +256,7 @@ def train_colorize_command(
         minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch, lr=lr, seed=seed,
         val_every=val_every, ema=ema,
     )  # fmt: skip
+    _check_ranges(config)
     train_colorize(config, resume=resume, report=_echo_row)
 
 
@@ -274,6 +312,7 @@ def train_gan_command(
         patch=patch, lr=lr, l1_weight=l1_weight, adv_weight=adv_weight, fm_weight=fm_weight,
         naturalness=naturalness, nat_weight=nat_weight, seed=seed, val_every=val_every, ema=ema,
     )  # fmt: skip
+    _check_ranges(config)
     train_gan(config, resume=resume, report=_echo_row)
 
 
@@ -313,4 +352,5 @@ def train_naturalness_command(
         minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch, lr=lr, blur=blur, noise=noise,
         seed=seed, val_every=val_every, ema=ema,
     )  # fmt: skip
+    _check_ranges(config)
     train_naturalness(config, resume=resume, report=_echo_row)

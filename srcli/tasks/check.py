@@ -60,14 +60,12 @@ def check_scale(sr_size: tuple[int, int], lr_size: tuple[int, int], scale: int) 
 
 
 def comparable_channels(sr: Picture, lr: Picture) -> tuple[torch.Tensor, torch.Tensor]:
-    """Channels of SR and LR to compare: colour, plus alpha when both have it."""
+    """Channels of SR and LR to compare: colour, and alpha (both or neither must have it)."""
     if sr.bit_depth != lr.bit_depth:
         raise ImageError(f"SR is {sr.bit_depth}-bit but LR is {lr.bit_depth}-bit")
-    if sr.color.shape[0] != lr.color.shape[0]:
+    if sr.color.shape[0] != lr.color.shape[0] or (sr.alpha is None) != (lr.alpha is None):
         raise ImageError(f"SR is {sr.mode.split()[0]} but LR is {lr.mode.split()[0]}: compare images of one kind")
-    if sr.alpha is not None and lr.alpha is not None:
-        return sr.channels(), lr.channels()
-    return sr.color, lr.color
+    return sr.channels(), lr.channels()
 
 
 ROWS_PER_CHUNK = 64

@@ -11,14 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 
-from srcli.errors import OptionError
-from srcli.imageio import STDIO, write_bytes_atomic
+from srcli.errors import ModelError, OptionError
+from srcli.imageio import write_bytes_atomic
 from srcli.tasks.batch import Job
+from srcli.tasks.interrupts import interruptible
 from srcli.tiling import Tile, plan_tiles, tile_apply
 
 TileCallback = Callable[[int, int], None]
@@ -104,6 +104,10 @@ def timed_tiles(
             on_tile(done, total)
 
 
+OUTPUT_LIMIT = 1e6
+"""The largest magnitude a network's output may have, in image ranges (outputs are about [0, 1]): far
+beyond any working network, and small enough that quantising in float32 cannot overflow."""
+
 Finish = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]
 """``finish(core, measured, out)``: write the final values of one tile core into ``out`` (a view of the
 result), from the network's ``core`` ``(1, C, s·h, s·w)`` and the input ``measured`` ``(1, C', h, w)``."""
@@ -128,8 +132,16 @@ def fill_tiles(
     Tile borders fall on input pixel borders, so a core's operator blocks are whole and the result is
     the same, tiled or not, up to what the network itself sees differently at tile borders; ``feather``
     > 0 blends neighbouring windows over that many input pixels (:func:`srcli.tiling.feathered_apply`).
+    A core holding NaN, infinity or values beyond ±``OUTPUT_LIMIT`` (broken weights, or settings that
+    overflow the network) is refused before it reaches the operator: :class:`ModelError`.
     """
     for region, core in timed_tiles(run, x, tile, overlap, scale, timings, on_tile, feather):
+        low, high = core.aminmax()  # NaN propagates into both
+        if not -OUTPUT_LIMIT <= low.item() <= high.item() <= OUTPUT_LIMIT:
+            raise ModelError(
+                f"the model produced {'NaN or infinite' if not torch.isfinite(low + high) else 'absurd'} values "
+                f"(from {low.item():.3g} to {high.item():.3g}); its weights or settings cannot be used"
+            )
         part = measured[..., region.top : region.bottom, region.left : region.right].unsqueeze(0)
         target = out[..., region.top * scale : region.bottom * scale, region.left * scale : region.right * scale]
         finish(core, part, target.unsqueeze(0))
@@ -188,16 +200,19 @@ class FileTask(Protocol):
 def run_file(job: Job, task: FileTask, overwrite: bool, on_tile: TileCallback | None = None) -> dict[str, Any]:
     """Read, restore, write atomically, and measure the saved file; returns its JSON record (DESIGN §4).
 
-    Nothing is written when any step fails, and an existing output is refused before any work.
+    Nothing is written when any step fails, and an existing output is refused before any work. In a
+    batch (:func:`srcli.tasks.interrupts.held_interrupts`) Ctrl-C stops at once while the file is
+    read and computed, and waits while it is written and measured, so a written file has its record.
     """
     started = time.perf_counter()
     task.check_target(job, overwrite)
-    item = task.read(job.source)
     timings = Timings()
-    result = task.restore(item, timings, on_tile)
-    data, kept = task.encode(result, Path(job.target).suffix if job.target != STDIO else ".png")
-    del result  # the saved file is measured from its bytes; free the pixels first
-    write_bytes_atomic(data, job.target, overwrite)
+    with interruptible():
+        item = task.read(job.source)
+        result = task.restore(item, timings, on_tile)
+        data, kept = task.encode(result, job.suffix)
+        del result  # the saved file is measured from its bytes; free the pixels first
+    write_bytes_atomic(data, job.target, overwrite, make_folders=job.make_folders)
     return {
         "input": job.source,
         "output": job.target,

@@ -161,7 +161,6 @@ def _write_log(path: Path, fields: list[str], rows: list[dict[str, str]]) -> Non
 def _start(config: TrainRun, resume: bool) -> bool:
     """Check the run folder: True to go on from its checkpoint (``resume`` and one that exists,
     written for this schedule), False for a new run (refused if a checkpoint is there)."""
-    config.run_dir.mkdir(parents=True, exist_ok=True)
     state_path = config.run_dir / "state.safetensors"
     if not state_path.exists():
         return False
@@ -194,6 +193,7 @@ def fit(task: Task, config: TrainRun, resume: bool, report: Report = print) -> P
     log_path = config.run_dir / "log.csv"
     fields = [*LOG_FIELDS, *(f"loss_{name}" for name in critics), *task.columns]
     rows = _read_log(log_path, step)
+    config.run_dir.mkdir(parents=True, exist_ok=True)  # only now: a run refused earlier leaves no folder
     (config.run_dir / "config.json").write_text(json.dumps(asdict(config), default=str, indent=2))
     average = WeightAverage(net, config.ema) if config.ema is not None else None
     if average is not None and step:

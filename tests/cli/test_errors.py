@@ -44,3 +44,39 @@ def test_every_known_error_shares_the_base(name):
     import srcli.errors
 
     assert issubclass(getattr(srcli.errors, name), SrcliError)
+
+
+def test_a_usage_error_of_click_is_one_line_with_the_help_hint(cli):
+    result = cli("upscale", "in.png", "--tile", "1.5")
+    assert result.exit_code == EXIT_BAD_INPUT
+    (line,) = result.output.splitlines()
+    assert line.startswith("srcli: error: Invalid value for '--tile'") and line.endswith("upscale --help)")
+
+
+def test_a_bare_group_still_shows_its_help(cli):
+    result = cli("train")
+    assert "Usage:" in result.output and "srcli: error" not in result.output
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_non_finite_number_is_refused_for_any_option_naming_it(cli, tmp_path, value):
+    result = cli("check", tmp_path / "sr.png", tmp_path / "lr.png", "--min-psnr", value)
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert result.output.splitlines() == [f"srcli: error: --min-psnr must be a finite number, got {float(value)}"]
+
+
+def test_running_out_of_memory_is_one_line_not_a_bug(cli, tmp_path, generator, monkeypatch):
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 8, 8))
+
+    def allocate(*args, **kwargs):
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: "
+            "you tried to allocate 40000000000 bytes. Error code 12 (Cannot allocate memory)"
+        )
+
+    monkeypatch.setattr("srcli.tasks.sr.fill_tiles", allocate)
+    result = cli("upscale", image, "--scale", "4", "-o", tmp_path / "out.png")
+    assert result.exit_code == EXIT_BAD_INPUT and "Traceback" not in result.output
+    (line,) = result.output.splitlines()
+    assert line.startswith("srcli: error: out of memory (an allocation of 37.3 GiB failed)")
+    assert not (tmp_path / "out.png").exists()

@@ -15,6 +15,7 @@ from srcli.archs.rrdbnet import RRDBNet
 from srcli.archs.srresnet import SRResNet
 from srcli.checkpoint import save_checkpoint
 from srcli.imageio import Picture, read_picture, write_picture
+from srcli.manifest import sha256_of
 from tests.images import pillow_channels, random_channels, save_8bit, save_png16, srgb_profile
 
 
@@ -289,8 +290,8 @@ def test_cascade_for_x8(monkeypatch, models, tmp_path, generator, cli):
                 "scale": s,
                 "arch": "compact",
                 "file": str(models[s]),
-                "sha256": "",
-                "size": 0,
+                "sha256": sha256_of(models[s]),
+                "size": models[s].stat().st_size,
                 "default": True,
             }
             for s in (2, 4)

@@ -133,3 +133,29 @@ def test_newton_shift_agrees_with_the_exact_solver_where_it_claims_a_solution(se
     newton, solved = _newton_shift(rows, target, max_value)
     assert solved.any()
     assert torch.allclose(newton[solved], exact[solved], atol=1e-6 * max_value)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    max_value=depths,
+    bad=st.sampled_from([float("nan"), float("inf"), -float("inf")]),
+    where=st.sampled_from(["one", "all"]),
+)
+def test_non_finite_values_raise_instead_of_looping(seed, max_value, bad, where):
+    """A NaN never lets a block's missing count reach zero: the rounding loop is bounded and says so."""
+    g = _gen(seed)
+    x = torch.rand(1, 3, 8, 8, generator=g, dtype=torch.float64) * max_value
+    if where == "one":
+        x[0, 1, 3, 5] = bad
+    else:
+        x.fill_(bad)
+    lr = torch.randint(0, max_value + 1, (1, 3, 4, 4), generator=g)
+    gray = torch.randint(0, max_value + 1, (1, 1, 8, 8), generator=g)
+    for call in (lambda: quantize_sr(x, lr, 2, max_value), lambda: quantize_gray_mean(x, gray, max_value)):
+        try:
+            call()
+        except ValueError as error:
+            assert "finite" in str(error)
+        else:
+            raise AssertionError("a non-finite estimate was quantised")

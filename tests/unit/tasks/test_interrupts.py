@@ -1,0 +1,46 @@
+"""Ctrl-C in a batch: at once while a file is computed, after it while it is written."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from srcli.tasks.interrupts import held_interrupts, interruptible
+
+
+def ctrl_c() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_held_outside_a_window_and_raised_inside_one():
+    before = signal.getsignal(signal.SIGINT)
+    with held_interrupts() as held:
+        ctrl_c()  # while a file is written: remembered
+        assert held.pending
+        with pytest.raises(KeyboardInterrupt), interruptible():  # the next file does not start
+            pass
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_signal_inside_the_window_raises_at_once():
+    with held_interrupts() as held, pytest.raises(KeyboardInterrupt), interruptible():
+        ctrl_c()
+        raise AssertionError("went on after Ctrl-C")
+    assert not held.window_open
+
+
+def test_a_second_signal_while_one_is_pending_stops_at_once():
+    with held_interrupts() as held:
+        ctrl_c()
+        with pytest.raises(KeyboardInterrupt):
+            ctrl_c()
+        assert held.pending
+
+
+def test_outside_a_batch_the_window_changes_nothing():
+    with interruptible():
+        pass
+    with pytest.raises(KeyboardInterrupt), interruptible():
+        ctrl_c()
