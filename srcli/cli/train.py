@@ -168,8 +168,7 @@ def train_sr_command(
         scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), arch=arch, num_feat=num_feat,
         num_conv=num_conv, steps=steps, minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch,
         lr=lr, pd=pd, correction=correction.value, loss=loss.value, rescales=tuple(rescale or ()), teacher=teacher,
-        seed=seed,
-        val_every=val_every, ema=ema,
+        seed=seed, val_every=val_every, ema=ema,
     )  # fmt: skip
     _check_ranges(config)
     train_sr(config, resume=resume, report=_echo_row)
