@@ -33,6 +33,20 @@ from tests import fuzzcases  # noqa: E402
 from tests.sandbox import Sandbox  # noqa: E402
 
 POSITIONS = (0.0, 0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95)
+MAX_LISTED = 60
+"""Failing cases listed in full (all are counted, by kind, in ``problem_kinds``)."""
+
+
+def kind(problem: str) -> str:
+    """A problem without its particulars: ``exit 70, documented [2]``, ``left behind``, ``3 lines on stderr``."""
+    head = problem.split(":")[0]
+    if "lines on stderr" in head:
+        return "not one line on stderr"
+    if head.startswith("the error line lacks"):
+        return "the error line does not name the cause"
+    if " has mode " in head:
+        return "an output's permissions are not a plain write's"
+    return head[:60]
 
 
 def grid() -> list[tuple[str, fuzzcases.Case]]:
@@ -109,6 +123,7 @@ def main() -> None:
                     print(f"[{group}] {case.name}: {verdict.problems}", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    failures = [v for _, v in verdicts if v.problems]
     commit = subprocess.run(["git", "-C", str(arguments.root), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()  # fmt: skip
     result = {
@@ -120,7 +135,9 @@ def main() -> None:
         "limits": {"memory_bytes_over_zygote": fuzzcases.MEMORY, "timeout_s": arguments.timeout},
         "seconds": round(time.time() - started, 1),
         **summary(verdicts),
-        "failures": [v.as_json() for _, v in verdicts if v.problems],
+        "problem_kinds": dict(Counter(kind(p) for _, v in verdicts for p in v.problems).most_common()),
+        "failures_listed": f"{min(len(failures), MAX_LISTED)} of {len(failures)}",
+        "failures": [v.as_json() for v in failures[:MAX_LISTED]],
     }
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     arguments.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")

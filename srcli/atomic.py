@@ -43,7 +43,7 @@ def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
             return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), path
         except FileExistsError:
             continue
-    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
+    raise OSError(errno.EAGAIN, "no free temporary name")  # not EEXIST: the target itself is not taken
 
 
 def _write_all(descriptor: int, data: bytes) -> None:
