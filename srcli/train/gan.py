@@ -34,7 +34,7 @@ from torch import nn
 from srcli.checkpoint import build_network
 from srcli.errors import TrainError
 from srcli.evaluate import protocol_pair
-from srcli.metrics import psnr_y, rgb_to_y
+from srcli.metrics import detail, psnr_y
 from srcli.ops import AvgPool, PDWrapper
 from srcli.train.config import EXTRA, LEAD, NETWORK, TrainRun, option, override
 from srcli.train.data import sample_batch
@@ -43,8 +43,6 @@ from srcli.train.loop import Report, Task, fit
 from srcli.train.naturalness import load_naturalness
 from srcli.train.sr import box_lr, load_initial_weights
 from srcli.train.teacher import weights_digest
-
-LAPLACIAN = ((0.0, 1.0, 0.0), (1.0, -4.0, 1.0), (0.0, 1.0, 0.0))
 
 
 @dataclass(kw_only=True)
@@ -97,18 +95,8 @@ def feature_matching(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torc
     return torch.stack([F.l1_loss(a, b) for a, b in zip(fake, real, strict=True)]).mean()
 
 
-def laplacian_energy(rgb: torch.Tensor, border: int) -> float:
-    """Mean squared 4-neighbour Laplacian of BT.601 Y (levels 16–235) of ``(N, 3, H, W)`` RGB in [0, 1],
-    ``border`` pixels cropped (valid region): how much fine detail an image holds, 0 for a flat one."""
-    y = rgb_to_y(rgb)
-    if border:
-        y = y[..., border:-border, border:-border]
-    kernel = torch.tensor(LAPLACIAN, dtype=torch.float64).view(1, 1, 3, 3)
-    return F.conv2d(y, kernel).square().mean().item()
-
-
 def validate_gan(model: nn.Module, pairs: list[tuple[torch.Tensor, torch.Tensor]], scale: int) -> dict[str, float]:
-    """Mean PSNR-Y and detail energy (:func:`laplacian_energy` of the output over the photo's) of the
+    """Mean PSNR-Y and detail energy (:func:`srcli.metrics.detail`: the output's over the photo's) of the
     model's rounded output on ``(HR, LR)`` uint8 pairs, ``scale`` border pixels cropped."""
     psnrs, details = [], []
     for hr, lr in pairs:
@@ -116,7 +104,7 @@ def validate_gan(model: nn.Module, pairs: list[tuple[torch.Tensor, torch.Tensor]
             sr = (model(lr.float() / 255).clamp(0, 1) * 255).round() / 255
         photo = hr.float() / 255
         psnrs.append(psnr_y(sr, photo, scale))
-        details.append(laplacian_energy(sr, scale) / laplacian_energy(photo, scale))
+        details.append(detail(sr, photo, scale))
     return {"val_psnr_y": sum(psnrs) / len(psnrs), "val_detail": sum(details) / len(details)}
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 from hypothesis import given, settings
@@ -14,20 +12,8 @@ from srcli.checkpoint import load_network
 from srcli.errors import TrainError
 from srcli.ops import BlockCS
 from srcli.train.cs import CSTrainConfig, block_statistics, lmmse_initial, train_cs
-from tests.cli.test_cs import RATIO, smooth_channels
+from tests.cli.test_cs import RATIO, reconstruct, sample, smooth_channels
 from tests.images import save_8bit, training_folders
-
-
-def sample(cli, image, target, *extra):
-    result = cli("cs", "sample", image, "--ratio", RATIO, "-o", target, "--json", *extra)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def reconstruct(cli, measurements, target, model, *extra):
-    result = cli("cs", "reconstruct", measurements, "-o", target, "--model", model, "--json", *extra)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 @settings(max_examples=20, deadline=None)

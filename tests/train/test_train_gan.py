@@ -15,9 +15,10 @@ from safetensors.torch import load_file
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.checkpoint import load_network, read_metadata
 from srcli.errors import TrainError
+from srcli.metrics import laplacian_energy
 from srcli.ops import AvgPool
 from srcli.train.discriminator import UNetDiscriminatorSN
-from srcli.train.gan import GANTask, GANTrainConfig, laplacian_energy, relativistic_losses, train_gan
+from srcli.train.gan import GANTask, GANTrainConfig, relativistic_losses, train_gan
 from srcli.train.loop import BEST_WEIGHTS
 from srcli.train.sr import SRTrainConfig, train_sr
 from tests.images import random_channels, save_8bit, training_folders
