@@ -79,15 +79,14 @@ def compact_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> SRVGGNetC
 
 
 def widen_compact_scale(state_dict: Mapping[str, torch.Tensor], scale: int) -> dict[str, torch.Tensor]:
-    """The state dict of a compact net for ``scale`` that starts as a trained one of a scale ``s``
-    dividing it: every sub-pixel channel of the last convolution is copied from the sub-pixel
-    ``(i·s // scale, j·s // scale)`` it falls in, so the new net's output is the old one's,
-    nearest-upsampled by ``scale / s``. Warm start for ×8 from ×4, say."""
+    """The state dict of a compact net for ``scale`` that starts as a trained one of scale ``s``:
+    every sub-pixel channel ``(i, j)`` of the last convolution is copied from the sub-pixel
+    ``(i·s // scale, j·s // scale)``. Where ``s`` divides ``scale`` the new net's output is the old
+    one's, nearest-upsampled by ``scale / s`` (a warm start for ×8 from ×4); otherwise it is the old
+    body with its sub-pixel grid resampled to the nearest one (a warm start for ×3 from ×4)."""
     source = compact_from_state_dict(state_dict)
-    if scale % source.scale:
-        raise ValueError(f"a x{source.scale} compact net cannot start a x{scale} one: {source.scale} does not divide")
-    factor, last = scale // source.scale, f"body.{2 * source.num_conv + 2}"
-    rows = torch.arange(scale).div(factor, rounding_mode="floor")
+    last = f"body.{2 * source.num_conv + 2}"
+    rows = (torch.arange(scale) * source.scale).div(scale, rounding_mode="floor")
     channel = torch.arange(source.in_ch).view(-1, 1, 1) * source.scale**2
     index = (channel + rows.view(1, -1, 1) * source.scale + rows.view(1, 1, -1)).flatten()
     widened = dict(state_dict)

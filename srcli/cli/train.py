@@ -120,9 +120,10 @@ def train_sr_command(
     init: Annotated[
         Path | None,
         typer.Option(
-            help="Start from these weights (a new schedule). A compact net of a scale dividing --scale "
-            "(x4 for x8) is widened: training starts from its output, nearest-upsampled. One with fewer "
-            "--num-conv is deepened by identity layers: training starts from its output."
+            help="Start from these weights (a new schedule). A compact net of another scale keeps its "
+            "body and has its sub-pixel grid resampled: where its scale divides --scale (x4 for x8) "
+            "training starts from its output, nearest-upsampled; otherwise (x4 for x3) from its body. "
+            "One with fewer --num-conv is deepened by identity layers: training starts from its output."
         ),
     ] = None,
     batch: Batch = 16,

@@ -106,9 +106,10 @@ def validate(model: nn.Module, files: list[Path], scale: int) -> float:
 
 
 def load_initial_weights(net: nn.Module, path: Path, arch: str, scale: int, num_conv: int) -> None:
-    """Load the weights at ``path`` into ``net``; a compact checkpoint of a scale dividing ``scale``
-    is widened, one with fewer convolutions than ``num_conv`` deepened, both without changing what it
-    computes (:func:`srcli.archs.compact.widen_compact_scale`, :func:`srcli.archs.compact.deepen_compact`)."""
+    """Load the weights at ``path`` into ``net``; a compact checkpoint of another scale has its
+    sub-pixel grid resampled (without changing what it computes where its scale divides ``scale``),
+    one with fewer convolutions than ``num_conv`` is deepened without changing what it computes
+    (:func:`srcli.archs.compact.widen_compact_scale`, :func:`srcli.archs.compact.deepen_compact`)."""
     state_dict = load_file(str(path))
     try:
         if arch == "compact" and is_compact(state_dict):

@@ -236,10 +236,22 @@ def test_init_from_a_shallower_net_starts_as_its_output(folders, tmp_path):
         assert torch.allclose(deep(lr), shallow(lr), atol=1e-5)
 
 
-def test_init_of_a_scale_that_does_not_divide_is_a_clear_error(folders, tmp_path):
+def test_init_from_a_scale_that_does_not_divide_keeps_the_body_and_resamples_the_sub_pixels(folders, tmp_path):
     source = train_sr(config(folders, tmp_path, "x2", steps=2), resume=False, report=lambda row: None)
-    with pytest.raises(TrainError, match=r"does not fit.*2 does not divide"):
-        train_sr(config(folders, tmp_path, "x3", scale=3, patch=4, init=source), resume=False, report=lambda r: None)
+    target = config(folders, tmp_path, "x3", scale=3, patch=4, steps=1, init=source, lr=1e-12, lr_min=1e-12)
+    train_sr(target, resume=False, report=lambda row: None)
+    before, after = load_file(str(source)), load_file(str(target.out))
+    last = f"body.{max(int(key.split('.')[1]) for key in before)}."
+    body = [key for key in before if not key.startswith(last)]
+    assert all(torch.allclose(before[key], after[key], atol=1e-6) for key in body)
+    rows = [0, 0, 1]  # floor(i·2/3): the x3 sub-pixel (i, j) starts as the x2 sub-pixel (rows[i], rows[j])
+    channels = [c * 4 + 2 * rows[i] + rows[j] for c in range(3) for i in range(3) for j in range(3)]
+    for name in ("weight", "bias"):
+        assert torch.allclose(after[last + name], before[last + name][channels], atol=1e-6)
+
+
+def test_init_that_does_not_fit_is_a_clear_error(folders, tmp_path):
+    source = train_sr(config(folders, tmp_path, "x2", steps=2), resume=False, report=lambda row: None)
     with pytest.raises(TrainError, match=r"does not fit.*size mismatch"):
         train_sr(config(folders, tmp_path, "wide", num_feat=12, init=source), resume=False, report=lambda r: None)
     with pytest.raises(TrainError, match=r"does not fit.*2 convolutions cannot start one with 1"):
