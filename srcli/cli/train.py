@@ -294,6 +294,13 @@ def train_gan_command(
         ),
     ] = None,
     nat_weight: Annotated[float, typer.Option(help="Weight of the naturalness loss (with --naturalness).")] = 1e-3,
+    correction: Annotated[
+        Correction,
+        typer.Option(
+            help="PD's right inverse inside training: nearest (A⁺, constant per s×s block) or smooth "
+            "(bilinear back-projection: no block grid for the texture the generator adds)."
+        ),
+    ] = Correction.nearest,
     seed: Seed = 0,
     val_every: Annotated[int, typer.Option(help="Validate, log, checkpoint and export every N steps.")] = 250,
     ema: Ema = None,
@@ -310,7 +317,8 @@ def train_gan_command(
         scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), init=init, num_feat=num_feat,
         num_conv=num_conv, d_feat=d_feat, steps=steps, minutes=minutes, stop_at=stop_at, batch=batch,
         patch=patch, lr=lr, l1_weight=l1_weight, adv_weight=adv_weight, fm_weight=fm_weight,
-        naturalness=naturalness, nat_weight=nat_weight, seed=seed, val_every=val_every, ema=ema,
+        naturalness=naturalness, nat_weight=nat_weight, correction=correction.value, seed=seed,
+        val_every=val_every, ema=ema,
     )  # fmt: skip
     _check_ranges(config)
     train_gan(config, resume=resume, report=_echo_row)

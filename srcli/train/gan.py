@@ -2,8 +2,9 @@
 
 The generator is the compact SR network (usually started from a PSNR-trained one with ``--init``);
 its output is projected onto the images whose s×s box mean is the 8-bit LR (``PDWrapper`` with
-``AvgPool``) before any loss or the discriminator sees it, and so is the real HR patch, so the
-discriminator judges, and the generator learns, only the null space: what the LR does not fix.
+``AvgPool``, its correction nearest or smooth) before any loss or the discriminator sees it, and so
+is the real HR patch, so the discriminator judges, and the generator learns, only the null space:
+what the LR does not fix.
 
 Losses (weights as options): L1 to the HR patch; the relativistic average GAN loss of ESRGAN
 (Wang et al. 2018), with a U-Net discriminator with spectral norm (:mod:`srcli.train.discriminator`,
@@ -35,7 +36,7 @@ from srcli.checkpoint import build_network
 from srcli.errors import TrainError
 from srcli.evaluate import protocol_pair
 from srcli.metrics import detail, psnr_y
-from srcli.ops import AvgPool, PDWrapper
+from srcli.ops import CORRECTIONS, AvgPool, PDWrapper
 from srcli.train.config import EXTRA, LEAD, NETWORK, TrainRun, option, override
 from srcli.train.data import sample_batch
 from srcli.train.discriminator import UNetDiscriminatorSN
@@ -64,9 +65,12 @@ class GANTrainConfig(TrainRun):
     naturalness: Path | None = option(None, flag="--naturalness", optional=True)
     naturalness_sha256: str = option("", init=False, schedule=True, optional=True, key="naturalness")
     nat_weight: float = option(1e-3, flag="--nat-weight", schedule=True, optional=True)
+    correction: str = option("nearest", flag="--correction", schedule=True, optional=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.correction not in CORRECTIONS:
+            raise TrainError(f"--correction must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}")
         if self.patch * self.scale % 8:
             side = self.patch * self.scale
             raise TrainError(f"--patch × --scale must be a multiple of 8 (the discriminator's), got {side}")
@@ -117,7 +121,7 @@ class GANTask(Task):
     def __init__(self, config: GANTrainConfig) -> None:
         self.config = config
         self.min_side = config.patch * config.scale
-        self.operator = AvgPool(config.scale)
+        self.operator = AvgPool(config.scale, config.correction)
         self.curve = f"x{config.scale} GAN, PD"
         self.title = f"validation PSNR-Y, x{config.scale} GAN (falls as detail rises)"
         self.terms: dict[str, list[float]] = {"l1": [], "adv": [], "fm": []}
@@ -190,7 +194,14 @@ class GANTask(Task):
     def header(self, row: dict[str, str]) -> dict[str, str]:
         scale = str(self.config.scale)
         detail = row.get("val_detail", "nan")
-        return {"task": "sr", "scale": scale, "pd": "true", "val_psnr_y": row["val_psnr_y"], "val_detail": detail}
+        return {
+            "task": "sr",
+            "scale": scale,
+            "pd": "true",
+            "correction": self.config.correction,
+            "val_psnr_y": row["val_psnr_y"],
+            "val_detail": detail,
+        }
 
 
 def train_gan(config: GANTrainConfig, resume: bool, report: Report = print) -> Path:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from safetensors.torch import load_file
 
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.checkpoint import load_network, read_metadata
+from srcli.checkpoint import load_network, read_metadata, trained_correction
 from srcli.errors import TrainError
 from srcli.metrics import laplacian_energy
 from srcli.ops import AvgPool
@@ -120,6 +120,27 @@ def test_the_loss_weights_are_recorded_and_part_of_the_schedule(folders, tmp_pat
     assert "--l1-weight 1.0 --adv-weight 0.02 --fm-weight 1.0" in command and "--d-feat 4" in command
     with pytest.raises(TrainError, match="other settings"):
         train_gan(config(folders, tmp_path, "run", steps=2, adv_weight=0.1), resume=True, report=lambda r: None)
+
+
+def test_the_smooth_correction_is_what_training_projects_through_and_what_the_weights_say(folders, tmp_path):
+    torch.set_num_threads(1)
+    task = GANTask(config(folders, tmp_path, "run", correction="smooth"))
+    task.prepare([random_channels(torch.Generator().manual_seed(0), 3, 40, 44).to(torch.uint8)], [], print)
+    task.wrap(SRVGGNetCompact(3, 8, 2, 2))
+    lr, real = task.draw_batch(torch.Generator().manual_seed(1))
+    task.loss(lr, real)
+    smooth, nearest = AvgPool(2, "smooth"), AvgPool(2)
+    assert torch.allclose(smooth.A(task.fake), lr, atol=1e-6)
+    estimate = task.model.net(lr)
+    assert torch.allclose(task.fake, smooth.project(estimate, lr), atol=1e-6)
+    assert not torch.allclose(task.fake, nearest.project(estimate, lr), atol=1e-3)
+    train_gan(config(folders, tmp_path, "run", steps=2, correction="smooth"), resume=False, report=lambda r: None)
+    header = read_metadata(tmp_path / "run.safetensors")
+    assert trained_correction(header) == "smooth" and "--correction smooth" in header["command"]
+    with pytest.raises(TrainError, match="other settings"):
+        train_gan(config(folders, tmp_path, "run", steps=2), resume=True, report=lambda r: None)
+    with pytest.raises(TrainError, match="--correction must be one of nearest, smooth"):
+        config(folders, tmp_path, "bad", correction="cubic")
 
 
 def test_a_patch_the_discriminator_cannot_halve_three_times_is_refused(folders, tmp_path):
