@@ -1,10 +1,13 @@
 """Measure a trained checkpoint on the benchmark sets and record it in weights/manifest.json.
 
     python benchmarks/register.py weights/compact-x4.safetensors --name compact-x4 --default
+    python benchmarks/register.py weights/realistic-x4.safetensors --name realistic-x4 --realistic compact-x4
 
 Reads the training command, steps and time from the checkpoint's header (written by
 ``srcli train``), computes sha256 and size, runs the ``shared/README.md`` protocol on Set5,
 Set14 and BSD68, and writes the manifest entry plus benchmarks/results/quality-NAME.json.
+``--realistic PSNR`` registers an adversarially trained model: never a default, reached by
+``--realism``, blended with the PSNR model named; its metrics add NIQE and detail energy.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def main() -> None:
     parser.add_argument("weights", type=Path)
     parser.add_argument("--name", required=True)
     parser.add_argument("--default", action="store_true", help="the default model for its task and scale")
+    parser.add_argument("--realistic", metavar="PSNR", help="a realistic model, blended with this PSNR model")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -46,11 +50,15 @@ def main() -> None:
             "bicubic_psnr_y": r["bicubic_psnr_y"],
             "exact_outputs": f"{r['exact_outputs']}/{r['images']}",
         }
+        | ({"niqe": r["niqe"], "hr_niqe": r["hr_niqe"], "detail": r["detail"]} if args.realistic else {})
         for name, r in results.items()
     }
-    entry = model_entry(
-        args.name, args.weights, net, header, args.default, metrics, task=header.get("task", "sr"), scale=net.scale
-    )
+    fields: dict[str, object] = {"task": header.get("task", "sr"), "scale": net.scale}
+    if args.realistic:
+        if args.default:
+            parser.error("a realistic model is never a default: it is reached by --realism")
+        fields |= {"realistic": True, "psnr_model": args.realistic}
+    entry = model_entry(args.name, args.weights, net, header, args.default, metrics, **fields)
     write_entry(entry, lambda m: m["task"] == entry["task"] and m["scale"] == entry["scale"])
     record = {
         "date": time.strftime("%Y-%m-%d"),
