@@ -103,3 +103,15 @@ def test_bad_kernel_files_are_refused_in_one_line(cli, tmp_path, photo, content,
     result = cli("degrade", photo, "-s", "2", "-o", tmp_path / "lr.png", "--downsampler", tmp_path / "k.npy")
     assert result.exit_code == 2 and message in result.output and result.output.count("\n") == 1
     assert not (tmp_path / "lr.png").exists()
+
+
+def test_a_scale_below_the_models_is_resampled_then_projected_under_the_degradation(cli, tmp_path, photo):
+    torch.manual_seed(1)
+    x4 = tmp_path / "tiny_x4.safetensors"
+    save_checkpoint(x4, SRVGGNetCompact(num_feat=8, num_conv=2, scale=4), {"task": "sr"})
+    record = _upscale(cli, photo, tmp_path / "sr.png", x4, "--scale", "3", "--degradation", "bicubic")
+    assert (record["scale"], record["estimate_scale"], record["resample"]) == (3, 4, "bicubic")
+    assert record["output_size"] == [192, 144] and record["lr_values_off"] <= 48 * 64 * 3 // 1000
+    with Image.open(tmp_path / "sr.png") as sr, Image.open(photo) as small:
+        again = np.asarray(sr.resize(small.size, Image.Resampling.BICUBIC)).astype(int)
+        assert int((again != np.asarray(small).astype(int)).sum()) == record["lr_values_off"]
