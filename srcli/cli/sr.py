@@ -143,7 +143,7 @@ def upscale(
     else:
         task = UpscaleDegraded(plan.stages, options, degradation, noise, plan.scale)
     if not quiet:
-        _note_plan(plan, kind)
+        _note_plan(plan, kind, degradation if model is None and realism is None else None)
     run_jobs(
         jobs, lambda job, on_tile: run_file(job, task, overwrite, on_tile), skip_existing, json_output,
         quiet or output == "-",
@@ -169,18 +169,19 @@ def _plan(model: str | None, scale: int | None, realism: float | None, degradati
     return SRPlan([blended], blended.scale)
 
 
-def _note_plan(plan, degradation: str) -> None:
-    """One line on stderr where more than one model runs, a larger scale is resampled, or the model was
-    trained on another LR than the --degradation."""
+def _note_plan(plan, kind: str, default_for: str | None) -> None:
+    """One line on stderr where more than one model runs or a larger scale is resampled, and one where the
+    default models for a --degradation (``default_for``, its spec; ``kind`` its kind) were trained on
+    another LR."""
     if len(plan.stages) > 1 or plan.resampled:
         how = ", PD at each stage" if len(plan.stages) > 1 else ""
         report.note(f"×{plan.scale}: {plan.describe()}{how}, then exact PD at ×{plan.scale}")
-    others = sorted({stage.trained_on for stage in plan.stages if stage.trained_on not in (None, degradation)})
-    if degradation != "box" and others:
+    others = sorted({stage.trained_on for stage in plan.stages if stage.trained_on not in (None, kind)})
+    if default_for is not None and kind != "box" and others:
         names = " → ".join(stage.name for stage in plan.stages)
         report.note(
-            f"{names} was trained on {', '.join(others)} LR; no {degradation} model ships for "
-            f"×{plan.estimate_scale}, so only the projection is {degradation}"
+            f"{names} was trained on {', '.join(others)} LR; no {default_for} model ships for "
+            f"×{plan.estimate_scale}, so only the projection is {default_for}"
         )
 
 
