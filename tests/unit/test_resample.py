@@ -13,7 +13,7 @@ from srcli.resample import area_block, resample
 scales = st.tuples(st.integers(2, 16), st.integers(2, 16)).filter(lambda pair: pair[0] != pair[1])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(scales, st.integers(1, 4), st.integers(1, 4), st.integers(0, 2**16))
 def test_area_keeps_the_box_mean_of_every_lr_pixel(pair, h, w, seed):
     source, target = pair
