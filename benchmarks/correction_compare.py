@@ -28,7 +28,7 @@ from torch import nn
 from srcli.evaluate import image_files, protocol_pair
 from srcli.imageio import Picture, tensor_to_pil
 from srcli.metrics import block_border_ratio, psnr_y
-from srcli.models import sr_stages
+from srcli.models import sr_plan
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_picture
 
@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    (model,) = sr_stages(args.model, None)
+    (model,) = sr_plan(args.model, None).stages
     model = dataclasses.replace(model, net=Remembered(model.net))
     record: dict[str, object] = {"model": args.model, **model.as_json(), "receptive_radius": model.receptive_radius}
     started = time.perf_counter()

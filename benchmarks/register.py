@@ -8,6 +8,9 @@ Reads the training command, steps and time from the checkpoint's header (written
 Set14 and BSD68, and writes the manifest entry plus benchmarks/results/quality-NAME.json.
 ``--realistic PSNR`` registers an adversarially trained model: never a default, reached by
 ``--realism``, blended with the PSNR model named; its metrics add NIQE and detail energy.
+A model trained on bicubic LR (``train sr --degradation bicubic``, its header says so) is measured
+on that LR instead (Pillow's resize, projected as ``upscale --degradation bicubic`` does) and
+registered with ``"degradation": "bicubic"``: a default beside the box one of its scale, not in its place.
 """
 
 from __future__ import annotations
@@ -19,16 +22,44 @@ import time
 from pathlib import Path
 
 import torch
+from degradation_bicubic import bicubic_pd
 from entries import model_entry, write_entry
+from PIL import Image
 
 from srcli.archs import describe
 from srcli.checkpoint import load_network
-from srcli.tasks.bench import bench_folder
+from srcli.evaluate import image_files
+from srcli.imageio import pil_to_tensor
+from srcli.metrics import psnr_y
+from srcli.tasks.bench import bench_folder, bicubic_upscale
 from srcli.tasks.run import RunOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "data" / "bench"
 SETS = ("Set5", "Set14", "BSD68")
+
+
+def bicubic_lr_metrics(folder: Path, model, scale: int) -> dict[str, object]:
+    """PSNR-Y of ``model`` under bicubic PD on Pillow-bicubic LR (HR cropped to a multiple of the scale,
+    ``scale`` border pixels cropped) beside Pillow's bicubic upscale of that LR; exact outputs are those
+    whose Pillow resize gives every LR value back."""
+    scores, baseline, exact = [], [], 0
+    for path in image_files(folder):
+        with Image.open(path) as image:
+            hr = image.convert("RGB")
+        hr = hr.crop((0, 0, hr.width // scale * scale, hr.height // scale * scale))
+        y = pil_to_tensor(hr.resize((hr.width // scale, hr.height // scale), Image.Resampling.BICUBIC))
+        truth = pil_to_tensor(hr).unsqueeze(0).double() / 255
+        _, saved, off, _, _ = bicubic_pd(model, y.to(torch.int64), scale)
+        scores.append(psnr_y(saved.unsqueeze(0).double() / 255, truth, scale))
+        baseline.append(psnr_y(bicubic_upscale(y.unsqueeze(0), scale).double() / 255, truth, scale))
+        exact += off == 0
+    return {
+        "psnr_y": round(sum(scores) / len(scores), 3),
+        "bicubic_psnr_y": round(sum(baseline) / len(baseline), 3),
+        "exact_outputs": f"{exact}/{len(scores)}",
+        "lr": "bicubic",
+    }
 
 
 def main() -> None:
@@ -42,24 +73,36 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     net, header = load_network(args.weights)
     model = describe(net, args.name)
-    results = {name: bench_folder(BENCH / name, [model], RunOptions()).as_json() for name in SETS}
-    metrics = {
-        name: {
-            "psnr_y": r["psnr_y"],
-            "ssim_y": r["ssim_y"],
-            "bicubic_psnr_y": r["bicubic_psnr_y"],
-            "exact_outputs": f"{r['exact_outputs']}/{r['images']}",
+    degradation = header.get("degradation", "box")
+    if degradation == "bicubic":
+        results: dict[str, dict] = {name: bicubic_lr_metrics(BENCH / name, model, net.scale) for name in SETS}
+        metrics: dict[str, dict] = results
+    elif degradation == "box":
+        results = {name: bench_folder(BENCH / name, [model], RunOptions()).as_json() for name in SETS}
+        metrics = {
+            name: {
+                "psnr_y": r["psnr_y"],
+                "ssim_y": r["ssim_y"],
+                "bicubic_psnr_y": r["bicubic_psnr_y"],
+                "exact_outputs": f"{r['exact_outputs']}/{r['images']}",
+            }
+            | ({"niqe": r["niqe"], "hr_niqe": r["hr_niqe"], "detail": r["detail"]} if args.realistic else {})
+            for name, r in results.items()
         }
-        | ({"niqe": r["niqe"], "hr_niqe": r["hr_niqe"], "detail": r["detail"]} if args.realistic else {})
-        for name, r in results.items()
-    }
+    else:
+        raise SystemExit(f"register.py measures box and bicubic models; this one was trained on {degradation}")
     fields: dict[str, object] = {"task": header.get("task", "sr"), "scale": net.scale}
+    if degradation != "box":
+        fields["degradation"] = degradation
     if args.realistic:
         if args.default:
             parser.error("a realistic model is never a default: it is reached by --realism")
         fields |= {"realistic": True, "psnr_model": args.realistic}
     entry = model_entry(args.name, args.weights, net, header, args.default, metrics, **fields)
-    write_entry(entry, lambda m: m["task"] == entry["task"] and m["scale"] == entry["scale"])
+    write_entry(
+        entry,
+        lambda m: (m["task"], m["scale"], m.get("degradation", "box")) == (entry["task"], entry["scale"], degradation),
+    )
     record = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {args.threads} threads",

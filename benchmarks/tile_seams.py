@@ -21,7 +21,7 @@ import torch
 from srcli.evaluate import image_files, protocol_pair
 from srcli.imageio import Picture
 from srcli.metrics import psnr
-from srcli.models import sr_stages
+from srcli.models import sr_plan
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import needed_overlap, stage_correction, upscale_picture
 
@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    (model,) = sr_stages(args.model, None)
+    (model,) = sr_plan(args.model, None).stages
     files = image_files(BENCH / args.set)[: args.limit]
     runs = [(overlap, feather) for overlap in args.overlaps for feather in (0, None)]
     rows: dict[str, list[dict[str, float]]] = {label(o, f): [] for o, f in runs}

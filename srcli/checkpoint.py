@@ -132,9 +132,18 @@ def trained_correction(metadata: Mapping[str, str]) -> str:
     return "smooth"
 
 
+def trained_degradation(metadata: Mapping[str, str]) -> str | None:
+    """The LR degradation an SR checkpoint srcli trained was made for: its header's ``degradation``, else
+    ``box`` (every SR run before that field); None for any other checkpoint."""
+    if metadata.get("format") == FORMAT and metadata.get("task") == "sr":
+        return metadata.get("degradation", "box")
+    return None
+
+
 def load_model(path: Path, name: str | None = None) -> tuple[Model, dict[str, str]]:
     """:func:`load_network` described (:class:`srcli.archs.Model`), named ``name`` or the file's name,
-    with the correction it suits (:func:`trained_correction`); a state dict srcli's registry does not
+    with the correction it suits (:func:`trained_correction`) and the LR it was trained for
+    (:func:`trained_degradation`); a state dict srcli's registry does not
     know goes to spandrel where the extra is installed (:mod:`srcli.spandrel_models`)."""
     state_dict = load_state_dict(path)
     metadata = read_metadata(path) if path.suffix == ".safetensors" else {}
@@ -146,4 +155,5 @@ def load_model(path: Path, name: str | None = None) -> tuple[Model, dict[str, st
         if foreign is not None:
             return foreign, metadata
     net = network_from_state_dict(state_dict, path.name).eval()
-    return replace(describe(net, name or path.name), correction=trained_correction(metadata)), metadata
+    model = describe(net, name or path.name)
+    return replace(model, correction=trained_correction(metadata), trained_on=trained_degradation(metadata)), metadata

@@ -37,6 +37,9 @@ class ModelEntry:
     realistic: bool = False
     psnr_model: str | None = None
     """A realistic (adversarially trained) SR model, and the PSNR model ``--realism`` blends it with."""
+    degradation: str = "box"
+    """The LR an SR model was trained on (``box``, ``bicubic``: a degradation spec's kind); a default of another
+    degradation than box is what ``upscale --degradation`` runs for its scale."""
 
     @property
     def shipped_path(self) -> Path:

@@ -1,18 +1,22 @@
 """Resolve a model the user names: a manifest name (shipped, or pulled from the Hub) or a checkpoint path.
 
 :func:`resolve` is the one way a task gets its network: it loads, describes and checks the task;
-:func:`sr_stages` chains shipped SR models where no single one has the asked scale.
+:func:`sr_plan` chains shipped SR models where no single one has the asked scale, and resamples a larger
+scale's estimate where no chain reaches it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 
 from srcli.archs import Model
 from srcli.checkpoint import load_model
 from srcli.errors import ModelError
 from srcli.manifest import ModelEntry, check_sha256, defaults, find_entry
+from srcli.ops import MAX_SCALE
 
 DEFAULT_SCALE = 4
 TASK_WORDS = {
@@ -54,8 +58,9 @@ def resolve(spec: str, task: str) -> tuple[Model, dict[str, str]]:
 
 def describe_file(path: Path) -> dict[str, object]:
     """What a checkpoint file holds, for ``srcli models info PATH``: its network described (architecture,
-    task, scale, parameters, receptive radius, input multiple, default correction), its configuration,
-    the header srcli wrote (training record) and the file's size and sha256. Raises :class:`ModelError`."""
+    task, scale, parameters, default correction, the LR it was trained on, receptive radius, input
+    multiple), its configuration, the header srcli wrote (training record) and the file's size and sha256.
+    Raises :class:`ModelError`."""
     from srcli.hub import sha256_of
 
     model, metadata = load_model(path)
@@ -66,6 +71,7 @@ def describe_file(path: Path) -> dict[str, object]:
         "sha256": sha256_of(path),
         "task": model.task,
         **model.as_json(),
+        "trained_on": model.trained_on,
         "receptive_radius": model.receptive_radius,
         "input_multiple": model.input_multiple,
         "config": config,
@@ -81,25 +87,87 @@ def default_name(task: str, what: str) -> str:
     return found[0].name
 
 
-def sr_stages(spec: str | None, scale: int | None) -> list[Model]:
-    """The SR models that take an image to ×``scale``: one, or a cascade whose scales multiply to it.
+UPSCALE_SCALES = range(2, 9)
+"""The scales ``srcli upscale`` runs with the shipped models: those a product of shipped scales reaches,
+and the others from the next larger one that a product reaches, resampled (:class:`SRPlan`)."""
 
-    With ``spec`` that model alone (its scale must be ``scale``, or ``scale`` is None). Otherwise
-    the shipped default for ``scale`` (None: ×4); where there is none, a cascade of shipped
-    defaults (×8 = ×2 then ×4).
+
+@dataclass(frozen=True)
+class SRPlan:
+    """How an image is taken to ×``scale``: SR ``stages`` whose scales multiply to :attr:`estimate_scale`
+    (a cascade where there is more than one, PD at each), and where that is not ``scale``, their float
+    estimate resampled to ×``scale`` before the projection (:mod:`srcli.resample`)."""
+
+    stages: list[Model]
+    scale: int
+
+    @property
+    def estimate_scale(self) -> int:
+        return total_scale(self.stages)
+
+    @property
+    def resampled(self) -> bool:
+        return self.estimate_scale != self.scale
+
+    def describe(self) -> str:
+        """What runs, in words: ``compact-x8 (×8), resampled to ×5``."""
+        chain = " → ".join(f"{stage.name} (×{stage.scale})" for stage in self.stages)
+        return f"{chain}, resampled to ×{self.scale}" if self.resampled else chain
+
+
+def shipped_by_scale(degradation: str = "box") -> dict[int, ModelEntry]:
+    """The shipped default SR model of each scale: one trained for ``degradation`` (a spec's kind, as
+    ``bicubic``) where the manifest has one, else the box one."""
+    found: dict[int, ModelEntry] = {}
+    for entry in sorted(defaults("sr"), key=lambda entry: entry.degradation == degradation):
+        if entry.degradation in ("box", degradation):
+            found[entry.scale] = entry
+    return found
+
+
+def factors(scale: int, scales: Collection[int]) -> list[int] | None:
+    """The fewest ``scales`` (smallest first) whose product is ``scale``, or None.
+
+    Example:
+        >>> factors(8, {2, 4}), factors(6, {2, 3, 4}), factors(5, {2, 4, 8})
+        ([2, 4], [2, 3], None)
+    """
+    paths: dict[int, list[int]] = {1: []}
+    frontier = [1]
+    while frontier:
+        following = []
+        for reached in frontier:
+            for factor in sorted(scales):
+                product = reached * factor
+                if factor > 1 and scale % product == 0 and product not in paths:
+                    paths[product] = sorted([*paths[reached], factor])
+                    following.append(product)
+        frontier = following
+    return paths.get(scale) if scale > 1 else None
+
+
+def sr_plan(spec: str | None, scale: int | None, degradation: str = "box") -> SRPlan:
+    """The SR models that take an image to ×``scale`` (None: the model's own, else ×4).
+
+    With ``spec`` that model alone: of ``scale``, or of a larger one and resampled. Otherwise the shipped
+    default of ``scale`` (:func:`shipped_by_scale` for ``degradation``), else the fewest shipped defaults
+    whose scales multiply to it (×8 = ×2 then ×4), else those of the next larger scale such a product
+    reaches, resampled (×5 from ×8, ×3 from ×4 while no ×3 ships).
     """
     if spec is not None:
         model, _ = resolve(spec, "sr")
-        if scale is not None and model.scale != scale:
-            raise ModelError(f"model {model.name} upscales ×{model.scale}, but scale {scale} was asked")
-        return [model]
+        if scale is not None and model.scale < scale:
+            raise ModelError(
+                f"model {model.name} upscales ×{model.scale}, but scale {scale} was asked "
+                "(a model is resampled down to a smaller scale, never up)"
+            )
+        return SRPlan([model], model.scale if scale is None else scale)
     scale = DEFAULT_SCALE if scale is None else scale
-    by_scale = {entry.scale: entry for entry in defaults("sr")}
-    if scale in by_scale:
-        return [resolve(by_scale[scale].name, "sr")[0]]
-    for first, second in ((2, scale // 2), (scale // 4, 4)):
-        if first * second == scale and first in by_scale and second in by_scale:
-            return [resolve(by_scale[first].name, "sr")[0], resolve(by_scale[second].name, "sr")[0]]
+    by_scale = shipped_by_scale(degradation)
+    for reach in range(scale, MAX_SCALE + 1):
+        chain = factors(reach, by_scale)
+        if chain is not None:
+            return SRPlan([resolve(by_scale[factor].name, "sr")[0] for factor in chain], scale)
     shipped = ", ".join(f"×{s}" for s in sorted(by_scale)) or "none"
     raise ModelError(f"no shipped model upscales ×{scale} (shipped: {shipped}); pass a checkpoint path as the model")
 

@@ -331,7 +331,7 @@ NUMERIC = [
         UPSCALE,
         lambda v: v == 2,
         ("out.png",),
-        refusal=lambda v: "upscales ×2" if v in (4, 8) else None,
+        refusal=lambda v: "upscales ×2" if v is not None and 3 <= v <= 8 else None,
     ),
     NumericOption("--temperature", float, COLORIZE, lambda v: 0.01 <= v <= 100, ("out.png",)),
     NumericOption("--saturation", float, COLORIZE, lambda v: 0 <= v <= 10, ("out.png",)),

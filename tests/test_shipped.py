@@ -37,7 +37,9 @@ def test_shipped_files_match_the_manifest(entry):
     assert entry.shipped_path.stat().st_size == entry.size
 
 
-SR_DEFAULTS = [e for e in load_manifest() if e.task == "sr" and e.default and e.shipped]
+SHIPPED_SR = [e for e in load_manifest() if e.task == "sr" and e.default and e.shipped]
+SR_DEFAULTS = [e for e in SHIPPED_SR if e.degradation == "box"]
+OTHER_LR_DEFAULTS = [e for e in SHIPPED_SR if e.degradation != "box"]  # trained on bicubic LR, say
 
 
 @pytest.mark.parametrize("entry", SR_DEFAULTS, ids=lambda e: e.name)
@@ -49,6 +51,16 @@ def test_every_shipped_sr_default_upscales_the_example_exactly(cli, tmp_path, en
     assert json.loads(result.stdout)["model"] == entry.name
     with Image.open(output) as upscaled, Image.open(EXAMPLE) as source:
         assert upscaled.reduce(entry.scale).tobytes() == source.tobytes()
+
+
+@pytest.mark.parametrize("entry", OTHER_LR_DEFAULTS, ids=lambda e: e.name)
+def test_a_shipped_default_for_another_lr_is_what_its_degradation_runs(cli, tmp_path, entry):
+    output = tmp_path / f"starfish_x{entry.scale}.png"
+    args = ("--scale", str(entry.scale), "--degradation", entry.degradation, "-o", output, "--json", "-q")
+    result = cli("upscale", EXAMPLE, *args)
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["model"] == entry.name and record["lr_values_off"] * 1000 <= 120 * 80 * 3  # ≥ 99.9 % exact
 
 
 CS_FLOORS = {0.1: 22.0, 0.25: 25.0, 0.5: 29.0}

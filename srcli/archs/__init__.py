@@ -78,7 +78,8 @@ class Model:
     ``input_multiple``; one output pixel depends on inputs up to ``receptive_radius`` away;
     ``features`` (channels of the widest layer) sizes the automatic tile; ``correction`` is the right
     inverse PD corrects an SR network with by default (``nearest`` for one trained through nearest PD,
-    ``smooth`` for any other, see :data:`srcli.ops.CORRECTIONS`).
+    ``smooth`` for any other, see :data:`srcli.ops.CORRECTIONS`); ``trained_on`` is the LR degradation an
+    SR network was trained for (``box``, ``bicubic``), None where unknown (a network srcli did not train).
     """
 
     net: nn.Module
@@ -91,6 +92,7 @@ class Model:
     features: int
     parameters: int
     correction: str = "smooth"
+    trained_on: str | None = None
     whole: bool = False  # tiles discouraged (the network tiles internally, or seams show): untiled by default
 
     def named(self, name: str) -> Model:

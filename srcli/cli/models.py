@@ -32,6 +32,7 @@ def _entry_json(entry, where: str) -> dict[str, Any]:
         "size": entry.size,
         "location": where,
         "default": entry.default,
+        "degradation": entry.degradation if entry.task == "sr" else None,
         "sha256": entry.sha256,
         "metrics": entry.metrics,
     }

@@ -83,7 +83,8 @@ def _summary_row(record: Mapping[str, Any]) -> list[str]:
 
 
 def describe_run(record: Mapping[str, object]) -> str:
-    """What ran, from a file's record: ``model (arch, 16.70 M parameters, ×4, smooth correction)``; empty
+    """What ran, from a file's record: ``model (arch, 16.70 M parameters, ×4, smooth correction)``, or
+    ``compact-x8 (compact, 0.41 M parameters, ×5, resampled from ×8 (area), nearest correction)``; empty
     when the record names no model."""
     if "model" not in record:
         return ""
@@ -93,6 +94,8 @@ def describe_run(record: Mapping[str, object]) -> str:
         parts.append(f"{parameters / 1e6:.2f} M parameters")
     if record.get("scale"):
         parts.append(f"×{record['scale']}")
+    if record.get("resample"):
+        parts.append(f"resampled from ×{record['estimate_scale']} ({record['resample']})")
     if record.get("correction"):
         parts.append(f"{record['correction']} correction")
     if record.get("tiles_as_untiled") is False:

@@ -37,7 +37,10 @@ Scale = Annotated[
     typer.Option(
         "--scale",
         "-s",
-        help="Upscaling factor: 2, 4 or 8 [default: the --model's own factor, else 4].",
+        help="Upscaling factor, an integer from 2 to 8 [default: the --model's own factor, else 4]. Where no "
+        "shipped model or product of them has it (3, 5, 6, 7 while x2, x4, x8 ship), the next larger one runs "
+        "(x4 for 3, x8 for 5 to 7) and its estimate is resampled before the projection, as for a --model of a "
+        "larger factor; the report says so.",
         show_default=False,
     ),
 ]
@@ -117,36 +120,69 @@ def upscale(
     json_output: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    """Upscale images ×2, ×4 or ×8. Every saved file is exactly consistent with its input: its
+    """Upscale images ×2 to ×8. Every saved file is exactly consistent with its input: its
     box downsample (or the --degradation's) equals the input byte for byte (alpha and 16-bit too).
     Exit 1 if any file failed."""
-    from srcli.blend import realism_model
     from srcli.downsample import projectable
-    from srcli.models import sr_stages, total_scale
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.degraded import UpscaleDegraded
     from srcli.tasks.run import run_file
     from srcli.tasks.sr import Upscale
 
-    if scale not in (None, 2, 4, 8):
-        fail(f"--scale must be 2, 4 or 8, got {scale}")
+    check_scale(scale)
     check_batch_options(output, json_output, overwrite, skip_existing)
     kind, _ = projectable(degradation)
     if not 0 <= noise < 1e4:
         fail(f"--noise must be a level in [0, 10000), got {noise}")
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
     options = dataclasses.replace(options, correction=correction.value if correction else None)
-    stages = sr_stages(model, scale) if realism is None else [realism_model(model, scale, realism)]
-    scale = total_scale(stages)
-    jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
-    plain = kind == "box" and noise == 0
-    task = Upscale(stages, options) if plain else UpscaleDegraded(stages, options, degradation, noise)
-    if len(stages) > 1 and not quiet:
-        report.note(f"×{scale} as a cascade: {' → '.join(f'{s.name} (×{s.scale})' for s in stages)}, PD at each stage")
+    plan = _plan(model, scale, realism, kind)
+    jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{plan.scale}", ext.value, recursive)
+    if kind == "box" and noise == 0:
+        task: Upscale | UpscaleDegraded = Upscale(plan.stages, options, plan.scale)
+    else:
+        task = UpscaleDegraded(plan.stages, options, degradation, noise, plan.scale)
+    if not quiet:
+        _note_plan(plan, kind, degradation if model is None and realism is None else None)
     run_jobs(
         jobs, lambda job, on_tile: run_file(job, task, overwrite, on_tile), skip_existing, json_output,
         quiet or output == "-",
     )  # fmt: skip
+
+
+def check_scale(scale: int | None) -> None:
+    """Refuse a ``--scale`` outside what upscale runs (:data:`srcli.models.UPSCALE_SCALES`)."""
+    from srcli.models import UPSCALE_SCALES
+
+    if scale is not None and scale not in UPSCALE_SCALES:
+        fail(f"--scale must be an integer from {UPSCALE_SCALES[0]} to {UPSCALE_SCALES[-1]}, got {scale}")
+
+
+def _plan(model: str | None, scale: int | None, realism: float | None, degradation: str = "box"):
+    """The :class:`srcli.models.SRPlan` the options ask for (a realistic blend is one ×s model)."""
+    from srcli.blend import realism_model
+    from srcli.models import SRPlan, sr_plan
+
+    if realism is None:
+        return sr_plan(model, scale, degradation)
+    blended = realism_model(model, scale, realism)
+    return SRPlan([blended], blended.scale)
+
+
+def _note_plan(plan, kind: str, default_for: str | None) -> None:
+    """One line on stderr where more than one model runs or a larger scale is resampled, and one where the
+    default models for a --degradation (``default_for``, its spec; ``kind`` its kind) were trained on
+    another LR."""
+    if len(plan.stages) > 1 or plan.resampled:
+        how = ", PD at each stage" if len(plan.stages) > 1 else ""
+        report.note(f"×{plan.scale}: {plan.describe()}{how}, then exact PD at ×{plan.scale}")
+    others = sorted({stage.trained_on for stage in plan.stages if stage.trained_on not in (None, kind)})
+    if default_for is not None and kind != "box" and others:
+        names = " → ".join(stage.name for stage in plan.stages)
+        report.note(
+            f"{names} was trained on {', '.join(others)} LR; no {default_for} model ships for "
+            f"×{plan.estimate_scale}, so only the projection is {default_for}"
+        )
 
 
 def bench(
@@ -169,25 +205,25 @@ def bench(
     the HR photo), time, megapixels per second and peak memory, per folder."""
     import torch
 
-    from srcli.blend import realism_model
-    from srcli.models import sr_stages, total_scale
     from srcli.tasks.bench import bench_folder, peak_memory_mb
-    from srcli.tasks.sr import stage_correction
+    from srcli.tasks.sr import resample_record, stage_correction
 
+    check_scale(scale)
     if threads:
         torch.set_num_threads(threads)
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
     options = dataclasses.replace(options, correction=correction.value if correction else None)
-    stages = sr_stages(model, scale) if realism is None else [realism_model(model, scale, realism)]
-    scale = total_scale(stages)
+    plan = _plan(model, scale, realism)
+    stages, scale = plan.stages, plan.scale
     name = " → ".join(stage.name for stage in stages)
-    results = [bench_folder(folder, stages, options) for folder in data]
+    results = [bench_folder(folder, stages, options, scale) for folder in data]
     if json_output:
         for result in results:
             report.print_json(
                 {
                     "model": name,
                     "scale": scale,
+                    **resample_record(stages, scale, options),
                     "pd": not no_pd,
                     "correction": " → ".join(stage_correction(stage, options) for stage in stages)
                     if not no_pd
@@ -212,8 +248,9 @@ def bench(
         ]
         for r in results
     ]
+    title = plan.describe() if plan.resampled else f"{name} ×{scale}"
     report.print_table(
-        f"{name} ×{scale}{' (no PD)' if no_pd else ''}{' (self-ensemble)' if ensemble else ''}",
+        f"{title}{' (no PD)' if no_pd else ''}{' (self-ensemble)' if ensemble else ''}",
         [
             "set",
             "images",

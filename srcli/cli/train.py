@@ -155,13 +155,22 @@ def train_sr_command(
             "every whole training photo before the first step (and again on --resume)."
         ),
     ] = None,
+    degradation: Annotated[
+        str,
+        typer.Option(
+            help="The LR it learns to invert: box (s×s mean), bicubic (Pillow's resize, the published tables' "
+            "LR), bicubic-matlab or gaussian:σ. The LR of each whole photo is made once, patches are cut in "
+            "pairs on the scale grid, the output is projected under that degradation and validated on it."
+        ),
+    ] = "box",
     seed: Seed = 0,
     val_every: ValEvery = 500,
     ema: Ema = None,
     threads: Threads = None,
     resume: Resume = False,
 ) -> None:
-    """Train a super-resolution network on box-downsampled patches, L1 (or MSE) loss on the PD output."""
+    """Train a super-resolution network on box-downsampled patches (or --degradation's), L1 (or MSE) loss
+    on the PD output."""
     from srcli.train.sr import SRTrainConfig, train_sr
 
     _set_threads(threads)
@@ -169,7 +178,7 @@ def train_sr_command(
         scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), arch=arch, num_feat=num_feat,
         num_conv=num_conv, steps=steps, minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch,
         lr=lr, pd=pd, correction=correction.value, loss=loss.value, rescales=tuple(rescale or ()), teacher=teacher,
-        seed=seed, val_every=val_every, ema=ema,
+        degradation=degradation, seed=seed, val_every=val_every, ema=ema,
     )  # fmt: skip
     _check_ranges(config)
     train_sr(config, resume=resume, report=_echo_row)

@@ -29,7 +29,7 @@ from srcli.niqe import niqe
 from srcli.pristine import shipped_pristine
 from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, Timings
-from srcli.tasks.sr import upscale_picture
+from srcli.tasks.sr import upscale_chain
 
 
 @dataclass(frozen=True)
@@ -109,17 +109,17 @@ def peak_memory_mb() -> float:
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
-def bench_folder(folder: Path, stages: list[Model], options: RunOptions) -> SetResult:
-    """Run every image of ``folder`` through the stages and score it."""
-    scale = total_scale(stages)
+def bench_folder(folder: Path, stages: list[Model], options: RunOptions, scale: int | None = None) -> SetResult:
+    """Run every image of ``folder`` through the stages (to ×``scale``, None: their product, else their
+    estimate resampled: :func:`srcli.tasks.sr.upscale_chain`) and score it."""
+    scale = total_scale(stages) if scale is None else scale
     scores, bicubic, verdicts, realism, bicubic_realism, hr_niqe = [], [], [], [], [], []
     timings, seconds, megapixels = Timings(), 0.0, 0.0
     for path in image_files(folder):
         hr, lr = protocol_pair(path, scale)
         picture = Picture(lr[0], None, 8)
         started = time.perf_counter()
-        for stage in stages:
-            picture = upscale_picture(picture, stage, options, timings=timings)
+        picture, _ = upscale_chain(picture, stages, options, scale, timings=timings)
         seconds += time.perf_counter() - started
         saved = decode_picture(encode_picture(picture, ".png"), path.name, trusted=True)
         verdicts.append(box_consistency(saved.color, lr[0], scale, 255))

@@ -20,10 +20,11 @@ from srcli.degradation import ROUND_TRIP_STEPS, Resize, RoundedLinear, RoundedRe
 from srcli.downsample import downsample_float, operator_for, parse_spec
 from srcli.imageio import Picture, decode_picture, encode_picture, read_picture
 from srcli.metrics import consistency_psnr
+from srcli.models import total_scale
 from srcli.ops import LinearOperator
 from srcli.tasks.batch import Job
 from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles
-from srcli.tasks.sr import network_estimate, stage_overlap
+from srcli.tasks.sr import network_estimate, resample_record, resampled_estimate, stage_overlap
 from srcli.tiling import auto_tile
 
 KERNEL_ROUND_TRIP_STEPS = 6
@@ -60,20 +61,19 @@ def estimate(picture: Picture, stages: list[Model], options: RunOptions, timings
 @dataclass(frozen=True)
 class UpscaleDegraded:
     """The SR task of :func:`srcli.tasks.run.run_file` for a known degradation ``degradation`` (a spec of
-    :func:`srcli.downsample.parse_spec`) and noise level ``noise`` (levels; 0 for a clean LR)."""
+    :func:`srcli.downsample.parse_spec`) and noise level ``noise`` (levels; 0 for a clean LR); with
+    ``target``, a scale below the stages' product, their estimate is resampled to it first."""
 
     stages: list[Model]
     options: RunOptions
     degradation: str
     noise: float = 0.0
+    target: int | None = None
     name: str = "sr"
 
     @property
     def scale(self) -> int:
-        total = 1
-        for stage in self.stages:
-            total *= stage.scale
-        return total
+        return self.target or total_scale(self.stages)
 
     def read(self, source: str) -> Picture:
         return read_picture(source)
@@ -82,7 +82,8 @@ class UpscaleDegraded:
         job.refuse_existing_target(overwrite)
 
     def restore(self, item: Picture, timings: Timings, on_tile: TileCallback | None) -> Picture:
-        z = estimate(item, self.stages, self.options, timings, on_tile)
+        z = resampled_estimate(estimate(item, self.stages, self.options, timings, on_tile), self.stages, self.scale,
+                               self.options)  # fmt: skip
         started = time.perf_counter()
         try:
             return self._project(item, z)
@@ -134,6 +135,7 @@ class UpscaleDegraded:
             "arch": " → ".join(stage.arch for stage in self.stages),
             "parameters": sum(stage.parameters for stage in self.stages),
             "scale": self.scale,
+            **resample_record(self.stages, self.scale, self.options),
             "degradation": self.degradation,
             "input_size": [item.width, item.height],
             "output_size": [saved.width, saved.height],

@@ -40,6 +40,7 @@ class RunOptions:
     ensemble: bool = False
     correction: str | None = None
     feather: int | None = None  # SR: LR pixels of blend at core borders; None automatic, 0 none
+    resample: str | None = None  # SR at a scale no model has: how a larger estimate is resampled; None default
 
     @property
     def dtype(self) -> torch.dtype:

@@ -69,3 +69,27 @@ def sample_batch(
             crop = crop.transpose(-1, -2)
         crops.append(crop)
     return torch.stack(crops).float()
+
+
+def sample_pairs(
+    images: list[torch.Tensor], lrs: list[torch.Tensor], generator: torch.Generator, batch: int, patch: int, scale: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random crops of LR photos ``lrs`` (``(C, h, w)``) and the HR ``images`` they were made from
+    (``(C, s·h, s·w)``), on the scale grid, each pair with the same flips and transposes:
+    ``(batch, C, patch, patch)`` and ``(batch, C, s·patch, s·patch)`` float."""
+    low, high = [], []
+    for _ in range(batch):
+        index = int(torch.randint(len(images), (1,), generator=generator))
+        lr, hr = lrs[index], images[index]
+        top = int(torch.randint(lr.shape[1] - patch + 1, (1,), generator=generator))
+        left = int(torch.randint(lr.shape[2] - patch + 1, (1,), generator=generator))
+        pair = [lr[:, top : top + patch, left : left + patch],
+                hr[:, scale * top : scale * (top + patch), scale * left : scale * (left + patch)]]  # fmt: skip
+        flip_h, flip_v, transpose = torch.randint(2, (3,), generator=generator).tolist()
+        for dims, chosen in (((-1,), flip_h), ((-2,), flip_v)):
+            pair = [crop.flip(dims) for crop in pair] if chosen else pair
+        if transpose:
+            pair = [crop.transpose(-1, -2) for crop in pair]
+        low.append(pair[0])
+        high.append(pair[1])
+    return torch.stack(low).float(), torch.stack(high).float()

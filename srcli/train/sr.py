@@ -5,6 +5,13 @@ loss (or MSE, ``--loss mse``, which PSNR measures, or ``--loss l1-luma``, weight
 BT.601 luma the benchmarks score) on the projected output, against the HR patch or a teacher's
 self-ensemble (``--teacher``, :mod:`srcli.train.teacher`); the loop itself (schedule, resume, logs) is
 :mod:`srcli.train.loop`.
+
+With ``--degradation`` (bicubic, bicubic-matlab, gaussian:σ) the LR is that degradation of the whole
+photo, as ``srcli degrade`` and the published tables make it (Pillow's own 8-bit resize for bicubic), and
+patches are cut in pairs on the scale grid, so the network sees exactly the LR it meets in use. The output
+is projected under the patch's own operator (:class:`DegradedPD`); that operator renormalises the kernel at
+the patch border where the photo's reaches past it, so the loss leaves out the LR rows whose footprint
+crosses the border (:func:`loss_band`) and counts only HR pixels whose constraint is the photo's.
 """
 
 from __future__ import annotations
@@ -15,17 +22,21 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from safetensors.torch import load_file
 from torch import nn
 
 from srcli.archs.compact import deepen_compact, is_compact, widen_compact_scale
 from srcli.checkpoint import build_network
+from srcli.degradation import Resize
+from srcli.downsample import downsample_rounded, parse_spec, separable
 from srcli.errors import TrainError
 from srcli.evaluate import Upscaler, evaluate_sr
-from srcli.metrics import Y_WEIGHTS
+from srcli.imageio import pil_to_tensor
+from srcli.metrics import Y_WEIGHTS, psnr_y
 from srcli.ops import CORRECTIONS, AvgPool, PDWrapper
 from srcli.train.config import LEAD, NETWORK, PD, TrainRun, option
-from srcli.train.data import sample_batch
+from srcli.train.data import sample_batch, sample_pairs
 from srcli.train.loop import Report, Task, fit
 from srcli.train.teacher import load_teacher, weights_digest, with_targets
 
@@ -46,6 +57,8 @@ class SRTrainConfig(TrainRun):
     rescales: tuple[float, ...] = option((), flag="--rescale", schedule=True, optional=True)
     teacher: Path | None = option(None, flag="--teacher", optional=True)
     teacher_sha256: str = option("", init=False, schedule=True, optional=True, key="teacher")  # its content
+    # the LR the network learns to invert (a separable spec of srcli.downsample); box runs from before it resume
+    degradation: str = option("box", flag="--degradation", schedule=True, optional=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -56,6 +69,14 @@ class SRTrainConfig(TrainRun):
         self.rescales = tuple(self.rescales)
         if any(not 0 < factor < 1 for factor in self.rescales):
             raise TrainError(f"--rescale factors must be in (0, 1), got {', '.join(map(str, self.rescales))}")
+        kind, _ = parse_spec(self.degradation)
+        if kind not in TRAINED_DEGRADATIONS:
+            raise TrainError(
+                f"--degradation must be one of {', '.join(TRAINED_DEGRADATIONS)} (gaussian:σ with its σ), "
+                f"got {self.degradation!r}"
+            )
+        if kind != "box" and self.teacher is not None:
+            raise TrainError("--teacher targets are box-projected; it cannot be combined with --degradation")
         if self.teacher is not None:
             if not self.teacher.is_file():
                 raise TrainError(f"teacher weights not found: {self.teacher}")
@@ -64,6 +85,9 @@ class SRTrainConfig(TrainRun):
     def network_config(self) -> dict[str, int]:
         return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
 
+
+TRAINED_DEGRADATIONS = ("box", "bicubic", "bicubic-matlab", "gaussian")
+"""What ``--degradation`` takes: the separable degradations (:class:`srcli.degradation.Resize`)."""
 
 LUMA_WEIGHTS = torch.tensor(Y_WEIGHTS) / 255  # Y - 16 in [0, 219/255] for RGB in [0, 1]
 CHROMA_SHARE = 0.25  # of the RGB L1 kept in l1-luma, so that colour stays anchored
@@ -105,6 +129,58 @@ def validate(model: nn.Module, files: list[Path], scale: int) -> float:
     return sum(s.psnr_y for s in scores) / len(scores)
 
 
+def degraded_lr(hr: torch.Tensor, scale: int, degradation: str) -> torch.Tensor:
+    """``(3, s·h, s·w)`` uint8 → ``(3, h, w)`` uint8: ``degradation`` as a file stores it (Pillow's own 8-bit
+    resize for bicubic, :func:`srcli.downsample.downsample_rounded`)."""
+    return downsample_rounded(hr, scale, degradation, 8).to(torch.uint8)
+
+
+def validate_degraded(model: nn.Module, files: list[Path], scale: int, degradation: str) -> float:
+    """:func:`validate` on LR made by ``degradation`` (HR cropped to a multiple of the scale, PSNR-Y with
+    ``scale`` border pixels cropped)."""
+    upscale, scores = rounded_upscaler(model), []
+    for path in files:
+        with Image.open(path) as image:
+            hr = pil_to_tensor(image.convert("RGB"))
+        hr = hr[:, : hr.shape[1] // scale * scale, : hr.shape[2] // scale * scale]
+        sr = upscale(degraded_lr(hr, scale, degradation).unsqueeze(0))
+        scores.append(psnr_y(sr.double() / 255, hr.unsqueeze(0).double() / 255, scale))
+    return sum(scores) / len(scores)
+
+
+def loss_band(degradation: str, scale: int) -> int:
+    """LR pixels at each patch border whose footprint under the photo's degradation reaches past the patch
+    (where the patch's own operator renormalises its kernel): 2 for Pillow's bicubic, 0 for the box.
+
+    Example:
+        >>> loss_band("bicubic", 4), loss_band("box", 4), loss_band("gaussian:3", 2)
+        (2, 0, 5)
+    """
+    rows = separable(degradation, scale, 64 * scale, 64 * scale).rows
+    used = (rows[32].abs() > 0).nonzero().flatten()
+    reach = max(32 * scale - int(used[0]), int(used[-1]) + 1 - 33 * scale)
+    return -(-reach // scale)
+
+
+class DegradedPD(nn.Module):
+    """PD under a separable degradation for inputs of any size: ``project(net(y), y)`` with the operator of
+    the output's size (:class:`srcli.degradation.Resize`, kept per size)."""
+
+    def __init__(self, net: nn.Module, degradation: str, scale: int) -> None:
+        super().__init__()
+        self.net, self.degradation, self.scale = net, degradation, scale
+        self.operators: dict[tuple[int, int], Resize] = {}
+
+    def operator(self, height: int, width: int) -> Resize:
+        if (height, width) not in self.operators:
+            self.operators[height, width] = separable(self.degradation, self.scale, height, width)
+        return self.operators[height, width]
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        estimate = self.net(y)
+        return self.operator(*estimate.shape[-2:]).project(estimate, y)
+
+
 def load_initial_weights(net: nn.Module, path: Path, arch: str, scale: int, num_conv: int) -> None:
     """Load the weights at ``path`` into ``net``; a compact checkpoint of another scale has its
     sub-pixel grid resampled (without changing what it computes where its scale divides ``scale``),
@@ -130,13 +206,22 @@ class SRTask(Task):
         self.config = config
         self.hr_patch = self.min_side = config.patch * config.scale
         self.rescales = config.rescales
-        self.curve = f"x{config.scale} {'PD' if config.pd else 'no PD'}"
-        self.title = f"validation PSNR-Y, x{config.scale}"
+        self.degraded = parse_spec(config.degradation)[0] != "box"
+        self.band = loss_band(config.degradation, config.scale) if self.degraded else 0
+        if 2 * self.band >= config.patch:
+            raise TrainError(f"--patch {config.patch} leaves no pixel inside the {self.band}-pixel loss band")
+        label = "" if not self.degraded else f" {config.degradation} LR"
+        self.curve = f"x{config.scale} {'PD' if config.pd else 'no PD'}{label}"
+        self.title = f"validation PSNR-Y, x{config.scale}{label}"
 
     def prepare(self, images: list[torch.Tensor], val_files: list[Path], report: Report) -> None:
         config = self.config
         if config.teacher is not None:
             images = with_targets(load_teacher(config.teacher, config.scale), images, config.scale, report)
+        if self.degraded:  # each photo cropped to the scale grid and its LR made whole, once
+            s = config.scale
+            images = [image[:, : image.shape[1] // s * s, : image.shape[2] // s * s] for image in images]
+            self.lrs = [degraded_lr(image, s, config.degradation) for image in images]
         self.images, self.val_files = images, val_files
 
     def build_net(self) -> nn.Module:
@@ -149,27 +234,45 @@ class SRTask(Task):
         # channels-last: measured 1.3x faster steps on a 2-core AVX2 CPU
         net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.net = net
-        operator = AvgPool(self.config.scale, self.config.correction)
-        self.model = PDWrapper(net, operator) if self.config.pd else net
+        config = self.config
+        if not config.pd:
+            self.model = net
+        elif self.degraded:
+            self.model = DegradedPD(net, config.degradation, config.scale)
+        else:
+            self.model = PDWrapper(net, AvgPool(config.scale, config.correction))
         return self.model
 
     def draw_batch(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         config = self.config
+        if self.degraded:
+            lr, hr = sample_pairs(self.images, self.lrs, generator, config.batch, config.patch, config.scale)
+            return (lr / 255).contiguous(memory_format=torch.channels_last), hr / 255
         align = config.scale if config.teacher else 1
         patches = sample_batch(self.images, generator, config.batch, self.hr_patch, align=align)
         lr = (box_lr(patches[:, :3], config.scale) / 255).contiguous(memory_format=torch.channels_last)
         return lr, patches[:, -3:] / 255  # the HR patch, or the teacher's target stacked under it
 
     def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return LOSSES[self.config.loss](self.model(inputs), targets)
+        output, margin = self.model(inputs), self.band * self.config.scale
+        if margin:
+            output, targets = output[..., margin:-margin, margin:-margin], targets[..., margin:-margin, margin:-margin]
+        return LOSSES[self.config.loss](output, targets)
 
     def validate(self) -> dict[str, float]:
-        return {"val_psnr_y": validate(self.model, self.val_files, self.config.scale)} if self.val_files else {}
+        config = self.config
+        if not self.val_files:
+            return {}
+        if self.degraded:
+            return {"val_psnr_y": validate_degraded(self.model, self.val_files, config.scale, config.degradation)}
+        return {"val_psnr_y": validate(self.model, self.val_files, config.scale)}
 
     def header(self, row: dict[str, str]) -> dict[str, str]:
         config = self.config
         pd = "true" if config.pd else "false"
         header = {"task": "sr", "scale": str(config.scale), "pd": pd, "correction": config.correction}
+        if self.degraded:
+            header["degradation"] = config.degradation
         return header | {"val_psnr_y": row["val_psnr_y"]}
 
 

@@ -12,6 +12,7 @@ from PIL import Image
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.checkpoint import save_checkpoint
 from tests.images import save_8bit
+from tests.manifests import install_manifest, tiny_sr_model
 
 
 @pytest.fixture
@@ -103,3 +104,32 @@ def test_bad_kernel_files_are_refused_in_one_line(cli, tmp_path, photo, content,
     result = cli("degrade", photo, "-s", "2", "-o", tmp_path / "lr.png", "--downsampler", tmp_path / "k.npy")
     assert result.exit_code == 2 and message in result.output and result.output.count("\n") == 1
     assert not (tmp_path / "lr.png").exists()
+
+
+def test_a_scale_below_the_models_is_resampled_then_projected_under_the_degradation(cli, tmp_path, photo):
+    torch.manual_seed(1)
+    x4 = tmp_path / "tiny_x4.safetensors"
+    save_checkpoint(x4, SRVGGNetCompact(num_feat=8, num_conv=2, scale=4), {"task": "sr"})
+    record = _upscale(cli, photo, tmp_path / "sr.png", x4, "--scale", "3", "--degradation", "bicubic")
+    assert (record["scale"], record["estimate_scale"], record["resample"]) == (3, 4, "bicubic")
+    assert record["output_size"] == [192, 144] and record["lr_values_off"] <= 48 * 64 * 3 // 1000
+    with Image.open(tmp_path / "sr.png") as sr, Image.open(photo) as small:
+        again = np.asarray(sr.resize(small.size, Image.Resampling.BICUBIC)).astype(int)
+        assert int((again != np.asarray(small).astype(int)).sum()) == record["lr_values_off"]
+
+
+def test_a_model_trained_for_the_degradation_is_the_default_where_one_ships(monkeypatch, cli, tmp_path, generator):
+    small = save_8bit(tmp_path / "small.png", (60 + torch.rand(3, 8, 10, generator=generator) * 100).round().byte())
+    weights = {kind: tiny_sr_model(tmp_path / f"{kind}.safetensors", 2, kind) for kind in ("box", "bicubic")}
+
+    def upscale(*extra):
+        result = cli("upscale", small, "--scale", "2", "--json", "--device", "cpu", "--overwrite", *extra)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["model"], " ".join(result.stderr.split())
+
+    install_manifest(monkeypatch, tmp_path, {f"{k}-x2": (weights[k], 2, k) for k in ("box", "bicubic")})
+    assert upscale("--degradation", "bicubic")[0] == "bicubic-x2" and upscale()[0] == "box-x2"
+    assert "trained on" not in upscale("--degradation", "bicubic")[1]
+    install_manifest(monkeypatch, tmp_path, {"box-x2": (weights["box"], 2, "box")})
+    model, note = upscale("--degradation", "bicubic")
+    assert model == "box-x2" and "box-x2 was trained on box LR; no bicubic model ships for ×2" in note

@@ -83,7 +83,7 @@ def test_ctrl_c_before_the_batch_is_one_line(cli, batch, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("srcli.models.sr_stages", interrupted)
+    monkeypatch.setattr("srcli.models.sr_plan", interrupted)
     result = upscale(cli, batch)
     assert result.exit_code == 130 and result.stderr.splitlines() == ["srcli: interrupted: stopped by Ctrl-C"]
 

@@ -15,8 +15,8 @@ from srcli.archs.rrdbnet import RRDBNet
 from srcli.archs.srresnet import SRResNet
 from srcli.checkpoint import save_checkpoint
 from srcli.imageio import Picture, read_picture, write_picture
-from srcli.manifest import sha256_of
 from tests.images import pillow_channels, random_channels, save_8bit, save_png16, srgb_profile
+from tests.manifests import install_manifest, tiny_sr_model
 
 
 def random_model(path: Path, scale: int, arch: type = SRVGGNetCompact) -> Path:
@@ -265,7 +265,9 @@ def test_scale_defaults_to_the_models_own(cli, models, tmp_path, generator):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--scale", "3"], "--scale must be 2, 4 or 8"),
+        (["--scale", "9"], "--scale must be an integer from 2 to 8, got 9"),
+        (["--scale", "1"], "--scale must be an integer from 2 to 8, got 1"),
+        (["--scale", "-3"], "--scale must be an integer from 2 to 8, got -3"),
         (["--model", "no-such-model"], "unknown model"),
         (["--model", "MODEL2", "--scale", "4"], "upscales ×2"),
         (["--tile", "-1"], "must not be negative"),
@@ -280,32 +282,44 @@ def test_bad_options_are_one_line_exit_2(cli, models, tmp_path, generator, args,
 
 
 def test_cascade_for_x8(monkeypatch, models, tmp_path, generator, cli):
-    from srcli import manifest as registry
-
-    manifest = {
-        "models": [
-            {
-                "name": f"test-x{s}",
-                "task": "sr",
-                "scale": s,
-                "arch": "compact",
-                "file": str(models[s]),
-                "sha256": sha256_of(models[s]),
-                "size": models[s].stat().st_size,
-                "default": True,
-            }
-            for s in (2, 4)
-        ]
-    }
-    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    monkeypatch.setattr(registry, "weights_dir", lambda: tmp_path)
+    install_manifest(monkeypatch, tmp_path, {f"test-x{s}": (models[s], s, "box") for s in (2, 4)})
     source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 5, 7))
     result = cli("upscale", source, "--scale", "8", "--json")
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     assert record["model"] == "test-x2 → test-x4" and record["output_size"] == [56, 40]
-    assert "cascade" in result.stderr
+    assert record["estimate_scale"] == 8 and record["resample"] is None
+    assert "PD at each stage" in result.stderr
     assert reduces_to(tmp_path / "in_x8.png", pillow_channels(source), 8)
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    """Tiny stand-ins for the shipped ×2, ×4 and ×8 defaults."""
+    folder = tmp_path_factory.mktemp("shipped")
+    return {f"tiny-x{s}": (tiny_sr_model(folder / f"x{s}.safetensors", s), s, "box") for s in (2, 4, 8)}
+
+
+@pytest.mark.parametrize(("scale", "tile"), [*((s, "0") for s in range(2, 9)), (3, "4"), (7, "4")])
+def test_every_scale_from_2_to_8_is_exact_and_says_what_ran(
+    monkeypatch, shipped, tmp_path, generator, cli, scale, tile
+):
+    install_manifest(monkeypatch, tmp_path, shipped)
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 7, 5))
+    result = cli("upscale", source, "--scale", scale, "--tile", tile, "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    estimate = {3: 4, 5: 8, 6: 8, 7: 8}.get(scale, scale)
+    assert record["model"] == f"tiny-x{estimate}" and record["output_size"] == [5 * scale, 7 * scale]
+    assert (record["scale"], record["estimate_scale"]) == (scale, estimate)
+    assert reduces_to(tmp_path / f"in_x{scale}.png", pillow_channels(source), scale)
+    text = " ".join(result.stderr.split())
+    if estimate != scale:
+        assert record["resample"] == "bicubic" and record["tiles_as_untiled"] is True
+        assert f"×{scale}: tiny-x{estimate} (×{estimate}), resampled to ×{scale}" in text
+        assert f"×{scale}, resampled from ×{estimate} (bicubic)" in text  # the table's title names it too
+    else:
+        assert record["resample"] is None and "resampled" not in text
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message given where CUDA is absent")

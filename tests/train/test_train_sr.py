@@ -7,19 +7,34 @@ import functools
 import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from safetensors.torch import load_file
 
+from srcli.archs.compact import SRVGGNetCompact
 from srcli.checkpoint import load_model, load_network, read_metadata
+from srcli.downsample import box_rounded, separable
 from srcli.errors import TrainError
+from srcli.imageio import pil_to_tensor, tensor_to_pil
 from srcli.ops import AvgPool
-from srcli.train.data import load_training_images, sample_batch
+from srcli.train.data import load_training_images, sample_batch, sample_pairs
 from srcli.train.loop import BEST_WEIGHTS, format_duration, keep_if_best
-from srcli.train.sr import CHROMA_SHARE, LUMA_WEIGHTS, SRTrainConfig, box_lr, luma_l1, train_sr
+from srcli.train.sr import (
+    CHROMA_SHARE,
+    LUMA_WEIGHTS,
+    DegradedPD,
+    SRTrainConfig,
+    box_lr,
+    degraded_lr,
+    loss_band,
+    luma_l1,
+    train_sr,
+)
 from srcli.train.teacher import load_teacher, with_targets
 from tests.images import random_channels, save_8bit, training_folders
 
@@ -436,3 +451,84 @@ def test_a_teacher_of_another_scale_or_changed_since_is_refused(folders, tmp_pat
         train_sr(config(folders, tmp_path, "student", teacher=teacher), resume=True, report=lambda r: None)
     with pytest.raises(TrainError, match="teacher weights not found"):
         config(folders, tmp_path, "student", teacher=tmp_path / "missing.safetensors")
+
+
+def test_bicubic_lr_trains_resumes_exactly_and_is_recorded(folders, tmp_path):
+    torch.set_num_threads(1)
+    train_sr(config(folders, tmp_path, "straight", degradation="bicubic"), resume=False, report=lambda row: None)
+    train_sr(config(folders, tmp_path, "split", degradation="bicubic", stop_at=3), False, lambda row: None)
+    train_sr(config(folders, tmp_path, "split", degradation="bicubic"), resume=True, report=lambda row: None)
+    straight = load_file(str(tmp_path / "straight" / "state.safetensors"))
+    split = load_file(str(tmp_path / "split" / "state.safetensors"))
+    assert all(torch.equal(straight[key], split[key]) for key in straight)
+    header = read_metadata(tmp_path / "split.safetensors")
+    assert header["degradation"] == "bicubic" and header["command"].endswith("--degradation bicubic")
+    assert load_model(tmp_path / "split.safetensors")[0].trained_on == "bicubic"
+    with pytest.raises(TrainError, match="other settings"):  # the box schedule is another run
+        train_sr(config(folders, tmp_path, "split"), resume=True, report=lambda row: None)
+    box = train_sr(config(folders, tmp_path, "box", steps=1), resume=False, report=lambda row: None)
+    assert "degradation" not in read_metadata(box) and load_model(box)[0].trained_on == "box"
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), scale=st.sampled_from([2, 3, 4]))
+def test_pairs_are_cut_on_the_scale_grid_and_flipped_together(seed, scale):
+    # With the box, the whole photo's LR cropped is the crop's own LR, flipped or transposed alike.
+    generator = torch.Generator().manual_seed(seed)
+    photo = torch.randint(0, 256, (3, 12 * scale, 11 * scale), generator=generator, dtype=torch.uint8)
+    lr, hr = sample_pairs([photo], [box_rounded(photo, scale)], generator, batch=6, patch=5, scale=scale)
+    assert lr.shape == (6, 3, 5, 5) and hr.shape == (6, 3, 5 * scale, 5 * scale)
+    assert torch.equal(lr, torch.stack([box_rounded(patch, scale) for patch in hr]).float())
+
+
+@pytest.mark.parametrize(("spec", "scale"), [("bicubic", 2), ("bicubic", 4), ("gaussian:1.6", 3)])
+def test_inside_the_loss_band_the_patch_operator_is_the_photos(spec, scale):
+    band, patch, top = loss_band(spec, scale), 10, 7
+    photo = separable(spec, scale, 40 * scale, 40 * scale).rows[top : top + patch, scale * top : scale * (top + patch)]
+    own = separable(spec, scale, patch * scale, patch * scale).rows
+    assert torch.allclose(own[band : patch - band], photo[band : patch - band], atol=1e-12)
+    assert not torch.allclose(own[band - 1], photo[band - 1], atol=1e-6)  # the row outside it reaches past
+
+
+def test_the_lr_of_a_bicubic_run_is_pillows_own_resize(generator):
+    photo = random_channels(generator, 3, 24, 32).to(torch.uint8)
+    pillow = tensor_to_pil(photo).resize((16, 12), Image.Resampling.BICUBIC)
+    assert torch.equal(degraded_lr(photo, 2, "bicubic"), pil_to_tensor(pillow))
+
+
+def test_the_projected_output_has_the_patchs_degradation(generator):
+    net = SRVGGNetCompact(num_feat=8, num_conv=2, scale=2)
+    model = DegradedPD(net, "bicubic", 2)
+    lr = torch.rand(2, 3, 9, 7, generator=generator)
+    with torch.no_grad():
+        out = model(lr)
+    assert torch.allclose(separable("bicubic", 2, 18, 14).A(out.double()), lr.double(), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--degradation", "motion:5,30"], "--degradation must be one of box, bicubic"),
+        (["--degradation", "lanczos"], "--degradation must be one of box, bicubic"),
+        (["--degradation", "gaussian:x"], "gaussian needs its width"),
+        (["--degradation", "bicubic", "--teacher", "weights/compact-x2.safetensors"], "cannot be combined"),
+    ],
+)
+def test_degradations_training_cannot_use_are_one_line(folders, tmp_path, cli, options, message):
+    result = run_small(cli, folders, tmp_path, "bad", *options)
+    assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_box_model_starts_a_bicubic_fine_tune(folders, tmp_path, cli):
+    shipped = Path(__file__).resolve().parents[2] / "weights" / "compact-x4.safetensors"
+    sizes = ["--num-feat", "64", "--num-conv", "8", "--patch", "6", "--batch", "1", "--lr", "1e-12"]
+    train, val = folders
+    result = cli("train", "sr", "--scale", "4", "--data", train, "--val", val, "--init", shipped, *sizes,
+                 "--steps", "1", "--out", tmp_path / "ft.safetensors", "--run-dir", tmp_path / "ft",
+                 "--degradation", "bicubic")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    before, after = load_file(str(shipped)), load_file(str(tmp_path / "ft.safetensors"))
+    assert all(torch.allclose(before[key], after[key], atol=1e-6) for key in before)
+    header = read_metadata(tmp_path / "ft.safetensors")
+    assert header["degradation"] == "bicubic" and f"--init {shipped}" in header["command"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -10,8 +11,16 @@ import torch
 from srcli.archs import describe
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.imageio import Picture
+from srcli.resample import resample
 from srcli.tasks.run import RunOptions, Timings
-from srcli.tasks.sr import needed_overlap, stage_overlap, upscale_picture
+from srcli.tasks.sr import (
+    _chain_estimate,
+    chain_needed_overlap,
+    needed_overlap,
+    stage_overlap,
+    upscale_picture,
+    upscale_resampled,
+)
 from tests.images import random_channels
 
 
@@ -91,3 +100,32 @@ def test_out_of_memory_halves_the_tile_and_starts_again(device, generator, monke
     out = upscale_picture(Picture(lr, None, 8), model, RunOptions(device=device, tile=64, overlap=4), timings=timings)
     assert timings.tiles == [16]  # 64 + overlap and 32 + overlap are too wide; 16 + 2·4 fits
     assert torch.equal(_box_means(out.color, 2), lr.to(torch.float64))
+
+
+@pytest.mark.parametrize("method", ["area", "bicubic"])
+def test_a_resampled_chain_is_exact_with_alpha_and_tiles_as_untiled(device, generator, method):
+    """×5 from a ×2 → ×4 cascade: the estimate of the whole chain is resampled per tile window, then PD at ×5."""
+    lr, alpha = random_channels(generator, 3, 20, 12), random_channels(generator, 1, 20, 12)
+    stages = [_model(generator, 2), _model(generator, 4)]
+    options = RunOptions(device=device, resample=method, correction="nearest")
+    assert chain_needed_overlap(stages, options) == 4 + math.ceil(4 / 2) + (method == "bicubic")  # radii 4 and 4
+    whole = upscale_resampled(Picture(lr, alpha, 8), stages, 5, dataclasses.replace(options, tile=0))
+    tiled = upscale_resampled(Picture(lr, alpha, 8), stages, 5, dataclasses.replace(options, tile=4))
+    assert whole.color.shape == (3, 100, 60)
+    assert torch.equal(_box_means(tiled.color, 5), lr.to(torch.float64))
+    assert torch.equal(_box_means(tiled.alpha, 5), alpha.to(torch.float64))
+    assert (whole.color.to(torch.int32) - tiled.color.to(torch.int32)).abs().max() <= 1
+
+
+def test_the_area_resample_of_a_consistent_estimate_moves_only_the_rounding(generator):
+    """Nearest PD at ×8 and area resampling to ×5 keep every LR pixel's mean: the ×5 finish only rounds."""
+    lr = random_channels(generator, 3, 16, 16)
+    model = _model(generator, 8)
+    with torch.no_grad():
+        model.net.body[-1].weight.mul_(100)  # far from consistent before PD
+    bare = RunOptions(pd=False, resample="area")
+    window = lr.unsqueeze(0).float() / 255
+    estimate = resample(_chain_estimate([model], window, RunOptions()), 8, 5, "area")
+    assert torch.allclose(torch.nn.functional.avg_pool2d(estimate, 5), window, atol=1e-5)
+    unprojected = upscale_resampled(Picture(lr, None, 8), [model], 5, bare).color
+    assert not torch.equal(_box_means(unprojected, 5), lr.to(torch.float64))

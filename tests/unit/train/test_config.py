@@ -90,7 +90,7 @@ def test_the_schedule_key_of_a_distilled_run_holds_the_teachers_digest(parsed):
     [
         "srcli train sr --scale 3 --data d --out o.safetensors --arch compact --num-feat 8 --num-conv 2 --steps 10 "
         "--batch 2 --patch 8 --lr 0.001 --no-pd --seed 4 --val-every 5 --ema 0.9 --loss l1-luma "
-        "--rescale 0.8 --rescale 0.6",
+        "--rescale 0.8 --rescale 0.6 --degradation bicubic",
         "srcli train cs --ratio 0.1 --data d --val v --init i.safetensors --out o.safetensors --sensing-seed 3 "
         "--num-feat 8 --num-conv 2 --steps 10 --batch 2 --patch 64 --lr 0.001 --no-pd --seed 1 --val-every 5 "
         "--ema 0.5",
