@@ -26,8 +26,7 @@ from degradation_bicubic import bicubic_pd
 from entries import model_entry, write_entry
 from PIL import Image
 
-from srcli.archs import describe
-from srcli.checkpoint import load_network
+from srcli.checkpoint import load_model
 from srcli.evaluate import image_files
 from srcli.imageio import pil_to_tensor
 from srcli.metrics import psnr_y
@@ -71,8 +70,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    net, header = load_network(args.weights)
-    model = describe(net, args.name)
+    model, header = load_model(args.weights, args.name)  # with the correction it was trained through
+    net = model.net
     degradation = header.get("degradation", "box")
     if degradation == "bicubic":
         results: dict[str, dict] = {name: bicubic_lr_metrics(BENCH / name, model, net.scale) for name in SETS}
