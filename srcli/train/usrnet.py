@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from srcli.archs.usrnet import CircularDegradation, USRNet
+from srcli.archs.usrnet import CircularDegradation, ResBlock, USRNet
 from srcli.degradation import gaussian_kernel, interior_kernel
 from srcli.errors import TrainError
 from srcli.imageio import pil_to_tensor
@@ -116,6 +116,31 @@ def degrade(hr: torch.Tensor, kernels: torch.Tensor, scale: int, noise: torch.Te
     return (noisy * 255).round().clamp(0, 255) / 255
 
 
+def identity_prior(net: USRNet) -> None:
+    """Initialise ``net``'s prior (a ResUNet without a skip from input to output) to return its input's image
+    channels exactly, with every path that can learn open: the head copies the image into its first channels
+    (the others Kaiming-normal), each residual block's second convolution is zero (the block is the
+    identity), the stride-2 convolutions are Kaiming-normal and the transposed ones zero (the decoder adds
+    nothing yet, but its gradients flow through the skips), and the tail reads the copied channels back.
+    The default initialisation starts the prior near zero, Kaiming-normal everywhere makes its output grow
+    by ~10²¹ over six iterations (both measured at the default sizes)."""
+    prior = net.p
+    for module in prior.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        elif isinstance(module, nn.ConvTranspose2d):
+            nn.init.zeros_(module.weight)
+    for module in prior.modules():
+        if isinstance(module, ResBlock):
+            nn.init.zeros_(module.res[2].weight)
+    colours = net.out_nc
+    with torch.no_grad():
+        prior.m_head.weight[:colours].zero_()
+        prior.m_head.weight[:colours, :colours, 1, 1] = torch.eye(colours)
+        prior.m_tail.weight.zero_()
+        prior.m_tail.weight[:, :colours, 1, 1] = torch.eye(colours)
+
+
 class USRNetTask(Task):
     """Random scale, kernels and noise per step; L1 of USRNet's output against the HR patch."""
 
@@ -151,9 +176,9 @@ class USRNetTask(Task):
         return USRNet(**self.config.network_config())  # type: ignore[arg-type]
 
     def initialize(self, net: nn.Module) -> None:
-        """PyTorch's default initialisation: the prior has no skip from input to output and no
-        normalisation, and Kaiming-normal weights make its output grow by ~10²¹ over 6 iterations
-        (measured at the default sizes); the default starts it near zero."""
+        """Start the prior as the identity on the image (:func:`identity_prior`), so the untrained network
+        is its data steps alone, and training learns what the prior adds."""
+        identity_prior(net)  # type: ignore[arg-type]
 
     def wrap(self, net: nn.Module) -> nn.Module:
         self.net = net

@@ -15,7 +15,7 @@ from srcli.checkpoint import load_model, read_metadata
 from srcli.errors import TrainError
 from srcli.train.data import load_training_images
 from srcli.train.kernels import random_kernel, trajectory_kernel
-from srcli.train.usrnet import USRNetTask, USRNetTrainConfig, train_usrnet
+from srcli.train.usrnet import USRNetTask, USRNetTrainConfig, identity_prior, train_usrnet
 from tests.images import random_channels, training_folders
 
 TINY = {"iterations": 2, "channels": "4,8,8,8", "blocks": 1, "hyper_feat": 8, "batch": 2, "patch": 24,
@@ -105,3 +105,21 @@ def test_random_kernels_are_normalised_centred_and_repeatable(seed, scale, size)
     offsets = torch.arange(size, dtype=torch.float64) - size // 2
     centre = (float((motion.sum(1) * offsets).sum()), float((motion.sum(0) * offsets).sum()))
     assert max(abs(c) for c in centre) < 0.5  # its centre of mass is the middle pixel: the blur shifts nothing
+
+
+def test_the_prior_starts_as_the_identity_and_every_weight_learns_within_a_few_steps(generator):
+    torch.manual_seed(0)
+    net = USRNet(n_iter=2, h_nc=8, nc=(8, 8, 16, 16), nb=2)
+    identity_prior(net)
+    x = torch.rand(2, 4, 20, 28, generator=generator)
+    assert torch.equal(net.p(x), x[:, :3])
+    before = {name: value.clone() for name, value in net.named_parameters()}
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    kernel = torch.ones(2, 1, 3, 3) / 9
+    for _ in range(8):  # the zero transposed convolutions open the decoder one level per step
+        y, target = torch.rand(2, 3, 6, 7, generator=generator), torch.rand(2, 3, 12, 14, generator=generator)
+        optimizer.zero_grad()
+        torch.nn.functional.l1_loss(net(y, kernel, 2, torch.full((2, 1, 1, 1), 0.01)), target).backward()
+        optimizer.step()
+    frozen = [name for name, value in net.named_parameters() if torch.equal(value, before[name])]
+    assert frozen == [], frozen
