@@ -132,7 +132,9 @@ def identity_prior(net: USRNet) -> None:
             nn.init.zeros_(module.weight)
     for module in prior.modules():
         if isinstance(module, ResBlock):
-            nn.init.zeros_(module.res[2].weight)
+            second = module.res[2]
+            assert isinstance(second, nn.Conv2d)
+            nn.init.zeros_(second.weight)
     colours = net.out_nc
     with torch.no_grad():
         prior.m_head.weight[:colours].zero_()
