@@ -144,9 +144,14 @@ def run_case(path: Path, index: int, case: tuple[int, str, float], methods: dict
     return rows
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
 def summarise(rows: list[dict], label: str) -> list[dict]:
-    """Per case and method, then per scale and method over all its cases (``kernel`` ``all``, ``noise`` None:
-    each image's mean over the cases, so the standard errors stay paired image by image)."""
+    """Per case and method, then per scale and method over all its cases (``kernel`` ``all``, ``noise`` None):
+    each image's mean over the cases; a gain over a baseline is each image's mean over the cases both have
+    (bicubic at ×1 has no Wiener), so the standard errors stay paired image by image."""
     out = []
     cases = sorted({(r["scale"], r["kernel"], r["noise"]) for r in rows})
     groups = [(case, [r for r in rows if (r["scale"], r["kernel"], r["noise"]) == case]) for case in cases]
@@ -154,30 +159,40 @@ def summarise(rows: list[dict], label: str) -> list[dict]:
         if sum(case[0] == scale for case in cases) > 1:
             groups.append(((scale, "all", None), [r for r in rows if r["scale"] == scale]))
     for (scale, kernel, noise), here in groups:
-        collected: dict[str, dict[str, list[float]]] = {}
+        scores: dict[str, dict[str, dict[tuple, float]]] = {}  # method → image → case → PSNR-Y
         for row in here:
-            collected.setdefault(row["method"], {}).setdefault(row["image"], []).append(row["psnr_y"])
-        by_method = {m: {i: sum(v) / len(v) for i, v in images.items()} for m, images in collected.items()}
-        for method, scores in by_method.items():
+            case = (row["kernel"], row["noise"])
+            scores.setdefault(row["method"], {}).setdefault(row["image"], {})[case] = row["psnr_y"]
+        for method, images in scores.items():
             summary = {"summary": True, "label": label, "scale": scale, "kernel": kernel, "noise": noise,
-                       "method": method, "images": len(scores),
-                       "psnr_y": round(sum(scores.values()) / len(scores), 3)}  # fmt: skip
+                       "method": method, "images": len(images),
+                       "psnr_y": round(_mean([_mean(list(c.values())) for c in images.values()]), 3)}  # fmt: skip
             if method.startswith("usrnet"):
-                for baseline in BASELINES:
-                    if baseline in by_method:
-                        gains = [scores[i] - by_method[baseline][i] for i in scores]
-                        mean = sum(gains) / len(gains)
-                        count = len(gains)
-                        spread = math.sqrt(sum((g - mean) ** 2 for g in gains) / (count - 1)) if count > 1 else math.nan
-                        summary[f"gain_over_{baseline}_db"] = round(mean, 3)
-                        summary[f"gain_over_{baseline}_se_db"] = round(spread / math.sqrt(len(gains)), 3)
+                for baseline in (b for b in BASELINES if b in scores):
+                    gains = []
+                    for image, own in images.items():
+                        other = scores[baseline][image]
+                        shared = [case for case in own if case in other]
+                        gains.append(_mean([own[case] - other[case] for case in shared]))
+                    mean, count = _mean(gains), len(gains)
+                    spread = math.sqrt(sum((g - mean) ** 2 for g in gains) / (count - 1)) if count > 1 else math.nan
+                    summary[f"gain_over_{baseline}_db"] = round(mean, 3)
+                    summary[f"gain_over_{baseline}_se_db"] = round(spread / math.sqrt(count), 3)
             out.append(summary)
     return out
 
 
+def resummarise(path: Path) -> None:
+    """Rewrite the summary lines of a results file from its image lines (after a change to :func:`summarise`)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if '"summary"' not in line]
+    label = rows[0]["label"]
+    lines = [json.dumps(row) for row in rows] + [json.dumps(summary) for summary in summarise(rows, label)]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", choices=["sr-x4", "deblur", "scales"], required=True)
+    parser.add_argument("--suite", choices=["sr-x4", "deblur", "scales"])
     parser.add_argument("--model", help="a USRNet checkpoint (without: the baselines alone)")
     parser.add_argument("--label", default="baselines", help="what the records call this run (smoke, ...)")
     parser.add_argument("--set", default="BSD68")
@@ -185,7 +200,11 @@ def main() -> None:
     parser.add_argument("--noises", type=float, nargs="+", default=[0.0, 2.55])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--resummarise", action="store_true", help="only rewrite --out's summary lines")
     args = parser.parse_args()
+    if args.resummarise:
+        resummarise(args.out)
+        return
     torch.set_num_threads(args.threads)
     compact = {scale: resolve(f"compact-x{scale}", "sr")[0] for scale in (2, 4)}
     usrnet = resolve(args.model, "kernel")[0] if args.model else None
