@@ -100,9 +100,10 @@ def _psnr_spec(spec: str, header: dict[str, str], scale: int) -> str:
 
 
 def default_name_for_scale(scale: int) -> str:
-    """The shipped default SR model of exactly ``scale`` (no cascade: a blend needs one network per end)."""
+    """The shipped default SR model of exactly ``scale`` for box LR, as the realistic models are trained
+    (no cascade: a blend needs one network per end)."""
     for entry in defaults("sr"):
-        if entry.scale == scale:
+        if entry.scale == scale and entry.degradation == "box":
             return entry.name
     raise ModelError(
         f"no ×{scale} PSNR model ships to blend with; name one as psnr_model in the realistic checkpoint's header"

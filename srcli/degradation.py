@@ -124,6 +124,32 @@ def resize_matrix(kernel: str, in_size: int, scale: int, sigma: float | None = N
     raise ValueError(f"unknown separable kernel {kernel!r}; known: {', '.join(SEPARABLE_KERNELS)}")
 
 
+def interior_kernel(kernel: str, scale: int, sigma: float | None = None) -> torch.Tensor:
+    """The 2-D kernel of a separable degradation away from the border: ``(K, K)`` float64 (K odd), summing
+    to 1, such that :class:`BlurDecimate` with it equals :class:`Resize` on every LR pixel whose footprint
+    lies inside the image. Read off an interior row of :func:`resize_matrix` (each library's own taps),
+    placed around the sampled pixel ``s·i + s // 2`` and flipped (``BlurDecimate`` convolves).
+
+    Example:
+        >>> interior_kernel("box", 2)
+        tensor([[0.0000, 0.0000, 0.0000],
+                [0.0000, 0.2500, 0.2500],
+                [0.0000, 0.2500, 0.2500]], dtype=torch.float64)
+        >>> interior_kernel("bicubic", 1).tolist()
+        [[1.0]]
+    """
+    reach = max(2 * scale + 2, math.ceil(3 * sigma) + scale if sigma else 0)
+    blocks = 2 * (reach // scale + 2) + 1
+    row = blocks // 2
+    weights = resize_matrix(kernel, blocks * scale, scale, sigma)[row]
+    taps = weights.nonzero().flatten()
+    offsets = taps - (scale * row + scale // 2)
+    radius = int(offsets.abs().max())
+    line = torch.zeros(2 * radius + 1, dtype=torch.float64)
+    line[radius - offsets] = weights[taps]  # weight of x[p + d] goes to index radius − d
+    return torch.outer(line, line)
+
+
 def _floored_inverse(eigenvalues: torch.Tensor) -> torch.Tensor:
     return 1.0 / eigenvalues.clamp_min(EIGEN_FLOOR * float(eigenvalues.max()))
 
@@ -269,9 +295,10 @@ class BlurDecimate(LinearOperator):
         up[..., self.offset :: s, self.offset :: s] = y
         return torch.fft.irfft2(torch.fft.rfft2(up) * self.spectrum.conj().to(y.device), s=up.shape[-2:])
 
-    def solve(self, r: torch.Tensor) -> torch.Tensor:
-        """``(AAᵀ)⁻¹ r`` on the LR grid (floored), through the real FFT."""
-        return torch.fft.irfft2(torch.fft.rfft2(r) * self._inverse_half.to(r.device), s=r.shape[-2:])
+    def solve(self, r: torch.Tensor, alpha: float = 0.0) -> torch.Tensor:
+        """``(AAᵀ + α)⁻¹ r`` on the LR grid (``AAᵀ`` floored), through the real FFT."""
+        inverse = self._inverse_half if alpha == 0 else 1.0 / (1.0 / self._inverse_half + alpha)
+        return torch.fft.irfft2(torch.fft.rfft2(r) * inverse.to(r.device), s=r.shape[-2:])
 
     def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
         return self.At(self.solve(y))
@@ -529,6 +556,13 @@ CG_STEPS = 200
 """Conjugate-gradient steps of :class:`ReflectBlur` at most (each four FFTs); it stops at :data:`CG_TOLERANCE`."""
 CG_TOLERANCE = 1e-10
 """Relative residual norm at which :class:`ReflectBlur`'s conjugate gradients stop (far below a level)."""
+ALPHA_FLOOR = 1e-7
+"""The smallest ``α`` :meth:`ReflectBlur.relaxed` uses (``AAᵀ`` has eigenvalues up to 1): its conjugate
+gradients converge above it; a noise level that asks for less leaves a slightly larger residual."""
+DISCREPANCY_STEPS = 8
+"""Secant steps of :meth:`ReflectBlur.relaxed` on ``α`` at most (each one conjugate-gradient solve)."""
+DISCREPANCY_TOLERANCE = 0.02
+"""Relative distance of :meth:`ReflectBlur.relaxed`'s residual from the noise level at which ``α`` is kept."""
 
 
 def _fold_reflection(padded: torch.Tensor, margin: int, dim: int) -> torch.Tensor:
@@ -587,41 +621,86 @@ class ReflectBlur(LinearOperator):
         padded = torch.nn.functional.pad(y, (b, b, b, b))
         return self._pad_adjoint(self.circular.At(padded))
 
-    def _precondition(self, r: torch.Tensor) -> torch.Tensor:
+    def _precondition(self, r: torch.Tensor, alpha: float) -> torch.Tensor:
         b = self.margin // self.scale
         padded = torch.nn.functional.pad(r, (b, b, b, b))  # zeros: crop ∘ circulant⁻¹ ∘ pad is symmetric
-        solved = self.circular.solve(padded)
+        solved = self.circular.solve(padded, alpha)
         return solved[..., b : solved.shape[-2] - b, b : solved.shape[-1] - b]
 
-    def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
-        """``Aᵀ u`` with ``AAᵀ u = y`` solved by preconditioned conjugate gradients (per image and channel)."""
+    def _solve(self, y: torch.Tensor, alpha: float = 0.0) -> torch.Tensor:
+        """``u`` with ``(AAᵀ + α) u = y`` by conjugate gradients (per image and channel), preconditioned by the
+        circular operator's exact ``(AAᵀ + α)⁻¹``."""
         u = torch.zeros_like(y)
         residual = y.clone()
-        direction = self._precondition(residual)
+        direction = self._precondition(residual, alpha)
         rho = (residual * direction).sum((-2, -1), keepdim=True)
         scale = y.square().sum((-2, -1), keepdim=True).clamp_min(1e-300)
         for _ in range(CG_STEPS):
-            applied = self.A(self.At(direction))
+            applied = self.A(self.At(direction)) + alpha * direction
             step = rho / (direction * applied).sum((-2, -1), keepdim=True).clamp_min(1e-300)
             u = u + step * direction
             residual = residual - step * applied
             if bool((residual.square().sum((-2, -1), keepdim=True) <= CG_TOLERANCE**2 * scale).all()):
                 break
-            preconditioned = self._precondition(residual)
+            preconditioned = self._precondition(residual, alpha)
             rho_next = (residual * preconditioned).sum((-2, -1), keepdim=True)
             direction = preconditioned + (rho_next / rho.clamp_min(1e-300)) * direction
             rho = rho_next
-        return self.At(u)
+        return u
+
+    def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
+        """``Aᵀ u`` with ``AAᵀ u = y`` solved by preconditioned conjugate gradients (per image and channel)."""
+        return self.At(self._solve(y))
 
     def relaxed(self, z: torch.Tensor, y: torch.Tensor, sigma: float) -> torch.Tensor:
-        """The noisy case: the circular relaxation (:meth:`BlurDecimate.relaxed`) on the mirrored image, cropped.
-        Its residual has the noise level up to what the mirrored border adds; nothing is claimed exact."""
+        """``z + Aᵀ(AAᵀ + α)⁻¹(y − Az)`` for this (non-circular) operator, ``α`` by the discrepancy principle
+        (residual root mean square ``sigma``): the first ``α`` from the circular operator on the residual
+        zero-padded to its grid, then up to :data:`DISCREPANCY_STEPS` secant steps in ``log α`` on the true
+        residual ``α u`` until it is within :data:`DISCREPANCY_TOLERANCE` of ``sigma``; ``sigma = 0`` is
+        :meth:`project`.
+
+        Example:
+            >>> op = ReflectBlur(gaussian_kernel(1.5, 1.5, 0), 1, 24, 24)
+            >>> x = torch.rand(1, 1, 24, 24, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+            >>> y = op.A(x) + 0.02 * torch.randn(1, 1, 24, 24, dtype=torch.float64)
+            >>> residual = y - op.A(op.relaxed(torch.zeros_like(x), y, 0.02))
+            >>> abs(float(residual.square().mean().sqrt()) / 0.02 - 1) < DISCREPANCY_TOLERANCE
+            True
+        """
         if sigma <= 0:
             return self.project(z, y)
-        b, m = self.margin // self.scale, self.margin
-        padded_y = torch.nn.functional.pad(y, (b, b, b, b), mode="reflect")
-        relaxed = self.circular.relaxed(self._pad(z), padded_y, sigma)
-        return relaxed[..., m : m + self.height, m : m + self.width]
+        r = y - self.A(z)
+        b = self.margin // self.scale
+        spectrum = torch.fft.fft2(torch.nn.functional.pad(r, (b, b, b, b)))
+        values = (1.0 / self.circular._inverse).to(r.device).expand(spectrum.shape)
+        padded_share = math.sqrt(r.shape[-2] * r.shape[-1] / (spectrum.shape[-2] * spectrum.shape[-1]))
+        count = spectrum.shape[-2] * spectrum.shape[-1]
+        alpha = max(_discrepancy_alpha(spectrum.abs() / math.sqrt(count), values, sigma * padded_share), ALPHA_FLOOR)
+
+        def solved(alpha: float) -> tuple[torch.Tensor, float]:
+            """``u`` for this ``α`` and the log of the residual ``α u``'s root mean square over ``sigma``
+            (increasing in ``α``, also where the gradients have not converged)."""
+            u = self._solve(r, alpha)
+            return u, math.log(float((alpha * u).square().mean().sqrt()) / sigma)
+
+        u, error = solved(alpha)
+        below: tuple[float, float] | None = None  # (log α, error) with the residual under sigma, and over it
+        above: tuple[float, float] | None = None
+        last: bool | None = None  # which end the last step replaced (True: the one below)
+        for _ in range(DISCREPANCY_STEPS):
+            if abs(error) <= math.log1p(DISCREPANCY_TOLERANCE) or alpha >= 1e30 or (error > 0 and alpha == ALPHA_FLOOR):
+                break
+            here, side = (math.log(alpha), error), error < 0
+            if side == last and below and above:  # Illinois: the end kept twice in a row has its error halved
+                below, above = (below, (above[0], above[1] / 2)) if side else ((below[0], below[1] / 2), above)
+            below, above, last = (here, above, side) if side else (below, here, side)
+            if below and above:
+                log_alpha = below[0] - below[1] * (above[0] - below[0]) / (above[1] - below[1])
+            else:  # not bracketed yet: leap by at least two decades (the residual can be flat in α)
+                log_alpha = here[0] - math.copysign(max(4 * abs(error), 2 * math.log(10)), error)
+            alpha = min(max(math.exp(log_alpha), ALPHA_FLOOR), 1e30)
+            u, error = solved(alpha)
+        return z + self.At(u)
 
     def __repr__(self) -> str:
         return f"ReflectBlur(kernel={tuple(self.circular.kernel.shape)}, scale={self.scale})"

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from srcli.degradation import ReflectBlur, Resize, gaussian_kernel, motion_kernel
+from srcli.degradation import ReflectBlur, Resize, gaussian_kernel, interior_kernel, motion_kernel
 from srcli.errors import OptionError
 from srcli.imageio import tensor_to_pil
 
@@ -115,6 +115,14 @@ def operator_for(spec: str, scale: int, height: int, width: int) -> Resize | Ref
         except ValueError as error:
             raise OptionError(f"{spec!r}: {error}") from None
     return separable(spec, scale, height, width)
+
+
+def degradation_kernel(spec: str, scale: int) -> torch.Tensor:
+    """The 2-D kernel (float64, summing to 1) of a projectable degradation spec at ×``scale``, for a network
+    that takes the kernel: a kernel spec's own, a separable one's interior kernel
+    (:func:`srcli.degradation.interior_kernel`: the same degradation away from the border)."""
+    kind, sigma = projectable(spec)
+    return kernel_of(spec) if kind == "kernel" else interior_kernel(kind, scale, sigma)
 
 
 def projectable(spec: str) -> tuple[str, float | None]:

@@ -23,6 +23,7 @@ TASK_WORDS = {
     "sr": "a super-resolution model (use `srcli upscale`)",
     "colorize": "a colorization model (use `srcli colorize`)",
     "cs": "a compressed-sensing model (use `srcli cs reconstruct`)",
+    "kernel": "a kernel-conditioned model (use `srcli upscale --model M --degradation ...` or `srcli deblur`)",
 }
 
 
@@ -42,15 +43,20 @@ def local_path(entry: ModelEntry) -> Path:
     return pull(entry)
 
 
+def load_named(spec: str) -> tuple[Model, dict[str, str]]:
+    """The model ``spec`` names (a manifest name or a checkpoint path), whatever its task, and its header."""
+    if looks_like_path(spec):
+        return load_model(Path(spec))
+    return load_model(local_path(find_entry(spec)), spec)
+
+
 def resolve(spec: str, task: str) -> tuple[Model, dict[str, str]]:
-    """The model ``spec`` names, for ``task`` (``sr``, ``colorize`` or ``cs``), and its checkpoint header.
+    """The model ``spec`` names, for ``task`` (``sr``, ``colorize``, ``cs`` or ``kernel``), and its checkpoint
+    header.
 
     Raises :class:`ModelError` when it cannot be loaded or does another task.
     """
-    if looks_like_path(spec):
-        model, metadata = load_model(Path(spec))
-    else:
-        model, metadata = load_model(local_path(find_entry(spec)), spec)
+    model, metadata = load_named(spec)
     if model.task != task:
         raise ModelError(f"{model.name} is {TASK_WORDS[model.task]}, not {TASK_WORDS[task].split(' (')[0]}")
     return model, metadata

@@ -19,8 +19,10 @@ from srcli.archs.compact import SRVGGNetCompact, compact_from_state_dict, is_com
 from srcli.archs.csnet import CSNet, csnet_from_state_dict, is_csnet
 from srcli.archs.rrdbnet import RRDBNet, is_rrdbnet, rrdbnet_from_state_dict
 from srcli.archs.srresnet import SRResNet, is_srresnet, srresnet_from_state_dict
+from srcli.archs.usrnet import GLOBAL_RADIUS, USRNet, is_usrnet, usrnet_from_state_dict
 
-TASKS = ("sr", "colorize", "cs")
+TASKS = ("sr", "colorize", "cs", "kernel")
+"""``kernel``: a network that takes the blur kernel, scale and noise level with the image (USRNet)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ ARCHITECTURES: dict[str, Architecture] = {
                      lambda net: DOWN * (net.num_conv + 2) + DOWN),
         Architecture("csnet", "cs", CSNet, is_csnet, csnet_from_state_dict,
                      lambda net: -(-2 * (net.num_conv + 2) // net.block)),
+        Architecture("usrnet", "kernel", USRNet, is_usrnet, usrnet_from_state_dict, lambda net: GLOBAL_RADIUS),
     )
 }  # fmt: skip
 

@@ -73,6 +73,8 @@ def _summary_row(record: Mapping[str, Any]) -> list[str]:
         if psnr is None
         else f"{psnr:.2f} dB" + ("" if not record["consistency_exact"] else ", rounds exact")
     )
+    if "residual_rms" in record:  # a projection relaxed to a noise level
+        verdict += f", residual σ {record['residual_rms']:.2f} for noise {record['noise']:.2f}"
     return [
         str(record["input"]),
         str(record["output"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -31,6 +31,9 @@ from srcli.cli.common import (
     run_options,
 )
 from srcli.tasks.sr import OVERLAP_CAP
+
+if TYPE_CHECKING:
+    from srcli.archs import Model as ModelSpec
 
 Scale = Annotated[
     int | None,
@@ -106,7 +109,8 @@ def upscale(
         typer.Option(
             help="How the input was made from its HR: box (s×s mean), bicubic (Pillow's resize), bicubic-matlab "
             "(imresize), or gaussian:σ (σ in HR pixels). The output is projected under it: degrading the saved "
-            "file the same way gives the input back."
+            "file the same way gives the input back. A kernel-conditioned --model (USRNet) is given the kernel "
+            "too (also motion:L,θ, gaussian:σx,σy,θ or a kernel file), at --scale 1 to 4, with the --noise level."
         ),
     ] = "box",
     noise: Annotated[
@@ -129,13 +133,29 @@ def upscale(
     from srcli.tasks.run import run_file
     from srcli.tasks.sr import Upscale
 
-    check_scale(scale)
+    kernel_model = _kernel_model(model)
+    if kernel_model is None:
+        check_scale(scale)
     check_batch_options(output, json_output, overwrite, skip_existing)
     kind, _ = projectable(degradation)
     if not 0 <= noise < 1e4:
         fail(f"--noise must be a level in [0, 10000), got {noise}")
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
     options = dataclasses.replace(options, correction=correction.value if correction else None)
+    if kernel_model is not None:
+        if realism is not None or ensemble:
+            fail(f"--{'realism' if realism is not None else 'ensemble'} is not available for {kernel_model[0].name}, "
+                 "a kernel-conditioned model")  # fmt: skip
+        from srcli.tasks.usrnet import UpscaleUnfolded
+
+        scale = _kernel_scale(kernel_model, scale)
+        jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
+        unfolded = UpscaleUnfolded([kernel_model[0]], options, degradation, noise, factor=scale, network_noise=noise)
+        run_jobs(
+            jobs, lambda job, on_tile: run_file(job, unfolded, overwrite, on_tile), skip_existing, json_output,
+            quiet or output == "-",
+        )  # fmt: skip
+        return
     plan = _plan(model, scale, realism, kind)
     jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{plan.scale}", ext.value, recursive)
     if kind == "box" and noise == 0:
@@ -183,6 +203,81 @@ def _note_plan(plan, kind: str, default_for: str | None) -> None:
             f"{names} was trained on {', '.join(others)} LR; no {default_for} model ships for "
             f"×{plan.estimate_scale}, so only the projection is {default_for}"
         )
+
+
+def _kernel_model(spec: str | None) -> tuple[ModelSpec, dict[str, str]] | None:
+    """The model ``spec`` names, with its header, when it takes the kernel (USRNet); None for any other."""
+    if spec is None:
+        return None
+    from srcli.models import load_named
+
+    found = load_named(spec)
+    return found if found[0].task == "kernel" else None
+
+
+def _kernel_scale(found: tuple[ModelSpec, dict[str, str]], scale: int | None) -> int:
+    """The scale a kernel-conditioned model runs at: ``scale`` (default 4) if it was trained for it (its
+    header's ``scales``; 1 to 4 for a model without one, upstream's range)."""
+    model, header = found
+    trained = [int(part) for part in header.get("scales", "1,2,3,4").split(",")]
+    scale = 4 if scale is None else scale
+    if scale not in trained:
+        fail(f"{model.name} was trained for scales {', '.join(map(str, trained))}, not {scale}")
+    return scale
+
+
+def deblur(
+    inputs: Inputs,
+    kernel: Annotated[
+        str,
+        typer.Option(
+            help="The blur: motion:LENGTH,ANGLE, gaussian:σ or gaussian:σx,σy,ANGLE (pixels, degrees), or a kernel "
+            "file (.png or .npy; normalised to sum 1).",
+            show_default=False,
+        ),
+    ],
+    noise: Annotated[
+        float, typer.Option(help="Noise level of the input (levels, σ); the projection relaxes to it and the rounding.")
+    ] = 0.0,
+    output: Output = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Kernel-conditioned model (USRNet) name or checkpoint [default: the shipped one]."),
+    ] = None,
+    tile: Tile = None,
+    tile_overlap: Overlap = None,
+    device: DeviceOption = Device.auto,
+    half: Half = False,
+    no_pd: NoPd = False,
+    suffix: Annotated[str, typer.Option(help="Added to each output name.")] = "_deblurred",
+    ext: ExtOption = Ext.png,
+    recursive: Recursive = False,
+    skip_existing: SkipExisting = False,
+    overwrite: Overwrite = False,
+    json_output: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Deblur images with a known blur kernel (USRNet at scale 1). The result is projected so that blurring
+    it with the kernel gives the input back to within the noise and the input's rounding: the report gives
+    that residual. Exit 1 if any file failed."""
+    from srcli.downsample import degradation_kernel
+    from srcli.models import default_name, resolve
+    from srcli.tasks.batch import plan_jobs
+    from srcli.tasks.run import run_file
+    from srcli.tasks.usrnet import deblur_task
+
+    check_batch_options(output, json_output, overwrite, skip_existing)
+    degradation_kernel(kernel, 1)  # a bad kernel: one line, before any model is loaded
+    if not 0 <= noise < 1e4:
+        fail(f"--noise must be a level in [0, 10000), got {noise}")
+    options = run_options(device, tile, tile_overlap, half, no_pd)
+    found, _ = resolve(model if model is not None else default_name("kernel", "deblurring"), "kernel")
+    task = deblur_task(found, options, kernel, noise)
+    jobs = plan_jobs(inputs, output, suffix, ext.value, recursive)
+    run_jobs(
+        jobs, lambda job, on_tile: run_file(job, task, overwrite, on_tile), skip_existing, json_output,
+        quiet or output == "-",
+    )  # fmt: skip
 
 
 def bench(

@@ -1,4 +1,5 @@
-"""``srcli train sr|cs|colorize|gan|naturalness``: how the shipped weights were made (PD inside the forward pass)."""
+"""``srcli train sr|cs|colorize|gan|naturalness|usrnet``: how the shipped weights were made (PD inside the
+forward pass)."""
 
 from __future__ import annotations
 
@@ -371,3 +372,49 @@ def train_naturalness_command(
     )  # fmt: skip
     _check_ranges(config)
     train_naturalness(config, resume=resume, report=_echo_row)
+
+
+@train_app.command("usrnet")
+def train_usrnet_command(
+    data: TrainData,
+    out: TrainOut,
+    val: Annotated[
+        Path | None,
+        typer.Option(help="Folder of validation images: their centre 240 px under one fixed degradation per scale."),
+    ] = None,
+    run_dir: RunDir = None,
+    iterations: Annotated[int, typer.Option(help="Unfolded iterations (data step + prior step).")] = 6,
+    channels: Annotated[str, typer.Option(help="The prior ResUNet's channels at its 4 levels.")] = "16,32,64,64",
+    blocks: Annotated[int, typer.Option(help="Residual blocks per level of the prior.")] = 2,
+    hyper_feat: Annotated[int, typer.Option(help="Width of the hyper-parameter MLP.")] = 32,
+    scales: Annotated[str, typer.Option(help="Scales to train for, one per step (1 is deblurring).")] = "1,2,3,4",
+    max_noise: Annotated[float, typer.Option(help="Noise levels drawn up to this (levels; none for 1 in 8).")] = 25.0,
+    kernel_size: Annotated[int, typer.Option(help="Side of the random kernels (odd, HR pixels).")] = 25,
+    steps: Steps = 6000,
+    minutes: Minutes = None,
+    stop_at: StopAt = None,
+    init: Init = None,
+    batch: Batch = 8,
+    patch: Annotated[int, typer.Option(help="HR patch side in pixels (a multiple of every scale).")] = 48,
+    lr: LearningRate = 2e-4,
+    seed: Seed = 0,
+    val_every: ValEvery = 200,
+    ema: Ema = None,
+    threads: Threads = None,
+    resume: Resume = False,
+) -> None:
+    """Train USRNet (deep unfolding: closed-form data step, ResUNet prior, hyper-parameter MLP) for every
+    scale in --scales, random blur kernels (Gaussians, motion, bicubic) and noise levels, L1 loss. The
+    defaults are USRNet-tiny's sizes (0.59 M parameters); upstream's full model is --iterations 8
+    --channels 64,128,256,512 --hyper-feat 64."""
+    from srcli.train.usrnet import USRNetTrainConfig, train_usrnet
+
+    _set_threads(threads)
+    config = USRNetTrainConfig(
+        data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), iterations=iterations, channels=channels,
+        blocks=blocks, hyper_feat=hyper_feat, scales=scales, max_noise=max_noise, kernel_size=kernel_size,
+        steps=steps, minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch, lr=lr, seed=seed,
+        val_every=val_every, ema=ema,
+    )  # fmt: skip
+    _check_ranges(config)
+    train_usrnet(config, resume=resume, report=_echo_row)

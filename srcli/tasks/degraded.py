@@ -82,13 +82,18 @@ class UpscaleDegraded:
         job.refuse_existing_target(overwrite)
 
     def restore(self, item: Picture, timings: Timings, on_tile: TileCallback | None) -> Picture:
-        z = resampled_estimate(estimate(item, self.stages, self.options, timings, on_tile), self.stages, self.scale,
-                               self.options)  # fmt: skip
+        stages = self.stages_for(item)
+        z = resampled_estimate(estimate(item, stages, self.options, timings, on_tile), stages, self.scale, self.options)
         started = time.perf_counter()
         try:
             return self._project(item, z)
         finally:
             timings.projection += time.perf_counter() - started
+
+    def stages_for(self, item: Picture) -> list[Model]:
+        """The networks ``item`` runs through: :attr:`stages` (a kernel-conditioned task sets its model up
+        for the picture, :class:`srcli.tasks.usrnet.UpscaleUnfolded`)."""
+        return self.stages
 
     def _project(self, item: Picture, z: torch.Tensor) -> Picture:
         """The estimate ``z`` projected under the degradation (relaxed with noise) and rounded."""

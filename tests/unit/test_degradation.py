@@ -10,7 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from srcli.degradation import BlurDecimate, Resize, RoundedResize, covered_border, resize_matrix, round_trip
+from srcli.degradation import (
+    BlurDecimate,
+    ReflectBlur,
+    Resize,
+    RoundedResize,
+    covered_border,
+    gaussian_kernel,
+    interior_kernel,
+    motion_kernel,
+    resize_matrix,
+    round_trip,
+)
 
 KINDS = ["box", "bicubic", "bicubic-matlab", "gaussian"]
 
@@ -119,3 +130,30 @@ def test_round_trip_makes_the_stored_degradation_the_input(kind, generator):
     assert missed == int((reference(image) != y).sum())
     assert missed <= y.numel() // 1000  # the 99.9 % bar; photos here come out exact
     assert image.min() >= 0 and image.max() <= 255
+
+
+@settings(max_examples=20, deadline=None)
+@given(kind=st.sampled_from(KINDS), scale=st.integers(1, 4), seed=st.integers(0, 2**31 - 1))
+def test_interior_kernel_is_the_separable_degradation_away_from_the_border(kind, scale, seed):
+    sigma = 0.4 + 0.5 * scale if kind == "gaussian" else None
+    kernel = interior_kernel(kind, scale, sigma)
+    size = scale * (kernel.shape[0] // scale + 8)
+    x = torch.rand(1, 2, size, size, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    circular = BlurDecimate(kernel, scale, size, size).A(x)
+    separable = Resize.of(kind, scale, size, size, sigma).A(x)
+    inside = kernel.shape[0] // (2 * scale) + 2  # LR pixels whose footprint lies inside the image
+    assert kernel.shape[0] % 2 == 1 and float(kernel.sum()) == pytest.approx(1.0)
+    assert torch.allclose(circular[..., inside:-inside, inside:-inside], separable[..., inside:-inside, inside:-inside])
+
+
+@pytest.mark.parametrize(("kernel", "scale"), [(motion_kernel(9, 30), 1), (gaussian_kernel(1.6, 1.6, 0), 1),
+                                               (gaussian_kernel(2.0, 0.8, 45), 2)])  # fmt: skip
+def test_mirrored_blur_relaxes_to_the_noise_level_and_denoises(kernel, scale, generator):
+    truth = _smooth_photo(generator, 48, 48).unsqueeze(0).to(torch.float64)
+    op = ReflectBlur(kernel, scale, 48, 48)
+    y = op.A(truth) + 2.55 * torch.randn(op.A(truth).shape, generator=generator, dtype=torch.float64)
+    guess = truth + 4 * torch.randn(truth.shape, generator=generator, dtype=torch.float64)
+    relaxed = op.relaxed(guess, y, 2.55)
+    residual = (y - op.A(relaxed)).square().mean().sqrt().item()
+    assert residual == pytest.approx(2.55, rel=0.03)
+    assert (relaxed - truth).square().mean() < (guess - truth).square().mean()  # it moves towards the data
