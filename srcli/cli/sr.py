@@ -22,11 +22,15 @@ from srcli.cli.common import (
     Output,
     Overwrite,
     Quiet,
+    Ray,
+    RayAddress,
     Recursive,
     SkipExisting,
     Threads,
+    Workers,
     check_batch_options,
     fail,
+    ray_settings,
     run_jobs,
     run_options,
 )
@@ -116,6 +120,9 @@ def upscale(
     overwrite: Overwrite = False,
     json_output: Json = False,
     quiet: Quiet = False,
+    ray: Ray = False,
+    ray_address: RayAddress = None,
+    workers: Workers = None,
 ) -> None:
     """Upscale images ×2, ×4 or ×8. Every saved file is exactly consistent with its input: its
     box downsample (or the --degradation's) equals the input byte for byte (alpha and 16-bit too).
@@ -125,7 +132,7 @@ def upscale(
     from srcli.models import sr_stages, total_scale
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.degraded import UpscaleDegraded
-    from srcli.tasks.run import run_file
+    from srcli.tasks.run import RunOptions
     from srcli.tasks.sr import Upscale
 
     if scale not in (None, 2, 4, 8):
@@ -134,19 +141,23 @@ def upscale(
     kind, _ = projectable(degradation)
     if not 0 <= noise < 1e4:
         fail(f"--noise must be a level in [0, 10000), got {noise}")
-    options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
+    on_ray = ray_settings(ray, ray_address, workers, device)
+    options = run_options(device, tile, tile_overlap, half, no_pd, ensemble, on_ray)
     options = dataclasses.replace(options, correction=correction.value if correction else None)
-    stages = sr_stages(model, scale) if realism is None else [realism_model(model, scale, realism)]
-    scale = total_scale(stages)
-    jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
     plain = kind == "box" and noise == 0
-    task = Upscale(stages, options) if plain else UpscaleDegraded(stages, options, degradation, noise)
-    if len(stages) > 1 and not quiet:
-        report.note(f"×{scale} as a cascade: {' → '.join(f'{s.name} (×{s.scale})' for s in stages)}, PD at each stage")
-    run_jobs(
-        jobs, lambda job, on_tile: run_file(job, task, overwrite, on_tile), skip_existing, json_output,
-        quiet or output == "-",
-    )  # fmt: skip
+
+    def make_task(options: RunOptions) -> Upscale | UpscaleDegraded:
+        """The task with its models loaded, here or on each Ray worker."""
+        stages = sr_stages(model, scale) if realism is None else [realism_model(model, scale, realism)]
+        return Upscale(stages, options) if plain else UpscaleDegraded(stages, options, degradation, noise)
+
+    task = make_task(options)
+    total = total_scale(task.stages)
+    jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{total}", ext.value, recursive)
+    if len(task.stages) > 1 and not quiet:
+        cascade = " → ".join(f"{s.name} (×{s.scale})" for s in task.stages)
+        report.note(f"×{total} as a cascade: {cascade}, PD at each stage")
+    run_jobs(jobs, task, make_task, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)
 
 
 def bench(
