@@ -16,6 +16,10 @@ several times slower than one thread, while a Ray worker runs the model off its 
 this does not happen. The one-thread and passive local batches are the fair baselines there. Usage:
 
     python benchmarks/ray_batch.py [--files 24] [--side 96] [--scale 2] [--rounds 2] [--out FILE.json]
+    python benchmarks/ray_batch.py --thread-check [--out FILE.json]
+
+``--thread-check`` times the model alone on the same inputs in this process, in turns in its main thread
+and in a Python thread (torch's own thread count both times), to see whether the thread matters.
 """
 
 from __future__ import annotations
@@ -113,7 +117,15 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="write the results here as JSON")
+    parser.add_argument("--thread-check", action="store_true", help="only time the model in and off the main thread")
     args = parser.parse_args()
+    if args.thread_check:
+        result = thread_check(args.files, args.side, args.scale, args.rounds)
+        text = json.dumps(result, indent=2, ensure_ascii=False)
+        if args.out:
+            args.out.write_text(text + "\n")
+        print(text)
+        return
     rounds = []
     with tempfile.TemporaryDirectory() as folder:
         inputs = Path(folder) / "in"
@@ -142,6 +154,45 @@ def main() -> None:
     if args.out:
         args.out.write_text(text + "\n")
     print(json.dumps(summary, indent=2, ensure_ascii=False))
+
+
+def thread_check(files: int, side: int, scale: int, rounds: int) -> dict[str, object]:
+    """Median seconds per file of ``upscale_picture`` on the inputs, in the main thread and in a Python
+    thread, in turns for ``rounds`` rounds (one warm-up file first)."""
+    import threading
+
+    import torch
+
+    from srcli.imageio import read_picture
+    from srcli.models import sr_stages
+    from srcli.tasks.run import RunOptions
+    from srcli.tasks.sr import upscale_picture
+
+    model = sr_stages(None, scale)[0]
+    with tempfile.TemporaryDirectory() as folder:
+        make_inputs(Path(folder) / "in", files, side)
+        pictures = [read_picture(path) for path in sorted((Path(folder) / "in").iterdir())]
+    upscale_picture(pictures[0], model, RunOptions())
+    seconds: dict[str, list[float]] = {"main thread": [], "python thread": []}
+
+    def time_all(where: str) -> None:
+        for picture in pictures:
+            started = time.perf_counter()
+            upscale_picture(picture, model, RunOptions())
+            seconds[where].append(time.perf_counter() - started)
+
+    for _ in range(rounds):
+        time_all("main thread")
+        worker = threading.Thread(target=time_all, args=("python thread",))
+        worker.start()
+        worker.join()
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "torch_threads": torch.get_num_threads(),
+        "inputs": f"{files} centre crops {side}×{side} of CBSD432 photos, ×{scale} ({model.name}), CPU",
+        "load": load(),
+        "median_seconds_per_file": {where: round(statistics.median(v), 3) for where, v in seconds.items()},
+    }
 
 
 def summarise(rounds: list[dict]) -> dict[str, object]:
