@@ -12,16 +12,19 @@ umask, as ``open(path, "w")`` would make it), which then takes the target's name
   the target's name for the instant between the reservation and the rename.
 
 On any failure, Ctrl-C included, the temporary, a placeholder still ours and folders made for the
-target are removed.
+target are removed. A writer killed outright (``SIGKILL``, a lost machine) cannot clean up: its
+temporary stays until :func:`remove_leftovers` is called for the target.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import stat
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from srcli.errors import ImageError
@@ -29,6 +32,10 @@ from srcli.errors import ImageError
 STDIO = "-"
 NO_HARD_LINKS = {errno.EPERM, errno.EACCES, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EMLINK, errno.EXDEV}
 """``os.link`` errors that mean the filesystem cannot link, not that the name is taken."""
+
+
+TEMPORARY = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{8}\.tmp")
+"""The name of a temporary (:func:`_create_temporary`), holding the name of its target."""
 
 
 def _exists_error(target: Path) -> ImageError:
@@ -170,3 +177,31 @@ def _clean_up(temporary: Path | None, placeholder: int | None, target: Path, cre
             folder.rmdir()
         except OSError:
             break  # not empty (another writer's file) or already gone: leave the rest
+
+
+def remove_leftovers(targets: Iterable[Path | str]) -> int:
+    """Remove the temporaries that killed writers of ``targets`` left beside them; returns how many.
+
+    Each output folder is listed once. Call it only when no writer of these targets is running (a
+    live writer's temporary would be taken from it, and its write would then fail, leaving nothing).
+    """
+    names: dict[Path, set[str]] = {}
+    for target in targets:
+        if str(target) != STDIO:
+            path = Path(target)
+            names.setdefault(path.parent, set()).add(path.name)
+    removed = 0
+    for folder, wanted in names.items():
+        try:
+            entries = [entry.name for entry in os.scandir(folder)]
+        except OSError:
+            continue  # never made, or gone: nothing of ours is there
+        for entry in entries:
+            match = TEMPORARY.fullmatch(entry)
+            if match and match["name"] in wanted:
+                try:
+                    (folder / entry).unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+    return removed

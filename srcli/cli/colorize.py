@@ -19,10 +19,14 @@ from srcli.cli.common import (
     Output,
     Overwrite,
     Quiet,
+    Ray,
+    RayAddress,
     Recursive,
     SkipExisting,
+    Workers,
     check_batch_options,
     fail,
+    ray_settings,
     run_jobs,
     run_options,
 )
@@ -71,6 +75,9 @@ def colorize(
     overwrite: Overwrite = False,
     json_output: Json = False,
     quiet: Quiet = False,
+    ray: Ray = False,
+    ray_address: RayAddress = None,
+    workers: Workers = None,
 ) -> None:
     """Colorize gray images. The saved file turns back into the input gray exactly (its channel
     mean, or with --gray bt601 Pillow's convert('L')). Colour input is made gray first; alpha is
@@ -79,23 +86,26 @@ def colorize(
     from srcli.models import colorize_model
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.colorize import Colorize
-    from srcli.tasks.run import run_file
+    from srcli.tasks.run import RunOptions
 
     check_batch_options(output, json_output, overwrite, skip_existing)
     if temperature is not None and not TEMPERATURES[0] <= temperature <= TEMPERATURES[1]:
         fail(f"--temperature must be in [{TEMPERATURES[0]}, {TEMPERATURES[1]}], got {temperature}")
     if saturation is not None and not SATURATIONS[0] <= saturation <= SATURATIONS[1]:
         fail(f"--saturation must be in [{SATURATIONS[0]}, {SATURATIONS[1]}], got {saturation}")
-    options = run_options(device, tile, tile_overlap, half, no_pd)
-    chosen = colorize_model(model)
-    net = cast(ColorNet, chosen.net)
-    if temperature is not None:
-        net.temperature.fill_(temperature)
-    if saturation is not None:
-        net.saturation.fill_(saturation)
+    on_ray = ray_settings(ray, ray_address, workers, device)
+    options = run_options(device, tile, tile_overlap, half, no_pd, ray=on_ray)
+
+    def make_task(options: RunOptions) -> Colorize:
+        """The task with its model loaded, here or on each Ray worker."""
+        chosen = colorize_model(model)
+        net = cast(ColorNet, chosen.net)
+        if temperature is not None:
+            net.temperature.fill_(temperature)
+        if saturation is not None:
+            net.saturation.fill_(saturation)
+        return Colorize(chosen, gray.value, options)
+
+    task = make_task(options)
     jobs = plan_jobs(inputs, output, suffix, ext.value, recursive)
-    task = Colorize(chosen, gray.value, options)
-    run_jobs(
-        jobs, lambda job, on_tile: run_file(job, task, overwrite, on_tile),
-        skip_existing, json_output, quiet or output == "-",
-    )  # fmt: skip
+    run_jobs(jobs, task, make_task, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)

@@ -8,7 +8,8 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -162,12 +163,22 @@ Threads = Annotated[
 ]
 
 
-def run_options(device: Device, tile: int | None, overlap: int | None, half: bool, no_pd: bool, ensemble: bool = False):
-    """The engine's :class:`~srcli.tasks.run.RunOptions` from the command's options (checked)."""
+def run_options(
+    device: Device,
+    tile: int | None,
+    overlap: int | None,
+    half: bool,
+    no_pd: bool,
+    ensemble: bool = False,
+    ray: RaySettings | None = None,
+):
+    """The engine's :class:`~srcli.tasks.run.RunOptions` from the command's options (checked). With
+    ``ray`` the device is each worker's to resolve (:func:`srcli.tasks.raybatch.ray_records`), so here
+    it stays the CPU and ``--half`` is checked against the cluster there."""
     from srcli.tasks.run import RunOptions, resolve_device
 
-    resolved = resolve_device(device.value)
-    if half and resolved.type != "cuda":
+    resolved = resolve_device(device.value) if ray is None else resolve_device("cpu")
+    if half and resolved.type != "cuda" and ray is None:
         raise OptionError("--half needs a CUDA device")
     if (overlap is not None and overlap < 0) or (tile is not None and tile < 0):
         raise OptionError("--tile and --tile-overlap must not be negative")
@@ -189,11 +200,96 @@ def refuse_stdout_twice(output: object, json_output: bool, flag: str = "-o") -> 
         )
 
 
-def run_jobs(jobs: list, work: Callable, skip_existing: bool, json_output: bool, quiet: bool) -> None:
+@dataclass(frozen=True)
+class RaySettings:
+    """Where a batch runs on Ray (``--ray``): the cluster to join (None: a new local Ray), how many
+    workers (None: one per GPU, else per CPU) and the device each worker resolves for itself."""
+
+    address: str | None
+    workers: int | None
+    device: str
+
+
+def ray_settings(ray: bool, address: str | None, workers: int | None, device: Device) -> RaySettings | None:
+    """The batch's :class:`RaySettings`, or None for this process; refuses ``--workers`` without Ray, and
+    says how to install Ray where it is missing (before any model is loaded)."""
+    if not ray and address is None:
+        if workers is not None:
+            fail("--workers is the number of Ray workers; pass --ray (or --ray-address) with it")
+        return None
+    try:
+        import srcli.tasks.raybatch  # noqa: F401
+    except ImportError as missing:
+        if (missing.name or "").split(".")[0] not in ("ray", "pyarrow", "pandas"):
+            raise
+        fail("--ray needs Ray, which is not installed: pip install 'srcli[ray]'")
+    return RaySettings(address, workers, device.value)
+
+
+def run_jobs(
+    jobs: list,
+    task: Any,
+    make_task: Callable[[Any], Any],
+    overwrite: bool,
+    skip_existing: bool,
+    json_output: bool,
+    quiet: bool,
+    ray: RaySettings | None = None,
+) -> None:
     """Run a batch with progress and a summary (see :func:`srcli.cli.report.run_batch`); exit 1 if any
-    file failed, 130 when Ctrl-C stopped it."""
-    failed, interrupted = report.run_batch(jobs, work, skip_existing, json_output, quiet, debug=state["debug"])
+    file failed, 130 when Ctrl-C stopped it.
+
+    Here every file goes through :func:`srcli.tasks.run.run_job` with ``task``; with ``ray`` each Ray
+    worker does the same with its own task, ``make_task(options)`` on its own device
+    (:func:`srcli.tasks.raybatch.ray_records`)."""
+    from srcli.tasks.run import run_job
+
+    debug = state["debug"]
+    if ray is None:
+
+        def records(starting: Callable) -> Iterator[dict[str, Any]]:
+            for job in jobs:
+                yield run_job(job, task, overwrite, skip_existing, starting(job), debug)
+
+    else:
+        from srcli.tasks.raybatch import RayBatch, ray_records
+
+        batch = RayBatch(make_task, task.options, ray.device, overwrite, skip_existing, ray.workers, ray.address, debug)
+
+        def records(starting: Callable) -> Iterator[dict[str, Any]]:
+            return ray_records(jobs, batch, report.note if not quiet else lambda message: None)
+
+    failed, interrupted = report.run_batch(len(jobs), records, json_output, quiet)
     if interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     if failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+Ray = Annotated[
+    bool,
+    typer.Option(
+        "--ray",
+        help="Run the batch on a new local Ray: a pool of workers, each loading the model once "
+        "(pip install 'srcli[ray]'). Records come as files finish.",
+    ),
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="Run the batch on the Ray cluster at ADDRESS (HOST:PORT, ray://HOST:PORT, or auto: the one "
+        "started on this machine); inputs, outputs and --model must be paths every worker sees.",
+        show_default=False,
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Ray workers [default: one per GPU of the cluster, else one per CPU].",
+        show_default=False,
+    ),
+]

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-
-from srcli.errors import SrcliError
 
 stderr = Console(stderr=True, highlight=False)
 
@@ -24,10 +22,11 @@ def format_db(value: float | None) -> str:
     return f"{value:.2f} dB"
 
 
-def print_json(record: Mapping[str, object]) -> None:
-    """One JSON object on one line of stdout."""
-    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+def print_json(record: Mapping[str, object], stream: TextIO | None = None) -> None:
+    """One JSON object on one line of ``stream`` (stdout)."""
+    stream = stream or sys.stdout
+    stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+    stream.flush()
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -107,16 +106,19 @@ def describe_run(record: Mapping[str, object]) -> str:
     return f"{record['model']} ({', '.join(parts)})" if parts else str(record["model"])
 
 
-def run_batch(
-    jobs: Sequence, work: Callable, skip_existing: bool, json_output: bool, quiet: bool, debug: bool
-) -> tuple[int, bool]:
-    """Run ``work(job, on_tile)`` for every job with a progress bar; returns ``(files failed, interrupted)``.
+Records = Callable[[Callable[[Any], Callable[[int, int], None]]], Iterator[dict[str, Any]]]
+"""A batch's records as its engine makes them: ``records(starting)`` yields one record per file; the local
+engine calls ``starting(job)`` before each file, for the callback that shows its tiles' progress."""
 
-    A failing file gets a record with ``error`` and the batch goes on; with ``quiet`` (no table) its
-    error is one line on stderr. Records go to stdout as JSON Lines with ``json_output``; a summary
-    table goes to stderr unless ``quiet``. Ctrl-C stops the batch (:mod:`srcli.tasks.interrupts`):
-    at once while a file is computed, after its record while one is written; the files done are
-    listed, and one line says where it stopped.
+
+def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> tuple[int, bool]:
+    """Report a batch of ``total`` files as its records come; returns ``(files failed, interrupted)``.
+
+    A failing file has a record with ``error`` and the batch goes on; with ``quiet`` (no table) its
+    error is one line on stderr. Records go to stdout as JSON Lines with ``json_output``; a progress bar
+    and then a summary table go to stderr unless ``quiet``. Ctrl-C stops the batch
+    (:mod:`srcli.tasks.interrupts`): at once while a file is computed, after its record while one is
+    written; the files done are listed, and one line says where it stopped.
     """
     from pathlib import Path
 
@@ -124,7 +126,8 @@ def run_batch(
 
     from srcli.tasks.interrupts import held_interrupts
 
-    records: list[dict[str, Any]] = []
+    stdout = sys.stdout  # the engine may send other writers' lines elsewhere meanwhile (srcli.tasks.raybatch)
+    done: list[dict[str, Any]] = []
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -136,56 +139,43 @@ def run_batch(
     )
     stopped = False
     with held_interrupts() as held, progress:
-        files = progress.add_task("files", total=len(jobs))
+        files = progress.add_task("files", total=total)
         tiles = progress.add_task("tiles", total=1, visible=False)
+
+        def starting(job) -> Callable[[int, int], None]:
+            progress.update(files, description=f"[bold]{Path(job.source).name}")
+            progress.reset(tiles, total=1, visible=True)
+            return lambda finished, all_tiles: progress.update(tiles, completed=finished, total=all_tiles)
+
+        stream = records(starting)
         try:
-            for job in jobs:
-                if held.pending:
-                    raise KeyboardInterrupt
-                progress.update(files, description=f"[bold]{Path(job.source).name}")
-                if skip_existing and job.target != "-" and Path(job.target).exists():
-                    record: dict[str, object] = {
-                        "input": job.source, "output": job.target, "skipped": True, "error": None,
-                    }  # fmt: skip
-                else:
-                    record = _run_one(job, work, progress, tiles, debug)
-                    if record["error"] and quiet:  # no table to show it in: one line
-                        message = str(record["error"])
-                        error(message if job.source in message else f"{job.source}: {message}")
-                records.append(record)
+            for record in stream:
+                progress.update(tiles, visible=False)
+                if record["error"] and quiet:  # no table to show it in: one line
+                    message, source = str(record["error"]), str(record["input"])
+                    error(message if source in message else f"{source}: {message}")
+                done.append(record)
                 if json_output:
-                    print_json(record)
+                    print_json(record, stdout)
                 progress.advance(files)
-            stopped = held.pending
+                if held.pending:
+                    stopped = True
+                    break
         except KeyboardInterrupt:
             stopped = True
-    failed = sum(1 for record in records if record.get("error"))
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # the engine stops and cleans up before the summary
+    failed = sum(1 for record in done if record.get("error"))
     if not quiet:
-        ran = next((describe_run(record) for record in records if not record.get("error") and "model" in record), "")
-        title = f"{len(records)} file(s), {failed} failed" + (f" · {ran}" if ran else "")
+        ran = next((describe_run(record) for record in done if not record.get("error") and "model" in record), "")
+        title = f"{len(done)} file(s), {failed} failed" + (f" · {ran}" if ran else "")
         print_table(
-            f"stopped after {len(records)} of {len(jobs)} file(s), {failed} failed" if stopped else title,
+            f"stopped after {len(done)} of {total} file(s), {failed} failed" if stopped else title,
             ["input", "output", "size", "time", "consistency"],
-            [_summary_row(record) for record in records],
+            [_summary_row(record) for record in done],
         )
     if stopped:
-        interrupted(f"stopped after {len(records)} of {len(jobs)} file(s); the files written are complete")
+        interrupted(f"stopped after {len(done)} of {total} file(s); the files written are complete")
     return failed, stopped
-
-
-def _run_one(job, work: Callable, progress, tiles, debug: bool) -> dict[str, object]:
-    """One file's record: ``work``'s, or one with ``error`` when the file cannot be done."""
-    progress.reset(tiles, total=1, visible=True)
-
-    def on_tile(done: int, total: int) -> None:
-        progress.update(tiles, completed=done, total=total)
-
-    try:
-        record = work(job, on_tile)
-    except (SrcliError, OSError) as failure:  # this file cannot be done; any other error is a bug
-        if debug:
-            raise
-        message = str(failure).strip().splitlines()
-        record = {"input": job.source, "output": None, "error": message[0] if message else type(failure).__name__}
-    progress.update(tiles, visible=False)
-    return record

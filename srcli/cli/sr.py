@@ -22,11 +22,15 @@ from srcli.cli.common import (
     Output,
     Overwrite,
     Quiet,
+    Ray,
+    RayAddress,
     Recursive,
     SkipExisting,
     Threads,
+    Workers,
     check_batch_options,
     fail,
+    ray_settings,
     run_jobs,
     run_options,
 )
@@ -123,14 +127,18 @@ def upscale(
     overwrite: Overwrite = False,
     json_output: Json = False,
     quiet: Quiet = False,
+    ray: Ray = False,
+    ray_address: RayAddress = None,
+    workers: Workers = None,
 ) -> None:
     """Upscale images ×2 to ×8. Every saved file is exactly consistent with its input: its
     box downsample (or the --degradation's) equals the input byte for byte (alpha and 16-bit too).
     Exit 1 if any file failed."""
     from srcli.downsample import projectable
+    from srcli.models import SRPlan
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.degraded import UpscaleDegraded
-    from srcli.tasks.run import run_file
+    from srcli.tasks.run import RunOptions
     from srcli.tasks.sr import Upscale
 
     kernel_model = _kernel_model(model)
@@ -140,7 +148,8 @@ def upscale(
     kind, _ = projectable(degradation)
     if not 0 <= noise < 1e4:
         fail(f"--noise must be a level in [0, 10000), got {noise}")
-    options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
+    on_ray = ray_settings(ray, ray_address, workers, device)
+    options = run_options(device, tile, tile_overlap, half, no_pd, ensemble, on_ray)
     options = dataclasses.replace(options, correction=correction.value if correction else None)
     if kernel_model is not None:
         if realism is not None or ensemble:
@@ -148,26 +157,35 @@ def upscale(
                  "a kernel-conditioned model")  # fmt: skip
         from srcli.tasks.usrnet import UpscaleUnfolded
 
-        scale = _kernel_scale(kernel_model, scale)
-        jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{scale}", ext.value, recursive)
-        unfolded = UpscaleUnfolded([kernel_model[0]], options, degradation, noise, factor=scale, network_noise=noise)
-        run_jobs(
-            jobs, lambda job, on_tile: run_file(job, unfolded, overwrite, on_tile), skip_existing, json_output,
-            quiet or output == "-",
-        )  # fmt: skip
+        factor = _kernel_scale(kernel_model, scale)
+
+        def make_unfolded(options: RunOptions) -> UpscaleUnfolded:
+            """The task with its model loaded, here or on each Ray worker."""
+            found = _kernel_model(model)
+            assert found is not None  # the same spec as here
+            return UpscaleUnfolded([found[0]], options, degradation, noise, factor=factor, network_noise=noise)
+
+        jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{factor}", ext.value, recursive)
+        unfolded = UpscaleUnfolded([kernel_model[0]], options, degradation, noise, factor=factor, network_noise=noise)
+        run_jobs(jobs, unfolded, make_unfolded, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)
         return
+    plain = kind == "box" and noise == 0
+
+    def build(plan: SRPlan, options: RunOptions) -> Upscale | UpscaleDegraded:
+        if plain:
+            return Upscale(plan.stages, options, plan.scale)
+        return UpscaleDegraded(plan.stages, options, degradation, noise, plan.scale)
+
+    def make_task(options: RunOptions) -> Upscale | UpscaleDegraded:
+        """The task with its models loaded, here or on each Ray worker."""
+        return build(_plan(model, scale, realism, kind), options)
+
     plan = _plan(model, scale, realism, kind)
+    task = build(plan, options)
     jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{plan.scale}", ext.value, recursive)
-    if kind == "box" and noise == 0:
-        task: Upscale | UpscaleDegraded = Upscale(plan.stages, options, plan.scale)
-    else:
-        task = UpscaleDegraded(plan.stages, options, degradation, noise, plan.scale)
     if not quiet:
         _note_plan(plan, kind, degradation if model is None and realism is None else None)
-    run_jobs(
-        jobs, lambda job, on_tile: run_file(job, task, overwrite, on_tile), skip_existing, json_output,
-        quiet or output == "-",
-    )  # fmt: skip
+    run_jobs(jobs, task, make_task, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)
 
 
 def check_scale(scale: int | None) -> None:
@@ -263,7 +281,6 @@ def deblur(
     from srcli.downsample import degradation_kernel
     from srcli.models import default_name, resolve
     from srcli.tasks.batch import plan_jobs
-    from srcli.tasks.run import run_file
     from srcli.tasks.usrnet import deblur_task
 
     check_batch_options(output, json_output, overwrite, skip_existing)
@@ -274,10 +291,8 @@ def deblur(
     found, _ = resolve(model if model is not None else default_name("kernel", "deblurring"), "kernel")
     task = deblur_task(found, options, kernel, noise)
     jobs = plan_jobs(inputs, output, suffix, ext.value, recursive)
-    run_jobs(
-        jobs, lambda job, on_tile: run_file(job, task, overwrite, on_tile), skip_existing, json_output,
-        quiet or output == "-",
-    )  # fmt: skip
+    run_jobs(jobs, task, lambda options: deblur_task(found, options, kernel, noise), overwrite, skip_existing,
+             json_output, quiet or output == "-")  # fmt: skip
 
 
 def bench(

@@ -8,15 +8,17 @@ way for all of them: refuse to clobber before any work, write atomically, time, 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 
-from srcli.errors import ModelError, OptionError
-from srcli.imageio import write_bytes_atomic
+from srcli.errors import ModelError, OptionError, SrcliError
+from srcli.imageio import STDIO, write_bytes_atomic
 from srcli.tasks.batch import Job
 from srcli.tasks.interrupts import interruptible
 from srcli.tiling import Tile, plan_tiles, tile_apply
@@ -198,22 +200,31 @@ class FileTask(Protocol):
         ...
 
 
-def run_file(job: Job, task: FileTask, overwrite: bool, on_tile: TileCallback | None = None) -> dict[str, Any]:
+def run_file(
+    job: Job, task: FileTask, overwrite: bool, on_tile: TileCallback | None = None, retry: bool = False
+) -> dict[str, Any]:
     """Read, restore, write atomically, and measure the saved file; returns its JSON record (DESIGN §4).
 
     Nothing is written when any step fails, and an existing output is refused before any work. In a
     batch (:func:`srcli.tasks.interrupts.held_interrupts`) Ctrl-C stops at once while the file is
     read and computed, and waits while it is written and measured, so a written file has its record.
+
+    ``retry``: the job may be run again after a worker died (:mod:`srcli.tasks.raybatch`), perhaps
+    after the dead attempt wrote its output. Then an existing output is refused only after the work,
+    unless it holds exactly the bytes this run makes: that is the earlier attempt's file, left as it
+    is and reported as this run's.
     """
     started = time.perf_counter()
-    task.check_target(job, overwrite)
+    earlier = retry and not overwrite and job.target != STDIO and Path(job.target).exists()
+    task.check_target(job, overwrite or earlier)  # every other check of the target still holds
     timings = Timings()
     with interruptible():
         item = task.read(job.source)
         result = task.restore(item, timings, on_tile)
         data, kept = task.encode(result, job.suffix)
         del result  # the saved file is measured from its bytes; free the pixels first
-    write_bytes_atomic(data, job.target, overwrite, make_folders=job.make_folders)
+    if not earlier or not _holds(job.target, data):
+        write_bytes_atomic(data, job.target, overwrite, make_folders=job.make_folders)
     return {
         "input": job.source,
         "output": job.target,
@@ -222,3 +233,40 @@ def run_file(job: Job, task: FileTask, overwrite: bool, on_tile: TileCallback | 
         **run_record(task.options, timings, started),
         "error": None,
     }
+
+
+def _holds(path: str, data: bytes) -> bool:
+    """Whether the file at ``path`` holds exactly ``data``."""
+    try:
+        return os.path.getsize(path) == len(data) and Path(path).read_bytes() == data
+    except OSError:
+        return False
+
+
+def run_job(
+    job: Job,
+    task: FileTask,
+    overwrite: bool,
+    skip_existing: bool,
+    on_tile: TileCallback | None = None,
+    debug: bool = False,
+    retry: bool = False,
+) -> dict[str, Any]:
+    """One file of a batch, whichever engine runs it: its record from :func:`run_file`, a ``skipped``
+    record when ``skip_existing`` finds its output, or a record with ``error`` (one line) when the file
+    cannot be done, so the batch goes on. Any other exception is a bug and propagates; with ``debug``
+    the file's own error propagates too (for its traceback)."""
+    if skip_existing and job.target != STDIO and Path(job.target).exists():
+        return {"input": job.source, "output": job.target, "skipped": True, "error": None}
+    try:
+        return run_file(job, task, overwrite, on_tile, retry)
+    except (SrcliError, OSError) as failure:  # this file cannot be done; any other error is a bug
+        if debug:
+            raise
+        return {"input": job.source, "output": None, "error": error_line(failure)}
+
+
+def error_line(failure: BaseException) -> str:
+    """The one line a record (or the command line) gives for a known error."""
+    lines = str(failure).strip().splitlines()
+    return lines[0] if lines else type(failure).__name__

@@ -139,3 +139,24 @@ def test_an_unwritable_place_never_shows_the_temporary_name():
     with pytest.raises(ImageError) as failure:
         write_bytes_atomic(b"data", Path("/proc/srcli-out.png"), overwrite=False)
     assert str(failure.value).startswith("/proc/srcli-out.png: cannot write (") and ".tmp" not in str(failure.value)
+
+
+def test_leftovers_of_killed_writes_are_removed_and_nothing_else(tmp_path, monkeypatch):
+    """A writer killed between making its temporary and naming it (SIGKILL) leaves the temporary; the
+    sweep takes those of the targets named, once per folder, and no other file."""
+
+    def killed(descriptor, data):
+        raise SystemExit  # stands for a death that skips every clean-up
+
+    monkeypatch.setattr(atomic, "_write_all", killed)
+    monkeypatch.setattr(atomic, "_clean_up", lambda *args: None)
+    for name in ("a.png", "b.png"):
+        with pytest.raises(SystemExit):
+            write_bytes_atomic(b"data", tmp_path / "sub" / name, overwrite=False, make_folders=True)
+    (tmp_path / "sub" / ".c.png.0123abcd.tmp").write_bytes(b"not a target of this batch")
+    (tmp_path / "sub" / ".a.png.notours.tmp").write_bytes(b"not a temporary's name")
+    assert len(leftovers(tmp_path / "sub")) == 4
+    targets = [tmp_path / "sub" / "a.png", str(tmp_path / "sub" / "b.png"), tmp_path / "never" / "x.png", "-"]
+    assert atomic.remove_leftovers(targets) == 2
+    assert leftovers(tmp_path / "sub") == [".a.png.notours.tmp", ".c.png.0123abcd.tmp"]
+    assert atomic.remove_leftovers(targets) == 0

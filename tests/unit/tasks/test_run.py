@@ -1,12 +1,16 @@
-"""The engine refuses network outputs that are not numbers before they reach the operator."""
+"""The engine refuses network outputs that are not numbers before they reach the operator, and a retried job
+recognises the output its dead attempt wrote."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import torch
 
 from srcli.errors import ModelError
-from srcli.tasks.run import OUTPUT_LIMIT, Timings, fill_tiles
+from srcli.tasks.batch import Job
+from srcli.tasks.run import OUTPUT_LIMIT, RunOptions, Timings, fill_tiles, run_job
 
 
 def run_with(value: float) -> torch.Tensor:
@@ -33,3 +37,63 @@ def test_a_core_that_is_not_an_image_is_refused_in_one_line(value):
 
 def test_ordinary_values_pass():
     assert run_with(0.5).shape == (3, 16, 16)
+
+
+class Copy:
+    """A task that writes its input's bytes with one byte changed, counting its work."""
+
+    name = "copy"
+    options = RunOptions()
+
+    def __init__(self) -> None:
+        self.restored = 0
+
+    def read(self, source: str) -> bytes:
+        return Path(source).read_bytes()
+
+    def check_target(self, job: Job, overwrite: bool) -> None:
+        job.refuse_existing_target(overwrite)
+
+    def restore(self, item: bytes, timings: Timings, on_tile) -> bytes:
+        self.restored += 1
+        return b"restored " + item
+
+    def encode(self, result: bytes, suffix: str) -> tuple[bytes, None]:
+        return result, None
+
+    def record(self, item: bytes, data: bytes, kept: None, job: Job) -> dict[str, object]:
+        return {"size": len(data)}
+
+
+@pytest.fixture
+def job(tmp_path) -> Job:
+    (tmp_path / "in.bin").write_bytes(b"input")
+    return Job(str(tmp_path / "in.bin"), str(tmp_path / "out.bin"))
+
+
+def test_a_retried_job_takes_the_output_its_dead_attempt_wrote(job):
+    """A worker that died after writing: the retry makes the same bytes, leaves the file and reports it."""
+    Path(job.target).write_bytes(b"restored input")
+    written = Path(job.target).stat().st_mtime_ns
+    record = run_job(job, Copy(), overwrite=False, skip_existing=False, retry=True)
+    assert record["error"] is None and record["size"] == len(b"restored input")
+    assert Path(job.target).stat().st_mtime_ns == written
+
+
+def test_a_retried_job_still_refuses_an_output_that_is_not_its_own(job):
+    Path(job.target).write_bytes(b"someone else's")
+    task = Copy()
+    record = run_job(job, task, overwrite=False, skip_existing=False, retry=True)
+    assert record["output"] is None and record["error"] == f"{job.target}: exists (pass --overwrite to replace it)"
+    assert task.restored == 1 and Path(job.target).read_bytes() == b"someone else's"
+
+
+def test_a_first_attempt_refuses_an_existing_output_before_any_work(job):
+    Path(job.target).write_bytes(b"restored input")
+    task = Copy()
+    record = run_job(job, task, overwrite=False, skip_existing=False)
+    assert "exists (pass --overwrite to replace it, or --skip-existing)" in record["error"] and task.restored == 0
+    assert run_job(job, task, overwrite=False, skip_existing=True) == {
+        "input": job.source, "output": job.target, "skipped": True, "error": None,
+    }  # fmt: skip
+    assert task.restored == 0
