@@ -11,15 +11,25 @@ import pytest
 
 import srcli.train.colorize
 import srcli.train.cs
+import srcli.train.gan
+import srcli.train.naturalness
 import srcli.train.sr
 import srcli.train.teacher
+import srcli.train.usrnet
 from srcli.checkpoint import read_metadata
 from srcli.train.config import TrainRun
 from srcli.train.state import saved_schedule
 
 ROOT = Path(__file__).resolve().parents[3]
 MANIFEST = json.loads((ROOT / "weights" / "manifest.json").read_text())["models"]
-TRAINERS = {"sr": srcli.train.sr, "cs": srcli.train.cs, "colorize": srcli.train.colorize}
+TRAINERS = {
+    "sr": srcli.train.sr,
+    "cs": srcli.train.cs,
+    "colorize": srcli.train.colorize,
+    "gan": srcli.train.gan,
+    "naturalness": srcli.train.naturalness,
+    "usrnet": srcli.train.usrnet,
+}
 
 
 @pytest.fixture
