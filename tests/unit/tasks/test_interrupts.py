@@ -40,8 +40,13 @@ def test_a_second_signal_while_one_is_pending_stops_at_once():
         assert held.pending
 
 
-def test_outside_a_batch_the_window_changes_nothing():
+def test_outside_a_batch_the_window_changes_nothing(monkeypatch):
+    # as outside any batch: Python's own handler (in the whole CI run an earlier test has left another;
+    # a leak to find, noted in the closing note of 2026-12-01)
+    monkeypatch.setattr("srcli.tasks.interrupts._current", [])
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     with interruptible():
         pass
     with pytest.raises(KeyboardInterrupt), interruptible():
         ctrl_c()
+    signal.signal(signal.SIGINT, previous)
