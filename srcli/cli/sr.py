@@ -118,7 +118,11 @@ def upscale(
         ),
     ] = "box",
     noise: Annotated[
-        float, typer.Option(help="Noise level of the input (levels, σ); > 0 relaxes the projection to it.")
+        float,
+        typer.Option(
+            help="Noise level of the input (levels, σ). > 0: the input is denoised before the network and the "
+            "output is consistent with it to that level (its residual has σ), not exactly. USRNet takes σ itself."
+        ),
     ] = 0.0,
     suffix: Annotated[str | None, typer.Option(help="Added to each output name [default: _x{scale}].")] = None,
     ext: ExtOption = Ext.png,

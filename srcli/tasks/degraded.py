@@ -3,8 +3,12 @@
 The network's estimate (any SR model, run in tiles as usual) is projected onto the images whose
 degradation is the input (:class:`srcli.degradation.Resize`), then rounded so that degrading the saved
 file the same way, as a file stores it, gives the input back (:func:`srcli.degradation.round_trip`; for
-``bicubic`` the reference is Pillow's own 8-bit ``resize``). With a noise level the projection is relaxed
-instead (the residual then has that level; nothing is claimed exact).
+``bicubic`` the reference is Pillow's own 8-bit ``resize``).
+
+With a noise level σ nothing is claimed exact: the input's colour is denoised first (:func:`srcli.denoise.denoise`),
+the networks run on the denoised LR ``ŷ``, and their estimate is projected onto ``y − κ(y − ŷ)``, with ``κ`` such
+that the saved file's residual against the input has level σ (the discrepancy principle; ``κ`` ≤
+:data:`MAX_RESIDUAL_SCALE`). A network that takes the noise level itself (USRNet) is relaxed onto the input instead.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import torch
 
 from srcli.archs import Model
 from srcli.degradation import ROUND_TRIP_STEPS, Resize, RoundedLinear, RoundedResize, round_trip
+from srcli.denoise import denoise
 from srcli.downsample import downsample_float, operator_for, parse_spec
 from srcli.imageio import Picture, decode_picture, encode_picture, read_picture
 from srcli.metrics import consistency_psnr
@@ -27,6 +32,9 @@ from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles
 from srcli.tasks.sr import network_estimate, resample_record, resampled_estimate, stage_overlap
 from srcli.tiling import auto_tile
 
+MAX_RESIDUAL_SCALE = 2.0
+"""The most the denoiser's residual ``y − ŷ`` is stretched by to reach the noise level: a denoiser that keeps
+half the noise is used as it is, at half the level, rather than extrapolated further."""
 KERNEL_ROUND_TRIP_STEPS = 6
 """Round-trip steps for a non-separable kernel: each solves by conjugate gradients (a few seconds a
 megapixel); the values left off are reported."""
@@ -81,12 +89,22 @@ class UpscaleDegraded:
     def check_target(self, job: Job, overwrite: bool) -> None:
         job.refuse_existing_target(overwrite)
 
+    @property
+    def denoises(self) -> bool:
+        """Whether a noisy input is denoised before the networks (they do not take the noise level)."""
+        return self.noise > 0 and self.options.pd
+
     def restore(self, item: Picture, timings: Timings, on_tile: TileCallback | None) -> Picture:
         stages = self.stages_for(item)
-        z = resampled_estimate(estimate(item, stages, self.options, timings, on_tile), stages, self.scale, self.options)
+        started = time.perf_counter()
+        denoised = denoised_colour(item, self.noise) if self.denoises else None
+        timings.projection += time.perf_counter() - started
+        source = item if denoised is None else item.with_channels(denoised.round().clamp(0, item.max_value))
+        z = estimate(source, stages, self.options, timings, on_tile)
+        z = resampled_estimate(z, stages, self.scale, self.options)
         started = time.perf_counter()
         try:
-            return self._project(item, z)
+            return self._project(item, z, denoised)
         finally:
             timings.projection += time.perf_counter() - started
 
@@ -95,10 +113,15 @@ class UpscaleDegraded:
         for the picture, :class:`srcli.tasks.usrnet.UpscaleUnfolded`)."""
         return self.stages
 
-    def _project(self, item: Picture, z: torch.Tensor) -> Picture:
-        """The estimate ``z`` projected under the degradation (relaxed with noise) and rounded."""
+    def _project(self, item: Picture, z: torch.Tensor, denoised: torch.Tensor | None) -> Picture:
+        """The estimate ``z`` projected under the degradation and rounded: onto :func:`noisy_target` where the
+        input was ``denoised``, else relaxed to the noise level, else exactly (the integer round trip)."""
         operator = operator_for(self.degradation, self.scale, z.shape[1], z.shape[2])
         y = item.channels()
+        if denoised is not None:
+            target = noisy_target(y.double(), denoised, self.noise, colour_channels(item))
+            x = operator.project(z.unsqueeze(0), target.unsqueeze(0))[0]
+            return item.with_channels(x.round().clamp(0, item.max_value).to(y.dtype))
         if self.noise > 0 or not self.options.pd:
             x = z if not self.options.pd else operator.relaxed(z.unsqueeze(0), y.double().unsqueeze(0), self.noise)[0]
             return item.with_channels(x.round().clamp(0, item.max_value).to(y.dtype))
@@ -128,8 +151,9 @@ class UpscaleDegraded:
         psnr = consistency_psnr(measured, y.to(torch.float64), item.max_value)
         verdict["consistency_psnr_db"] = None if psnr == float("inf") else round(psnr, 4)
         if self.noise > 0:
-            verdict["residual_rms"] = round(float(residual.square().mean().sqrt()), 4)
-            verdict["noise"] = self.noise
+            colour = residual[: colour_channels(item)]
+            verdict["residual_rms"] = round(float(colour.square().mean().sqrt()), 4)
+            verdict |= {"noise": self.noise, "denoised_input": self.denoises}
         else:
             operator = operator_for(self.degradation, self.scale, saved.height, saved.width)
             reference = self._reference(operator, item.bit_depth)
@@ -147,3 +171,25 @@ class UpscaleDegraded:
             "mode": item.mode,
             **verdict,
         }
+
+
+def colour_channels(picture: Picture) -> int:
+    """How many leading channels carry the noise (colour or gray; not alpha)."""
+    return 3 if picture.channels().shape[0] >= 3 else 1
+
+
+def denoised_colour(picture: Picture, noise: float) -> torch.Tensor:
+    """The picture's channels ``(C, h, w)`` float64 with the colour denoised at level ``noise`` (levels); alpha
+    is kept (noise is on the colour, as ``srcli degrade`` adds it)."""
+    y = picture.channels().to(torch.float64)
+    colour = colour_channels(picture)
+    return torch.cat([denoise(y[:colour], noise), y[colour:]])
+
+
+def noisy_target(y: torch.Tensor, denoised: torch.Tensor, noise: float, colour: int) -> torch.Tensor:
+    """``y − κ(y − ŷ)`` ``(C, h, w)``: the LR a projection makes the output consistent with, ``κ`` such that the
+    residual's root mean square over the ``colour`` channels is ``noise`` (at most :data:`MAX_RESIDUAL_SCALE`)."""
+    residual = y - denoised
+    level = float(residual[:colour].square().mean().sqrt())
+    kappa = min(noise / level, MAX_RESIDUAL_SCALE) if level > 0 else 1.0
+    return y - kappa * residual

@@ -65,6 +65,11 @@ class UpscaleUnfolded(UpscaleDegraded):
     def scale(self) -> int:
         return self.factor
 
+    @property
+    def denoises(self) -> bool:
+        """Never: the network is given the noise level and removes the noise itself."""
+        return False
+
     def stages_for(self, item: Picture) -> list[Model]:
         """The model with this picture's degradation fixed (noise in its own depth's units); a kernel the
         picture cannot take (larger than it) is refused before the network runs."""

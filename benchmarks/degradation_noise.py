@@ -1,0 +1,134 @@
+"""Noisy LR under a known blur (issue 26): the residual the saved file leaves against the input, and PSNR-Y,
+for the ways ``srcli upscale --degradation gaussian:1.6 --noise 5`` could project, image by image.
+
+    python benchmarks/degradation_noise.py --out benchmarks/results/degradation-noise-x4.jsonl
+
+Protocol: HR cropped to a multiple of 4, LR by ``srcli degrade -s 4 --downsampler gaussian:1.6 --noise 5``
+(the float degradation with mirrored borders plus seeded Gaussian noise, seed = image index, rounded half up),
+the shipped ``compact-x4``, PSNR-Y with 4 border pixels cropped. Methods:
+
+* ``relaxed``: the network on the noisy LR, relaxed onto it at the noise level (``z + Aᵀ(AAᵀ + α)⁻¹(y − Az)``,
+  the discrepancy principle; what srcli did before 2026-12-02);
+* ``denoised-1``: the network on the denoised LR ``ŷ`` (:func:`srcli.denoise.denoise`), projected onto ``ŷ``;
+* ``denoised``: the same projected onto ``y − κ(y − ŷ)``, ``κ`` bringing the residual to the noise level (srcli's).
+
+Each row: PSNR-Y and the saved file's residual root mean square against the input (levels). A summary per set
+gives the means, ``residual / σ``'s range and the paired differences with their standard errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+import srcli.tasks.degraded as degraded
+from srcli.downsample import downsample_float, downsample_rounded
+from srcli.evaluate import image_files
+from srcli.imageio import Picture
+from srcli.metrics import psnr_y
+from srcli.models import resolve
+from srcli.tasks.degrade import noisy
+from srcli.tasks.degraded import UpscaleDegraded
+from srcli.tasks.run import RunOptions, Timings
+
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
+SCALE, SPEC = 4, "gaussian:1.6"
+
+
+@dataclass(frozen=True)
+class Relaxed(UpscaleDegraded):
+    """The projection before denoising came in: the network on the noisy LR, relaxed to the noise level."""
+
+    @property
+    def denoises(self) -> bool:
+        return False
+
+
+def _tensor(image: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)
+
+
+def score(path: Path, index: int, model, noise: float) -> list[dict[str, object]]:
+    """One image's rows, one per method."""
+    with Image.open(path) as opened:
+        rgb = opened.convert("RGB")
+    hr = _tensor(rgb.crop((0, 0, rgb.width - rgb.width % SCALE, rgb.height - rgb.height % SCALE)))
+    lr = noisy(downsample_rounded(hr, SCALE, SPEC, 8), hr, 3, SCALE, SPEC, noise, index, 255)
+    picture = Picture(color=lr.to(torch.uint8), alpha=None, bit_depth=8)
+    truth = hr.double().unsqueeze(0) / 255
+    relaxed, denoised = Relaxed([model], RunOptions(), SPEC, noise), UpscaleDegraded([model], RunOptions(), SPEC, noise)
+    rows = []
+    for name, cap in (("relaxed", None), ("denoised-1", 1.0), ("denoised", None)):
+        task = relaxed if name == "relaxed" else denoised
+        saved_cap = degraded.MAX_RESIDUAL_SCALE
+        degraded.MAX_RESIDUAL_SCALE = cap if cap is not None else saved_cap
+        try:
+            out = task.restore(picture, Timings(), None).color
+        finally:
+            degraded.MAX_RESIDUAL_SCALE = saved_cap
+        residual = downsample_float(out, SCALE, SPEC) - lr.double()
+        rows.append({
+            "image": path.name, "noise": noise, "method": name,
+            "psnr_y": round(psnr_y(out.double().unsqueeze(0) / 255, truth, SCALE), 4),
+            "residual_rms": round(float(residual.square().mean().sqrt()), 4),
+        })  # fmt: skip
+    return rows
+
+
+def paired(differences: list[float]) -> tuple[float, float]:
+    count = len(differences)
+    mean = sum(differences) / count
+    spread = math.sqrt(sum((d - mean) ** 2 for d in differences) / (count - 1)) if count > 1 else float("nan")
+    return round(mean, 3), round(spread / math.sqrt(count), 3)
+
+
+def summary(name: str, rows: list[dict[str, object]], noise: float) -> dict[str, object]:
+    def of(method: str, key: str) -> list[float]:
+        return [float(r[key]) for r in rows if r["method"] == method]  # type: ignore[arg-type]
+
+    result: dict[str, object] = {"set": name, "images": len(of("relaxed", "psnr_y")), "noise": noise}
+    for method in ("relaxed", "denoised-1", "denoised"):
+        ratios = [value / noise for value in of(method, "residual_rms")]
+        result[method] = {
+            "psnr_y": round(sum(of(method, "psnr_y")) / len(ratios), 3),
+            "residual_over_noise": [round(min(ratios), 3), round(max(ratios), 3)],
+        }
+    for method in ("denoised-1", "denoised"):
+        gain, error = paired([a - b for a, b in zip(of(method, "psnr_y"), of("relaxed", "psnr_y"), strict=True)])
+        result[f"{method}_minus_relaxed_db"] = [gain, error]
+    gain, error = paired([a - b for a, b in zip(of("denoised", "psnr_y"), of("denoised-1", "psnr_y"), strict=True)])
+    result["denoised_minus_denoised-1_db"] = [gain, error]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=["Set5", "BSD68"])
+    parser.add_argument("--noise", type=float, default=5.0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model, _ = resolve(f"compact-x{SCALE}", "sr")
+    with args.out.open("w") as out:
+        for name in args.sets:
+            rows = []
+            for index, path in enumerate(image_files(BENCH / name)):
+                for row in score(path, index, model, args.noise):
+                    rows.append(row)
+                    out.write(json.dumps({"set": name, **row}) + "\n")
+                out.flush()
+            line = summary(name, rows, args.noise)
+            out.write(json.dumps({"summary": line}) + "\n")
+            print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()
