@@ -28,7 +28,10 @@ Minutes = Annotated[float | None, typer.Option(help="Stop after this many minute
 StopAt = Annotated[int | None, typer.Option(help="Stop (and checkpoint) at this step; resume later.")]
 Init = Annotated[
     Path | None,
-    typer.Option(help="Start from these weights (a new schedule) instead of a fresh initialisation."),
+    typer.Option(
+        help="Start from these weights (a new schedule) instead of a fresh initialisation; or from another "
+        "run's state.safetensors: a warm restart (weights, Adam moments, weight average; a new schedule)."
+    ),
 ]
 Batch = Annotated[int, typer.Option(help="Patches per step.")]
 LearningRate = Annotated[float, typer.Option(help="Peak learning rate (Adam).")]
@@ -282,7 +285,11 @@ def train_gan_command(
     run_dir: RunDir = None,
     init: Annotated[
         Path | None,
-        typer.Option(help="Start the generator from these compact SR weights (usually a PSNR-trained net)."),
+        typer.Option(
+            help="Start the generator from these compact SR weights (usually a PSNR-trained net); or from a "
+            "gan run's state.safetensors: a warm restart (generator, discriminator, their Adam moments and the "
+            "weight average; a new schedule)."
+        ),
     ] = None,
     num_feat: Annotated[int, typer.Option(help="Generator (compact) feature channels.")] = 64,
     num_conv: Annotated[int, typer.Option(help="Generator (compact) body convolutions.")] = 8,

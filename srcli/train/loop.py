@@ -34,7 +34,16 @@ from srcli.train.data import load_training_images, validation_files
 from srcli.train.ema import WeightAverage
 from srcli.train.interrupt import stop_requests
 from srcli.train.plot import line_chart
-from srcli.train.state import Trained, load_state, restore_average, save_state, saved_init_seconds, saved_schedule
+from srcli.train.state import (
+    Trained,
+    is_state,
+    load_state,
+    restore_average,
+    save_state,
+    saved_init_seconds,
+    saved_schedule,
+    saved_training_seconds,
+)
 
 LOG_FIELDS = ["step", "loss", "val_psnr_y", "lr", "seconds"]
 BEST_WEIGHTS = "best.safetensors"  # in the run folder: the export with the highest validation PSNR
@@ -180,24 +189,31 @@ def fit(task: Task, config: TrainRun, resume: bool, report: Report = print) -> P
     Ctrl-C or SIGTERM), keeping the export with the highest validation PSNR as :data:`BEST_WEIGHTS`
     (unless the task keeps the last). With ``config.ema``, what is validated and exported is the
     weight average (:mod:`srcli.train.ema`). A resume reads neither the ``--init`` file nor its
-    header: the checkpoint holds the weights and the start weights' training time. Returns ``config.out``.
+    header: the checkpoint holds the weights and the start weights' training time. An ``--init`` that is
+    another run's state is a warm restart (:func:`_warm_start`). Returns ``config.out``.
     """
     resuming = _start(config, resume)
+    warm_from = config.init if not resuming and config.init is not None and is_state(config.init) else None
     state_path = config.run_dir / "state.safetensors"
     val_files = validation_files(config.val)
     task.prepare(load_training_images(config.data, task.min_side, task.rescales), val_files, report)
-    net, model, optimizer, critics = _networks(task, config, resuming)
+    net, model, optimizer, critics = _networks(task, config, resuming or warm_from is not None)
     step, seconds = load_state(state_path, net, optimizer, critics) if resuming else (0, 0.0)
+    if warm_from is not None:
+        _warm_start(warm_from, net, optimizer, critics)
     recorded = saved_init_seconds(state_path) if resuming else None  # None in states from before 2026-11-24
-    config.init_seconds = recorded if recorded is not None else recorded_training_seconds(config.init)
+    if recorded is None:
+        recorded = saved_training_seconds(warm_from) if warm_from else recorded_training_seconds(config.init)
+    config.init_seconds = recorded
     log_path = config.run_dir / "log.csv"
     fields = [*LOG_FIELDS, *(f"loss_{name}" for name in critics), *task.columns]
     rows = _read_log(log_path, step)
     config.run_dir.mkdir(parents=True, exist_ok=True)  # only now: a run refused earlier leaves no folder
     (config.run_dir / "config.json").write_text(json.dumps(asdict(config), default=str, indent=2))
     average = WeightAverage(net, config.ema) if config.ema is not None else None
-    if average is not None and step:
-        restore_average(state_path, average)
+    average_from = state_path if step else warm_from  # a resumed run's own average, or the warm start's
+    if average is not None and average_from is not None:
+        restore_average(average_from, average)
     with stop_requests() as stop:  # Ctrl-C or kill: checkpoint after the current step, then return
         started, first_step = time.monotonic(), step
         losses: dict[str, list[float]] = {"loss": [], **{f"loss_{name}": [] for name in critics}}
@@ -245,6 +261,17 @@ def fit(task: Task, config: TrainRun, resume: bool, report: Report = print) -> P
     return config.out
 
 
+def _warm_start(path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, critics: dict[str, Trained]) -> None:
+    """Start from another run's state under this run's schedule (step 0): the model, its Adam moments and
+    every critic with its own (a GAN's discriminator stays matched to its generator); the weight average
+    follows in :func:`fit`. A state of another network, or without this task's critics, is refused."""
+    try:
+        load_state(path, net, optimizer, critics)
+    except (KeyError, RuntimeError, ValueError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TrainError(f"{path} is the state of another kind of run: {first}") from None
+
+
 def _networks(
     task: Task, config: TrainRun, resuming: bool
 ) -> tuple[nn.Module, nn.Module, torch.optim.Optimizer, dict[str, Trained]]:
@@ -253,7 +280,7 @@ def _networks(
     torch.manual_seed(config.seed)
     net = task.build_net()
     if resuming:
-        pass  # the checkpoint replaces the weights; the --init file is not read
+        pass  # a checkpoint replaces the weights (this run's, or another's for a warm restart)
     elif config.init:
         task.load_init(net, config.init)
     else:

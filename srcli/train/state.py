@@ -85,6 +85,22 @@ def save_state(
     temporary.replace(path)
 
 
+def is_state(path: Path) -> bool:
+    """Whether ``path`` is a run state written by :func:`save_state` (not exported weights)."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return "schedule" in (handle.metadata() or {})
+    except (OSError, ValueError, RuntimeError):  # not a safetensors file: the weights loader says why
+        return False
+
+
+def saved_training_seconds(path: Path) -> float:
+    """The training time a state holds, with the runs before it."""
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+    return float(metadata["seconds"]) + float(metadata.get("init_seconds", 0.0))
+
+
 def saved_schedule(path: Path) -> dict[str, object]:
     """The schedule a state was written for (what must match to resume it)."""
     with safe_open(str(path), framework="pt") as handle:

@@ -21,6 +21,7 @@ from srcli.train.discriminator import UNetDiscriminatorSN
 from srcli.train.gan import GANTask, GANTrainConfig, relativistic_losses, train_gan
 from srcli.train.loop import BEST_WEIGHTS
 from srcli.train.sr import SRTrainConfig, train_sr
+from srcli.train.state import saved_training_seconds
 from tests.images import random_channels, save_8bit, training_folders
 
 
@@ -100,6 +101,28 @@ def test_resume_repeats_the_uninterrupted_adversarial_run(folders, tmp_path):
         key: final[1][key] for key in ("loss_d", "val_psnr_y", "val_detail")
     }
     assert float(final[0]["loss_d"]) != float(log_rows(tmp_path / "straight")[0]["loss_d"])  # it trained
+
+
+def test_a_warm_restart_from_a_finished_state_keeps_the_discriminator_and_starts_a_new_schedule(folders, tmp_path):
+    torch.set_num_threads(1)
+    quiet = lambda row: None  # noqa: E731
+    train_gan(config(folders, tmp_path, "first", steps=2, ema=0.5), resume=False, report=quiet)
+    first = tmp_path / "first" / "state.safetensors"
+    again = config(folders, tmp_path, "again", steps=2, ema=0.5, init=first, stop_at=1, lr=0.0)
+    train_gan(again, resume=False, report=quiet)
+    before, after = load_file(str(first)), load_file(str(tmp_path / "again" / "state.safetensors"))
+    for prefix in ("model.", "critic.d.model."):  # one step at learning rate 0: the weights it started from
+        keys = [key for key in before if key.startswith(prefix) and not key.endswith(("._u", "._v"))]
+        assert keys and all(torch.equal(before[k], after[k]) for k in keys)  # (spectral norm's _u, _v iterate)
+    assert int(after["optim.0.step"]) == int(before["optim.0.step"]) + 1  # Adam's moments went on
+    header = read_metadata(tmp_path / "again.safetensors")
+    total = saved_training_seconds(first) + float(header["train_seconds"])  # the first run's time counts
+    assert header["steps"] == "1" and float(header["train_seconds_total"]) == pytest.approx(total, abs=0.06)
+    sr = SRTrainConfig(scale=2, data=folders[0], out=tmp_path / "sr.safetensors", run_dir=tmp_path / "sr",
+                       num_feat=8, num_conv=2, steps=1, batch=2, patch=8)  # fmt: skip
+    train_sr(sr, resume=False, report=quiet)
+    with pytest.raises(TrainError, match="state of another kind of run"):  # no discriminator in it
+        train_gan(config(folders, tmp_path, "bad", init=tmp_path / "sr" / "state.safetensors"), False, quiet)
 
 
 def test_the_discriminator_is_what_the_resume_restores(folders, tmp_path):
