@@ -1,7 +1,9 @@
-"""Noisy LR under a known blur (issue 26): the residual the saved file leaves against the input, and PSNR-Y,
-for the ways ``srcli upscale --degradation gaussian:1.6 --noise 5`` could project, image by image.
+"""Gaussian-blurred LR, ×4 (issue 26): how consistent the output of ``srcli upscale --degradation gaussian:1.6``
+is with a clean input (float and saved), and with a noisy one (``--noise 5``) the residual the saved file leaves
+against the input and PSNR-Y, for the ways it could project; image by image.
 
-    python benchmarks/degradation_noise.py --out benchmarks/results/degradation-noise-x4.jsonl
+    python benchmarks/degradation_gaussian.py --out benchmarks/results/degradation-gaussian-x4.jsonl
+    python benchmarks/degradation_gaussian.py --clean --out benchmarks/results/degradation-gaussian-x4-clean.jsonl
 
 Protocol: HR cropped to a multiple of 4, LR by ``srcli degrade -s 4 --downsampler gaussian:1.6 --noise 5``
 (the float degradation with mirrored borders plus seeded Gaussian noise, seed = image index, rounded half up),
@@ -13,7 +15,10 @@ the shipped ``compact-x4``, PSNR-Y with 4 border pixels cropped. Methods:
 * ``denoised``: the same projected onto ``y − κ(y − ŷ)``, ``κ`` bringing the residual to the noise level (srcli's).
 
 Each row: PSNR-Y and the saved file's residual root mean square against the input (levels). A summary per set
-gives the means, ``residual / σ``'s range and the paired differences with their standard errors.
+gives the means, ``residual / σ``'s range and the paired differences with their standard errors. With
+``--clean`` (no noise) each row gives instead the consistency PSNR of the float projection and of the saved
+file (the LR of the saved file by the float degradation, against the input) and the LR values its rounded
+degradation misses; the summary their minima.
 """
 
 from __future__ import annotations
@@ -29,13 +34,13 @@ import torch
 from PIL import Image
 
 import srcli.tasks.degraded as degraded
-from srcli.downsample import downsample_float, downsample_rounded
+from srcli.downsample import downsample_float, downsample_rounded, operator_for
 from srcli.evaluate import image_files
 from srcli.imageio import Picture
-from srcli.metrics import psnr_y
+from srcli.metrics import consistency_psnr, psnr_y
 from srcli.models import resolve
 from srcli.tasks.degrade import noisy
-from srcli.tasks.degraded import UpscaleDegraded
+from srcli.tasks.degraded import UpscaleDegraded, estimate
 from srcli.tasks.run import RunOptions, Timings
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
@@ -82,6 +87,31 @@ def score(path: Path, index: int, model, noise: float) -> list[dict[str, object]
     return rows
 
 
+def clean_row(path: Path, model) -> dict[str, object]:
+    """One image's consistency without noise: float projection, saved file, LR values off."""
+    with Image.open(path) as opened:
+        rgb = opened.convert("RGB")
+    hr = _tensor(rgb.crop((0, 0, rgb.width - rgb.width % SCALE, rgb.height - rgb.height % SCALE)))
+    lr = downsample_rounded(hr, SCALE, SPEC, 8)
+    picture = Picture(color=lr.to(torch.uint8), alpha=None, bit_depth=8)
+    y = lr.double()
+    z = estimate(picture, [model], RunOptions(), Timings(), None)
+    operator = operator_for(SPEC, SCALE, hr.shape[1], hr.shape[2])
+    floats = operator.project(z.unsqueeze(0), y.unsqueeze(0))[0]
+    task = UpscaleDegraded([model], RunOptions(), SPEC)
+    saved = task.restore(picture, Timings(), None).color
+    reference = task._reference(operator, 8)
+    truth = hr.double().unsqueeze(0) / 255
+    return {
+        "image": path.name,
+        "float_consistency_db": round(consistency_psnr(operator.A(floats.unsqueeze(0))[0], y, 255), 2),
+        "saved_consistency_db": round(consistency_psnr(downsample_float(saved, SCALE, SPEC), y, 255), 2),
+        "lr_values_off": int((reference(saved) != lr.to(torch.int64)).sum()),
+        "lr_values": lr.numel(),
+        "psnr_y": round(psnr_y(saved.double().unsqueeze(0) / 255, truth, SCALE), 4),
+    }
+
+
 def paired(differences: list[float]) -> tuple[float, float]:
     count = len(differences)
     mean = sum(differences) / count
@@ -108,10 +138,24 @@ def summary(name: str, rows: list[dict[str, object]], noise: float) -> dict[str,
     return result
 
 
+def clean_summary(name: str, rows: list[dict[str, object]]) -> dict[str, object]:
+    def lowest(key: str) -> float:
+        return min(float(r[key]) for r in rows)  # type: ignore[arg-type]
+
+    return {
+        "set": name, "images": len(rows), "float_consistency_db_min": lowest("float_consistency_db"),
+        "saved_consistency_db_min": lowest("saved_consistency_db"),
+        "lr_values_off": sum(int(r["lr_values_off"]) for r in rows),  # type: ignore[call-overload]
+        "lr_values": sum(int(r["lr_values"]) for r in rows),  # type: ignore[call-overload]
+        "psnr_y": round(sum(float(r["psnr_y"]) for r in rows) / len(rows), 3),  # type: ignore[arg-type]
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=["Set5", "BSD68"])
     parser.add_argument("--noise", type=float, default=5.0)
+    parser.add_argument("--clean", action="store_true", help="no noise: the consistency of the output")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -121,11 +165,11 @@ def main() -> None:
         for name in args.sets:
             rows = []
             for index, path in enumerate(image_files(BENCH / name)):
-                for row in score(path, index, model, args.noise):
+                for row in [clean_row(path, model)] if args.clean else score(path, index, model, args.noise):
                     rows.append(row)
                     out.write(json.dumps({"set": name, **row}) + "\n")
                 out.flush()
-            line = summary(name, rows, args.noise)
+            line = clean_summary(name, rows) if args.clean else summary(name, rows, args.noise)
             out.write(json.dumps({"summary": line}) + "\n")
             print(json.dumps(line))
 
