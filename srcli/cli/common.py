@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 
 from srcli.cli import report
 from srcli.errors import OptionError, SrcliError
+from srcli.tasks.interrupts import Terminated
 
 EXIT_FAILED = 1
 """Some file of a batch failed (each is reported), or ``check`` found the output below its threshold."""
@@ -26,6 +27,7 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 70
 """A bug in srcli (BSD ``EX_SOFTWARE``): one line saying so, then the traceback."""
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process that SIGTERM ended
 """Ctrl-C (128 + SIGINT): one line; a batch also lists the files it finished, every one complete."""
 INT64 = 2**63
 CLICK_ERRORS = sys.modules[typer.BadParameter.__module__]
@@ -42,7 +44,7 @@ def error_boundary(command: F) -> F:
     (:func:`refuse_unusable_numbers`). A :class:`srcli.errors.SrcliError` is bad input: one line on
     stderr and exit 2 (with ``--debug``, its traceback too); so is running out of memory
     (:func:`out_of_memory`). Any other exception is a bug: one line saying so, the traceback, exit 70.
-    Ctrl-C is one line and exit 130; Typer's own exits pass through.
+    Ctrl-C is one line and exit 130 (SIGTERM inside a batch: 143); Typer's own exits pass through.
     """
 
     @functools.wraps(command)
@@ -57,6 +59,9 @@ def error_boundary(command: F) -> F:
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (typer.Exit, typer.Abort):
             raise
+        except Terminated:
+            report.interrupted("stopped by SIGTERM")
+            raise typer.Exit(EXIT_TERMINATED) from None
         except KeyboardInterrupt:
             report.interrupted("stopped by Ctrl-C")
             raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -237,7 +242,7 @@ def run_jobs(
     ray: RaySettings | None = None,
 ) -> None:
     """Run a batch with progress and a summary (see :func:`srcli.cli.report.run_batch`); exit 1 if any
-    file failed, 130 when Ctrl-C stopped it.
+    file failed, 130 when Ctrl-C stopped it, 143 when SIGTERM did.
 
     Here every file goes through :func:`srcli.tasks.run.run_job` with ``task``; with ``ray`` each Ray
     worker does the same with its own task, ``make_task(options)`` on its own device
@@ -259,9 +264,9 @@ def run_jobs(
         def records(starting: Callable) -> Iterator[dict[str, Any]]:
             return ray_records(jobs, batch, report.note if not quiet else lambda message: None)
 
-    failed, interrupted = report.run_batch(len(jobs), records, json_output, quiet)
-    if interrupted:
-        raise typer.Exit(EXIT_INTERRUPTED)
+    failed, stopped = report.run_batch(len(jobs), records, json_output, quiet)
+    if stopped is not None:
+        raise typer.Exit(EXIT_TERMINATED if stopped == "SIGTERM" else EXIT_INTERRUPTED)
     if failed:
         raise typer.Exit(EXIT_FAILED)
 

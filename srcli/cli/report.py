@@ -111,12 +111,13 @@ Records = Callable[[Callable[[Any], Callable[[int, int], None]]], Iterator[dict[
 engine calls ``starting(job)`` before each file, for the callback that shows its tiles' progress."""
 
 
-def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> tuple[int, bool]:
-    """Report a batch of ``total`` files as its records come; returns ``(files failed, interrupted)``.
+def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> tuple[int, str | None]:
+    """Report a batch of ``total`` files as its records come; returns ``(files failed, what stopped it)``:
+    None, ``"Ctrl-C"`` or ``"SIGTERM"``.
 
     A failing file has a record with ``error`` and the batch goes on; with ``quiet`` (no table) its
     error is one line on stderr. Records go to stdout as JSON Lines with ``json_output``; a progress bar
-    and then a summary table go to stderr unless ``quiet``. Ctrl-C stops the batch
+    and then a summary table go to stderr unless ``quiet``. Ctrl-C or SIGTERM stops the batch
     (:mod:`srcli.tasks.interrupts`): at once while a file is computed, after its record while one is
     written; the files done are listed, and one line says where it stopped.
     """
@@ -124,7 +125,7 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from srcli.tasks.interrupts import held_interrupts
+    from srcli.tasks.interrupts import Terminated, held_interrupts
 
     stdout = sys.stdout  # the engine may send other writers' lines elsewhere meanwhile (srcli.tasks.raybatch)
     done: list[dict[str, Any]] = []
@@ -137,7 +138,7 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
         disable=quiet or not stderr.is_terminal,  # a log file gets the table, not a bar's leftovers
         transient=True,
     )
-    stopped = False
+    stopped: str | None = None
     with held_interrupts() as held, progress:
         files = progress.add_task("files", total=total)
         tiles = progress.add_task("tiles", total=1, visible=False)
@@ -159,10 +160,10 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
                     print_json(record, stdout)
                 progress.advance(files)
                 if held.pending:
-                    stopped = True
+                    stopped = "SIGTERM" if held.terminated else "Ctrl-C"
                     break
-        except KeyboardInterrupt:
-            stopped = True
+        except KeyboardInterrupt as stop:
+            stopped = "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C"
         finally:
             close = getattr(stream, "close", None)
             if close is not None:

@@ -1,10 +1,11 @@
-"""Ctrl-C in a batch: honoured at once while a file is computed, held while one is written and reported.
+"""Ctrl-C and SIGTERM in a batch: honoured at once while a file is computed, held while one is written and reported.
 
-A batch runs inside :func:`held_interrupts`: a SIGINT there is remembered, not raised, so a file that
-is being written is finished, measured and its record printed; the batch then stops (it checks
-:attr:`Held.pending` between files). Inside it, :func:`interruptible` opens the window in which a
-file is read and computed: there a SIGINT (or one already pending) raises ``KeyboardInterrupt`` at
-once, and nothing of that file is on disk yet. A second Ctrl-C while one is pending stops at once.
+A batch runs inside :func:`held_interrupts`: a SIGINT or SIGTERM (``kill``, a scheduler ending a job) there is
+remembered, not raised, so a file that is being written is finished, measured and its record printed; the batch
+then stops (it checks :attr:`Held.pending` between files). Inside it, :func:`interruptible` opens the window in
+which a file is read and computed: there a signal (or one already pending) raises ``KeyboardInterrupt`` (for
+SIGTERM its subclass :class:`Terminated`) at once, and nothing of that file is on disk yet. A second signal while
+one is pending stops at once.
 
 Outside :func:`held_interrupts` (a library call, another thread) both are no-ops and Ctrl-C behaves
 as usual.
@@ -20,12 +21,21 @@ from dataclasses import dataclass
 from types import FrameType
 
 
+class Terminated(KeyboardInterrupt):
+    """A stop asked for by SIGTERM, raised where Ctrl-C raises ``KeyboardInterrupt``."""
+
+
 @dataclass
 class Held:
-    """The state of one :func:`held_interrupts` block."""
+    """The state of one :func:`held_interrupts` block; ``terminated``: the pending stop came from SIGTERM."""
 
     pending: bool = False
     window_open: bool = False
+    terminated: bool = False
+
+    def stop(self) -> KeyboardInterrupt:
+        """The exception a pending stop raises."""
+        return Terminated() if self.terminated else KeyboardInterrupt()
 
 
 _current: list[Held] = []
@@ -33,35 +43,37 @@ _current: list[Held] = []
 
 @contextmanager
 def held_interrupts() -> Iterator[Held]:
-    """Hold SIGINT for the block (main thread only), except inside :func:`interruptible` windows."""
+    """Hold SIGINT and SIGTERM for the block (main thread only), except inside :func:`interruptible` windows."""
     held = Held()
     if threading.current_thread() is not threading.main_thread():
         yield held
         return
 
     def handle(signum: int, frame: FrameType | None) -> None:
+        held.terminated = held.terminated or signum == signal.SIGTERM
         if held.window_open or held.pending:
-            raise KeyboardInterrupt
+            raise held.stop()
         held.pending = True
 
-    previous = signal.signal(signal.SIGINT, handle)
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     _current.append(held)
     try:
         yield held
     finally:
         _current.remove(held)
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager
 def interruptible() -> Iterator[None]:
-    """A window of the innermost :func:`held_interrupts` block where Ctrl-C raises at once."""
+    """A window of the innermost :func:`held_interrupts` block where Ctrl-C and SIGTERM raise at once."""
     if not _current:
         yield
         return
     held = _current[-1]
     if held.pending:
-        raise KeyboardInterrupt
+        raise held.stop()
     held.window_open = True
     try:
         yield

@@ -1,4 +1,5 @@
-"""Ctrl-C in a batch: exit 130, every written file complete and reported, one line saying where it stopped."""
+"""Ctrl-C (and SIGTERM) in a batch: exit 130 (143), every written file complete and reported, one line saying
+where it stopped, no temporary left."""
 
 from __future__ import annotations
 
@@ -27,17 +28,17 @@ def batch(tmp_path, generator):
     return tmp_path
 
 
-def ctrl_c_on_call(monkeypatch, module, name: str, call: int, before: bool) -> None:
-    """Send SIGINT to this process on the ``call``-th call of ``module.name`` (before or after it runs)."""
+def ctrl_c_on_call(monkeypatch, module, name: str, call: int, before: bool, sent: int = signal.SIGINT) -> None:
+    """Send ``sent`` (SIGINT) to this process on the ``call``-th call of ``module.name`` (before or after it runs)."""
     real, calls = getattr(module, name), []
 
     def wrapped(*args, **kwargs):
         calls.append(1)
         if before and len(calls) == call:
-            os.kill(os.getpid(), signal.SIGINT)
+            signal.raise_signal(sent)
         result = real(*args, **kwargs)
         if not before and len(calls) == call:
-            os.kill(os.getpid(), signal.SIGINT)
+            signal.raise_signal(sent)
         return result
 
     monkeypatch.setattr(module, name, wrapped)
@@ -68,6 +69,21 @@ def test_ctrl_c_while_a_file_is_computed_stops_at_once_and_writes_nothing_of_it(
     assert result.exit_code == 130
     assert len(result.stdout.splitlines()) == 2 and outputs(batch) == ["p0_x2.png", "p1_x2.png"]
     assert "stopped after 2 of 5 file(s)" in result.stderr
+
+
+def test_sigterm_while_a_file_is_written_finishes_it_and_exits_143(cli, batch, monkeypatch):
+    ctrl_c_on_call(monkeypatch, engine, "write_bytes_atomic", 3, before=False, sent=signal.SIGTERM)
+    result = upscale(cli, batch)
+    assert result.exit_code == 143
+    assert len(result.stdout.splitlines()) == 3 and outputs(batch) == ["p0_x2.png", "p1_x2.png", "p2_x2.png"]
+    assert result.stderr.strip().splitlines()[-1].startswith("srcli: interrupted: stopped after 3 of 5")
+
+
+def test_sigterm_while_a_file_is_computed_stops_at_once_leaving_no_temporary(cli, batch, monkeypatch):
+    ctrl_c_on_call(monkeypatch, sr, "fill_tiles", 2, before=True, sent=signal.SIGTERM)
+    result = upscale(cli, batch)
+    assert result.exit_code == 143 and outputs(batch) == ["p0_x2.png"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the batch gave the handler back
 
 
 def test_quiet_ctrl_c_is_one_line(cli, batch, monkeypatch):

@@ -1,4 +1,4 @@
-"""Ctrl-C in a batch: at once while a file is computed, after it while it is written."""
+"""Ctrl-C and SIGTERM in a batch: at once while a file is computed, after it while it is written."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from srcli.tasks.interrupts import held_interrupts, interruptible
+from srcli.tasks.interrupts import Terminated, held_interrupts, interruptible
 
 
 def ctrl_c() -> None:
@@ -30,6 +30,18 @@ def test_a_signal_inside_the_window_raises_at_once():
         ctrl_c()
         raise AssertionError("went on after Ctrl-C")
     assert not held.window_open
+
+
+def test_sigterm_is_held_like_ctrl_c_and_raised_as_terminated():
+    before = signal.getsignal(signal.SIGTERM)
+    with held_interrupts() as held:
+        signal.raise_signal(signal.SIGTERM)
+        assert held.pending and held.terminated
+        with pytest.raises(Terminated), interruptible():
+            pass
+    with held_interrupts(), pytest.raises(Terminated), interruptible():
+        signal.raise_signal(signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_a_second_signal_while_one_is_pending_stops_at_once():
