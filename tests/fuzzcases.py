@@ -460,6 +460,8 @@ FLAG_SETS = ((), ("--overwrite",), ("--skip-existing",), ("--overwrite", "--skip
 EXTS = (None, "jpg", "webp", "tiff")
 WRITABLE = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 EXT_FORMAT = {None: "png", "png": "png", "jpg": "jpeg", "webp": "webp", "tiff": "tiff"}
+SUFFIX_FORMAT = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp", ".tif": "tiff", ".tiff": "tiff",
+                 ".bmp": "bmp"}  # fmt: skip
 
 
 def output_case(inputs: tuple[str, ...], spec: str | None, flags: tuple[str, ...], ext: str | None) -> Case:
@@ -493,6 +495,8 @@ def output_case(inputs: tuple[str, ...], spec: str | None, flags: tuple[str, ...
     if path is not None and not folder_spec and path.suffix in WRITABLE and exists != "dir":
         if not single:
             return refused("names one file")
+        if ext is not None and EXT_FORMAT[ext] != SUFFIX_FORMAT[path.suffix]:
+            return refused("--ext asks for")
         if str(path).startswith(("/proc/", "missing/")):
             message = "does not exist" if str(path).startswith("missing/") else "cannot write"
             return case(name, args, 1, message=message, stdin=stdin, stdout=stdout)

@@ -10,7 +10,6 @@ import typer
 from srcli.cli.common import (
     Device,
     DeviceOption,
-    Ext,
     ExtOption,
     Half,
     Inputs,
@@ -25,6 +24,7 @@ from srcli.cli.common import (
     SkipExisting,
     Workers,
     check_batch_options,
+    chosen_ext,
     fail,
     ray_settings,
     run_jobs,
@@ -69,7 +69,7 @@ def colorize(
     half: Half = False,
     no_pd: NoPd = False,
     suffix: Annotated[str, typer.Option(help="Added to each output name.")] = "_color",
-    ext: ExtOption = Ext.png,
+    ext: ExtOption = None,
     recursive: Recursive = False,
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
@@ -107,5 +107,5 @@ def colorize(
         return Colorize(chosen, gray.value, options)
 
     task = make_task(options)
-    jobs = plan_jobs(inputs, output, suffix, ext.value, recursive)
+    jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)
     run_jobs(jobs, task, make_task, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)

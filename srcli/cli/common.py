@@ -158,7 +158,20 @@ Output = Annotated[
 DeviceOption = Annotated[Device, typer.Option(help="Where to run the network.")]
 Half = Annotated[bool, typer.Option("--half", help="float16 network on CUDA.")]
 NoPd = Annotated[bool, typer.Option("--no-pd", help="Bare network, no projection (ablation; output not consistent).")]
-ExtOption = Annotated[Ext, typer.Option(help="Output format (png, lossless webp and tiff stay exact; jpg is lossy).")]
+ExtOption = Annotated[
+    Ext | None,
+    typer.Option(
+        help="Output format (png, lossless webp and tiff stay exact; jpg is lossy) [default: png, or -o FILE's own].",
+        show_default=False,
+    ),
+]
+
+
+def chosen_ext(ext: Ext | None) -> str | None:
+    """The ``--ext`` asked for, or None where it was not given (png, or ``-o FILE``'s own format)."""
+    return ext.value if ext is not None else None
+
+
 Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders; keep the tree under -o.")]
 SkipExisting = Annotated[bool, typer.Option("--skip-existing", help="Leave inputs whose output exists.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table on stderr.")]

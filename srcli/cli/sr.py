@@ -13,7 +13,6 @@ from srcli.cli import report
 from srcli.cli.common import (
     Device,
     DeviceOption,
-    Ext,
     ExtOption,
     Half,
     Inputs,
@@ -29,6 +28,7 @@ from srcli.cli.common import (
     Threads,
     Workers,
     check_batch_options,
+    chosen_ext,
     fail,
     ray_settings,
     run_jobs,
@@ -125,7 +125,7 @@ def upscale(
         ),
     ] = 0.0,
     suffix: Annotated[str | None, typer.Option(help="Added to each output name [default: _x{scale}].")] = None,
-    ext: ExtOption = Ext.png,
+    ext: ExtOption = None,
     recursive: Recursive = False,
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
@@ -169,7 +169,7 @@ def upscale(
             assert found is not None  # the same spec as here
             return UpscaleUnfolded([found[0]], options, degradation, noise, factor=factor, network_noise=noise)
 
-        jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{factor}", ext.value, recursive)
+        jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{factor}", chosen_ext(ext), recursive)
         unfolded = UpscaleUnfolded([kernel_model[0]], options, degradation, noise, factor=factor, network_noise=noise)
         run_jobs(jobs, unfolded, make_unfolded, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)
         return
@@ -186,7 +186,7 @@ def upscale(
 
     plan = _plan(model, scale, realism, kind)
     task = build(plan, options)
-    jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{plan.scale}", ext.value, recursive)
+    jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{plan.scale}", chosen_ext(ext), recursive)
     if not quiet:
         _note_plan(plan, kind, degradation if model is None and realism is None else None)
     run_jobs(jobs, task, make_task, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)
@@ -272,7 +272,7 @@ def deblur(
     half: Half = False,
     no_pd: NoPd = False,
     suffix: Annotated[str, typer.Option(help="Added to each output name.")] = "_deblurred",
-    ext: ExtOption = Ext.png,
+    ext: ExtOption = None,
     recursive: Recursive = False,
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
@@ -294,7 +294,7 @@ def deblur(
     options = run_options(device, tile, tile_overlap, half, no_pd)
     found, _ = resolve(model if model is not None else default_name("kernel", "deblurring"), "kernel")
     task = deblur_task(found, options, kernel, noise)
-    jobs = plan_jobs(inputs, output, suffix, ext.value, recursive)
+    jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)
     run_jobs(jobs, task, lambda options: deblur_task(found, options, kernel, noise), overwrite, skip_existing,
              json_output, quiet or output == "-")  # fmt: skip
 

@@ -101,14 +101,15 @@ def _is_folder_spec(output: str) -> bool:
     return output.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep))
 
 
-def plan_jobs(inputs: list[str], output: str | None, suffix: str, ext: str, recursive: bool) -> list[Job]:
+def plan_jobs(inputs: list[str], output: str | None, suffix: str, ext: str | None, recursive: bool) -> list[Job]:
     """Pair every input with its output path.
 
     ``output``: None (beside each input), ``-`` (stdout, one input only, in the format ``ext``), a
-    file name with an image extension (one input only), or a folder (``out/``, an existing folder,
-    or a new name without an image extension; made when the first file is written). An input that
-    is the output of another input (``photo_x4.png`` beside ``photo.png``, from an earlier run) is
-    left out, so running a folder twice does not upscale its own results.
+    file name with an image extension (one input only; an ``ext`` given must be its format), or a
+    folder (``out/``, an existing folder, or a new name without an image extension; made when the
+    first file is written); ``ext`` None is png. An input that is the output of another input
+    (``photo_x4.png`` beside ``photo.png``, from an earlier run) is left out, so running a folder
+    twice does not upscale its own results.
     """
     if not inputs:
         raise ImageError("no input given")
@@ -117,11 +118,15 @@ def plan_jobs(inputs: list[str], output: str | None, suffix: str, ext: str, recu
     sources = expand_inputs(inputs, recursive)
     if not sources:
         raise ImageError(f"no image found in {', '.join(inputs)}")
-    extension = ext.lower().lstrip(".")
+    extension = (ext or "png").lower().lstrip(".")
     if f".{extension}" not in SAVE_FORMATS:
         raise ImageError(f"unknown --ext {ext!r}; use one of png, jpg, webp, tiff, bmp")
     single = len(inputs) == 1 and not Path(inputs[0]).is_dir() and not glob.has_magic(inputs[0])
     kind = _output_kind(output, single, len(sources))
+    if kind == "file" and ext is not None:
+        named = Path(str(output)).suffix.lower()
+        if SAVE_FORMATS.get(named) != SAVE_FORMATS[f".{extension}"]:
+            raise ImageError(f"-o {output} is a {named} file but --ext asks for {extension}: give only one of them")
     if kind in ("stdout", "file"):
         return [Job(sources[0][0], str(output), stdout_format=f".{extension}")]
     if sources[0][0] == STDIO:

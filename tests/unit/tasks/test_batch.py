@@ -18,7 +18,7 @@ def folder(tmp_path, monkeypatch):
     return tmp_path
 
 
-def plan(inputs, output, ext="png", suffix="_x2"):
+def plan(inputs, output, ext=None, suffix="_x2"):
     return plan_jobs(inputs, output, suffix, ext, recursive=False)
 
 
@@ -72,8 +72,17 @@ def test_a_refused_name_collision_creates_no_folder(folder):
 def test_stdout_carries_the_asked_format(folder):
     (job,) = plan(["a.png"], "-", ext="jpg")
     assert job.target == "-" and job.suffix == ".jpg"
-    (job,) = plan(["a.png"], "new.webp", ext="jpg")
+    (job,) = plan(["a.png"], "new.webp")
     assert job.suffix == ".webp"  # a named file's own extension decides
+    (job,) = plan(["a.png"], "new.jpeg", ext="jpg")  # the same format under another name
+    assert job.suffix == ".jpeg"
+
+
+@pytest.mark.parametrize(("output", "ext"), [("new.webp", "jpg"), ("new.png", "tiff"), ("new.tif", "png")])
+def test_an_ext_that_contradicts_the_named_file_is_refused(folder, output, ext):
+    with pytest.raises(ImageError, match=f"is a .* file but --ext asks for {ext}"):
+        plan(["a.png"], output, ext=ext)
+    assert not (folder / output).exists()
 
 
 def test_outputs_under_a_folder_may_create_it_and_others_may_not(folder):
