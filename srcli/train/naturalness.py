@@ -25,9 +25,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
+from srcli.atomic import write_bytes_atomic
 from srcli.errors import TrainError
 from srcli.imageio import pil_to_tensor
 from srcli.ops import AvgPool
@@ -166,10 +167,7 @@ class NaturalnessTask(Task):
         assert isinstance(net, NaturalnessNet)
         metadata = {"format": FORMAT, "config": json.dumps({"num_feat": net.num_feat})} | header
         tensors = {key: value.detach().contiguous() for key, value in net.state_dict().items()}
-        out.parent.mkdir(parents=True, exist_ok=True)
-        temporary = out.with_name(f".{out.name}.tmp")
-        save_file(tensors, str(temporary), metadata=metadata)
-        temporary.replace(out)
+        write_bytes_atomic(save(tensors, metadata=metadata), out, overwrite=True, make_folders=True)
 
 
 def load_naturalness(path: Path, scale: int) -> NaturalnessNet:

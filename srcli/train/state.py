@@ -4,8 +4,8 @@ elapsed seconds, the training time of its start weights and the schedule it belo
 
 Keys ``model.*``, ``optim.<param>.<exp_avg|exp_avg_sq|step>``, ``ema.*`` and, for a critic
 network ``NAME``, ``critic.NAME.model.*`` and ``critic.NAME.optim.*``; the rest is in the header.
-Written atomically (a temporary file, then a rename), so an interrupted write leaves the
-previous state.
+Written atomically (:func:`srcli.atomic.write_bytes_atomic`: a temporary file, then a rename), so an
+interrupted write leaves the previous state, with the permissions a plain write would give.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
+from srcli.atomic import write_bytes_atomic
 from srcli.train.ema import WeightAverage
 
 Trained = tuple[nn.Module, torch.optim.Optimizer]
@@ -80,9 +81,7 @@ def save_state(
     if average is not None:
         tensors |= {f"ema.{k}": v.clone(memory_format=torch.contiguous_format) for k, v in average.tensors.items()}
         metadata["ema_updates"] = str(average.updates)
-    temporary = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(temporary), metadata=metadata)
-    temporary.replace(path)
+    write_bytes_atomic(save(tensors, metadata=metadata), path, overwrite=True)
 
 
 def is_state(path: Path) -> bool:

@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import signal
+import stat
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,17 @@ def test_resume_repeats_the_uninterrupted_run(folders, tmp_path):
             return list(csv.DictReader(handle))[-1]
 
     assert final_row("straight")["val_psnr_y"] == final_row("split")["val_psnr_y"]
+
+
+def test_every_file_of_a_run_has_the_permissions_a_plain_write_gives(folders, tmp_path):
+    saved = os.umask(0o022)
+    try:
+        train_sr(config(folders, tmp_path, "run", steps=2), resume=False, report=lambda row: None)
+    finally:
+        os.umask(saved)
+    written = [tmp_path / "run.safetensors", *(tmp_path / "run").iterdir()]
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in written} == {p.name: 0o644 for p in written}
+    assert not [path for path in (tmp_path / "run").iterdir() if path.name.endswith(".tmp")]
 
 
 def test_existing_run_needs_resume(folders, tmp_path):
