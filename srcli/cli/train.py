@@ -61,8 +61,8 @@ def _run_dir(run_dir: Path | None, out: Path) -> Path:
 
 
 def _echo_row(row: dict[str, str]) -> None:
-    """Print one training log row on stderr."""
-    report.note(", ".join(f"{key}={value}" for key, value in row.items()))
+    """Print one training log row on stderr, without the measures a task has no value for (a classifier's PSNR)."""
+    report.note(", ".join(f"{key}={value}" for key, value in row.items() if value not in ("", "nan")))
 
 
 def _set_threads(threads: int | None) -> None:

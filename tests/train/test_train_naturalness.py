@@ -73,6 +73,8 @@ def test_a_few_classifier_steps_write_a_frozen_discriminator(folders, tmp_path, 
     with (run_dir / "log.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [row["step"] for row in rows] == ["2", "4"] and all(0 <= float(r["val_accuracy"]) <= 1 for r in rows)
+    progress = [line for line in result.stderr.splitlines() if line.startswith("step=")]
+    assert len(progress) == 2 and all("val_accuracy=" in line and "val_psnr_y" not in line for line in progress)
     header = read_metadata(out)
     assert header["format"] == "srcli-naturalness" and header["scale"] == "2" and header["steps"] == "4"
     assert header["command"].startswith("srcli train naturalness --scale 2") and "--blur 0.5" in header["command"]
