@@ -53,8 +53,8 @@ def test_a_second_signal_while_one_is_pending_stops_at_once():
 
 
 def test_outside_a_batch_the_window_changes_nothing(monkeypatch):
-    # as outside any batch: Python's own handler (in the whole CI run an earlier test has left another;
-    # a leak to find, noted in the closing note of 2026-12-01)
+    # as outside any batch: Python's own handler, whatever the tests before left (none leaks one now: the CLI
+    # interrupt tests raise their signals in this thread; os.kill could deliver one late, to another thread)
     monkeypatch.setattr("srcli.tasks.interrupts._current", [])
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     with interruptible():
