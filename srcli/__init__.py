@@ -5,4 +5,4 @@ import warnings
 # torch warns at import when NumPy is absent; srcli never needs NumPy.
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
