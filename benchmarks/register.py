@@ -11,6 +11,12 @@ Set14 and BSD68, and writes the manifest entry plus benchmarks/results/quality-N
 A model trained on bicubic LR (``train sr --degradation bicubic``, its header says so) is measured
 on that LR instead (Pillow's resize, projected as ``upscale --degradation bicubic`` does) and
 registered with ``"degradation": "bicubic"``: a default beside the box one of its scale, not in its place.
+A kernel-conditioned model (``srcli train usrnet``) is registered from ``usrnet_bench.py``'s results instead
+(``--kernel-results FILE ...``: each file's per-case summaries of ``usrnet`` beside its baselines); as the default
+it is what ``srcli deblur`` runs.
+
+    python benchmarks/register.py weights/usrnet-tiny.safetensors --name usrnet-tiny --default \
+        --kernel-results benchmarks/results/usrnet-tiny-{sr-x4,deblur}.jsonl
 """
 
 from __future__ import annotations
@@ -61,19 +67,47 @@ def bicubic_lr_metrics(folder: Path, model, scale: int) -> dict[str, object]:
     }
 
 
+def kernel_metrics(paths: list[Path]) -> dict[str, dict]:
+    """Per set, per case of ``usrnet_bench.py`` (``x4 gaussian:1.6 noise 2.55``; ``x1 all noise None``: a suite's
+    mean over its kernels): the model's PSNR-Y and each baseline's, and the paired gains with standard errors."""
+    metrics: dict[str, dict] = {}
+    for path in paths:
+        rows = [json.loads(line) for line in path.read_text().splitlines() if '"summary"' in line]
+        for row in rows:
+            if row["method"] != "usrnet":
+                continue
+            case = f"x{row['scale']} {row['kernel']} noise {row['noise']}"
+            baselines = {
+                f"{other['method']}_psnr_y": other["psnr_y"]
+                for other in rows
+                if (other["scale"], other["kernel"], other["noise"]) == (row["scale"], row["kernel"], row["noise"])
+                and not other["method"].startswith("usrnet")
+            }
+            gains = {key: value for key, value in row.items() if key.startswith("gain_over_")}
+            sets = metrics.setdefault(json.loads(path.read_text().splitlines()[0])["set"], {})
+            sets[case] = {"images": row["images"], "psnr_y": row["psnr_y"], **baselines, **gains}
+    return metrics
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights", type=Path)
     parser.add_argument("--name", required=True)
     parser.add_argument("--default", action="store_true", help="the default model for its task and scale")
     parser.add_argument("--realistic", metavar="PSNR", help="a realistic model, blended with this PSNR model")
+    parser.add_argument("--kernel-results", type=Path, nargs="+", help="usrnet_bench.py results (a kernel model)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model, header = load_model(args.weights, args.name)  # with the correction it was trained through
     net = model.net
     degradation = header.get("degradation", "box")
-    if degradation == "bicubic":
+    if header.get("task") == "kernel":
+        if not args.kernel_results:
+            parser.error("a kernel-conditioned model is registered from usrnet_bench.py results: --kernel-results")
+        results = kernel_metrics(args.kernel_results)
+        metrics = results
+    elif degradation == "bicubic":
         results: dict[str, dict] = {name: bicubic_lr_metrics(BENCH / name, model, net.scale) for name in SETS}
         metrics: dict[str, dict] = results
     elif degradation == "box":
@@ -90,7 +124,7 @@ def main() -> None:
         }
     else:
         raise SystemExit(f"register.py measures box and bicubic models; this one was trained on {degradation}")
-    fields: dict[str, object] = {"task": header.get("task", "sr"), "scale": net.scale}
+    fields: dict[str, object] = {"task": header.get("task", "sr"), "scale": getattr(net, "scale", 1)}
     if degradation != "box":
         fields["degradation"] = degradation
     if args.realistic:
@@ -106,7 +140,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {args.threads} threads",
         "model": args.name,
-        "scale": net.scale,
+        "scale": fields["scale"],
         "results": results,
     }
     out = ROOT / "benchmarks" / "results" / f"quality-{args.name}.json"
