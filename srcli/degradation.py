@@ -419,6 +419,10 @@ ROUND_TRIP_STEPS = 24
 """Float correction steps of :func:`round_trip` before the integer repair."""
 REPAIR_ROUNDS = 3
 """Passes of the integer repair over the LR values still wrong."""
+REPAIR_MAX_SHARE = 0.001
+"""The integer repair runs only while at most this share of LR values is wrong (and at least 64 may be): more
+means an input the degradation did not make (a sharp photo declared blurred, where exactness needs values
+outside the range), which value-by-value repair cannot make exact, only slow (minutes a megapixel)."""
 
 
 def round_trip(
@@ -432,9 +436,9 @@ def round_trip(
         reference: the degradation as stored (:class:`RoundedResize` or :class:`RoundedLinear`).
 
     Iterates project → round → clip (``x ← x + A⁺(y − stored(round x))``, the float accumulating what
-    rounding loses), then, for a separable degradation, repairs the few LR values left one by one: the HR
-    pixel of the footprint with the largest weight moves by whole levels until that value is right
-    without breaking a neighbour.
+    rounding loses), then, for a separable degradation, repairs the few LR values left one by one (when they
+    are few: :data:`REPAIR_MAX_SHARE`): the HR pixel of the footprint with the largest weight moves by whole
+    levels until that value is right without breaking a neighbour.
 
     Example:
         >>> operator = Resize.of("bicubic", 2, 16, 16)
@@ -456,7 +460,7 @@ def round_trip(
         current += reference.operator.A_pinv((y - stored).to(torch.float64).unsqueeze(0))[0]
     image = image.to(torch.int64)
     missed = int((reference(image) != y).sum())
-    if not isinstance(reference, RoundedResize):
+    if not isinstance(reference, RoundedResize) or missed > max(REPAIR_MAX_SHARE * y.numel(), 64):
         return image, missed
     for _ in range(REPAIR_ROUNDS):
         if not missed:

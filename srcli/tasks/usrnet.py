@@ -80,7 +80,8 @@ class UpscaleUnfolded(UpscaleDegraded):
         return [replace(model, net=fixed, scale=self.factor)]
 
     def record(self, item: Picture, data: bytes, kept: None, job: Job) -> dict[str, Any]:
-        return {**super().record(item, data, kept, job), "network_noise": self.network_noise}
+        record = super().record(item, data, kept, job)  # the network runs at the factor itself: nothing resampled
+        return record | {"estimate_scale": self.factor, "resample": None, "network_noise": self.network_noise}
 
 
 def deblur_task(model: Model, options: RunOptions, kernel: str, noise: float) -> UpscaleUnfolded:

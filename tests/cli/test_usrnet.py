@@ -46,6 +46,7 @@ def test_upscale_at_any_scale_is_consistent_with_the_stated_degradation(cli, tmp
     record = _json(cli("upscale", lr, "-o", tmp_path / "sr.png", "--model", usrnet, "--scale", str(scale),
                        "--degradation", spec, "--json", "-q"))  # fmt: skip
     assert (record["arch"], record["scale"], record["degradation"]) == ("usrnet", scale, spec)
+    assert (record["estimate_scale"], record["resample"]) == (scale, None)  # it runs at the scale: no resampling
     saved, small = read_picture(str(tmp_path / "sr.png")), read_picture(str(lr))
     assert (saved.width, saved.height) == (small.width * scale, small.height * scale)
     off = int((downsample_rounded(saved.channels(), scale, spec, 8) != small.channels().to(torch.int32)).sum())

@@ -132,6 +132,16 @@ def test_round_trip_makes_the_stored_degradation_the_input(kind, generator):
     assert image.min() >= 0 and image.max() <= 255
 
 
+def test_an_lr_the_degradation_cannot_make_is_reported_without_the_slow_repair(monkeypatch):
+    op = _operator("gaussian", 2, 64, 64)
+    reference = RoundedResize(op, 255, pillow=False)
+    checkers = ((torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2 * 255).expand(3, 32, 32)
+    monkeypatch.setattr("srcli.degradation._repair", lambda *args: pytest.fail("repaired value by value"))
+    image, missed = round_trip(op.project(torch.zeros(1, 3, 64, 64, dtype=torch.float64),
+                                          checkers.double().unsqueeze(0))[0], checkers, reference)  # fmt: skip
+    assert missed == int((reference(image) != checkers).sum()) > checkers.numel() // 1000
+
+
 @settings(max_examples=20, deadline=None)
 @given(kind=st.sampled_from(KINDS), scale=st.integers(1, 4), seed=st.integers(0, 2**31 - 1))
 def test_interior_kernel_is_the_separable_degradation_away_from_the_border(kind, scale, seed):
