@@ -139,7 +139,7 @@ def test_an_lr_the_degradation_cannot_make_is_reported_without_the_slow_repair(m
     monkeypatch.setattr("srcli.degradation._repair", lambda *args: pytest.fail("repaired value by value"))
     image, missed = round_trip(op.project(torch.zeros(1, 3, 64, 64, dtype=torch.float64),
                                           checkers.double().unsqueeze(0))[0], checkers, reference)  # fmt: skip
-    assert missed == int((reference(image) != checkers).sum()) > checkers.numel() // 1000
+    assert missed == int((reference(image) != checkers).sum()) > checkers.numel() // 10
 
 
 @settings(max_examples=20, deadline=None)
