@@ -158,7 +158,7 @@ def main() -> None:
             }  # compact − x4plus: [mean, standard error]
             ratio = sum(r["seconds"] for r in theirs) / sum(r["seconds"] for r in ours)
             summary["throughput_ratio"] = round(ratio, 2) if recorded is None else None
-            if args.peer_records:
+            if recorded is not None:
                 summary["peer_records"] = str(args.peer_records)
             summary["detail_ratio"] = round(
                 sum(r["detail"] for r in ours) / sum(r["detail"] for r in theirs), 3

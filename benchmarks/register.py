@@ -72,7 +72,9 @@ def kernel_metrics(paths: list[Path]) -> dict[str, dict]:
     mean over its kernels): the model's PSNR-Y and each baseline's, and the paired gains with standard errors."""
     metrics: dict[str, dict] = {}
     for path in paths:
-        rows = [json.loads(line) for line in path.read_text().splitlines() if '"summary"' in line]
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        sets = metrics.setdefault(lines[0]["set"], {})  # image rows name their set; summaries do not
+        rows = [line for line in lines if line.get("summary")]
         for row in rows:
             if row["method"] != "usrnet":
                 continue
@@ -84,7 +86,6 @@ def kernel_metrics(paths: list[Path]) -> dict[str, dict]:
                 and not other["method"].startswith("usrnet")
             }
             gains = {key: value for key, value in row.items() if key.startswith("gain_over_")}
-            sets = metrics.setdefault(json.loads(path.read_text().splitlines()[0])["set"], {})
             sets[case] = {"images": row["images"], "psnr_y": row["psnr_y"], **baselines, **gains}
     return metrics
 
@@ -124,7 +125,7 @@ def main() -> None:
         }
     else:
         raise SystemExit(f"register.py measures box and bicubic models; this one was trained on {degradation}")
-    fields: dict[str, object] = {"task": header.get("task", "sr"), "scale": getattr(net, "scale", 1)}
+    fields: dict[str, object] = {"task": header.get("task", "sr"), "scale": model.scale}
     if degradation != "box":
         fields["degradation"] = degradation
     if args.realistic:

@@ -27,8 +27,9 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 70
 """A bug in srcli (BSD ``EX_SOFTWARE``): one line saying so, then the traceback."""
 EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process that SIGTERM ended
 """Ctrl-C (128 + SIGINT): one line; a batch also lists the files it finished, every one complete."""
+EXIT_TERMINATED = 143
+"""SIGTERM inside a batch (128 + SIGTERM, as a shell reports a process that SIGTERM ended): as Ctrl-C."""
 INT64 = 2**63
 CLICK_ERRORS = sys.modules[typer.BadParameter.__module__]
 """Click's exception classes, wherever this Typer takes them from (newer ones vendor Click)."""

@@ -99,7 +99,11 @@ class UpscaleDegraded:
         started = time.perf_counter()
         denoised = denoised_colour(item, self.noise) if self.denoises else None
         timings.projection += time.perf_counter() - started
-        source = item if denoised is None else item.with_channels(denoised.round().clamp(0, item.max_value))
+        source = (
+            item
+            if denoised is None
+            else item.with_channels(denoised.round().clamp(0, item.max_value).to(item.color.dtype))
+        )
         z = estimate(source, stages, self.options, timings, on_tile)
         z = resampled_estimate(z, stages, self.scale, self.options)
         started = time.perf_counter()
@@ -119,7 +123,7 @@ class UpscaleDegraded:
         operator = operator_for(self.degradation, self.scale, z.shape[1], z.shape[2])
         y = item.channels()
         if denoised is not None:
-            target = noisy_target(y.double(), denoised, self.noise, colour_channels(item))
+            target = noisy_target(y.double(), denoised, self.noise, item.color.shape[0])
             x = operator.project(z.unsqueeze(0), target.unsqueeze(0))[0]
             return item.with_channels(x.round().clamp(0, item.max_value).to(y.dtype))
         if self.noise > 0 or not self.options.pd:
@@ -151,7 +155,7 @@ class UpscaleDegraded:
         psnr = consistency_psnr(measured, y.to(torch.float64), item.max_value)
         verdict["consistency_psnr_db"] = None if psnr == float("inf") else round(psnr, 4)
         if self.noise > 0:
-            colour = residual[: colour_channels(item)]
+            colour = residual[: item.color.shape[0]]  # the noise is on the colour, not alpha
             verdict["residual_rms"] = round(float(colour.square().mean().sqrt()), 4)
             verdict |= {"noise": self.noise, "denoised_input": self.denoises}
         else:
@@ -173,16 +177,11 @@ class UpscaleDegraded:
         }
 
 
-def colour_channels(picture: Picture) -> int:
-    """How many leading channels carry the noise (colour or gray; not alpha)."""
-    return 3 if picture.channels().shape[0] >= 3 else 1
-
-
 def denoised_colour(picture: Picture, noise: float) -> torch.Tensor:
     """The picture's channels ``(C, h, w)`` float64 with the colour denoised at level ``noise`` (levels); alpha
     is kept (noise is on the colour, as ``srcli degrade`` adds it)."""
     y = picture.channels().to(torch.float64)
-    colour = colour_channels(picture)
+    colour = picture.color.shape[0]
     return torch.cat([denoise(y[:colour], noise), y[colour:]])
 
 
