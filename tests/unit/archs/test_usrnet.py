@@ -13,7 +13,7 @@ from srcli.archs import describe, detect
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.archs.usrnet import CircularDegradation, USRNet, is_usrnet, usrnet_from_state_dict
 from srcli.checkpoint import load_network, save_checkpoint
-from srcli.degradation import BlurDecimate
+from srcli.degradation import EIGEN_FLOOR, BlurDecimate
 
 FULL = {"n_iter": 8, "h_nc": 64, "nc": (64, 128, 256, 512)}  # upstream's usrnet.pth; the default is usrnet_tiny.pth
 
@@ -33,7 +33,11 @@ def _problem(seed: int, scale: int, blocks: int, kernel_side: int, count: int = 
 def test_data_step_is_the_projection_as_alpha_goes_to_zero(scale, blocks, side, seed):
     kernel, z, y = _problem(seed, scale, blocks, min(side, blocks * scale))
     degradation = CircularDegradation(kernel, scale, blocks * scale, blocks * scale)
-    stepped = degradation.step(z, y, torch.full((2, 1, 1, 1), 1e-13, dtype=torch.float64))
+    # α far below every eigenvalue the projection keeps (those above EIGEN_FLOOR × the largest), so that the
+    # step's relative error α / λ stays negligible even for a nearly singular kernel
+    values = degradation.eigenvalues.reshape(2, -1)
+    kept = torch.where(values >= EIGEN_FLOOR * values.amax(1, keepdim=True), values, torch.inf).amin(1)
+    stepped = degradation.step(z, y, (1e-9 * kept).view(2, 1, 1, 1))
     for image in range(2):  # per image, the operator srcli projects with (one kernel each)
         operator = BlurDecimate(kernel[image, 0], scale, blocks * scale, blocks * scale)
         y_reachable = operator.A(operator.A_pinv(y[image : image + 1]))  # floored components of y dropped
