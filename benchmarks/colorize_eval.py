@@ -27,10 +27,10 @@ from entries import model_entry, write_entry
 from PIL import Image
 
 from srcli.archs import describe
-from srcli.checkpoint import load_network
-from srcli.evaluate import image_files
-from srcli.imageio import Picture, encode_picture, read_picture, tensor_to_pil
-from srcli.metrics import colourfulness, has_colour, psnr
+from srcli.checkpoints.load import load_network
+from srcli.io.images import Picture, encode_picture, read_picture, tensor_to_pil
+from srcli.io.testsets import image_files
+from srcli.maths.metrics import colourfulness, has_colour, psnr
 from srcli.tasks.colorize import colorize_gray, gray_of
 from srcli.tasks.run import RunOptions
 

@@ -8,7 +8,7 @@ MODEL is a shipped name or a checkpoint path. Each image runs the network once, 
 srcli's own engine (:func:`srcli.tasks.sr.upscale_picture`), and the three finishes reuse that output:
 bare (rounded, no PD), ``--correction nearest`` and ``--correction smooth``. Protocol of
 ``shared/README.md`` (box LR, PSNR on BT.601 Y, ``scale`` pixels of border cropped); the ratio
-(:func:`srcli.metrics.block_border_ratio`) is taken on the whole output, and on the HR photo for reference.
+(:func:`srcli.maths.metrics.block_border_ratio`) is taken on the whole output, and on the HR photo for reference.
 ``--picture`` writes a zoomed crop: bare | nearest | smooth | |nearest − bare| · 4 | |smooth − bare| · 4.
 """
 
@@ -25,10 +25,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from srcli.evaluate import image_files, protocol_pair
-from srcli.imageio import Picture, tensor_to_pil
-from srcli.metrics import block_border_ratio, psnr_y
-from srcli.models import sr_plan
+from srcli.checkpoints.resolve import sr_plan
+from srcli.io.images import Picture, tensor_to_pil
+from srcli.io.testsets import image_files, protocol_pair
+from srcli.maths.metrics import block_border_ratio, psnr_y
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_picture
 

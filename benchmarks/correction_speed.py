@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from srcli.ops import AvgPool
+from srcli.maths.operators import AvgPool
 
 
 def best_of(repeats: int, work) -> float:

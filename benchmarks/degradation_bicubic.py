@@ -25,11 +25,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from srcli.degradation import Resize, RoundedResize, round_trip
-from srcli.evaluate import image_files
-from srcli.metrics import psnr_y
-from srcli.models import resolve
-from srcli.ops import AvgPool
+from srcli.checkpoints.resolve import resolve
+from srcli.io.testsets import image_files
+from srcli.maths.degradations import Resize, RoundedResize, round_trip
+from srcli.maths.metrics import psnr_y
+from srcli.maths.operators import AvgPool
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import network_estimate
 

@@ -11,7 +11,7 @@ the shipped ``compact-x4``, PSNR-Y with 4 border pixels cropped. Methods:
 
 * ``relaxed``: the network on the noisy LR, relaxed onto it at the noise level (``z + Aᵀ(AAᵀ + α)⁻¹(y − Az)``,
   the discrepancy principle; what srcli did before 2026-12-02);
-* ``denoised-1``: the network on the denoised LR ``ŷ`` (:func:`srcli.denoise.denoise`), projected onto ``ŷ``;
+* ``denoised-1``: the network on the denoised LR ``ŷ`` (:func:`srcli.maths.denoise.denoise`), projected onto ``ŷ``;
 * ``denoised``: the same projected onto ``y − κ(y − ŷ)``, ``κ`` bringing the residual to the noise level (srcli's).
 
 Each row: PSNR-Y and the saved file's residual root mean square against the input (levels). A summary per set
@@ -34,11 +34,11 @@ import torch
 from PIL import Image
 
 import srcli.tasks.degraded as degraded
-from srcli.downsample import downsample_float, downsample_rounded, operator_for
-from srcli.evaluate import image_files
-from srcli.imageio import Picture
-from srcli.metrics import consistency_psnr, psnr_y
-from srcli.models import resolve
+from srcli.checkpoints.resolve import resolve
+from srcli.io.degradation_spec import downsample_float, downsample_rounded, operator_for
+from srcli.io.images import Picture
+from srcli.io.testsets import image_files
+from srcli.maths.metrics import consistency_psnr, psnr_y
 from srcli.tasks.degrade import noisy
 from srcli.tasks.degraded import UpscaleDegraded, estimate
 from srcli.tasks.run import RunOptions, Timings

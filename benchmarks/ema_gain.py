@@ -18,9 +18,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from srcli.checkpoint import network_from_state_dict
-from srcli.evaluate import image_files
-from srcli.ops import AvgPool, PDWrapper
+from srcli.checkpoints.load import network_from_state_dict
+from srcli.io.testsets import image_files
+from srcli.maths.operators import AvgPool, PDWrapper
 from srcli.train.sr import validate
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"

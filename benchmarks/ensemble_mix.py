@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from srcli.evaluate import image_files, protocol_pair
-from srcli.metrics import psnr_y
+from srcli.io.testsets import image_files, protocol_pair
+from srcli.maths.metrics import psnr_y
 from srcli.train.teacher import load_teacher
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from torch import nn
 
-from srcli.hub import sha256_of
+from srcli.checkpoints.hub import sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "weights" / "manifest.json"

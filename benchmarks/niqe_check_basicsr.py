@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from srcli.evaluate import image_files
-from srcli.imageio import pil_to_tensor
-from srcli.niqe import ROUND_OFF, PristineModel, luma, niqe
+from srcli.io.images import pil_to_tensor
+from srcli.io.testsets import image_files
+from srcli.maths.niqe import ROUND_OFF, PristineModel, luma, niqe
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "data" / "bench"
@@ -95,7 +95,7 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
     differences = [abs(r["srcli"] - r["basicsr_float64"]) for r in rows]
     record = {
-        "what": "NIQE with MATLAB's published pristine model: srcli.niqe against BasicSR's port (float64)",
+        "what": "NIQE with MATLAB's published pristine model: srcli.maths.niqe against BasicSR's port (float64)",
         "basicsr_commit": args.commit,
         "same_round_off": args.same_round_off,
         "images": len(rows),

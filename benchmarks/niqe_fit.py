@@ -21,11 +21,11 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from srcli.evaluate import image_files
-from srcli.hub import sha256_of
-from srcli.imageio import pil_to_tensor
-from srcli.niqe import PATCH, SHARPNESS_THRESHOLD, image_features, luma, model_of, niqe, sharpest
-from srcli.pristine import save_pristine
+from srcli.checkpoints.hub import sha256_of
+from srcli.checkpoints.pristine import save_pristine
+from srcli.io.images import pil_to_tensor
+from srcli.io.testsets import image_files
+from srcli.maths.niqe import PATCH, SHARPNESS_THRESHOLD, image_features, luma, model_of, niqe, sharpest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
-from srcli.checkpoint import load_network
-from srcli.evaluate import Upscaler, evaluate_sr, image_files
-from srcli.ops import AvgPool, PDWrapper
+from srcli.checkpoints.load import load_network
+from srcli.io.testsets import Upscaler, evaluate_sr, image_files
+from srcli.maths.operators import AvgPool, PDWrapper
 from srcli.train.sr import rounded_upscaler
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"

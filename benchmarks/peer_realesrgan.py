@@ -73,13 +73,13 @@ def main() -> None:
 
     import torch
 
-    from srcli.blend import realism_model
-    from srcli.evaluate import image_files, protocol_pair, score_sr
-    from srcli.imageio import Picture, pil_to_tensor, tensor_to_pil
-    from srcli.metrics import detail
-    from srcli.models import resolve
-    from srcli.niqe import niqe
-    from srcli.pristine import shipped_pristine
+    from srcli.checkpoints.blend import realism_model
+    from srcli.checkpoints.pristine import shipped_pristine
+    from srcli.checkpoints.resolve import resolve
+    from srcli.io.images import Picture, pil_to_tensor, tensor_to_pil
+    from srcli.io.testsets import image_files, protocol_pair, score_sr
+    from srcli.maths.metrics import detail
+    from srcli.maths.niqe import niqe
     from srcli.tasks.check import box_consistency
     from srcli.tasks.run import RunOptions
     from srcli.tasks.sr import upscale_picture

@@ -4,7 +4,7 @@
         [--realism 0.25 0.5 0.75 1] [--peer benchmarks/results/peer-realesrgan-x4plus.jsonl]
 
 Points: bicubic, the PSNR model, and, with ``--realistic``, the blends ``--realism F`` between the two
-(``srcli.blend``: weights interpolated where the layouts match), each measured here; Real-ESRGAN x4plus
+(``srcli.checkpoints.blend``: weights interpolated where the layouts match), each measured here; Real-ESRGAN x4plus
 from the per-image records of ``peer_realesrgan.py`` (means over the images it measured). Without
 ``--realistic`` the plot has what exists; run again with the checkpoint to add the realism curve.
 Writes OUT.json (every point: PSNR-Y, SSIM-Y, NIQE, detail, exact outputs) and OUT.png.
@@ -22,13 +22,13 @@ import torch
 from PIL import Image, ImageDraw
 
 from srcli.archs import Model
-from srcli.blend import blend
-from srcli.evaluate import image_files, protocol_pair, score_sr
-from srcli.imageio import Picture
-from srcli.metrics import detail
-from srcli.models import resolve
-from srcli.niqe import niqe
-from srcli.pristine import shipped_pristine
+from srcli.checkpoints.blend import blend
+from srcli.checkpoints.pristine import shipped_pristine
+from srcli.checkpoints.resolve import resolve
+from srcli.io.images import Picture
+from srcli.io.testsets import image_files, protocol_pair, score_sr
+from srcli.maths.metrics import detail
+from srcli.maths.niqe import niqe
 from srcli.tasks.bench import bicubic_upscale
 from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions

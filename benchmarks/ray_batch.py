@@ -163,8 +163,8 @@ def thread_check(files: int, side: int, scale: int, rounds: int) -> dict[str, ob
 
     import torch
 
-    from srcli.imageio import read_picture
-    from srcli.models import sr_stages
+    from srcli.checkpoints.resolve import sr_stages
+    from srcli.io.images import read_picture
     from srcli.tasks.run import RunOptions
     from srcli.tasks.sr import upscale_picture
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from srcli.evaluate import protocol_pair
-from srcli.imageio import Picture, tensor_to_pil
-from srcli.models import resolve
+from srcli.checkpoints.resolve import resolve
+from srcli.io.images import Picture, tensor_to_pil
+from srcli.io.testsets import protocol_pair
 from srcli.tasks.bench import bicubic_upscale
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_picture

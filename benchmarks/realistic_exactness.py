@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from srcli.evaluate import image_files, protocol_pair
-from srcli.imageio import Picture, pil_to_tensor, read_picture, write_picture
+from srcli.io.images import Picture, pil_to_tensor, read_picture, write_picture
+from srcli.io.testsets import image_files, protocol_pair
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "data" / "bench"

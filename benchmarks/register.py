@@ -32,10 +32,10 @@ from degradation_bicubic import bicubic_pd
 from entries import model_entry, write_entry
 from PIL import Image
 
-from srcli.checkpoint import load_model
-from srcli.evaluate import image_files
-from srcli.imageio import pil_to_tensor
-from srcli.metrics import psnr_y
+from srcli.checkpoints.load import load_model
+from srcli.io.images import pil_to_tensor
+from srcli.io.testsets import image_files
+from srcli.maths.metrics import psnr_y
 from srcli.tasks.bench import bench_folder, bicubic_upscale
 from srcli.tasks.run import RunOptions
 

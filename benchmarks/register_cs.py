@@ -22,10 +22,10 @@ from pathlib import Path
 import torch
 from entries import model_entry, write_entry
 
-from srcli.checkpoint import load_network
-from srcli.evaluate import image_files
-from srcli.imageio import decode_picture, read_picture
-from srcli.metrics import psnr
+from srcli.checkpoints.load import load_network
+from srcli.io.images import decode_picture, read_picture
+from srcli.io.testsets import image_files
+from srcli.maths.metrics import psnr
 from srcli.tasks.cs import encode_reconstruction, measurement_psnr, reconstruct, sample_picture
 from srcli.tasks.run import RunOptions
 

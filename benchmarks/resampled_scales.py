@@ -21,11 +21,11 @@ from pathlib import Path
 
 import torch
 
-from srcli.evaluate import image_files, protocol_pair
-from srcli.imageio import Picture
-from srcli.metrics import psnr_y
-from srcli.models import sr_plan
-from srcli.resample import RESAMPLES
+from srcli.checkpoints.resolve import sr_plan
+from srcli.io.images import Picture
+from srcli.io.testsets import image_files, protocol_pair
+from srcli.maths.metrics import psnr_y
+from srcli.maths.resample import RESAMPLES
 from srcli.tasks.bench import bicubic_upscale
 from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions

@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from srcli.imageio import Picture, pil_to_tensor
-from srcli.manifest import load_manifest
-from srcli.models import resolve
+from srcli.checkpoints.manifest import load_manifest
+from srcli.checkpoints.resolve import resolve
+from srcli.io.images import Picture, pil_to_tensor
 from srcli.tasks.run import RunOptions, Timings
 from srcli.tasks.sr import upscale_picture
 

@@ -16,7 +16,7 @@ import time
 import torch
 from speed import photo
 
-from srcli.models import resolve
+from srcli.checkpoints.resolve import resolve
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_picture
 

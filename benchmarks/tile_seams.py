@@ -18,10 +18,10 @@ from pathlib import Path
 
 import torch
 
-from srcli.evaluate import image_files, protocol_pair
-from srcli.imageio import Picture
-from srcli.metrics import psnr
-from srcli.models import sr_plan
+from srcli.checkpoints.resolve import sr_plan
+from srcli.io.images import Picture
+from srcli.io.testsets import image_files, protocol_pair
+from srcli.maths.metrics import psnr
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import needed_overlap, stage_correction, upscale_picture
 

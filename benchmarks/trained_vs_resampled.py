@@ -20,10 +20,10 @@ from pathlib import Path
 import torch
 from resampled_scales import paired
 
-from srcli.evaluate import image_files, protocol_pair
-from srcli.imageio import Picture
-from srcli.metrics import psnr_y
-from srcli.models import sr_plan
+from srcli.checkpoints.resolve import sr_plan
+from srcli.io.images import Picture
+from srcli.io.testsets import image_files, protocol_pair
+from srcli.maths.metrics import psnr_y
 from srcli.tasks.bench import bicubic_upscale
 from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions

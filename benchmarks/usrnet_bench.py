@@ -45,11 +45,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from srcli.archs.usrnet import kernel_spectrum
-from srcli.downsample import degradation_kernel, downsample_rounded
-from srcli.evaluate import image_files
-from srcli.imageio import Picture, pil_to_tensor, tensor_to_pil
-from srcli.metrics import psnr_y
-from srcli.models import resolve
+from srcli.checkpoints.resolve import resolve
+from srcli.io.degradation_spec import degradation_kernel, downsample_rounded
+from srcli.io.images import Picture, pil_to_tensor, tensor_to_pil
+from srcli.io.testsets import image_files
+from srcli.maths.metrics import psnr_y
 from srcli.tasks.degrade import noisy
 from srcli.tasks.degraded import UpscaleDegraded
 from srcli.tasks.run import RunOptions, Timings

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from srcli.archs.usrnet import USRNet
-from srcli.evaluate import image_files
+from srcli.io.testsets import image_files
 from srcli.train.data import load_training_images
 from srcli.train.loop import _adam, _descend
 from srcli.train.usrnet import USRNetTask, USRNetTrainConfig

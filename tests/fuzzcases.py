@@ -86,8 +86,8 @@ def _save(tensor: torch.Tensor, path: Path) -> None:
 def make_assets(folder: Path) -> None:
     """The files every case starts from (made once, copied into each case folder; all mode 0644)."""
     from srcli.archs.compact import SRVGGNetCompact
-    from srcli.checkpoint import save_checkpoint
-    from srcli.downsample import box_rounded
+    from srcli.checkpoints.load import save_checkpoint
+    from srcli.io.degradation_spec import box_rounded
     from srcli.tasks.cs import sample_file
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -613,7 +613,7 @@ def checkpoint_case(kind: str, position: float) -> Case:
 
 
 def _flip_shipped(folder: Path) -> None:
-    from srcli.manifest import weights_dir
+    from srcli.checkpoints.manifest import weights_dir
 
     shutil.copytree(weights_dir(), folder / "weights")
     path = folder / "weights" / "compact-x2.safetensors"
@@ -623,7 +623,7 @@ def _flip_shipped(folder: Path) -> None:
 
 
 def _copy_shipped(folder: Path) -> None:
-    from srcli.manifest import weights_dir
+    from srcli.checkpoints.manifest import weights_dir
 
     shutil.copytree(weights_dir(), folder / "weights")
 

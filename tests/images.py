@@ -11,7 +11,7 @@ import png
 import torch
 from PIL import Image, ImageCms
 
-from srcli.imageio import tensor_to_pil
+from srcli.io.images import tensor_to_pil
 
 
 def random_channels(generator: torch.Generator, channels: int, height: int, width: int, max_value: int = 255):

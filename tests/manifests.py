@@ -7,10 +7,10 @@ from pathlib import Path
 
 import torch
 
-from srcli import manifest as registry
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.checkpoint import save_checkpoint
-from srcli.manifest import sha256_of
+from srcli.checkpoints import manifest as registry
+from srcli.checkpoints.load import save_checkpoint
+from srcli.checkpoints.manifest import sha256_of
 
 
 def tiny_sr_model(path: Path, scale: int, degradation: str = "box") -> Path:

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ZYGOTE = r"""
 import json, os, resource, signal, sys, time
 import torch
-import srcli.cli, srcli.tasks.sr, srcli.tasks.colorize, srcli.tasks.cs, srcli.tasks.check, srcli.checkpoint
-import srcli.manifest
+import srcli.cli, srcli.tasks.sr, srcli.tasks.colorize, srcli.tasks.cs, srcli.tasks.check, srcli.checkpoints.load
+import srcli.checkpoints.manifest
 
 def child(request):
     os.setpgid(0, 0)
@@ -45,7 +45,7 @@ def child(request):
         os.dup2(os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
     torch.set_num_threads(1)
     if request["weights"]:
-        srcli.manifest.weights_dir = lambda: __import__("pathlib").Path(request["weights"])
+        srcli.checkpoints.manifest.weights_dir = lambda: __import__("pathlib").Path(request["weights"])
     if request["no_hard_links"]:  # as on FAT, exFAT or an SMB share
         def refuse(*args, **kwargs):
             raise OSError(1, "Operation not permitted")

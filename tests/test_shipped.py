@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from srcli.downsample import downsample_rounded
-from srcli.hub import sha256_of
-from srcli.imageio import read_picture, write_picture
-from srcli.manifest import load_manifest
+from srcli.checkpoints.hub import sha256_of
+from srcli.checkpoints.manifest import load_manifest
+from srcli.io.degradation_spec import downsample_rounded
+from srcli.io.images import read_picture, write_picture
 from srcli.tasks.degrade import noisy
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "starfish.png"
@@ -139,9 +139,9 @@ def test_shipped_colorizer_round_trips_the_example(cli, tmp_path, gray):
 
 @pytest.mark.parametrize("ratio", sorted(CS_FLOORS))
 def test_shipped_cs_models_pass_their_floor_on_a_set5_image(shared_data, ratio):
-    from srcli.imageio import read_picture
-    from srcli.metrics import psnr
-    from srcli.models import cs_model
+    from srcli.checkpoints.resolve import cs_model
+    from srcli.io.images import read_picture
+    from srcli.maths.metrics import psnr
     from srcli.tasks.cs import reconstruct, sample_picture
     from srcli.tasks.run import RunOptions
 

@@ -81,7 +81,7 @@ class Model:
     ``input_multiple``; one output pixel depends on inputs up to ``receptive_radius`` away;
     ``features`` (channels of the widest layer) sizes the automatic tile; ``correction`` is the right
     inverse PD corrects an SR network with by default (``nearest`` for one trained through nearest PD,
-    ``smooth`` for any other, see :data:`srcli.ops.CORRECTIONS`); ``trained_on`` is the LR degradation an
+    ``smooth`` for any other, see :data:`srcli.maths.operators.CORRECTIONS`); ``trained_on`` is the LR degradation an
     SR network was trained for (``box``, ``bicubic``), None where unknown (a network srcli did not train).
     """
 

@@ -18,7 +18,7 @@ and ``usrnet_tiny.pth`` (16-32-64-64, 6 iterations, 0.59 M), converted to safete
     p.m_tail                                Conv2d(nc0, out_nc, 3)
     h.mlp.{0,2,4}                           1×1 convolutions 2 → h_nc → h_nc → 2·n_iter (ReLU, softplus)
 
-Degradation convention: srcli's (:class:`srcli.degradation.BlurDecimate`): circular convolution with the
+Degradation convention: srcli's (:class:`srcli.maths.degradations.BlurDecimate`): circular convolution with the
 kernel centred on pixel ``(kh // 2, kw // 2)``, then every s-th pixel from offset ``s // 2``. Upstream keeps
 offset 0; its kernels shifted by ``s // 2`` pixels are the same degradation, and the prior is
 shift-equivariant, so its weights serve either convention.

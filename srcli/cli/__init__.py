@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from srcli import __version__
+from srcli._version import __version__
 from srcli.cli.colorize import colorize
 from srcli.cli.common import OneLineErrors, error_boundary, state
 from srcli.cli.consistency import check, degrade

@@ -83,7 +83,7 @@ def colorize(
     mean, or with --gray bt601 Pillow's convert('L')). Colour input is made gray first; alpha is
     kept. Reports consistency and colourfulness per file. Exit 1 if any file failed."""
     from srcli.archs.colornet import ColorNet
-    from srcli.models import colorize_model
+    from srcli.checkpoints.resolve import colorize_model
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.colorize import Colorize
     from srcli.tasks.run import RunOptions

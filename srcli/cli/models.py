@@ -49,8 +49,8 @@ def _set5_summary(task: str, set5: dict[str, Any]) -> str:
 @models_app.command("list")
 def models_list(json_output: Json = False) -> None:
     """Every known model: task, scale (or CS ratio), architecture, size, where it is, and its measured Set5 PSNR."""
-    from srcli.hub import location
-    from srcli.manifest import load_manifest
+    from srcli.checkpoints.hub import location
+    from srcli.checkpoints.manifest import load_manifest
 
     entries = load_manifest()
     if json_output:
@@ -81,9 +81,9 @@ def models_list(json_output: Json = False) -> None:
 def models_info(name: Annotated[str, typer.Argument(help="Model name, or a checkpoint file.")]) -> None:
     """Everything the manifest says of one model, or what a checkpoint file holds (architecture, task,
     scale, parameters, receptive radius, default correction, its header), as JSON on stdout."""
-    from srcli.hub import location
-    from srcli.manifest import find_entry
-    from srcli.models import describe_file, looks_like_path
+    from srcli.checkpoints.hub import location
+    from srcli.checkpoints.manifest import find_entry
+    from srcli.checkpoints.resolve import describe_file, looks_like_path
 
     if looks_like_path(name):
         report.print_json(describe_file(Path(name)))
@@ -103,8 +103,8 @@ def models_pull(
 ) -> None:
     """Download a model into the Hub cache (HF_ENDPOINT, HF_HUB_OFFLINE and HF_HOME are honoured)
     and check its sha256 against the manifest."""
-    from srcli.hub import pull
-    from srcli.manifest import find_entry
+    from srcli.checkpoints.hub import pull
+    from srcli.checkpoints.manifest import find_entry
 
     entry = find_entry(name)
     if entry.shipped and repo is None and revision is None:
@@ -117,8 +117,8 @@ def models_pull(
 @models_app.command("verify")
 def models_verify() -> None:
     """Re-hash every local model file (shipped and cached) against the manifest; exit 1 on a mismatch."""
-    from srcli.hub import cached_path, sha256_of
-    from srcli.manifest import load_manifest
+    from srcli.checkpoints.hub import cached_path, sha256_of
+    from srcli.checkpoints.manifest import load_manifest
 
     rows, bad = [], 0
     for entry in load_manifest():
@@ -141,9 +141,9 @@ def models_export(
 ) -> None:
     """Write a folder ready to upload to the Hub: safetensors, config.json, and a model card with
     metrics and the training command."""
-    from srcli.hub import export_model
-    from srcli.manifest import find_entry
-    from srcli.models import local_path
+    from srcli.checkpoints.hub import export_model
+    from srcli.checkpoints.manifest import find_entry
+    from srcli.checkpoints.resolve import local_path
 
     entry = find_entry(name)
     written = export_model(entry, local_path(entry), folder)

@@ -64,7 +64,7 @@ Overlap = Annotated[
 
 
 class Correction(str, Enum):
-    """The right inverse PD corrects with (srcli.ops.CORRECTIONS)."""
+    """The right inverse PD corrects with (srcli.maths.operators.CORRECTIONS)."""
 
     nearest = "nearest"
     smooth = "smooth"
@@ -138,8 +138,8 @@ def upscale(
     """Upscale images ×2 to ×8. Every saved file is exactly consistent with its input: its
     box downsample (or the --degradation's) equals the input byte for byte (alpha and 16-bit too).
     Exit 1 if any file failed."""
-    from srcli.downsample import projectable
-    from srcli.models import SRPlan
+    from srcli.checkpoints.resolve import SRPlan
+    from srcli.io.degradation_spec import projectable
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.degraded import UpscaleDegraded
     from srcli.tasks.run import RunOptions
@@ -193,17 +193,17 @@ def upscale(
 
 
 def check_scale(scale: int | None) -> None:
-    """Refuse a ``--scale`` outside what upscale runs (:data:`srcli.models.UPSCALE_SCALES`)."""
-    from srcli.models import UPSCALE_SCALES
+    """Refuse a ``--scale`` outside what upscale runs (:data:`srcli.checkpoints.resolve.UPSCALE_SCALES`)."""
+    from srcli.checkpoints.resolve import UPSCALE_SCALES
 
     if scale is not None and scale not in UPSCALE_SCALES:
         fail(f"--scale must be an integer from {UPSCALE_SCALES[0]} to {UPSCALE_SCALES[-1]}, got {scale}")
 
 
 def _plan(model: str | None, scale: int | None, realism: float | None, degradation: str = "box"):
-    """The :class:`srcli.models.SRPlan` the options ask for (a realistic blend is one ×s model)."""
-    from srcli.blend import realism_model
-    from srcli.models import SRPlan, sr_plan
+    """The :class:`srcli.checkpoints.resolve.SRPlan` the options ask for (a realistic blend is one ×s model)."""
+    from srcli.checkpoints.blend import realism_model
+    from srcli.checkpoints.resolve import SRPlan, sr_plan
 
     if realism is None:
         return sr_plan(model, scale, degradation)
@@ -231,7 +231,7 @@ def _kernel_model(spec: str | None) -> tuple[ModelSpec, dict[str, str]] | None:
     """The model ``spec`` names, with its header, when it takes the kernel (USRNet); None for any other."""
     if spec is None:
         return None
-    from srcli.models import load_named
+    from srcli.checkpoints.resolve import load_named
 
     found = load_named(spec)
     return found if found[0].task == "kernel" else None
@@ -282,8 +282,8 @@ def deblur(
     """Deblur images with a known blur kernel (USRNet at scale 1). The result is projected so that blurring
     it with the kernel gives the input back to within the noise and the input's rounding: the report gives
     that residual. Exit 1 if any file failed."""
-    from srcli.downsample import degradation_kernel
-    from srcli.models import default_name, resolve
+    from srcli.checkpoints.resolve import default_name, resolve
+    from srcli.io.degradation_spec import degradation_kernel
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.usrnet import deblur_task
 

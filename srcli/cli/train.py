@@ -90,7 +90,7 @@ POSITIVE = ("lr", "minutes", "temperature", "sigma")
 
 def _check_ranges(config: object) -> None:
     """Refuse, before any data is read or network built, option values no training run can use."""
-    from srcli.ops import MAX_SCALE, MIN_SCALE
+    from srcli.maths.operators import MAX_SCALE, MIN_SCALE
 
     for name, (low, high) in LIMITS.items():
         value = getattr(config, name, None)

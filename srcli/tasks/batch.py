@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srcli.errors import ImageError
-from srcli.imageio import IMAGE_SUFFIXES, SAVE_FORMATS, STDIO, is_image_suffix
+from srcli.io.images import IMAGE_SUFFIXES, SAVE_FORMATS, STDIO, is_image_suffix
 
 WRITABLE = ", ".join(sorted(SAVE_FORMATS))
 

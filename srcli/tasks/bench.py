@@ -4,7 +4,7 @@ Uses the protocol of ``shared/README.md``: HR cropped to a multiple of the scale
 ``Image.reduce``, PSNR/SSIM on BT.601 Y with ``scale`` border pixels cropped. Outputs are
 encoded as PNG and decoded again, so the consistency is that of the file as it would be saved.
 Beside them, realism: NIQE (srcli's pristine model; lower is more natural, undefined under two
-96×96 patches) and detail energy relative to the HR photo (:func:`srcli.metrics.detail`).
+96×96 patches) and detail energy relative to the HR photo (:func:`srcli.maths.metrics.detail`).
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import torch
 from PIL import Image
 
 from srcli.archs import Model
-from srcli.evaluate import image_files, protocol_pair, score_sr
-from srcli.imageio import Picture, decode_picture, encode_picture, pil_to_tensor, tensor_to_pil
-from srcli.metrics import detail
-from srcli.models import total_scale
-from srcli.niqe import niqe
-from srcli.pristine import shipped_pristine
+from srcli.checkpoints.pristine import shipped_pristine
+from srcli.checkpoints.resolve import total_scale
+from srcli.io.images import Picture, decode_picture, encode_picture, pil_to_tensor, tensor_to_pil
+from srcli.io.testsets import image_files, protocol_pair, score_sr
+from srcli.maths.metrics import detail
+from srcli.maths.niqe import niqe
 from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, Timings
 from srcli.tasks.sr import upscale_chain

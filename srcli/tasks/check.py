@@ -8,11 +8,11 @@ from pathlib import Path
 
 import torch
 
-from srcli.downsample import DOWNSAMPLERS, box_float, box_rounded, downsample_float, downsample_rounded
 from srcli.errors import ImageError
-from srcli.imageio import Picture, read_picture, write_picture
-from srcli.metrics import consistency_psnr, psnr_from_mse
-from srcli.ops import MAX_SCALE, MIN_SCALE
+from srcli.io.degradation_spec import DOWNSAMPLERS, box_float, box_rounded, downsample_float, downsample_rounded
+from srcli.io.images import Picture, read_picture, write_picture
+from srcli.maths.metrics import consistency_psnr, psnr_from_mse
+from srcli.maths.operators import MAX_SCALE, MIN_SCALE
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Colorizing one picture: gray → tiles → network → PD + exact quantisation → RGB picture.
 
-Two gray operators (``srcli.ops.Gray``): ``mean`` (the channel mean; the saved file's
+Two gray operators (``srcli.maths.operators.Gray``): ``mean`` (the channel mean; the saved file's
 per-pixel mean equals the input gray exactly, at 8 or 16 bits) and ``bt601`` (Pillow's own
 ``convert("L")`` of the saved 8-bit file equals the input byte for byte).
 """
@@ -15,13 +15,13 @@ import torch
 
 from srcli.archs import Model
 from srcli.errors import ImageError, OptionError
-from srcli.exact import pillow_luma
-from srcli.imageio import Picture, decode_picture, encode_picture, read_picture
-from srcli.metrics import colourfulness, psnr
-from srcli.ops import Gray, pad_to_multiple
+from srcli.io.images import Picture, decode_picture, encode_picture, read_picture
+from srcli.maths.exact import pillow_luma
+from srcli.maths.metrics import colourfulness, psnr
+from srcli.maths.operators import Gray, pad_to_multiple
+from srcli.maths.tiling import auto_tile
 from srcli.tasks.batch import Job
 from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles
-from srcli.tiling import auto_tile
 
 GRAY_MODES = ("mean", "bt601")
 DEFAULT_OVERLAP = 48

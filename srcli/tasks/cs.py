@@ -16,12 +16,12 @@ import numpy as np
 import torch
 
 from srcli.archs import Model
-from srcli.csfile import SensingInfo, read_measurements, rows_fingerprint, write_measurements
+from srcli.checkpoints.resolve import cs_model
 from srcli.errors import ImageError
-from srcli.imageio import Picture, decode_picture, encode_picture, read_picture
-from srcli.metrics import psnr_from_mse
-from srcli.models import cs_model
-from srcli.ops import BlockCS, pad_to_multiple
+from srcli.io.csfile import SensingInfo, read_measurements, rows_fingerprint, write_measurements
+from srcli.io.images import Picture, decode_picture, encode_picture, read_picture
+from srcli.maths.metrics import psnr_from_mse
+from srcli.maths.operators import BlockCS, pad_to_multiple
 from srcli.tasks.batch import Job
 from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles
 

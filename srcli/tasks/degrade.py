@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
-from srcli.downsample import downsample_float, downsample_rounded, parse_spec
 from srcli.errors import ImageError, OptionError
-from srcli.imageio import read_picture, write_picture
+from srcli.io.degradation_spec import downsample_float, downsample_rounded, parse_spec
+from srcli.io.images import read_picture, write_picture
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,9 @@ def noisy(
 def degrade_image(
     hr_path: Path, scale: int, output: Path, method: str, overwrite: bool, noise: float = 0.0, seed: int = 0
 ) -> DegradeResult:
-    """Crop HR to a multiple of ``scale``, downsample by ``method`` (a :func:`srcli.downsample.parse_spec` spec),
-    add seeded Gaussian noise of ``noise`` levels if asked, write LR atomically."""
+    """Crop HR to a multiple of ``scale``, downsample by ``method`` (a spec of
+    :func:`srcli.io.degradation_spec.parse_spec`), add seeded Gaussian noise of ``noise`` levels if asked,
+    write LR atomically."""
     parse_spec(method)
     if not 0 <= noise < 1e4:
         raise OptionError(f"noise must be a level in [0, 10000), got {noise}")

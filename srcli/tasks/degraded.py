@@ -1,12 +1,13 @@
 """Super-resolution under a known degradation other than the box: bicubic (Pillow, MATLAB), Gaussian.
 
 The network's estimate (any SR model, run in tiles as usual) is projected onto the images whose
-degradation is the input (:class:`srcli.degradation.Resize`), then rounded so that degrading the saved
-file the same way, as a file stores it, gives the input back (:func:`srcli.degradation.round_trip`; for
+degradation is the input (:class:`srcli.maths.degradations.Resize`), then rounded so that degrading the saved
+file the same way, as a file stores it, gives the input back (:func:`srcli.maths.degradations.round_trip`; for
 ``bicubic`` the reference is Pillow's own 8-bit ``resize``).
 
-With a noise level σ nothing is claimed exact: the input's colour is denoised first (:func:`srcli.denoise.denoise`),
-the networks run on the denoised LR ``ŷ``, and their estimate is projected onto ``y − κ(y − ŷ)``, with ``κ`` such
+With a noise level σ nothing is claimed exact: the input's colour is denoised first
+(:func:`srcli.maths.denoise.denoise`), the networks run on the denoised LR ``ŷ``, and their estimate is projected
+onto ``y − κ(y − ŷ)``, with ``κ`` such
 that the saved file's residual against the input has level σ (the discrepancy principle; ``κ`` ≤
 :data:`MAX_RESIDUAL_SCALE`). A network that takes the noise level itself (USRNet) is relaxed onto the input instead.
 """
@@ -20,17 +21,17 @@ from typing import Any
 import torch
 
 from srcli.archs import Model
-from srcli.degradation import ROUND_TRIP_STEPS, Resize, RoundedLinear, RoundedResize, round_trip
-from srcli.denoise import denoise
-from srcli.downsample import downsample_float, operator_for, parse_spec
-from srcli.imageio import Picture, decode_picture, encode_picture, read_picture
-from srcli.metrics import consistency_psnr
-from srcli.models import total_scale
-from srcli.ops import LinearOperator
+from srcli.checkpoints.resolve import total_scale
+from srcli.io.degradation_spec import downsample_float, operator_for, parse_spec
+from srcli.io.images import Picture, decode_picture, encode_picture, read_picture
+from srcli.maths.degradations import ROUND_TRIP_STEPS, Resize, RoundedLinear, RoundedResize, round_trip
+from srcli.maths.denoise import denoise
+from srcli.maths.metrics import consistency_psnr
+from srcli.maths.operators import LinearOperator
+from srcli.maths.tiling import auto_tile
 from srcli.tasks.batch import Job
 from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles
 from srcli.tasks.sr import network_estimate, resample_record, resampled_estimate, stage_overlap
-from srcli.tiling import auto_tile
 
 MAX_RESIDUAL_SCALE = 2.0
 """The most the denoiser's residual ``y − ŷ`` is stretched by to reach the noise level: a denoiser that keeps
@@ -69,7 +70,7 @@ def estimate(picture: Picture, stages: list[Model], options: RunOptions, timings
 @dataclass(frozen=True)
 class UpscaleDegraded:
     """The SR task of :func:`srcli.tasks.run.run_file` for a known degradation ``degradation`` (a spec of
-    :func:`srcli.downsample.parse_spec`) and noise level ``noise`` (levels; 0 for a clean LR); with
+    :func:`srcli.io.degradation_spec.parse_spec`) and noise level ``noise`` (levels; 0 for a clean LR); with
     ``target``, a scale below the stages' product, their estimate is resampled to it first."""
 
     stages: list[Model]

@@ -11,7 +11,7 @@ A worker that dies (killed, out of memory, its machine lost) is restarted and it
 (the actor pool restarts actors and retries their tasks without limit): an atomic write leaves no
 partial output, a file the dead worker had already written is recognised by its bytes (``retry`` of
 :func:`srcli.tasks.run.run_file`), and the temporaries of writes cut short are removed when the batch
-ends (:func:`srcli.atomic.remove_leftovers`).
+ends (:func:`srcli.io.atomic.remove_leftovers`).
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from typing import Any
 import ray
 import torch
 
-from srcli.atomic import remove_leftovers
 from srcli.errors import OptionError, SrcliError
-from srcli.imageio import STDIO
+from srcli.io.atomic import remove_leftovers
+from srcli.io.images import STDIO
 from srcli.tasks.batch import Job
 from srcli.tasks.interrupts import interruptible
 from srcli.tasks.run import FileTask, RunOptions, error_line, resolve_device, run_job

@@ -18,10 +18,10 @@ from typing import Any, Protocol
 import torch
 
 from srcli.errors import ModelError, OptionError, SrcliError
-from srcli.imageio import STDIO, write_bytes_atomic
+from srcli.io.images import STDIO, write_bytes_atomic
+from srcli.maths.tiling import Tile, plan_tiles, tile_apply
 from srcli.tasks.batch import Job
 from srcli.tasks.interrupts import interruptible
-from srcli.tiling import Tile, plan_tiles, tile_apply
 
 TileCallback = Callable[[int, int], None]
 """Called with ``(tiles done, tiles in all)`` after every tile."""
@@ -30,7 +30,7 @@ TileCallback = Callable[[int, int], None]
 @dataclass(frozen=True)
 class RunOptions:
     """How to run a network: where, in what precision, in what tiles, with or without PD, alone
-    or as a self-ensemble (:class:`srcli.ensemble.SelfEnsemble`). ``tile`` None is automatic, 0 whole;
+    or as a self-ensemble (:class:`srcli.maths.ensemble.SelfEnsemble`). ``tile`` None is automatic, 0 whole;
     ``overlap`` None is the task's own (SR: from the model's receptive radius); ``correction`` None is
     the model's own (:attr:`srcli.archs.Model.correction`)."""
 
@@ -92,7 +92,7 @@ def timed_tiles(
     on_tile: TileCallback | None,
     feather: int = 0,
 ) -> Iterator[tuple[Tile, torch.Tensor]]:
-    """:func:`srcli.tiling.tile_apply` that books the time spent making each core to
+    """:func:`srcli.maths.tiling.tile_apply` that books the time spent making each core to
     ``timings.network``, the caller's work on it (PD, quantisation, copying) to
     ``timings.projection``, and reports progress after each tile."""
     total = len(plan_tiles(x.shape[-2], x.shape[-1], tile, overlap))
@@ -134,7 +134,7 @@ def fill_tiles(
 
     Tile borders fall on input pixel borders, so a core's operator blocks are whole and the result is
     the same, tiled or not, up to what the network itself sees differently at tile borders; ``feather``
-    > 0 blends neighbouring windows over that many input pixels (:func:`srcli.tiling.feathered_apply`).
+    > 0 blends neighbouring windows over that many input pixels (:func:`srcli.maths.tiling.feathered_apply`).
     A core holding NaN, infinity or values beyond ±``OUTPUT_LIMIT`` (broken weights, or settings that
     overflow the network) is refused before it reaches the operator: :class:`ModelError`.
     """

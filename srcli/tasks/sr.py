@@ -1,6 +1,6 @@
 """Super-resolution of one picture: tiles → network → correction → exact PD (``AvgPool.quantize``) → integer picture.
 
-The network sees ``[0, 1]`` floats. With the smooth correction (:func:`srcli.ops.smooth_right_inverse`)
+The network sees ``[0, 1]`` floats. With the smooth correction (:func:`srcli.maths.operators.smooth_right_inverse`)
 each tile's whole window is projected smoothly against its LR, so the correction at a core sees the
 same neighbourhood it would untiled; then exact nearest PD and quantisation work in level units
 (``[0, max_value]``) against the integer input, tile core by tile core, and only move the float
@@ -8,7 +8,7 @@ rounding and the clipped blocks. Alpha and gray go through the RGB network as re
 back as the mean of the three.
 
 A scale no model reaches (×5) runs the models of a larger one (×8) on each tile window, corrects their
-estimate there, resamples it to the asked scale (:mod:`srcli.resample`) and finishes with exact PD at
+estimate there, resamples it to the asked scale (:mod:`srcli.maths.resample`) and finishes with exact PD at
 that scale (:func:`upscale_resampled`), so the saved file is exact as always.
 """
 
@@ -22,16 +22,16 @@ from typing import Any
 import torch
 
 from srcli.archs import Model
-from srcli.ensemble import SelfEnsemble
+from srcli.checkpoints.resolve import total_scale
 from srcli.errors import OptionError
-from srcli.imageio import Picture, decode_picture, encode_picture, read_picture
-from srcli.models import total_scale
-from srcli.ops import CORRECTIONS, AvgPool, pad_to_multiple, smooth_radius
-from srcli.resample import RESAMPLES, resample
+from srcli.io.images import Picture, decode_picture, encode_picture, read_picture
+from srcli.maths.ensemble import SelfEnsemble
+from srcli.maths.operators import CORRECTIONS, AvgPool, pad_to_multiple, smooth_radius
+from srcli.maths.resample import RESAMPLES, resample
+from srcli.maths.tiling import MIN_TILE, auto_tile
 from srcli.tasks.batch import Job
 from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles
-from srcli.tiling import MIN_TILE, auto_tile
 
 OVERLAP_CAP = 32
 """LR pixels of context at most, when the overlap follows the receptive radius (RRDBNet's is 349):
@@ -88,7 +88,7 @@ def stage_feather(model: Model, options: RunOptions) -> int:
 
 
 RESAMPLE = "bicubic"
-"""How an estimate of a larger scale is brought to the asked one (:data:`srcli.resample.RESAMPLES`). Measured
+"""How an estimate of a larger scale is brought to the asked one (:data:`srcli.maths.resample.RESAMPLES`). Measured
 (``benchmarks/resampled_scales.py``, paired over the images, area − bicubic): ×3 from ×4 −0.023 ± 0.007 dB on
 BSD68 (−0.033 ± 0.040 on Set5), ×5–×7 from ×8 within ±0.01 dB (1–2 standard errors): bicubic is never
 worse. Area is local to each LR pixel and keeps an estimate consistent at ×E consistent at ×T."""
@@ -175,7 +175,7 @@ def _upscale_tiles(
 
 def first_tile(picture: Picture, stages: list[Model], options: RunOptions) -> int:
     """The tile side (LR pixels) a run starts with: the one asked for (0: whole), else whole for a network
-    that tiles itself, else what fits the device at the estimate's scale (:func:`srcli.tiling.auto_tile`,
+    that tiles itself, else what fits the device at the estimate's scale (:func:`srcli.maths.tiling.auto_tile`,
     with the widest stage's features brought to LR pixels)."""
     if options.tile is not None:
         return options.tile if options.tile > 0 else max(picture.height, picture.width)

@@ -2,7 +2,7 @@
 and ``srcli deblur IMAGE --kernel K`` (scale 1).
 
 The network is given the degradation's kernel (a separable spec as its interior kernel,
-:func:`srcli.downsample.degradation_kernel`), the scale and the noise level, and runs in tiles like any SR
+:func:`srcli.io.degradation_spec.degradation_kernel`), the scale and the noise level, and runs in tiles like any SR
 network; each window is mirrored by the kernel's reach first (its data step is circular), and cropped back.
 Its estimate is then projected under the stated degradation and rounded by
 :class:`srcli.tasks.degraded.UpscaleDegraded`, so the saved file is consistent with the input as that task
@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from srcli.archs import Model
-from srcli.downsample import degradation_kernel, operator_for
-from srcli.imageio import Picture
+from srcli.io.degradation_spec import degradation_kernel, operator_for
+from srcli.io.images import Picture
 from srcli.tasks.batch import Job
 from srcli.tasks.degraded import UpscaleDegraded
 from srcli.tasks.run import RunOptions

@@ -26,10 +26,10 @@ from safetensors.torch import load_file
 from torch import nn
 
 from srcli.archs.colornet import DOWN, ColorNet, chroma_grid, chroma_of, rgb_from
-from srcli.checkpoint import read_metadata, save_checkpoint
-from srcli.imageio import read_picture
-from srcli.metrics import colourfulness, has_colour, psnr
-from srcli.ops import Gray, PDWrapper, pad_to_multiple
+from srcli.checkpoints.load import read_metadata, save_checkpoint
+from srcli.io.images import read_picture
+from srcli.maths.metrics import colourfulness, has_colour, psnr
+from srcli.maths.operators import Gray, PDWrapper, pad_to_multiple
 from srcli.train.config import INPUTS, NETWORK, TrainRun, option, override
 from srcli.train.data import sample_batch, validation_files
 from srcli.train.loop import Report, Task, fit

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from srcli.checkpoint import read_metadata
+from srcli.checkpoints.load import read_metadata
 from srcli.errors import TrainError
 
 # Where a flag stands in the recorded command line (ties keep the order the fields are declared in):

@@ -19,9 +19,9 @@ from torch import nn
 
 from srcli.archs.csnet import CSNet
 from srcli.errors import TrainError
-from srcli.imageio import read_picture
-from srcli.metrics import psnr
-from srcli.ops import BlockCS, PDWrapper, pad_to_multiple
+from srcli.io.images import read_picture
+from srcli.maths.metrics import psnr
+from srcli.maths.operators import BlockCS, PDWrapper, pad_to_multiple
 from srcli.train.config import LEAD, NETWORK, PD, TrainRun, option, override
 from srcli.train.data import sample_batch
 from srcli.train.loop import Report, Task, fit, initialize

@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 from srcli.errors import TrainError
-from srcli.evaluate import image_files
-from srcli.imageio import pil_to_tensor
+from srcli.io.images import pil_to_tensor
+from srcli.io.testsets import image_files
 
 
 def load_training_images(folder: Path, min_side: int, rescales: tuple[float, ...] = ()) -> list[torch.Tensor]:

@@ -32,11 +32,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srcli.checkpoint import build_network
+from srcli.checkpoints.load import build_network
 from srcli.errors import TrainError
-from srcli.evaluate import protocol_pair
-from srcli.metrics import detail, psnr_y
-from srcli.ops import CORRECTIONS, AvgPool, PDWrapper
+from srcli.io.testsets import protocol_pair
+from srcli.maths.metrics import detail, psnr_y
+from srcli.maths.operators import CORRECTIONS, AvgPool, PDWrapper
 from srcli.train.config import EXTRA, LEAD, NETWORK, TrainRun, option, override
 from srcli.train.data import sample_batch
 from srcli.train.discriminator import UNetDiscriminatorSN
@@ -100,7 +100,7 @@ def feature_matching(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torc
 
 
 def validate_gan(model: nn.Module, pairs: list[tuple[torch.Tensor, torch.Tensor]], scale: int) -> dict[str, float]:
-    """Mean PSNR-Y and detail energy (:func:`srcli.metrics.detail`: the output's over the photo's) of the
+    """Mean PSNR-Y and detail energy (:func:`srcli.maths.metrics.detail`: the output's over the photo's) of the
     model's rounded output on ``(HR, LR)`` uint8 pairs, ``scale`` border pixels cropped."""
     psnrs, details = [], []
     for hr, lr in pairs:

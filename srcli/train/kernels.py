@@ -2,7 +2,7 @@
 isotropic and anisotropic Gaussians, motion along a random trajectory, and the bicubic kernel of the scale.
 
 Every kernel is ``(size, size)`` float64 (``size`` odd), summing to 1, drawn from a ``torch.Generator`` alone,
-in srcli's convention (:class:`srcli.degradation.BlurDecimate`: centred on the middle pixel, convolved).
+in srcli's convention (:class:`srcli.maths.degradations.BlurDecimate`: centred on the middle pixel, convolved).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from srcli.degradation import gaussian_kernel, interior_kernel
+from srcli.maths.degradations import gaussian_kernel, interior_kernel
 
 KINDS = ("isotropic", "anisotropic", "motion", "bicubic")
 SIGMA_RANGE = (0.2, 4.0)
@@ -79,7 +79,7 @@ def trajectory_kernel(generator: torch.Generator, size: int) -> torch.Tensor:
 def random_kernel(generator: torch.Generator, scale: int, size: int) -> torch.Tensor:
     """One of :data:`KINDS`, equally likely: a Gaussian of width in :data:`SIGMA_RANGE` (cut to the kernel),
     an anisotropic one at a random angle, a :func:`trajectory_kernel`, or the bicubic kernel of ``scale``
-    (Pillow's, :func:`srcli.degradation.interior_kernel`; a delta at scale 1). ``(size, size)``, ``size`` odd."""
+    (Pillow's, :func:`srcli.maths.degradations.interior_kernel`; a delta at scale 1). ``(size, size)``, ``size`` odd."""
     kind = KINDS[int(torch.randint(len(KINDS), (), generator=generator))]
     if kind == "motion":
         return trajectory_kernel(generator, size)

@@ -27,7 +27,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from srcli.checkpoint import save_checkpoint
+from srcli.checkpoints.load import save_checkpoint
 from srcli.errors import TrainError
 from srcli.train.config import TrainRun, recorded_training_seconds
 from srcli.train.data import load_training_images, validation_files

@@ -28,10 +28,10 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
-from srcli.atomic import write_bytes_atomic
 from srcli.errors import TrainError
-from srcli.imageio import pil_to_tensor
-from srcli.ops import AvgPool
+from srcli.io.atomic import write_bytes_atomic
+from srcli.io.images import pil_to_tensor
+from srcli.maths.operators import AvgPool
 from srcli.train.config import EXTRA, LEAD, NETWORK, TrainRun, option, override
 from srcli.train.data import sample_batch
 from srcli.train.loop import Report, Task, fit

@@ -27,14 +27,14 @@ from safetensors.torch import load_file
 from torch import nn
 
 from srcli.archs.compact import deepen_compact, is_compact, widen_compact_scale
-from srcli.checkpoint import build_network
-from srcli.degradation import Resize
-from srcli.downsample import downsample_rounded, parse_spec, separable
+from srcli.checkpoints.load import build_network
 from srcli.errors import TrainError
-from srcli.evaluate import Upscaler, evaluate_sr
-from srcli.imageio import pil_to_tensor
-from srcli.metrics import Y_WEIGHTS, psnr_y
-from srcli.ops import CORRECTIONS, AvgPool, PDWrapper
+from srcli.io.degradation_spec import downsample_rounded, parse_spec, separable
+from srcli.io.images import pil_to_tensor
+from srcli.io.testsets import Upscaler, evaluate_sr
+from srcli.maths.degradations import Resize
+from srcli.maths.metrics import Y_WEIGHTS, psnr_y
+from srcli.maths.operators import CORRECTIONS, AvgPool, PDWrapper
 from srcli.train.config import LEAD, NETWORK, PD, TrainRun, option
 from srcli.train.data import sample_batch, sample_pairs
 from srcli.train.loop import Report, Task, fit
@@ -50,14 +50,14 @@ class SRTrainConfig(TrainRun):
     num_feat: int = option(48, flag="--num-feat", place=NETWORK, schedule=True)
     num_conv: int = option(16, flag="--num-conv", place=NETWORK, schedule=True)
     pd: bool = option(True, flag="--pd", place=PD, schedule=True)
-    # the right inverse PD corrects with (srcli.ops.CORRECTIONS); nearest runs from before it resume
+    # the right inverse PD corrects with (srcli.maths.operators.CORRECTIONS); nearest runs from before it resume
     correction: str = option("nearest", flag="--correction", schedule=True, optional=True)
     # optional in the schedule: runs from before --loss, --rescale and --teacher resume
     loss: str = option("l1", flag="--loss", schedule=True, optional=True)
     rescales: tuple[float, ...] = option((), flag="--rescale", schedule=True, optional=True)
     teacher: Path | None = option(None, flag="--teacher", optional=True)
     teacher_sha256: str = option("", init=False, schedule=True, optional=True, key="teacher")  # its content
-    # the LR the network learns to invert (a separable spec of srcli.downsample); box runs from before it resume
+    # the LR the network learns to invert (a separable spec of srcli.io.degradation_spec)
     degradation: str = option("box", flag="--degradation", schedule=True, optional=True)
 
     def __post_init__(self) -> None:
@@ -87,7 +87,7 @@ class SRTrainConfig(TrainRun):
 
 
 TRAINED_DEGRADATIONS = ("box", "bicubic", "bicubic-matlab", "gaussian")
-"""What ``--degradation`` takes: the separable degradations (:class:`srcli.degradation.Resize`)."""
+"""What ``--degradation`` takes: the separable degradations (:class:`srcli.maths.degradations.Resize`)."""
 
 LUMA_WEIGHTS = torch.tensor(Y_WEIGHTS) / 255  # Y - 16 in [0, 219/255] for RGB in [0, 1]
 CHROMA_SHARE = 0.25  # of the RGB L1 kept in l1-luma, so that colour stays anchored
@@ -114,7 +114,7 @@ def box_lr(hr: torch.Tensor, scale: int) -> torch.Tensor:
 
 
 def rounded_upscaler(model: nn.Module) -> Upscaler:
-    """The model as an :data:`~srcli.evaluate.Upscaler`: uint8 LR in, its output rounded to uint8 out."""
+    """The model as an :data:`~srcli.io.testsets.Upscaler`: uint8 LR in, its output rounded to uint8 out."""
 
     def upscale(lr: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
@@ -131,7 +131,7 @@ def validate(model: nn.Module, files: list[Path], scale: int) -> float:
 
 def degraded_lr(hr: torch.Tensor, scale: int, degradation: str) -> torch.Tensor:
     """``(3, s·h, s·w)`` uint8 → ``(3, h, w)`` uint8: ``degradation`` as a file stores it (Pillow's own 8-bit
-    resize for bicubic, :func:`srcli.downsample.downsample_rounded`)."""
+    resize for bicubic, :func:`srcli.io.degradation_spec.downsample_rounded`)."""
     return downsample_rounded(hr, scale, degradation, 8).to(torch.uint8)
 
 
@@ -164,7 +164,7 @@ def loss_band(degradation: str, scale: int) -> int:
 
 class DegradedPD(nn.Module):
     """PD under a separable degradation for inputs of any size: ``project(net(y), y)`` with the operator of
-    the output's size (:class:`srcli.degradation.Resize`, kept per size)."""
+    the output's size (:class:`srcli.maths.degradations.Resize`, kept per size)."""
 
     def __init__(self, net: nn.Module, degradation: str, scale: int) -> None:
         super().__init__()

@@ -4,7 +4,7 @@ elapsed seconds, the training time of its start weights and the schedule it belo
 
 Keys ``model.*``, ``optim.<param>.<exp_avg|exp_avg_sq|step>``, ``ema.*`` and, for a critic
 network ``NAME``, ``critic.NAME.model.*`` and ``critic.NAME.optim.*``; the rest is in the header.
-Written atomically (:func:`srcli.atomic.write_bytes_atomic`: a temporary file, then a rename), so an
+Written atomically (:func:`srcli.io.atomic.write_bytes_atomic`: a temporary file, then a rename), so an
 interrupted write leaves the previous state, with the permissions a plain write would give.
 """
 
@@ -18,7 +18,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
-from srcli.atomic import write_bytes_atomic
+from srcli.io.atomic import write_bytes_atomic
 from srcli.train.ema import WeightAverage
 
 Trained = tuple[nn.Module, torch.optim.Optimizer]

@@ -20,11 +20,11 @@ import torch
 from torch import nn
 
 from srcli.archs import describe
-from srcli.checkpoint import load_network
-from srcli.downsample import box_rounded
-from srcli.ensemble import SelfEnsemble
+from srcli.checkpoints.load import load_network
 from srcli.errors import TrainError
-from srcli.ops import AvgPool, PDWrapper
+from srcli.io.degradation_spec import box_rounded
+from srcli.maths.ensemble import SelfEnsemble
+from srcli.maths.operators import AvgPool, PDWrapper
 
 
 class TeacherError(TrainError):

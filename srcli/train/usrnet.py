@@ -23,10 +23,10 @@ from PIL import Image
 from torch import nn
 
 from srcli.archs.usrnet import CircularDegradation, ResBlock, USRNet
-from srcli.degradation import gaussian_kernel, interior_kernel
 from srcli.errors import TrainError
-from srcli.imageio import pil_to_tensor
-from srcli.metrics import psnr_y
+from srcli.io.images import pil_to_tensor
+from srcli.maths.degradations import gaussian_kernel, interior_kernel
+from srcli.maths.metrics import psnr_y
 from srcli.train.config import EXTRA, NETWORK, TrainRun, option, override
 from srcli.train.data import sample_batch
 from srcli.train.kernels import centred, random_kernel, trajectory_kernel

@@ -7,8 +7,8 @@ import json
 import torch
 
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.checkpoint import save_checkpoint
-from srcli.evaluate import protocol_pair, score_sr
+from srcli.checkpoints.load import save_checkpoint
+from srcli.io.testsets import protocol_pair, score_sr
 from srcli.tasks.bench import bicubic_upscale
 from tests.images import random_channels, save_8bit
 
@@ -36,7 +36,7 @@ def test_bench_reports_quality_beside_bicubic_and_exact_outputs(cli, tmp_path, g
 def test_bicubic_baseline_matches_the_published_protocol(shared_data):
     """The protocol reproduces the bicubic Set5 ×4 figure of shared/README.md (28.43 dB), and its detail
     energy the one measured in issue 31 (0.04 of the HR photos')."""
-    from srcli.metrics import detail
+    from srcli.maths.metrics import detail
 
     files = sorted((shared_data / "bench" / "Set5").glob("*.png"))
     pairs = [(hr, bicubic_upscale(lr, 4)) for hr, lr in (protocol_pair(f, 4) for f in files)]
@@ -51,10 +51,10 @@ def test_bench_reports_niqe_and_detail_of_the_saved_outputs(cli, tmp_path, gener
     NIQE is null where no image has two 96×96 patches."""
     import torch.nn.functional as F
 
-    from srcli.imageio import read_picture
-    from srcli.metrics import detail
-    from srcli.niqe import niqe
-    from srcli.pristine import shipped_pristine
+    from srcli.checkpoints.pristine import shipped_pristine
+    from srcli.io.images import read_picture
+    from srcli.maths.metrics import detail
+    from srcli.maths.niqe import niqe
 
     folder = tmp_path / "set"
     folder.mkdir()

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from srcli.imageio import read_picture
+from srcli.io.images import read_picture
 from tests.images import pillow_channels, random_channels, save_8bit, save_png16, srgb_profile
 
 

@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from srcli.archs.colornet import CHROMA_BASIS, ColorNet, chroma_of, rgb_from
-from srcli.checkpoint import save_checkpoint
-from srcli.metrics import colourfulness, has_colour
+from srcli.checkpoints.load import save_checkpoint
+from srcli.maths.metrics import colourfulness, has_colour
 from tests.images import pillow_channels, random_channels, save_8bit, save_png16
 
 
@@ -61,7 +61,7 @@ def test_sixteen_bit_gray_stays_sixteen_bit_and_exact(cli, tmp_path, generator, 
     gray = random_channels(generator, 1, 24, 28, 65535)
     image = save_png16(tmp_path / "in.png", gray)
     colorize(cli, image, tmp_path / "out.png", model_path)
-    from srcli.imageio import read_picture
+    from srcli.io.images import read_picture
 
     out = read_picture(tmp_path / "out.png")
     assert out.bit_depth == 16 and out.color.shape[0] == 3

@@ -14,9 +14,9 @@ from PIL import Image
 from safetensors.torch import load, save
 
 from srcli.archs.csnet import CSNet
-from srcli.checkpoint import save_checkpoint
-from srcli.csfile import SensingInfo, encode_measurements, read_measurements
-from srcli.ops import BlockCS
+from srcli.checkpoints.load import save_checkpoint
+from srcli.io.csfile import SensingInfo, encode_measurements, read_measurements
+from srcli.maths.operators import BlockCS
 from srcli.tasks.cs import measurement_psnr
 from srcli.train.cs import block_statistics, lmmse_initial
 from tests.images import random_channels, save_8bit, save_png16

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.checkpoint import save_checkpoint
+from srcli.checkpoints.load import save_checkpoint
 from tests.images import save_8bit
 from tests.manifests import install_manifest, tiny_sr_model
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.checkpoint import save_checkpoint
+from srcli.checkpoints.load import save_checkpoint
 from srcli.tasks import run as engine
 from srcli.tasks import sr
 from tests.images import random_channels, save_8bit
@@ -99,7 +99,7 @@ def test_ctrl_c_before_the_batch_is_one_line(cli, batch, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("srcli.models.sr_plan", interrupted)
+    monkeypatch.setattr("srcli.checkpoints.resolve.sr_plan", interrupted)
     result = upscale(cli, batch)
     assert result.exit_code == 130 and result.stderr.splitlines() == ["srcli: interrupted: stopped by Ctrl-C"]
 

@@ -8,7 +8,7 @@ import torch
 
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.archs.rrdbnet import RRDBNet
-from srcli.checkpoint import save_checkpoint
+from srcli.checkpoints.load import save_checkpoint
 
 
 def test_a_foreign_pth_is_described_with_the_smooth_correction(tmp_path, cli):

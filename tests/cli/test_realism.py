@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from srcli import manifest as registry
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.archs.srresnet import SRResNet
-from srcli.checkpoint import save_checkpoint
-from srcli.hub import sha256_of
+from srcli.checkpoints import manifest as registry
+from srcli.checkpoints.hub import sha256_of
+from srcli.checkpoints.load import save_checkpoint
 from tests.cli.test_upscale import KINDS, reduces_to, smooth_channels, write_kind
 from tests.images import save_8bit
 

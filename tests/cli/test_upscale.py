@@ -13,8 +13,8 @@ from PIL import Image
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.archs.rrdbnet import RRDBNet
 from srcli.archs.srresnet import SRResNet
-from srcli.checkpoint import save_checkpoint
-from srcli.imageio import Picture, read_picture, write_picture
+from srcli.checkpoints.load import save_checkpoint
+from srcli.io.images import Picture, read_picture, write_picture
 from tests.images import pillow_channels, random_channels, save_8bit, save_png16, srgb_profile
 from tests.manifests import install_manifest, tiny_sr_model
 
@@ -353,7 +353,7 @@ def test_tile_zero_means_one_tile_and_auto_is_the_default(cli, models, tmp_path,
 
 
 def test_auto_tile_follows_free_memory(monkeypatch):
-    from srcli import tiling
+    from srcli.maths import tiling
 
     cpu = torch.device("cpu")
     monkeypatch.setattr(tiling, "available_memory", lambda device: 64 << 30)

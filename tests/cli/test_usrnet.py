@@ -12,9 +12,9 @@ import torch
 
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.archs.usrnet import USRNet
-from srcli.checkpoint import save_checkpoint
-from srcli.downsample import degradation_kernel, downsample_float, downsample_rounded
-from srcli.imageio import read_picture
+from srcli.checkpoints.load import save_checkpoint
+from srcli.io.degradation_spec import degradation_kernel, downsample_float, downsample_rounded
+from srcli.io.images import read_picture
 from srcli.tasks.usrnet import ROUNDING_NOISE, FixedDegradation
 from tests.images import save_8bit
 

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.checkpoint import save_checkpoint
+from srcli.checkpoints.load import save_checkpoint
 from tests.images import random_channels, save_8bit
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs srcli[ray] (pip install 'srcli[ray]')")

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from srcli.checkpoint import load_model
-from srcli.imageio import Picture
+from srcli.checkpoints.load import load_model
+from srcli.io.images import Picture
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_picture
 from tests.images import random_channels, save_8bit

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from srcli.archs.colornet import ColorNet, chroma_grid, chroma_of
-from srcli.checkpoint import load_network
+from srcli.checkpoints.load import load_network
 from srcli.train.colorize import ColorizeTrainConfig, nearest_bins, rebalancing_weights, train_colorize
 from tests.cli.test_colorize import colorize
 from tests.images import random_channels, save_8bit, training_folders

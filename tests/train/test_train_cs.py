@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srcli.archs.csnet import CSNet
-from srcli.checkpoint import load_network
+from srcli.checkpoints.load import load_network
 from srcli.errors import TrainError
-from srcli.ops import BlockCS
+from srcli.maths.operators import BlockCS
 from srcli.train.cs import CSTrainConfig, block_statistics, lmmse_initial, train_cs
 from tests.cli.test_cs import RATIO, reconstruct, sample, smooth_channels
 from tests.images import save_8bit, training_folders

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from safetensors.torch import load_file
 
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.checkpoint import load_network, read_metadata, trained_correction
+from srcli.checkpoints.load import load_network, read_metadata, trained_correction
 from srcli.errors import TrainError
-from srcli.metrics import laplacian_energy
-from srcli.ops import AvgPool
+from srcli.maths.metrics import laplacian_energy
+from srcli.maths.operators import AvgPool
 from srcli.train.discriminator import UNetDiscriminatorSN
 from srcli.train.gan import GANTask, GANTrainConfig, relativistic_losses, train_gan
 from srcli.train.loop import BEST_WEIGHTS

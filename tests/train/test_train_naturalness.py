@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file
 
-from srcli.checkpoint import read_metadata
+from srcli.checkpoints.load import read_metadata
 from srcli.errors import TrainError
-from srcli.ops import AvgPool
+from srcli.maths.operators import AvgPool
 from srcli.train.gan import GANTrainConfig, train_gan
 from srcli.train.naturalness import (
     NaturalnessNet,

@@ -18,11 +18,11 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.checkpoint import load_model, load_network, read_metadata
-from srcli.downsample import box_rounded, separable
+from srcli.checkpoints.load import load_model, load_network, read_metadata
 from srcli.errors import TrainError
-from srcli.imageio import pil_to_tensor, tensor_to_pil
-from srcli.ops import AvgPool
+from srcli.io.degradation_spec import box_rounded, separable
+from srcli.io.images import pil_to_tensor, tensor_to_pil
+from srcli.maths.operators import AvgPool
 from srcli.train.data import load_training_images, sample_batch, sample_pairs
 from srcli.train.loop import BEST_WEIGHTS, format_duration, keep_if_best
 from srcli.train.sr import (

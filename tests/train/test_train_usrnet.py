@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from safetensors.torch import load_file
 
 from srcli.archs.usrnet import CircularDegradation, USRNet
-from srcli.checkpoint import load_model, read_metadata
+from srcli.checkpoints.load import load_model, read_metadata
 from srcli.errors import TrainError
 from srcli.train.data import load_training_images
 from srcli.train.kernels import random_kernel, trajectory_kernel

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from srcli import atomic
-from srcli.atomic import write_bytes_atomic
 from srcli.errors import ImageError
+from srcli.io import atomic
+from srcli.io.atomic import write_bytes_atomic
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import torch
 from srcli.archs import describe
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.archs.srresnet import SRResNet
-from srcli.blend import OutputBlend, blend, interpolate_weights, same_layout
+from srcli.checkpoints.blend import OutputBlend, blend, interpolate_weights, same_layout
 from srcli.errors import OptionError
 
 

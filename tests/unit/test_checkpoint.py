@@ -14,11 +14,11 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from srcli import manifest as registry
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.checkpoint import load_model, save_checkpoint
+from srcli.checkpoints import manifest as registry
+from srcli.checkpoints.load import load_model, save_checkpoint
+from srcli.checkpoints.resolve import resolve
 from srcli.errors import ModelError
-from srcli.models import resolve
 
 
 class Payload:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcli.denoise import OPPONENT, dct_matrix, denoise
+from srcli.maths.denoise import OPPONENT, dct_matrix, denoise
 
 sizes = st.tuples(st.sampled_from([1, 3]), st.integers(1, 21), st.integers(1, 21))
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.ensemble import FLIPS, SelfEnsemble, transform
+from srcli.maths.ensemble import FLIPS, SelfEnsemble, transform
 
 
 def random_net(seed: int) -> SRVGGNetCompact:

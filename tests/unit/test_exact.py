@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcli.exact import quantize_blocks, quantize_gray_mean, quantize_sr
-from srcli.ops import AvgPool
+from srcli.maths.exact import quantize_blocks, quantize_gray_mean, quantize_sr
+from srcli.maths.operators import AvgPool
 
 depths = st.sampled_from([255, 65535])
 
@@ -86,8 +86,8 @@ def test_gray_mean_quantisation_is_exact(seed, max_value):
 @given(seed=st.integers(0, 2**31), spread=st.sampled_from([0.0, 20.0, 400.0]))
 def test_pillow_gray_of_the_result_is_the_target(seed, spread):
 
-    from srcli.exact import quantize_gray_pillow
-    from srcli.imageio import pil_to_tensor, tensor_to_pil
+    from srcli.io.images import pil_to_tensor, tensor_to_pil
+    from srcli.maths.exact import quantize_gray_pillow
 
     g = _gen(seed)
     gray = torch.randint(0, 256, (1, 1, 9, 7), generator=g)
@@ -123,7 +123,7 @@ def test_rounding_is_the_largest_remainder_rule(seed, n, max_value):
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**31), spread=st.sampled_from([0.3, 1.0, 1.6]), max_value=depths)
 def test_newton_shift_agrees_with_the_exact_solver_where_it_claims_a_solution(seed, spread, max_value):
-    from srcli.exact import _clipped_shift, _newton_shift
+    from srcli.maths.exact import _clipped_shift, _newton_shift
 
     g = _gen(seed)
     offset = torch.rand(64, 1, generator=g, dtype=torch.float64) * 1.2 - 0.1

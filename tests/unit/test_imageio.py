@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from srcli.errors import ImageError
-from srcli.imageio import Picture, read_picture, write_bytes_atomic, write_picture
+from srcli.io.images import Picture, read_picture, write_bytes_atomic, write_picture
 from tests.images import random_channels, save_8bit, save_png16, srgb_profile
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from srcli import manifest as registry
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.checkpoint import save_checkpoint
-from srcli.imageio import read_picture
+from srcli.checkpoints import manifest as registry
+from srcli.checkpoints.load import save_checkpoint
+from srcli.io.images import read_picture
 from tests.images import random_channels, save_8bit
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

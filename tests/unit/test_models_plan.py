@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from srcli.checkpoints.resolve import factors, sr_plan
 from srcli.errors import ModelError
-from srcli.models import factors, sr_plan
 from tests.manifests import install_manifest, tiny_sr_model
 
 

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from srcli.checkpoints.pristine import load_pristine, save_pristine, shipped_path, shipped_pristine
 from srcli.errors import ModelError
-from srcli.imageio import pil_to_tensor
-from srcli.niqe import PATCH, aggd_fit, fit_pristine, halve, image_features, luma, niqe
-from srcli.pristine import load_pristine, save_pristine, shipped_path, shipped_pristine
+from srcli.io.images import pil_to_tensor
+from srcli.maths.niqe import PATCH, aggd_fit, fit_pristine, halve, image_features, luma, niqe
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -129,7 +129,7 @@ def test_luma_of_gray_is_luma_of_the_same_gray_as_rgb(generator):
 def test_the_shipped_pristine_model_matches_its_provenance():
     import json
 
-    from srcli.hub import sha256_of
+    from srcli.checkpoints.hub import sha256_of
 
     provenance = json.loads(shipped_path().with_suffix(".json").read_text())
     assert provenance["sha256"] == sha256_of(shipped_path()) and provenance["data"] == "CBSD432"

@@ -7,8 +7,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcli.metrics import block_border_ratio, psnr
-from srcli.ops import AvgPool, BlockCS, Gray, smooth_radius, smooth_right_inverse, smooth_upsample
+from srcli.maths.metrics import block_border_ratio, psnr
+from srcli.maths.operators import AvgPool, BlockCS, Gray, smooth_radius, smooth_right_inverse, smooth_upsample
 
 FLOAT64_PSNR_DB = 200.0
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcli.resample import area_block, resample
+from srcli.maths.resample import area_block, resample
 
 scales = st.tuples(st.integers(2, 16), st.integers(2, 16)).filter(lambda pair: pair[0] != pair[1])
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srcli.tiling import balanced_tiles, feathered_apply, tile_apply
+from srcli.maths.tiling import balanced_tiles, feathered_apply, tile_apply
 
 
 def _assemble(pairs, shape, scale):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from srcli.archs.rrdbnet import RRDBNet
-from srcli.checkpoint import load_network
+from srcli.checkpoints.load import load_network
 from tests.cli.test_upscale import smooth_channels
 from tests.images import save_8bit
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from srcli.archs import describe, detect
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.archs.usrnet import CircularDegradation, USRNet, is_usrnet, usrnet_from_state_dict
-from srcli.checkpoint import load_network, save_checkpoint
-from srcli.degradation import EIGEN_FLOOR, BlurDecimate
+from srcli.checkpoints.load import load_network, save_checkpoint
+from srcli.maths.degradations import EIGEN_FLOOR, BlurDecimate
 
 FULL = {"n_iter": 8, "h_nc": 64, "nc": (64, 128, 256, 512)}  # upstream's usrnet.pth; the default is usrnet_tiny.pth
 

@@ -10,8 +10,8 @@ import torch
 
 from srcli.archs import describe
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.imageio import Picture
-from srcli.resample import resample
+from srcli.io.images import Picture
+from srcli.maths.resample import resample
 from srcli.tasks.run import RunOptions, Timings
 from srcli.tasks.sr import (
     _chain_estimate,

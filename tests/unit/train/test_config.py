@@ -16,7 +16,7 @@ import srcli.train.naturalness
 import srcli.train.sr
 import srcli.train.teacher
 import srcli.train.usrnet
-from srcli.checkpoint import read_metadata
+from srcli.checkpoints.load import read_metadata
 from srcli.train.config import TrainRun
 from srcli.train.state import saved_schedule
 

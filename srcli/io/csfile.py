@@ -19,10 +19,10 @@ from PIL import Image
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
-from srcli import __version__
+from srcli._version import __version__
 from srcli.errors import MeasurementError
-from srcli.imageio import write_bytes_atomic
-from srcli.ops import BlockCS
+from srcli.io.images import write_bytes_atomic
+from srcli.maths.operators import BlockCS
 
 FORMAT = "srcli-cs-measurements"
 FORMAT_VERSION = "1"

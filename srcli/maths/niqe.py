@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from srcli.metrics import rgb_to_y
+from srcli.maths.metrics import rgb_to_y
 
 PATCH = 96
 """Patch side in pixels at full scale (half of it at the half scale)."""

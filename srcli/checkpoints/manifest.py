@@ -12,8 +12,9 @@ from srcli.errors import ModelError
 
 def weights_dir() -> Path:
     """Where the shipped weights are: inside the installed wheel, or ``weights/`` of a checkout."""
-    packaged = Path(__file__).parent / "weights"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "weights"
+    package = Path(__file__).resolve().parents[1]  # srcli/
+    packaged = package / "weights"
+    return packaged if packaged.is_dir() else package.parent / "weights"
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from pathlib import Path
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from srcli.checkpoints.manifest import weights_dir
 from srcli.errors import ModelError
-from srcli.manifest import weights_dir
-from srcli.niqe import FEATURES, PristineModel
+from srcli.maths.niqe import FEATURES, PristineModel
 
 FILE = "niqe-pristine.safetensors"
 

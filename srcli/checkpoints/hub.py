@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from srcli.checkpoint import read_metadata
+from srcli.checkpoints.load import read_metadata
+from srcli.checkpoints.manifest import ModelEntry, sha256_of
 from srcli.errors import ModelError
-from srcli.manifest import ModelEntry, sha256_of
 
 DEFAULT_REPO = "srcli/srcli-models"
 

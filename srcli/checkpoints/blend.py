@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from srcli.archs import Model, describe
+from srcli.checkpoints.manifest import defaults, find_entry, realistic_entries
+from srcli.checkpoints.resolve import DEFAULT_SCALE, looks_like_path, resolve
 from srcli.errors import ModelError, OptionError
-from srcli.manifest import defaults, find_entry, realistic_entries
-from srcli.models import DEFAULT_SCALE, looks_like_path, resolve
 
 
 class OutputBlend(nn.Module):

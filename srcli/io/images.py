@@ -4,8 +4,8 @@ Reading gives a :class:`Picture`: colour ``(C, H, W)`` integers (uint8 for 8-bit
 for 16-bit ones) with C = 1 (gray) or 3 (RGB),
 an optional alpha ``(1, H, W)``, and the bit depth (8 or 16). Pillow reads most files; 16-bit
 PNGs (which Pillow reduces to 8 bits unless they are gray) go through pypng, 16-bit colour
-TIFFs through tifffile (:mod:`srcli.tiff16`). EXIF
-orientation is applied on reading. Writes are atomic (:mod:`srcli.atomic`): a temporary file in
+TIFFs through tifffile (:mod:`srcli.io.tiff16`). EXIF
+orientation is applied on reading. Writes are atomic (:mod:`srcli.io.atomic`): a temporary file in
 the target folder, then a rename; an existing file is replaced only when asked.
 """
 
@@ -27,9 +27,9 @@ import png
 import torch
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from srcli.atomic import STDIO, write_bytes_atomic
 from srcli.errors import ImageError
-from srcli.tiff16 import Tiff16Error, encode_tiff16, is_tiff, read_tiff16
+from srcli.io.atomic import STDIO, write_bytes_atomic
+from srcli.io.tiff16 import Tiff16Error, encode_tiff16, is_tiff, read_tiff16
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 """What a folder's image files are called (inputs of a batch, benchmark and training folders)."""
@@ -241,7 +241,7 @@ def _split_alpha(channels: torch.Tensor, has_alpha: bool, **metadata: Any) -> Pi
 
 
 def _decode_tiff16(data: bytes, name: str, trusted: bool) -> Picture | None:
-    """A 16-bit colour or gray + alpha TIFF, read by tifffile (:mod:`srcli.tiff16`); None for other TIFFs."""
+    """A 16-bit colour or gray + alpha TIFF, read by tifffile (:mod:`srcli.io.tiff16`); None for other TIFFs."""
     try:
         tiff = read_tiff16(data, None if trusted else Image.MAX_IMAGE_PIXELS)
     except Tiff16Error as error:

@@ -9,7 +9,7 @@ Every operator is a small stateless object with
 * ``project(x_r, y)``: PD, ``x_r + B(y − A x_r)``, so that ``A(project(x_r, y)) == y``
   for every ``x_r`` (up to float rounding);
 * ``quantize(x_r, y, max_value)`` for operators whose measurements are integer images: PD onto the
-  integers in ``[0, max_value]`` (:mod:`srcli.exact`), so that ``A(result) == y`` holds exactly.
+  integers in ``[0, max_value]`` (:mod:`srcli.maths.exact`), so that ``A(result) == y`` holds exactly.
 
 Tensors are float32 or float64 on any device; nothing here changes ``self``.
 """
@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srcli.exact import quantize_gray_mean, quantize_gray_pillow, quantize_sr
+from srcli.maths.exact import quantize_gray_mean, quantize_gray_pillow, quantize_sr
 
 MIN_SCALE, MAX_SCALE = 2, 16
 GRAY_WEIGHTS = {"mean": (1 / 3, 1 / 3, 1 / 3), "bt601": (0.299, 0.587, 0.114)}
@@ -227,7 +227,7 @@ class Gray(LinearOperator):
         Pillow's own ``convert("L")`` equals ``y`` (8 bits; Pillow's integer luma, not the float weights).
 
         Example:
-            >>> from srcli.exact import pillow_luma
+            >>> from srcli.maths.exact import pillow_luma
             >>> gray = torch.tensor([[[[0, 77, 255]]]])
             >>> rgb = Gray("bt601").quantize(torch.rand(1, 3, 1, 3) * 255, gray, 255)
             >>> torch.equal(pillow_luma(rgb), gray)

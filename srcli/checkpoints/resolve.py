@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srcli.archs import Model
-from srcli.checkpoint import load_model
+from srcli.checkpoints.load import load_model
+from srcli.checkpoints.manifest import ModelEntry, check_sha256, defaults, find_entry
 from srcli.errors import ModelError
-from srcli.manifest import ModelEntry, check_sha256, defaults, find_entry
-from srcli.ops import MAX_SCALE
+from srcli.maths.operators import MAX_SCALE
 
 DEFAULT_SCALE = 4
 TASK_WORDS = {
@@ -34,11 +34,11 @@ def looks_like_path(spec: str) -> bool:
 
 def local_path(entry: ModelEntry) -> Path:
     """The entry's weights on this machine, checked against the manifest's sha256: shipped in the
-    package, else pulled into the Hub cache (where :func:`srcli.hub.pull` checks them)."""
+    package, else pulled into the Hub cache (where :func:`srcli.checkpoints.hub.pull` checks them)."""
     if entry.shipped:
         check_sha256(entry, entry.shipped_path)
         return entry.shipped_path
-    from srcli.hub import pull
+    from srcli.checkpoints.hub import pull
 
     return pull(entry)
 
@@ -67,7 +67,7 @@ def describe_file(path: Path) -> dict[str, object]:
     task, scale, parameters, default correction, the LR it was trained on, receptive radius, input
     multiple), its configuration, the header srcli wrote (training record) and the file's size and sha256.
     Raises :class:`ModelError`."""
-    from srcli.hub import sha256_of
+    from srcli.checkpoints.hub import sha256_of
 
     model, metadata = load_model(path)
     config = getattr(model.net, "config", {})
@@ -102,7 +102,7 @@ and the others from the next larger one that a product reaches, resampled (:clas
 class SRPlan:
     """How an image is taken to ×``scale``: SR ``stages`` whose scales multiply to :attr:`estimate_scale`
     (a cascade where there is more than one, PD at each), and where that is not ``scale``, their float
-    estimate resampled to ×``scale`` before the projection (:mod:`srcli.resample`)."""
+    estimate resampled to ×``scale`` before the projection (:mod:`srcli.maths.resample`)."""
 
     stages: list[Model]
     scale: int

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from srcli.imageio import IMAGE_SUFFIXES, pil_to_tensor
-from srcli.metrics import psnr_y, ssim_y
+from srcli.io.images import IMAGE_SUFFIXES, pil_to_tensor
+from srcli.maths.metrics import psnr_y, ssim_y
 
 Upscaler = Callable[[torch.Tensor], torch.Tensor]
 """``(1, 3, h, w)`` uint8 LR → ``(1, 3, s·h, s·w)`` uint8 SR."""

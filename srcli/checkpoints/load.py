@@ -20,8 +20,8 @@ from torch import nn
 
 from srcli.archs import ARCHITECTURES, Model, architecture_of, describe, detect
 from srcli.archs.rrdb_layouts import is_old_rrdbnet, to_basicsr_layout
-from srcli.atomic import write_bytes_atomic
 from srcli.errors import ModelError
+from srcli.io.atomic import write_bytes_atomic
 
 FORMAT = "srcli"
 NESTED_KEYS = ("params_ema", "params", "state_dict", "model")
@@ -144,11 +144,11 @@ def load_model(path: Path, name: str | None = None) -> tuple[Model, dict[str, st
     """:func:`load_network` described (:class:`srcli.archs.Model`), named ``name`` or the file's name,
     with the correction it suits (:func:`trained_correction`) and the LR it was trained for
     (:func:`trained_degradation`); a state dict srcli's registry does not
-    know goes to spandrel where the extra is installed (:mod:`srcli.spandrel_models`)."""
+    know goes to spandrel where the extra is installed (:mod:`srcli.checkpoints.spandrel_models`)."""
     state_dict = load_state_dict(path)
     metadata = read_metadata(path) if path.suffix == ".safetensors" else {}
     if detect(state_dict) is None:
-        from srcli.spandrel_models import spandrel_model
+        from srcli.checkpoints.spandrel_models import spandrel_model
 
         _check_finite(state_dict, path.name)
         foreign = spandrel_model(state_dict, name or path.name)

@@ -3,7 +3,7 @@
 
 srcli's registry is asked first (its trainable architectures, and the RRDBNet layouts it renames); a state
 dict it does not know goes to spandrel's ``load_from_state_dict``. Loading stays safe: the tensors come
-from :func:`srcli.checkpoint.load_state_dict` (safetensors, or ``torch.load(weights_only=True)``), never
+from :func:`srcli.checkpoints.load.load_state_dict` (safetensors, or ``torch.load(weights_only=True)``), never
 TorchScript or a plain pickle. The network honours spandrel's size requirements inside its forward pass
 (padded to ``multiple_of``/``minimum``/square, the output cropped back), so PD runs on the unpadded grid;
 where spandrel discourages tiling, or the model tiles internally, srcli runs the picture whole by default.

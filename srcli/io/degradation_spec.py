@@ -1,5 +1,5 @@
 """Downsamplers for ``degrade``, ``check`` and ``upscale --degradation``: box (the PD operator), Pillow's
-filters, and the separable degradations of :mod:`srcli.degradation` (``bicubic-matlab``, ``gaussian:σ``).
+filters, and the separable degradations of :mod:`srcli.maths.degradations` (``bicubic-matlab``, ``gaussian:σ``).
 
 Each gives both the float result (for the float64 consistency PSNR, no rounding) and the
 result rounded the way an image file stores it (for byte-exact comparison).
@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from srcli.degradation import ReflectBlur, Resize, gaussian_kernel, interior_kernel, motion_kernel
 from srcli.errors import OptionError
-from srcli.imageio import tensor_to_pil
+from srcli.io.images import tensor_to_pil
+from srcli.maths.degradations import ReflectBlur, Resize, gaussian_kernel, interior_kernel, motion_kernel
 
 PILLOW_FILTERS = {
     "bicubic": Image.Resampling.BICUBIC,
@@ -47,7 +47,7 @@ def parse_spec(spec: str) -> tuple[str, float | None]:
     """A downsampler spec → ``(kind, sigma)``: ``box``, ``bicubic``, ``bilinear``, ``lanczos``,
     ``bicubic-matlab`` or ``gaussian:σ`` (σ in HR pixels, positive and finite), all separable; or
     ``kernel`` for ``gaussian:σx,σy,θ``, ``motion:length,θ`` (HR pixels, degrees) and a kernel file
-    (``.png`` or ``.npy``), blurred with mirrored borders (:class:`srcli.degradation.ReflectBlur`)."""
+    (``.png`` or ``.npy``), blurred with mirrored borders (:class:`srcli.maths.degradations.ReflectBlur`)."""
     kind, _, argument = spec.partition(":")
     if spec.lower().endswith(KERNEL_FILES) or (kind == "motion") or (kind == "gaussian" and "," in argument):
         kernel_of(spec)  # refuses a bad one now, in one line
@@ -120,7 +120,7 @@ def operator_for(spec: str, scale: int, height: int, width: int) -> Resize | Ref
 def degradation_kernel(spec: str, scale: int) -> torch.Tensor:
     """The 2-D kernel (float64, summing to 1) of a projectable degradation spec at ×``scale``, for a network
     that takes the kernel: a kernel spec's own, a separable one's interior kernel
-    (:func:`srcli.degradation.interior_kernel`: the same degradation away from the border)."""
+    (:func:`srcli.maths.degradations.interior_kernel`: the same degradation away from the border)."""
     kind, sigma = projectable(spec)
     return kernel_of(spec) if kind == "kernel" else interior_kernel(kind, scale, sigma)
 

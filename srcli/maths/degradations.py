@@ -1,6 +1,6 @@
 """Known degradations y = (x ⊗ k)↓s as linear operators, with exact borders and a relaxed form for noise.
 
-Two kinds, both :class:`srcli.ops.LinearOperator`:
+Two kinds, both :class:`srcli.maths.operators.LinearOperator`:
 
 * :class:`Resize`: a *separable* degradation, one matrix per axis, ``y = R x Cᵀ`` per channel: the box
   average (today's operator), bicubic as Pillow's ``resize`` and as MATLAB's ``imresize`` downsample
@@ -25,7 +25,7 @@ import math
 
 import torch
 
-from srcli.ops import LinearOperator
+from srcli.maths.operators import LinearOperator
 
 EIGEN_FLOOR = 1e-10
 """Eigenvalues of ``AAᵀ`` below this fraction of the largest are raised to it."""
