@@ -27,9 +27,10 @@ from PIL import Image
 
 from srcli.checkpoints.resolve import resolve
 from srcli.io.testsets import image_files
-from srcli.maths.degradations import Resize, RoundedResize, round_trip
+from srcli.maths.degradations import Resize
 from srcli.maths.metrics import psnr_y
 from srcli.maths.operators import AvgPool
+from srcli.maths.round_trip import RoundedResize, round_trip
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import network_estimate
 

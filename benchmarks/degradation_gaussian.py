@@ -33,15 +33,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-import srcli.tasks.degraded as degraded
+import srcli.tasks.sr_degraded as degraded
 from srcli.checkpoints.resolve import resolve
 from srcli.io.degradation_spec import downsample_float, downsample_rounded, operator_for
 from srcli.io.images import Picture
 from srcli.io.testsets import image_files
 from srcli.maths.metrics import consistency_psnr, psnr_y
 from srcli.tasks.degrade import noisy
-from srcli.tasks.degraded import UpscaleDegraded, estimate
 from srcli.tasks.run import RunOptions, Timings
+from srcli.tasks.sr_degraded import UpscaleDegraded, estimate
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
 SCALE, SPEC = 4, "gaussian:1.6"

@@ -51,8 +51,8 @@ from srcli.io.images import Picture, pil_to_tensor, tensor_to_pil
 from srcli.io.testsets import image_files
 from srcli.maths.metrics import psnr_y
 from srcli.tasks.degrade import noisy
-from srcli.tasks.degraded import UpscaleDegraded
 from srcli.tasks.run import RunOptions, Timings
+from srcli.tasks.sr_degraded import UpscaleDegraded
 from srcli.tasks.usrnet import UpscaleUnfolded, deblur_task
 from srcli.train.kernels import trajectory_kernel
 

@@ -87,7 +87,7 @@ def make_assets(folder: Path) -> None:
     """The files every case starts from (made once, copied into each case folder; all mode 0644)."""
     from srcli.archs.compact import SRVGGNetCompact
     from srcli.checkpoints.load import save_checkpoint
-    from srcli.io.degradation_spec import box_rounded
+    from srcli.maths.box import box_rounded
     from srcli.tasks.cs import sample_file
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 
 from srcli._version import __version__
+from srcli.cli.check import check
 from srcli.cli.colorize import colorize
 from srcli.cli.common import OneLineErrors, error_boundary, state
-from srcli.cli.consistency import check, degrade
 from srcli.cli.cs import cs_app
+from srcli.cli.degrade import degrade
 from srcli.cli.models import models_app
 from srcli.cli.sr import bench, deblur, upscale
 from srcli.cli.train import train_app

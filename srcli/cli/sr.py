@@ -141,9 +141,9 @@ def upscale(
     from srcli.checkpoints.resolve import SRPlan
     from srcli.io.degradation_spec import projectable
     from srcli.tasks.batch import plan_jobs
-    from srcli.tasks.degraded import UpscaleDegraded
     from srcli.tasks.run import RunOptions
     from srcli.tasks.sr import Upscale
+    from srcli.tasks.sr_degraded import UpscaleDegraded
 
     kernel_model = _kernel_model(model)
     if kernel_model is None:

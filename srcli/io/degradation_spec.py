@@ -1,5 +1,7 @@
-"""Downsamplers for ``degrade``, ``check`` and ``upscale --degradation``: box (the PD operator), Pillow's
-filters, and the separable degradations of :mod:`srcli.maths.degradations` (``bicubic-matlab``, ``gaussian:σ``).
+"""Degradation specs (``box``, ``bicubic``, ``gaussian:σ``, ``motion:9,30``, a kernel file, ...): their parsing,
+their kernel and operator, and the downsample they name, for ``degrade``, ``check`` and SR under a known
+degradation: box (the PD operator), Pillow's filters, and the separable degradations of
+:mod:`srcli.maths.degradations` (``bicubic-matlab``, ``gaussian:σ``).
 
 Each gives both the float result (for the float64 consistency PSNR, no rounding) and the
 result rounded the way an image file stores it (for byte-exact comparison).
@@ -10,25 +12,19 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image
 
 from srcli.errors import OptionError
-from srcli.io.images import tensor_to_pil
-from srcli.maths.degradations import ReflectBlur, Resize, gaussian_kernel, interior_kernel, motion_kernel
+from srcli.io.kernel_files import KERNEL_FILES, read_kernel_file
+from srcli.io.pillow_resize import PILLOW_FILTERS, pillow_float, pillow_rounded
+from srcli.maths.blur_kernels import gaussian_kernel, motion_kernel
+from srcli.maths.box import box_float, box_rounded
+from srcli.maths.degradations import ReflectBlur, Resize, interior_kernel
 
-PILLOW_FILTERS = {
-    "bicubic": Image.Resampling.BICUBIC,
-    "bilinear": Image.Resampling.BILINEAR,
-    "lanczos": Image.Resampling.LANCZOS,
-}
 DOWNSAMPLERS = ("box", *PILLOW_FILTERS, "bicubic-matlab")
 """What ``check`` tries when asked for ``auto``; ``gaussian:σ`` needs its σ and is never guessed."""
 
 
-KERNEL_FILES = (".png", ".npy")
 MAX_KERNEL = 129
 """The largest kernel side srcli takes, HR pixels."""
 
@@ -65,27 +61,6 @@ def parse_spec(spec: str) -> tuple[str, float | None]:
     return kind, None
 
 
-def _kernel_file(path: Path) -> torch.Tensor:
-    if not path.is_file():
-        raise OptionError(f"kernel file not found: {path}")
-    try:
-        if path.suffix.lower() == ".npy":
-            array = np.load(path, allow_pickle=False)
-        else:
-            with Image.open(path) as image:
-                array = np.asarray(image.convert("F") if image.mode not in ("I;16", "I") else image, dtype=np.float64)
-    except (OSError, ValueError) as error:
-        raise OptionError(f"{path}: not a kernel image or NumPy array ({error})") from None
-    if array.ndim != 2:
-        raise OptionError(f"{path}: a kernel must be 2-D, this one has shape {array.shape}")
-    kernel = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64))
-    if not torch.isfinite(kernel).all():
-        raise OptionError(f"{path}: the kernel holds NaN or infinite values")
-    if not float(kernel.sum()) > 0:
-        raise OptionError(f"{path}: the kernel's values must have a positive sum")
-    return kernel / kernel.sum()
-
-
 def kernel_of(spec: str) -> torch.Tensor:
     """The 2-D kernel of a ``kernel`` spec (see :func:`parse_spec`), summing to 1."""
     kind, _, argument = spec.partition(":")
@@ -100,7 +75,7 @@ def kernel_of(spec: str) -> torch.Tensor:
             raise OptionError(f"{spec!r}: σx and σy must be in (0, {MAX_KERNEL / 6:.0f}] HR pixels")
         kernel = gaussian_kernel(sx, sy, theta)
     else:
-        kernel = _kernel_file(Path(spec))
+        kernel = read_kernel_file(Path(spec))
     if max(kernel.shape) > MAX_KERNEL:
         raise OptionError(f"{spec!r}: kernel {tuple(kernel.shape)} is larger than {MAX_KERNEL}×{MAX_KERNEL}")
     return kernel
@@ -140,43 +115,6 @@ def separable(spec: str, scale: int, height: int, width: int) -> Resize:
     if kind == "kernel":
         raise OptionError(f"{spec!r} is not separable")
     return Resize.of(kind, scale, height, width, sigma)
-
-
-def box_float(channels: torch.Tensor, scale: int) -> torch.Tensor:
-    """s×s box means in float64: ``(C, s·h, s·w)`` → ``(C, h, w)``."""
-    return F.avg_pool2d(channels.to(torch.float64).unsqueeze(0), scale).squeeze(0)
-
-
-def box_rounded(channels: torch.Tensor, scale: int) -> torch.Tensor:
-    """s×s box means rounded half up, in integers, as ``Image.reduce`` does: int32 ``(C, h, w)``."""
-    n = scale * scale
-    sums = (F.avg_pool2d(channels.to(torch.float64).unsqueeze(0), scale, divisor_override=1)).squeeze(0)
-    return torch.div(sums.to(torch.int64) + n // 2, n, rounding_mode="floor").to(torch.int32)
-
-
-def _pillow_channel_float(channel: torch.Tensor, size: tuple[int, int], method: str) -> torch.Tensor:
-    image = Image.fromarray(channel.numpy().astype(np.float32), mode="F")
-    resized = image.resize(size, PILLOW_FILTERS[method])
-    return torch.from_numpy(np.asarray(resized, dtype=np.float64).copy())
-
-
-def pillow_float(channels: torch.Tensor, size: tuple[int, int], method: str) -> torch.Tensor:
-    """Pillow's ``method`` resize of each channel in float32 (no rounding): ``(C, H', W')`` float64."""
-    return torch.stack([_pillow_channel_float(c, size, method) for c in channels])
-
-
-def pillow_rounded(channels: torch.Tensor, size: tuple[int, int], method: str, bit_depth: int) -> torch.Tensor:
-    """Pillow's ``method`` resize as an image file would hold it: int32 ``(C, H', W')``.
-
-    8-bit images go through Pillow's own 8-bit resize (what any editor that uses Pillow makes);
-    16-bit ones through the float resize, rounded half up and clipped.
-    """
-    if bit_depth == 8 and channels.shape[0] in (1, 3, 4):
-        resized = tensor_to_pil(channels).resize(size, PILLOW_FILTERS[method])
-        data = torch.frombuffer(bytearray(resized.tobytes()), dtype=torch.uint8)
-        return data.view(size[1], size[0], channels.shape[0]).permute(2, 0, 1).to(torch.int32)
-    rounded = torch.floor(pillow_float(channels, size, method) + 0.5)
-    return rounded.clamp(0, (1 << bit_depth) - 1).to(torch.int32)
 
 
 def downsample_float(channels: torch.Tensor, scale: int, method: str) -> torch.Tensor:

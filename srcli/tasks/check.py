@@ -9,8 +9,9 @@ from pathlib import Path
 import torch
 
 from srcli.errors import ImageError
-from srcli.io.degradation_spec import DOWNSAMPLERS, box_float, box_rounded, downsample_float, downsample_rounded
+from srcli.io.degradation_spec import DOWNSAMPLERS, downsample_float, downsample_rounded
 from srcli.io.images import Picture, read_picture, write_picture
+from srcli.maths.box import box_float, box_rounded
 from srcli.maths.metrics import consistency_psnr, psnr_from_mse
 from srcli.maths.operators import MAX_SCALE, MIN_SCALE
 

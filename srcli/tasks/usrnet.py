@@ -5,7 +5,7 @@ The network is given the degradation's kernel (a separable spec as its interior 
 :func:`srcli.io.degradation_spec.degradation_kernel`), the scale and the noise level, and runs in tiles like any SR
 network; each window is mirrored by the kernel's reach first (its data step is circular), and cropped back.
 Its estimate is then projected under the stated degradation and rounded by
-:class:`srcli.tasks.degraded.UpscaleDegraded`, so the saved file is consistent with the input as that task
+:class:`srcli.tasks.sr_degraded.UpscaleDegraded`, so the saved file is consistent with the input as that task
 reports: exactly after the integer round trip for a clean LR, to the noise level for a noisy one.
 """
 
@@ -23,8 +23,8 @@ from srcli.archs import Model
 from srcli.io.degradation_spec import degradation_kernel, operator_for
 from srcli.io.images import Picture
 from srcli.tasks.batch import Job
-from srcli.tasks.degraded import UpscaleDegraded
 from srcli.tasks.run import RunOptions
+from srcli.tasks.sr_degraded import UpscaleDegraded
 
 ROUNDING_NOISE = 1 / math.sqrt(12)
 """The noise a file's rounding adds, in its levels (uniform on ±½): deblurring relaxes to it at least."""

@@ -12,7 +12,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from srcli.maths.degradations import gaussian_kernel, interior_kernel
+from srcli.maths.blur_kernels import gaussian_kernel
+from srcli.maths.degradations import interior_kernel
 
 KINDS = ("isotropic", "anisotropic", "motion", "bicubic")
 SIGMA_RANGE = (0.2, 4.0)

@@ -22,7 +22,7 @@ from torch import nn
 from srcli.archs import describe
 from srcli.checkpoints.load import load_network
 from srcli.errors import TrainError
-from srcli.io.degradation_spec import box_rounded
+from srcli.maths.box import box_rounded
 from srcli.maths.ensemble import SelfEnsemble
 from srcli.maths.operators import AvgPool, PDWrapper
 

@@ -25,7 +25,8 @@ from torch import nn
 from srcli.archs.usrnet import CircularDegradation, ResBlock, USRNet
 from srcli.errors import TrainError
 from srcli.io.images import pil_to_tensor
-from srcli.maths.degradations import gaussian_kernel, interior_kernel
+from srcli.maths.blur_kernels import gaussian_kernel
+from srcli.maths.degradations import interior_kernel
 from srcli.maths.metrics import psnr_y
 from srcli.train.config import EXTRA, NETWORK, TrainRun, option, override
 from srcli.train.data import sample_batch

@@ -20,8 +20,9 @@ from safetensors.torch import load_file
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.checkpoints.load import load_model, load_network, read_metadata
 from srcli.errors import TrainError
-from srcli.io.degradation_spec import box_rounded, separable
+from srcli.io.degradation_spec import separable
 from srcli.io.images import pil_to_tensor, tensor_to_pil
+from srcli.maths.box import box_rounded
 from srcli.maths.operators import AvgPool
 from srcli.train.data import load_training_images, sample_batch, sample_pairs
 from srcli.train.loop import BEST_WEIGHTS, format_duration, keep_if_best

@@ -17,7 +17,7 @@ from srcli.errors import ModelError
 from srcli.io.images import pil_to_tensor
 from srcli.maths.niqe import PATCH, aggd_fit, fit_pristine, halve, image_features, luma, niqe
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def ggd_samples(alpha: float, beta: float, count: int, generator: torch.Generator) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 The network's estimate (any SR model, run in tiles as usual) is projected onto the images whose
 degradation is the input (:class:`srcli.maths.degradations.Resize`), then rounded so that degrading the saved
-file the same way, as a file stores it, gives the input back (:func:`srcli.maths.degradations.round_trip`; for
+file the same way, as a file stores it, gives the input back (:func:`srcli.maths.round_trip.round_trip`; for
 ``bicubic`` the reference is Pillow's own 8-bit ``resize``).
 
 With a noise level σ nothing is claimed exact: the input's colour is denoised first
@@ -24,10 +24,11 @@ from srcli.archs import Model
 from srcli.checkpoints.resolve import total_scale
 from srcli.io.degradation_spec import downsample_float, operator_for, parse_spec
 from srcli.io.images import Picture, decode_picture, encode_picture, read_picture
-from srcli.maths.degradations import ROUND_TRIP_STEPS, Resize, RoundedLinear, RoundedResize, round_trip
+from srcli.maths.degradations import Resize
 from srcli.maths.denoise import denoise
 from srcli.maths.metrics import consistency_psnr
 from srcli.maths.operators import LinearOperator
+from srcli.maths.round_trip import ROUND_TRIP_STEPS, RoundedLinear, RoundedResize, round_trip
 from srcli.maths.tiling import auto_tile
 from srcli.tasks.batch import Job
 from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles

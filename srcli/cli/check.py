@@ -1,4 +1,4 @@
-"""``srcli degrade`` and ``srcli check``: make an LR, and measure any SR against its LR."""
+"""``srcli check``: measure any SR against its LR (consistency PSNR, byte-exactness, a heatmap)."""
 
 from __future__ import annotations
 
@@ -10,34 +10,6 @@ import typer
 from srcli.cli import report
 from srcli.cli.common import Json, Overwrite, refuse_stdout_twice
 from srcli.tasks.check import check_images
-from srcli.tasks.degrade import degrade_image
-
-
-def degrade(
-    hr: Annotated[Path, typer.Argument(help="High-resolution image.")],
-    scale: Annotated[int, typer.Option("--scale", "-s", min=2, max=16, help="Downscaling factor.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the LR image.")],
-    downsampler: Annotated[
-        str,
-        typer.Option(
-            help="box (s×s mean, what PD assumes), bicubic, bilinear or lanczos (Pillow), bicubic-matlab "
-            "(imresize), or gaussian:σ (σ in HR pixels)."
-        ),
-    ] = "box",
-    noise: Annotated[float, typer.Option(help="Add Gaussian noise of this σ (levels) to the LR.")] = 0.0,
-    seed: Annotated[int, typer.Option(help="Seed of the noise.")] = 0,
-    overwrite: Overwrite = False,
-) -> None:
-    """Make the LR image of HR: crops HR to a multiple of the scale (and says so), keeps depth,
-    alpha and ICC profile; with --noise, seeded Gaussian noise on the colour channels."""
-    result = degrade_image(hr, scale, output, downsampler, overwrite, noise, seed)
-    if result.cropped:
-        report.note(
-            f"cropped {hr} from {result.hr_size[0]}×{result.hr_size[1]} to a multiple of {scale}: "
-            f"{result.lr_size[0] * scale}×{result.lr_size[1] * scale}"
-        )
-    noisy = f", noise σ {noise} (seed {seed})" if noise else ""
-    report.note(f"wrote {output} ({result.lr_size[0]}×{result.lr_size[1]}, {downsampler} ×{scale}{noisy})")
 
 
 def check(

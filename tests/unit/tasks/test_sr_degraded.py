@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from srcli.tasks.degraded import MAX_RESIDUAL_SCALE, noisy_target
+from srcli.tasks.sr_degraded import MAX_RESIDUAL_SCALE, noisy_target
 
 
 def _rms(values: torch.Tensor) -> float:

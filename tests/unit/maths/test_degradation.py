@@ -10,18 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from srcli.maths.degradations import (
-    BlurDecimate,
-    ReflectBlur,
-    Resize,
-    RoundedResize,
-    covered_border,
-    gaussian_kernel,
-    interior_kernel,
-    motion_kernel,
-    resize_matrix,
-    round_trip,
-)
+from srcli.maths.blur_kernels import gaussian_kernel, motion_kernel
+from srcli.maths.degradations import BlurDecimate, ReflectBlur, Resize, covered_border, interior_kernel, resize_matrix
+from srcli.maths.round_trip import RoundedResize, round_trip
 
 KINDS = ["box", "bicubic", "bicubic-matlab", "gaussian"]
 
@@ -136,7 +127,7 @@ def test_an_lr_the_degradation_cannot_make_is_reported_without_the_slow_repair(m
     op = _operator("gaussian", 2, 64, 64)
     reference = RoundedResize(op, 255, pillow=False)
     checkers = ((torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2 * 255).expand(3, 32, 32)
-    monkeypatch.setattr("srcli.maths.degradations._repair", lambda *args: pytest.fail("repaired value by value"))
+    monkeypatch.setattr("srcli.maths.round_trip._repair", lambda *args: pytest.fail("repaired value by value"))
     image, missed = round_trip(op.project(torch.zeros(1, 3, 64, 64, dtype=torch.float64),
                                           checkers.double().unsqueeze(0))[0], checkers, reference)  # fmt: skip
     assert missed == int((reference(image) != checkers).sum()) > checkers.numel() // 10
