@@ -21,9 +21,6 @@ from srcli.archs.rrdbnet import RRDBNet, is_rrdbnet, rrdbnet_from_state_dict
 from srcli.archs.srresnet import SRResNet, is_srresnet, srresnet_from_state_dict
 from srcli.archs.usrnet import GLOBAL_RADIUS, USRNet, is_usrnet, usrnet_from_state_dict
 
-TASKS = ("sr", "colorize", "cs", "kernel")
-"""``kernel``: a network that takes the blur kernel, scale and noise level with the image (USRNet)."""
-
 
 @dataclass(frozen=True)
 class Architecture:

@@ -134,7 +134,7 @@ def trained_correction(metadata: Mapping[str, str]) -> str:
 
 def trained_degradation(metadata: Mapping[str, str]) -> str | None:
     """The LR degradation an SR checkpoint srcli trained was made for: its header's ``degradation``, else
-    ``box`` (every SR run before that field); None for any other checkpoint."""
+    ``box`` (a header without that field); None for any other checkpoint."""
     if metadata.get("format") == FORMAT and metadata.get("task") == "sr":
         return metadata.get("degradation", "box")
     return None

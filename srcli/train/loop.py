@@ -201,7 +201,7 @@ def fit(task: Task, config: TrainRun, resume: bool, report: Report = print) -> P
     step, seconds = load_state(state_path, net, optimizer, critics) if resuming else (0, 0.0)
     if warm_from is not None:
         _warm_start(warm_from, net, optimizer, critics)
-    recorded = saved_init_seconds(state_path) if resuming else None  # None in states from before 2026-11-24
+    recorded = saved_init_seconds(state_path) if resuming else None  # None where the state does not record it
     if recorded is None:
         recorded = saved_training_seconds(warm_from) if warm_from else recorded_training_seconds(config.init)
     config.init_seconds = recorded

@@ -50,9 +50,9 @@ class SRTrainConfig(TrainRun):
     num_feat: int = option(48, flag="--num-feat", place=NETWORK, schedule=True)
     num_conv: int = option(16, flag="--num-conv", place=NETWORK, schedule=True)
     pd: bool = option(True, flag="--pd", place=PD, schedule=True)
-    # the right inverse PD corrects with (srcli.maths.operators.CORRECTIONS); nearest runs from before it resume
+    # the right inverse PD corrects with (srcli.maths.operators.CORRECTIONS); a state without it resumes as nearest
     correction: str = option("nearest", flag="--correction", schedule=True, optional=True)
-    # optional in the schedule: runs from before --loss, --rescale and --teacher resume
+    # optional in the schedule: a state without loss, rescales or teacher resumes with these defaults
     loss: str = option("l1", flag="--loss", schedule=True, optional=True)
     rescales: tuple[float, ...] = option((), flag="--rescale", schedule=True, optional=True)
     teacher: Path | None = option(None, flag="--teacher", optional=True)
