@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from srcli.checkpoints.load import read_metadata
 from srcli.checkpoints.manifest import ModelEntry, sha256_of
 from srcli.errors import ModelError
 
@@ -174,6 +173,8 @@ def export_model(entry: ModelEntry, weights: Path, folder: Path) -> list[Path]:
     if folder.exists() and any(folder.iterdir()):
         raise ModelError(f"{folder} exists and is not empty")
     folder.mkdir(parents=True, exist_ok=True)
+    from srcli.checkpoints.load import read_metadata  # torch: `srcli models list` must not wait for it
+
     header = read_metadata(weights)
     config = {
         "name": entry.name,

@@ -9,7 +9,6 @@ import typer
 
 from srcli.cli import report
 from srcli.cli.common import Json, Overwrite, refuse_stdout_twice
-from srcli.tasks.check import check_images
 
 
 def check(
@@ -34,6 +33,8 @@ def check(
     it matches byte for byte. With --min-psnr: exit 0 when byte-exact or at or above it, 1 below;
     without, a measurement only (exit 0; "passed" is null). Exit 2 on bad input."""
     refuse_stdout_twice(heatmap, json_output, "--heatmap")
+    from srcli.tasks.check import check_images  # torch, only when the command runs
+
     outcome = check_images(sr, lr, scale, downsampler, heatmap, overwrite)
     chosen = outcome.chosen
     passed = None if min_psnr is None else chosen.exact or chosen.psnr_db >= min_psnr

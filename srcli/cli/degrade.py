@@ -9,7 +9,6 @@ import typer
 
 from srcli.cli import report
 from srcli.cli.common import Overwrite
-from srcli.tasks.degrade import degrade_image
 
 
 def degrade(
@@ -29,6 +28,8 @@ def degrade(
 ) -> None:
     """Make the LR image of HR: crops HR to a multiple of the scale (and says so), keeps depth,
     alpha and ICC profile; with --noise, seeded Gaussian noise on the colour channels."""
+    from srcli.tasks.degrade import degrade_image  # torch, only when the command runs
+
     result = degrade_image(hr, scale, output, downsampler, overwrite, noise, seed)
     if result.cropped:
         report.note(

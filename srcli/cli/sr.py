@@ -34,7 +34,9 @@ from srcli.cli.common import (
     run_jobs,
     run_options,
 )
-from srcli.tasks.sr import OVERLAP_CAP
+
+OVERLAP_CAP = 32
+"""``srcli.tasks.sr.OVERLAP_CAP`` for the help text, which must not import torch (a test holds them equal)."""
 
 if TYPE_CHECKING:
     from srcli.archs import Model as ModelSpec
