@@ -9,7 +9,20 @@ from __future__ import annotations
 
 
 class SrcliError(Exception):
-    """Base of every known error: the input cannot be used; ``str(error)`` is one line for the user."""
+    """Base of every known error: the input cannot be used; ``str(error)`` is one line for the user.
+
+    ``parameter``: the parameter the message is about, which then begins it (``scale must be ...``); the
+    command line names its flag there instead (``--scale must be ...``).
+
+    Example:
+        >>> error = OptionError("must be an integer from 2 to 8, got 9", parameter="scale")
+        >>> str(error), error.parameter, error.detail
+        ('scale must be an integer from 2 to 8, got 9', 'scale', 'must be an integer from 2 to 8, got 9')
+    """
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(f"{parameter} {message}" if parameter is not None else message)
+        self.parameter, self.detail = parameter, message
 
 
 class ImageError(SrcliError):

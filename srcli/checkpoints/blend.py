@@ -22,7 +22,7 @@ from torch import nn
 
 from srcli.archs import Model, describe
 from srcli.checkpoints.manifest import defaults, find_entry, realistic_entries
-from srcli.checkpoints.resolve import DEFAULT_SCALE, looks_like_path, resolve
+from srcli.checkpoints.resolve import DEFAULT_SCALE, checked_task, looks_like_path, resolve
 from srcli.errors import ModelError, OptionError
 
 
@@ -110,20 +110,23 @@ def default_name_for_scale(scale: int) -> str:
     )
 
 
-def realism_model(spec: str | None, scale: int | None, realism: float) -> Model:
+def realism_model(
+    spec: str | None, scale: int | None, realism: float, found: tuple[Model, dict[str, str]] | None = None
+) -> Model:
     """The SR model that ``realism`` asks of the realistic model ``spec`` (else the shipped realistic
-    one of ``scale``, ×4 by default) and its PSNR end."""
+    one of ``scale``, ×4 by default) and its PSNR end. ``found``: ``spec``'s model and header, where they are
+    loaded already."""
     if not 0 <= realism <= 1:
         raise OptionError(f"realism must be between 0 and 1, got {realism}")
     if spec is None:
         wanted = DEFAULT_SCALE if scale is None else scale
-        found = realistic_entries(wanted)
-        if not found:
+        entries = realistic_entries(wanted)
+        if not entries:
             raise ModelError(
                 f"no realistic ×{wanted} model ships with this srcli; name one (a checkpoint path) as the model"
             )
-        spec = found[0].name
-    realistic, header = resolve(spec, "sr")
+        spec = entries[0].name
+    realistic, header = checked_task(found, "sr") if found is not None else resolve(spec, "sr")
     if scale is not None and realistic.scale != scale:
         raise ModelError(f"model {realistic.name} upscales ×{realistic.scale}, but scale {scale} was asked")
     psnr_spec = _psnr_spec(spec, header, realistic.scale)

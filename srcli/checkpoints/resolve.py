@@ -56,7 +56,12 @@ def resolve(spec: str, task: str) -> tuple[Model, dict[str, str]]:
 
     Raises :class:`ModelError` when it cannot be loaded or does another task.
     """
-    model, metadata = load_named(spec)
+    return checked_task(load_named(spec), task)
+
+
+def checked_task(found: tuple[Model, dict[str, str]], task: str) -> tuple[Model, dict[str, str]]:
+    """A loaded model and its header, refused with a :class:`ModelError` when it does another task than ``task``."""
+    model, metadata = found
     if model.task != task:
         raise ModelError(f"{model.name} is {TASK_WORDS[model.task]}, not {TASK_WORDS[task].split(' (')[0]}")
     return model, metadata
@@ -152,16 +157,19 @@ def factors(scale: int, scales: Collection[int]) -> list[int] | None:
     return paths.get(scale) if scale > 1 else None
 
 
-def sr_plan(spec: str | None, scale: int | None, degradation: str = "box") -> SRPlan:
+def sr_plan(
+    spec: str | None, scale: int | None, degradation: str = "box", found: tuple[Model, dict[str, str]] | None = None
+) -> SRPlan:
     """The SR models that take an image to ×``scale`` (None: the model's own, else ×4).
 
     With ``spec`` that model alone: of ``scale``, or of a larger one and resampled. Otherwise the shipped
     default of ``scale`` (:func:`shipped_by_scale` for ``degradation``), else the fewest shipped defaults
     whose scales multiply to it (×8 = ×2 then ×4), else those of the next larger scale such a product
-    reaches, resampled (×5 from ×8, ×3 from ×4 while no ×3 ships).
+    reaches, resampled (×5 from ×8, ×3 from ×4 while no ×3 ships). ``found``: ``spec``'s model and header,
+    where they are loaded already.
     """
     if spec is not None:
-        model, _ = resolve(spec, "sr")
+        model, _ = checked_task(found, "sr") if found is not None else resolve(spec, "sr")
         if scale is not None and model.scale < scale:
             raise ModelError(
                 f"model {model.name} upscales ×{model.scale}, but scale {scale} was asked "

@@ -56,7 +56,7 @@ def error_boundary(command: F) -> F:
         except SrcliError as error:
             if state["debug"]:
                 traceback.print_exc(file=sys.stderr)
-            report.error(str(error))
+            report.error(user_message(error))
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (typer.Exit, typer.Abort):
             raise
@@ -75,6 +75,13 @@ def error_boundary(command: F) -> F:
             raise typer.Exit(EXIT_INTERNAL) from None
 
     return guarded_command  # type: ignore[return-value]
+
+
+def user_message(error: SrcliError) -> str:
+    """A known error's line as the command line says it: the flag where the error names a parameter."""
+    if error.parameter is None:
+        return str(error)
+    return f"--{error.parameter.replace('_', '-')} {error.detail}"
 
 
 def out_of_memory(error: BaseException) -> str | None:

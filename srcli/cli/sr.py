@@ -39,7 +39,7 @@ OVERLAP_CAP = 32
 """``srcli.tasks.sr.OVERLAP_CAP`` for the help text, which must not import torch (a test holds them equal)."""
 
 if TYPE_CHECKING:
-    from srcli.archs import Model as ModelSpec
+    from srcli.tasks.run import FileTask, RunOptions
 
 Scale = Annotated[
     int | None,
@@ -140,77 +140,32 @@ def upscale(
     """Upscale images ×2 to ×8. Every saved file is exactly consistent with its input: its
     box downsample (or the --degradation's) equals the input byte for byte (alpha and 16-bit too).
     Exit 1 if any file failed."""
-    from srcli.checkpoints.resolve import SRPlan
-    from srcli.io.degradation_spec import projectable
+    from srcli.checkpoints.plan import plan_upscale
     from srcli.tasks.batch import plan_jobs
-    from srcli.tasks.run import RunOptions
-    from srcli.tasks.sr import Upscale
-    from srcli.tasks.sr_degraded import UpscaleDegraded
+    from srcli.tasks.upscale import upscale_task
 
-    kernel_model = _kernel_model(model)
-    if kernel_model is None:
-        check_scale(scale)
     check_batch_options(output, json_output, overwrite, skip_existing)
-    kind, _ = projectable(degradation)
-    if not 0 <= noise < 1e4:
-        fail(f"--noise must be a level in [0, 10000), got {noise}")
     on_ray = ray_settings(ray, ray_address, workers, device)
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble, on_ray)
     options = dataclasses.replace(options, correction=correction.value if correction else None)
-    if kernel_model is not None:
-        if realism is not None or ensemble:
-            fail(f"--{'realism' if realism is not None else 'ensemble'} is not available for {kernel_model[0].name}, "
-                 "a kernel-conditioned model")  # fmt: skip
-        from srcli.tasks.usrnet import UpscaleUnfolded
+    plan = plan_upscale(model, scale, degradation, realism, noise, ensemble)
 
-        factor = _kernel_scale(kernel_model, scale)
-
-        def make_unfolded(options: RunOptions) -> UpscaleUnfolded:
-            """The task with its model loaded, here or on each Ray worker."""
-            found = _kernel_model(model)
-            assert found is not None  # the same spec as here
-            return UpscaleUnfolded([found[0]], options, degradation, noise, factor=factor, network_noise=noise)
-
-        jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{factor}", chosen_ext(ext), recursive)
-        unfolded = UpscaleUnfolded([kernel_model[0]], options, degradation, noise, factor=factor, network_noise=noise)
-        run_jobs(jobs, unfolded, make_unfolded, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)
-        return
-    plain = kind == "box" and noise == 0
-
-    def build(plan: SRPlan, options: RunOptions) -> Upscale | UpscaleDegraded:
-        if plain:
-            return Upscale(plan.stages, options, plan.scale)
-        return UpscaleDegraded(plan.stages, options, degradation, noise, plan.scale)
-
-    def make_task(options: RunOptions) -> Upscale | UpscaleDegraded:
+    def make_task(options: RunOptions) -> FileTask:
         """The task with its models loaded, here or on each Ray worker."""
-        return build(_plan(model, scale, realism, kind), options)
+        return upscale_task(plan_upscale(model, scale, degradation, realism, noise, ensemble), options)
 
-    plan = _plan(model, scale, realism, kind)
-    task = build(plan, options)
     jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{plan.scale}", chosen_ext(ext), recursive)
-    if not quiet:
-        _note_plan(plan, kind, degradation if model is None and realism is None else None)
+    if not quiet and not plan.kernel_conditioned:
+        _note_plan(plan.sr, plan.kind, degradation if model is None and realism is None else None)
+    task = upscale_task(plan, options)
     run_jobs(jobs, task, make_task, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)
 
 
 def check_scale(scale: int | None) -> None:
-    """Refuse a ``--scale`` outside what upscale runs (:data:`srcli.checkpoints.resolve.UPSCALE_SCALES`)."""
-    from srcli.checkpoints.resolve import UPSCALE_SCALES
+    """Refuse a ``--scale`` outside what upscale runs (:func:`srcli.checkpoints.plan.check_upscale_scale`)."""
+    from srcli.checkpoints.plan import check_upscale_scale
 
-    if scale is not None and scale not in UPSCALE_SCALES:
-        fail(f"--scale must be an integer from {UPSCALE_SCALES[0]} to {UPSCALE_SCALES[-1]}, got {scale}")
-
-
-def _plan(model: str | None, scale: int | None, realism: float | None, degradation: str = "box"):
-    """The :class:`srcli.checkpoints.resolve.SRPlan` the options ask for (a realistic blend is one ×s model)."""
-    from srcli.checkpoints.blend import realism_model
-    from srcli.checkpoints.resolve import SRPlan, sr_plan
-
-    if realism is None:
-        return sr_plan(model, scale, degradation)
-    blended = realism_model(model, scale, realism)
-    return SRPlan([blended], blended.scale)
+    check_upscale_scale(scale)
 
 
 def _note_plan(plan, kind: str, default_for: str | None) -> None:
@@ -227,27 +182,6 @@ def _note_plan(plan, kind: str, default_for: str | None) -> None:
             f"{names} was trained on {', '.join(others)} LR; no {default_for} model ships for "
             f"×{plan.estimate_scale}, so only the projection is {default_for}"
         )
-
-
-def _kernel_model(spec: str | None) -> tuple[ModelSpec, dict[str, str]] | None:
-    """The model ``spec`` names, with its header, when it takes the kernel (USRNet); None for any other."""
-    if spec is None:
-        return None
-    from srcli.checkpoints.resolve import load_named
-
-    found = load_named(spec)
-    return found if found[0].task == "kernel" else None
-
-
-def _kernel_scale(found: tuple[ModelSpec, dict[str, str]], scale: int | None) -> int:
-    """The scale a kernel-conditioned model runs at: ``scale`` (default 4) if it was trained for it (its
-    header's ``scales``; 1 to 4 for a model without one, upstream's range)."""
-    model, header = found
-    trained = [int(part) for part in header.get("scales", "1,2,3,4").split(",")]
-    scale = 4 if scale is None else scale
-    if scale not in trained:
-        fail(f"{model.name} was trained for scales {', '.join(map(str, trained))}, not {scale}")
-    return scale
 
 
 def deblur(
@@ -321,15 +255,15 @@ def bench(
     the HR photo), time, megapixels per second and peak memory, per folder."""
     import torch
 
+    from srcli.checkpoints.plan import plan_sr
     from srcli.tasks.bench import bench_folder, peak_memory_mb
     from srcli.tasks.sr import resample_record, stage_correction
 
-    check_scale(scale)
     if threads:
         torch.set_num_threads(threads)
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
     options = dataclasses.replace(options, correction=correction.value if correction else None)
-    plan = _plan(model, scale, realism)
+    plan = plan_sr(model, scale, realism)
     stages, scale = plan.stages, plan.scale
     name = " → ".join(stage.name for stage in stages)
     results = [bench_folder(folder, stages, options, scale) for folder in data]
