@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 
@@ -25,16 +25,10 @@ from srcli.cli.common import (
     Workers,
     check_batch_options,
     chosen_ext,
-    fail,
     ray_settings,
     run_jobs,
     run_options,
 )
-
-TEMPERATURES = (0.01, 100.0)
-"""``--temperature`` from nearly the most likely colour (0.01) to nearly the mean of all (100)."""
-SATURATIONS = (0.0, 10.0)
-"""``--saturation`` from gray (0) to ten times the network's chroma, where nearly every colour clips."""
 
 
 class GrayMode(str, Enum):
@@ -82,29 +76,17 @@ def colorize(
     """Colorize gray images. The saved file turns back into the input gray exactly (its channel
     mean, or with --gray bt601 Pillow's convert('L')). Colour input is made gray first; alpha is
     kept. Reports consistency and colourfulness per file. Exit 1 if any file failed."""
-    from srcli.archs.colornet import ColorNet
-    from srcli.checkpoints.resolve import colorize_model
     from srcli.tasks.batch import plan_jobs
-    from srcli.tasks.colorize import Colorize
+    from srcli.tasks.colorize import Colorize, colorize_task
     from srcli.tasks.run import RunOptions
 
     check_batch_options(output, json_output, overwrite, skip_existing)
-    if temperature is not None and not TEMPERATURES[0] <= temperature <= TEMPERATURES[1]:
-        fail(f"--temperature must be in [{TEMPERATURES[0]}, {TEMPERATURES[1]}], got {temperature}")
-    if saturation is not None and not SATURATIONS[0] <= saturation <= SATURATIONS[1]:
-        fail(f"--saturation must be in [{SATURATIONS[0]}, {SATURATIONS[1]}], got {saturation}")
     on_ray = ray_settings(ray, ray_address, workers, device)
     options = run_options(device, tile, tile_overlap, half, no_pd, ray=on_ray)
 
     def make_task(options: RunOptions) -> Colorize:
         """The task with its model loaded, here or on each Ray worker."""
-        chosen = colorize_model(model)
-        net = cast(ColorNet, chosen.net)
-        if temperature is not None:
-            net.temperature.fill_(temperature)
-        if saturation is not None:
-            net.saturation.fill_(saturation)
-        return Colorize(chosen, gray.value, options)
+        return colorize_task(model, gray.value, options, temperature, saturation)
 
     task = make_task(options)
     jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)

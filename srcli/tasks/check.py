@@ -137,20 +137,25 @@ def check_images(
     sr_path: Path, lr_path: Path, scale: str, method: str, heatmap_path: Path | None, overwrite: bool
 ) -> CheckOutcome:
     """Read SR and LR, measure every requested downsampler, write the heatmap if asked."""
-    sr, lr = read_picture(sr_path), read_picture(lr_path)
+    outcome = check_pictures(read_picture(sr_path), read_picture(lr_path), scale, method)
+    if heatmap_path is not None:
+        picture = Picture(color=heatmap(outcome.chosen.error_map), alpha=None, bit_depth=8)
+        write_picture(picture, heatmap_path, overwrite)
+    return outcome
+
+
+def check_pictures(sr: Picture, lr: Picture, scale: str, method: str) -> CheckOutcome:
+    """Measure SR against LR at ``scale`` (``auto``: from the sizes) by ``method`` (``auto``: every one of
+    :data:`DOWNSAMPLERS`, the best chosen)."""
     sizes = ((sr.width, sr.height), (lr.width, lr.height))
     if scale == "auto":
         factor = infer_scale(*sizes)
     else:
         if not scale.isdigit() or not MIN_SCALE <= int(scale) <= MAX_SCALE:
-            raise ImageError(f"--scale must be auto or an integer in [{MIN_SCALE}, {MAX_SCALE}], got {scale!r}")
+            raise ImageError(f"must be auto or an integer in [{MIN_SCALE}, {MAX_SCALE}], got {scale!r}", "scale")
         factor = int(scale)
         check_scale(*sizes, factor)
     methods = DOWNSAMPLERS if method == "auto" else (method,)
     results = [measure(sr, lr, factor, m) for m in methods]
-    chosen = best(results)
-    if heatmap_path is not None:
-        picture = Picture(color=heatmap(chosen.error_map), alpha=None, bit_depth=8)
-        write_picture(picture, heatmap_path, overwrite)
     cropped = (lr.width * factor, lr.height * factor)
-    return CheckOutcome(factor, None if cropped == sizes[0] else cropped, results, chosen)
+    return CheckOutcome(factor, None if cropped == sizes[0] else cropped, results, best(results))

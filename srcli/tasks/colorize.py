@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from srcli.archs import Model
+from srcli.archs.colornet import ColorNet
+from srcli.checkpoints.resolve import colorize_model
 from srcli.errors import ImageError, OptionError
 from srcli.io.images import Picture, decode_picture, encode_picture, read_picture
 from srcli.maths.exact import pillow_luma
@@ -135,3 +137,27 @@ class Colorize:
             "colourfulness": round(colourfulness(saved.color * (255 / saved.max_value)), 2),
             **gray_consistency(saved, gray, self.mode),
         }
+
+
+TEMPERATURES = (0.01, 100.0)
+"""Colour temperatures from nearly the most likely colour (0.01) to nearly the mean of all (100)."""
+SATURATIONS = (0.0, 10.0)
+"""Chroma scales from gray (0) to ten times the network's chroma, where nearly every colour clips."""
+
+
+def colorize_task(
+    spec: str | None, mode: str, options: RunOptions, temperature: float | None = None, saturation: float | None = None
+) -> Colorize:
+    """The colorization task with the model ``spec`` (None: the shipped one) loaded, its ``temperature`` and
+    ``saturation`` set where given (checked first)."""
+    if temperature is not None and not TEMPERATURES[0] <= temperature <= TEMPERATURES[1]:
+        raise OptionError(f"must be in [{TEMPERATURES[0]}, {TEMPERATURES[1]}], got {temperature}", "temperature")
+    if saturation is not None and not SATURATIONS[0] <= saturation <= SATURATIONS[1]:
+        raise OptionError(f"must be in [{SATURATIONS[0]}, {SATURATIONS[1]}], got {saturation}", "saturation")
+    chosen = colorize_model(spec)
+    net = cast(ColorNet, chosen.net)
+    if temperature is not None:
+        net.temperature.fill_(temperature)
+    if saturation is not None:
+        net.saturation.fill_(saturation)
+    return Colorize(chosen, mode, options)
