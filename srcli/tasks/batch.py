@@ -120,7 +120,7 @@ def plan_jobs(inputs: list[str], output: str | None, suffix: str, ext: str | Non
         raise ImageError(f"no image found in {', '.join(inputs)}")
     extension = (ext or "png").lower().lstrip(".")
     if f".{extension}" not in SAVE_FORMATS:
-        raise ImageError(f"unknown --ext {ext!r}; use one of png, jpg, webp, tiff, bmp")
+        raise ImageError(f"{ext!r} is unknown; use one of png, jpg, webp, tiff, bmp", "ext")
     single = len(inputs) == 1 and not Path(inputs[0]).is_dir() and not glob.has_magic(inputs[0])
     kind = _output_kind(output, single, len(sources))
     if kind == "file" and ext is not None:

@@ -66,7 +66,7 @@ class TrainRun:
 
     def __post_init__(self) -> None:
         if self.ema is not None and not 0 <= self.ema < 1:
-            raise TrainError(f"--ema must be in [0, 1), got {self.ema}")
+            raise TrainError(f"must be in [0, 1), got {self.ema}", "ema")
 
     def _recorded(self, kind: str) -> list[tuple[dataclasses.Field[Any], Any]]:
         """The fields with a ``kind`` (flag or schedule) that are recorded, with their values, in order."""

@@ -100,7 +100,7 @@ class CSTask(Task):
 
     def __init__(self, config: CSTrainConfig) -> None:
         if config.patch % config.block:
-            raise TrainError(f"--patch must be a multiple of the block ({config.block}), got {config.patch}")
+            raise TrainError(f"must be a multiple of the block ({config.block}), got {config.patch}", "patch")
         self.config = config
         self.min_side = config.patch
         self.operator = BlockCS(config.ratio, config.block, config.sensing_seed)

@@ -70,7 +70,7 @@ class GANTrainConfig(TrainRun):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.correction not in CORRECTIONS:
-            raise TrainError(f"--correction must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}")
+            raise TrainError(f"must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}", "correction")
         if self.patch * self.scale % 8:
             side = self.patch * self.scale
             raise TrainError(f"--patch × --scale must be a multiple of 8 (the discriminator's), got {side}")

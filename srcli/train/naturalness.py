@@ -93,7 +93,7 @@ class NaturalnessTrainConfig(TrainRun):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.patch % self.scale:
-            raise TrainError(f"--patch must be a multiple of --scale ({self.scale}), got {self.patch}")
+            raise TrainError(f"must be a multiple of the scale ({self.scale}), got {self.patch}", "patch")
 
 
 def _rgb(path: Path) -> torch.Tensor:

@@ -63,9 +63,9 @@ class SRTrainConfig(TrainRun):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.correction not in CORRECTIONS:
-            raise TrainError(f"--correction must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}")
+            raise TrainError(f"must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}", "correction")
         if self.loss not in LOSSES:
-            raise TrainError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+            raise TrainError(f"must be one of {', '.join(LOSSES)}, got {self.loss!r}", "loss")
         self.rescales = tuple(self.rescales)
         if any(not 0 < factor < 1 for factor in self.rescales):
             raise TrainError(f"--rescale factors must be in (0, 1), got {', '.join(map(str, self.rescales))}")

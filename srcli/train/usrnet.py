@@ -42,13 +42,13 @@ SILENT_SHARE = 8
 """One patch in this many has no noise at all (as upstream)."""
 
 
-def _numbers(text: str, flag: str, count: int | None = None) -> tuple[int, ...]:
+def _numbers(text: str, parameter: str, count: int | None = None) -> tuple[int, ...]:
     try:
         values = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise TrainError(f"{flag} takes integers separated by commas, got {text!r}") from None
+        raise TrainError(f"takes integers separated by commas, got {text!r}", parameter) from None
     if (count is not None and len(values) != count) or not all(value > 0 for value in values):
-        raise TrainError(f"{flag} takes {count or 'some'} positive integers separated by commas, got {text!r}")
+        raise TrainError(f"takes {count or 'some'} positive integers separated by commas, got {text!r}", parameter)
     return values
 
 
@@ -73,24 +73,24 @@ class USRNetTrainConfig(TrainRun):
         super().__post_init__()
         if not 1 <= self.iterations <= 32 or not 1 <= self.blocks <= 8 or not 1 <= self.hyper_feat <= 1024:
             raise TrainError("--iterations must be in [1, 32], --blocks in [1, 8], --hyper-feat in [1, 1024]")
-        channels = _numbers(self.channels, "--channels", 4)
+        channels = _numbers(self.channels, "channels", 4)
         if max(channels) > 1024:
-            raise TrainError(f"--channels must be at most 1024 each, got {self.channels}")
+            raise TrainError(f"must be at most 1024 each, got {self.channels}", "channels")
         scales = self.scale_list()
         if not all(1 <= scale <= 4 for scale in scales):
-            raise TrainError(f"--scales must be in 1..4, got {self.scales}")
+            raise TrainError(f"must be in 1..4, got {self.scales}", "scales")
         if any(self.patch % scale for scale in scales):
-            raise TrainError(f"--patch (HR pixels) must be a multiple of every scale, got {self.patch}")
+            raise TrainError(f"(HR pixels) must be a multiple of every scale, got {self.patch}", "patch")
         if not 0 <= self.max_noise <= 255:
-            raise TrainError(f"--max-noise must be a level in [0, 255], got {self.max_noise}")
+            raise TrainError(f"must be a level in [0, 255], got {self.max_noise}", "max_noise")
         if self.kernel_size % 2 == 0 or not 1 <= self.kernel_size <= self.patch:
-            raise TrainError(f"--kernel-size must be odd and at most --patch ({self.patch}), got {self.kernel_size}")
+            raise TrainError(f"must be odd and at most the patch ({self.patch}), got {self.kernel_size}", "kernel_size")
 
     def scale_list(self) -> tuple[int, ...]:
-        return _numbers(self.scales, "--scales")
+        return _numbers(self.scales, "scales")
 
     def network_config(self) -> dict[str, object]:
-        nc = list(_numbers(self.channels, "--channels", 4))
+        nc = list(_numbers(self.channels, "channels", 4))
         return {"n_iter": self.iterations, "h_nc": self.hyper_feat, "in_nc": 4, "out_nc": 3, "nc": nc,
                 "nb": self.blocks}  # fmt: skip
 

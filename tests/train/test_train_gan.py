@@ -162,7 +162,7 @@ def test_the_smooth_correction_is_what_training_projects_through_and_what_the_we
     assert trained_correction(header) == "smooth" and "--correction smooth" in header["command"]
     with pytest.raises(TrainError, match="other settings"):
         train_gan(config(folders, tmp_path, "run", steps=2), resume=True, report=lambda r: None)
-    with pytest.raises(TrainError, match="--correction must be one of nearest, smooth"):
+    with pytest.raises(TrainError, match=r"^correction must be one of nearest, smooth"):
         config(folders, tmp_path, "bad", correction="cubic")
 
 

@@ -112,5 +112,5 @@ def test_missing_or_foreign_naturalness_weights_are_refused(folders, tmp_path):
     save_file({"w": torch.zeros(1)}, str(sr_weights), metadata={"format": "srcli"})
     with pytest.raises(TrainError, match="not a naturalness discriminator"):
         load_naturalness(sr_weights, 2)
-    with pytest.raises(TrainError, match="multiple of --scale"):
+    with pytest.raises(TrainError, match=r"^patch must be a multiple of the scale"):
         classifier(folders, tmp_path, patch=15)

@@ -287,7 +287,7 @@ def test_init_that_does_not_fit_is_a_clear_error(folders, tmp_path):
 
 
 def test_bad_decay_is_a_clear_error(folders, tmp_path):
-    with pytest.raises(TrainError, match=r"--ema must be in \[0, 1\), got 1.5"):
+    with pytest.raises(TrainError, match=r"^ema must be in \[0, 1\), got 1.5$"):
         config(folders, tmp_path, "run", ema=1.5)
 
 
