@@ -1,4 +1,5 @@
-"""Byte identity of the commands' outputs: sha256 of every file upscale, colorize, cs and deblur write.
+"""Byte identity of the commands' outputs: sha256 of every file upscale, colorize, cs and deblur write
+(of a measurement file: of its tensors and sorted header, see :func:`digest`).
 
 Runs the installed command line (``python -m srcli``) on 96×96 crops of two Set5 and two BSD68 images and
 writes ``{output name: sha256}`` to a JSON file; two runs (say before and after a refactoring) must give
@@ -50,6 +51,21 @@ def crops(folder: Path) -> list[tuple[str, Path, Path]]:
     return made
 
 
+def digest(path: Path) -> str:
+    """sha256 of a file's bytes; of a safetensors file, of its tensors and its sorted header instead (safetensors
+    writes the header's fields in a different order at each run, so the file's bytes differ run to run)."""
+    if path.suffix != ".safetensors":
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    from safetensors import safe_open
+
+    hashed = hashlib.sha256()
+    with safe_open(str(path), "pt") as file:
+        hashed.update(json.dumps(file.metadata(), sort_keys=True).encode())
+        for key in sorted(file.keys()):
+            hashed.update(key.encode() + file.get_tensor(key).numpy().tobytes())
+    return hashed.hexdigest()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("json", type=Path, help="where to write {output: sha256}")
@@ -66,7 +82,7 @@ def main() -> None:
                 prev = str(out)
             for path in sorted(folder.glob(f"{stem}-*")):
                 if path.name != f"{stem}-gray.png":
-                    digests[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+                    digests[path.name] = digest(path)
     args.json.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
     print(f"{len(digests)} outputs hashed into {args.json}", file=sys.stderr)
 
