@@ -440,7 +440,8 @@ class ReflectBlur(LinearOperator):
             >>> from srcli.maths.blur_kernels import gaussian_kernel
             >>> op = ReflectBlur(gaussian_kernel(1.5, 1.5, 0), 1, 24, 24)
             >>> x = torch.rand(1, 1, 24, 24, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-            >>> y = op.A(x) + 0.02 * torch.randn(1, 1, 24, 24, dtype=torch.float64)
+            >>> noise = torch.randn(1, 1, 24, 24, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+            >>> y = op.A(x) + 0.02 * noise
             >>> residual = y - op.A(op.relaxed(torch.zeros_like(x), y, 0.02))
             >>> abs(float(residual.square().mean().sqrt()) / 0.02 - 1) < DISCREPANCY_TOLERANCE
             True

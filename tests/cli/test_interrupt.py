@@ -99,7 +99,7 @@ def test_ctrl_c_before_the_batch_is_one_line(cli, batch, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("srcli.checkpoints.resolve.sr_plan", interrupted)
+    monkeypatch.setattr("srcli.checkpoints.plan.sr_plan", interrupted)  # where the planner looks it up
     result = upscale(cli, batch)
     assert result.exit_code == 130 and result.stderr.splitlines() == ["srcli: interrupted: stopped by Ctrl-C"]
 
