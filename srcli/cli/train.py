@@ -167,6 +167,14 @@ def train_sr_command(
             "pairs on the scale grid, the output is projected under that degradation and validated on it."
         ),
     ] = "box",
+    jpeg_quality: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="Twice, LOW then HIGH (--jpeg-quality 30 --jpeg-quality 95): save every box LR patch as a JPEG at a random quality in this range (sampling "
+            "4:2:0, 4:4:4 or 4:2:2 per batch), train on what a decoder shows and project the output onto the "
+            "file's quantization bins (the JPEG path of srcli upscale)."
+        ),
+    ] = None,
     seed: Seed = 0,
     val_every: ValEvery = 500,
     ema: Ema = None,
@@ -183,6 +191,7 @@ def train_sr_command(
         num_conv=num_conv, steps=steps, minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch,
         lr=lr, pd=pd, correction=correction.value, loss=loss.value, rescales=tuple(rescale or ()), teacher=teacher,
         degradation=degradation, seed=seed, val_every=val_every, ema=ema,
+        jpeg_quality=tuple(jpeg_quality or ()),
     )  # fmt: skip
     _check_ranges(config)
     train_sr(config, resume=resume, report=_echo_row)

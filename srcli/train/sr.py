@@ -31,8 +31,10 @@ from srcli.checkpoints.load import build_network
 from srcli.errors import TrainError
 from srcli.io.degradation_spec import downsample_rounded, parse_spec, separable
 from srcli.io.images import pil_to_tensor
+from srcli.io.jpeg_files import jpeg_round_trip
 from srcli.io.testsets import Upscaler, evaluate_sr
 from srcli.maths.degradations import Resize
+from srcli.maths.jpeg import JpegCoefficients, box_target
 from srcli.maths.metrics import Y_WEIGHTS, psnr_y
 from srcli.maths.operators import CORRECTIONS, AvgPool, PDWrapper
 from srcli.train.config import LEAD, NETWORK, PD, TrainRun, option
@@ -59,6 +61,8 @@ class SRTrainConfig(TrainRun):
     teacher_sha256: str = option("", init=False, schedule=True, optional=True, key="teacher")  # its content
     # the LR the network learns to invert (a separable spec of srcli.io.degradation_spec)
     degradation: str = option("box", flag="--degradation", schedule=True, optional=True)
+    # JPEG-coded LRs at a random quality in this range (empty: clean LRs), projected onto their bins
+    jpeg_quality: tuple[int, ...] = option((), flag="--jpeg-quality", schedule=True, optional=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -77,6 +81,12 @@ class SRTrainConfig(TrainRun):
             )
         if kind != "box" and self.teacher is not None:
             raise TrainError("--teacher targets are box-projected; it cannot be combined with --degradation")
+        self.jpeg_quality = tuple(self.jpeg_quality)
+        if self.jpeg_quality:
+            if len(self.jpeg_quality) != 2 or not 1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 100:
+                raise TrainError(f"JPEG quality takes a range LOW,HIGH in 1..100, got {self.jpeg_quality}")
+            if kind != "box" or self.teacher is not None:
+                raise TrainError("JPEG training takes the box degradation and no teacher")
         if self.teacher is not None:
             if not self.teacher.is_file():
                 raise TrainError(f"teacher weights not found: {self.teacher}")
@@ -181,6 +191,71 @@ class DegradedPD(nn.Module):
         return self.operator(*estimate.shape[-2:]).project(estimate, y)
 
 
+class JpegPD(nn.Module):
+    """PD onto a JPEG file's bins for training: ``net(y)``, its box mean moved into the bins of the batch's
+    coefficients (:func:`srcli.maths.jpeg.box_target`, one clip) and the change spread by nearest replication.
+    The batch's coefficients are set with :meth:`observe` before each forward pass."""
+
+    def __init__(self, net: nn.Module, scale: int) -> None:
+        super().__init__()
+        self.net, self.scale = net, scale
+        self.coefficients: JpegCoefficients | None = None
+
+    def observe(self, coefficients: JpegCoefficients) -> None:
+        self.coefficients = coefficients
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        if self.coefficients is None:
+            raise TrainError("JpegPD needs the batch's coefficients")
+        estimate = self.net(y)
+        lr = F.avg_pool2d(estimate.double(), self.scale)
+        change = box_target(lr, self.coefficients) - lr
+        return estimate + F.interpolate(change.to(estimate.dtype), scale_factor=self.scale, mode="nearest")
+
+
+JPEG_SAMPLINGS = ((2, 2), (1, 1), (1, 2))
+"""Chroma samplings JPEG training draws from (4:2:0 twice as often as each other: the common default)."""
+
+
+def jpeg_batch(
+    lr: torch.Tensor, qualities: tuple[int, int], generator: torch.Generator
+) -> tuple[torch.Tensor, JpegCoefficients]:
+    """``(N, 3, h, w)`` uint8-valued LRs → what a decoder shows of each saved as a JPEG (``(N, 3, h, w)`` float in
+    [0, 255]) and the batch's coefficients; the quality drawn per image, the sampling per batch."""
+    pick = int(torch.randint(len(JPEG_SAMPLINGS) + 1, (1,), generator=generator))
+    sampling = JPEG_SAMPLINGS[max(0, pick - 1)]
+    decoded, files = [], []
+    for image in lr:
+        quality = int(torch.randint(qualities[0], qualities[1] + 1, (1,), generator=generator))
+        pixels, file = jpeg_round_trip(image[None].to(torch.uint8), quality, sampling)
+        decoded.append(pixels[0].float())
+        files.append(file)
+    chroma = [f.chroma for f in files]
+    coefficients = JpegCoefficients(
+        torch.stack([f.luma for f in files]),
+        None if chroma[0] is None else torch.stack([c for c in chroma if c is not None]),
+        torch.stack([f.tables for f in files]),
+        files[0].layout,
+        files[0].size,
+    )
+    return torch.stack(decoded), coefficients
+
+
+def validate_jpeg(model: JpegPD, files: list[Path], scale: int, quality: int = 50) -> float:
+    """Mean PSNR-Y of the rounded output on box LRs saved at JPEG ``quality`` 4:2:0 (HR cropped to the scale)."""
+    scores = []
+    with torch.inference_mode():
+        for path in files:
+            with Image.open(path) as image:
+                hr = pil_to_tensor(image.convert("RGB"))
+            hr = hr[:, : hr.shape[1] // scale * scale, : hr.shape[2] // scale * scale].unsqueeze(0)
+            decoded, coefficients = jpeg_round_trip(box_lr(hr.float(), scale).to(torch.uint8), quality, (2, 2))
+            model.observe(coefficients)
+            sr = (model(decoded.float() / 255).clamp(0, 1) * 255).round()
+            scores.append(psnr_y(sr.double() / 255, hr.double() / 255, scale))
+    return sum(scores) / len(scores)
+
+
 def load_initial_weights(net: nn.Module, path: Path, arch: str, scale: int, num_conv: int) -> None:
     """Load the weights at ``path`` into ``net``; a compact checkpoint of another scale has its
     sub-pixel grid resampled (without changing what it computes where its scale divides ``scale``),
@@ -210,7 +285,9 @@ class SRTask(Task):
         self.band = loss_band(config.degradation, config.scale) if self.degraded else 0
         if 2 * self.band >= config.patch:
             raise TrainError(f"--patch {config.patch} leaves no pixel inside the {self.band}-pixel loss band")
-        label = "" if not self.degraded else f" {config.degradation} LR"
+        self.jpeg = bool(config.jpeg_quality)
+        label = f" JPEG q{config.jpeg_quality[0]}-{config.jpeg_quality[1]} LR" if self.jpeg else ""
+        label = label if not self.degraded else f" {config.degradation} LR"
         self.curve = f"x{config.scale} {'PD' if config.pd else 'no PD'}{label}"
         self.title = f"validation PSNR-Y, x{config.scale}{label}"
 
@@ -237,6 +314,8 @@ class SRTask(Task):
         config = self.config
         if not config.pd:
             self.model = net
+        elif self.jpeg:
+            self.model = JpegPD(net, config.scale)
         elif self.degraded:
             self.model = DegradedPD(net, config.degradation, config.scale)
         else:
@@ -250,7 +329,12 @@ class SRTask(Task):
             return (lr / 255).contiguous(memory_format=torch.channels_last), hr / 255
         align = config.scale if config.teacher else 1
         patches = sample_batch(self.images, generator, config.batch, self.hr_patch, align=align)
-        lr = (box_lr(patches[:, :3], config.scale) / 255).contiguous(memory_format=torch.channels_last)
+        lr = box_lr(patches[:, :3], config.scale)
+        if self.jpeg:
+            lr, coefficients = jpeg_batch(lr, (config.jpeg_quality[0], config.jpeg_quality[1]), generator)
+            if isinstance(self.model, JpegPD):
+                self.model.observe(coefficients)
+        lr = (lr / 255).contiguous(memory_format=torch.channels_last)
         return lr, patches[:, -3:] / 255  # the HR patch, or the teacher's target stacked under it
 
     def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -263,6 +347,8 @@ class SRTask(Task):
         config = self.config
         if not self.val_files:
             return {}
+        if self.jpeg and isinstance(self.model, JpegPD):
+            return {"val_psnr_y": validate_jpeg(self.model, self.val_files, config.scale)}
         if self.degraded:
             return {"val_psnr_y": validate_degraded(self.model, self.val_files, config.scale, config.degradation)}
         return {"val_psnr_y": validate(self.model, self.val_files, config.scale)}
@@ -273,6 +359,9 @@ class SRTask(Task):
         header = {"task": "sr", "scale": str(config.scale), "pd": pd, "correction": config.correction}
         if self.degraded:
             header["degradation"] = config.degradation
+        if self.jpeg:
+            header["degradation"] = "jpeg"
+            header["jpeg_quality"] = f"{config.jpeg_quality[0]},{config.jpeg_quality[1]}"
         return header | {"val_psnr_y": row["val_psnr_y"]}
 
 

@@ -1,0 +1,427 @@
+"""The JPEG operator: which LR images a JPEG file's coefficients admit, and the projection onto them.
+
+A baseline JPEG stores integer coefficients ``c = round(D(T(z) − 128) / Q)``: ``z`` the ``(h, w)`` RGB (or
+gray) image in [0, 255], ``T`` the JFIF colour conversion to YCbCr with the chroma averaged over the file's
+sampling block (4:4:4, 4:2:2, 4:2:0), ``D`` the orthonormal 8×8 DCT, ``Q`` the quantization tables. The
+image is first padded to whole MCUs by repeating its last row and column, as libjpeg does. Every ``z`` whose
+coefficients round to ``c`` is an equally valid antecedent of the file, so the data-consistent set is a box
+in DCT space:
+
+    C = { z : (c − ½)·Q + m ≤ D(T(z) − 128) ≤ (c + ½)·Q − m }
+
+with a margin ``m`` (DCT units) that absorbs libjpeg's integer colour conversion and islow DCT.
+:func:`project_to_bins` projects onto ``C``: the luma exactly (``D`` is orthonormal), the chroma by clipping
+the coefficients of its sampled plane and spreading the change over each sampling block (the smallest
+change with that block mean), then back through ``T⁻¹``. :func:`integer_antecedent` turns the result into an
+8-bit image whose real encoding reproduces ``c``, given a callable that encodes with the file's own tables.
+
+Tensors here are float64 ``(1, C, h, w)`` in [0, 255] (``C`` 3 or 1); coefficient planes are ``(k, H, W)``
+with each 8×8 block of ``H×W`` holding one block's coefficients in natural order.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+LUMA_TABLE = (
+    (16, 11, 10, 16, 24, 40, 51, 61),
+    (12, 12, 14, 19, 26, 58, 60, 55),
+    (14, 13, 16, 24, 40, 57, 69, 56),
+    (14, 17, 22, 29, 51, 87, 80, 62),
+    (18, 22, 37, 56, 68, 109, 103, 77),
+    (24, 35, 55, 64, 81, 104, 113, 92),
+    (49, 64, 78, 87, 103, 121, 120, 101),
+    (72, 92, 95, 98, 112, 100, 103, 99),
+)
+"""The luma table of ITU T.81 Annex K at quality 50, natural order."""
+CHROMA_TABLE = (
+    (17, 18, 24, 47, 99, 99, 99, 99),
+    (18, 21, 26, 66, 99, 99, 99, 99),
+    (24, 26, 56, 99, 99, 99, 99, 99),
+    (47, 66, 99, 99, 99, 99, 99, 99),
+    (99, 99, 99, 99, 99, 99, 99, 99),
+    (99, 99, 99, 99, 99, 99, 99, 99),
+    (99, 99, 99, 99, 99, 99, 99, 99),
+    (99, 99, 99, 99, 99, 99, 99, 99),
+)
+"""The chroma table of ITU T.81 Annex K at quality 50, natural order."""
+
+SAMPLINGS = {"4:4:4": (1, 1), "4:2:2": (1, 2), "4:2:0": (2, 2)}
+"""Chroma sampling block ``(rows, columns)`` of each subsampling a JPEG file declares."""
+
+MARGIN = 0.75
+"""Default margin inside each bin, in DCT units (never more than 0.4 of the bin's width)."""
+
+
+def quality_tables(quality: int) -> torch.Tensor:
+    """``(2, 8, 8)`` float64 luma and chroma tables that libjpeg (and Pillow) use at ``quality`` 1–100.
+
+    Example:
+        >>> tables = quality_tables(50)
+        >>> int(tables[0, 0, 0]), int(tables[1, 7, 7]), int(quality_tables(100).max())
+        (16, 99, 1)
+    """
+    if not 1 <= quality <= 100:
+        raise ValueError(f"JPEG quality must be in 1..100, got {quality}")
+    factor = 5000 // quality if quality < 50 else 200 - 2 * quality
+    base = torch.tensor((LUMA_TABLE, CHROMA_TABLE), dtype=torch.float64)
+    return torch.floor((base * factor + 50) / 100).clamp(1, 255)
+
+
+@dataclass(frozen=True)
+class JpegLayout:
+    """How a file samples its planes: ``sampling`` is the chroma block ``(rows, cols)``; ``gray`` files have luma
+    only. ``mcu`` is the pixel size of one minimum coded unit."""
+
+    sampling: tuple[int, int] = (2, 2)
+    gray: bool = False
+
+    @property
+    def mcu(self) -> tuple[int, int]:
+        return (8, 8) if self.gray else (8 * self.sampling[0], 8 * self.sampling[1])
+
+    def luma_blocks(self, height: int, width: int) -> tuple[int, int]:
+        """Block rows and columns libjpeg codes for the luma of an ``height×width`` image."""
+        return math.ceil(height / 8), math.ceil(width / 8)
+
+    def chroma_blocks(self, height: int, width: int) -> tuple[int, int]:
+        """Block rows and columns libjpeg codes for each chroma plane."""
+        rows, cols = self.sampling
+        return math.ceil(math.ceil(height / rows) / 8), math.ceil(math.ceil(width / cols) / 8)
+
+
+@dataclass(frozen=True)
+class JpegCoefficients:
+    """What a JPEG file says about its image: its quantized coefficients and tables.
+
+    ``luma`` is ``(1, 8·by, 8·bx)`` for the coded luma blocks, ``chroma`` ``(2, 8·cy, 8·cx)`` (``None`` for
+    gray), ``tables`` ``(2, 8, 8)`` (luma, chroma), all float64 holding integers; ``size`` the image's
+    ``(height, width)``. A batch of same-sized files sharing a layout has a leading ``N`` on every tensor.
+    """
+
+    luma: torch.Tensor
+    chroma: torch.Tensor | None
+    tables: torch.Tensor
+    layout: JpegLayout
+    size: tuple[int, int]
+
+
+def rgb_to_ycbcr(rgb: torch.Tensor) -> torch.Tensor:
+    """JFIF (full-range BT.601) ``(N, 3, H, W)`` RGB → YCbCr, both in [0, 255] (chroma centred on 128)."""
+    r, g, b = rgb.unbind(1)
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    cb = -0.168735892 * r - 0.331264108 * g + 0.5 * b + 128
+    cr = 0.5 * r - 0.418687589 * g - 0.081312411 * b + 128
+    return torch.stack((y, cb, cr), 1)
+
+
+def ycbcr_to_rgb(ycc: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`rgb_to_ycbcr`.
+
+    Example:
+        >>> x = torch.rand(1, 3, 4, 4, dtype=torch.float64) * 255
+        >>> bool((ycbcr_to_rgb(rgb_to_ycbcr(x)) - x).abs().max() < 1e-6)
+        True
+    """
+    y, cb, cr = ycc[:, 0], ycc[:, 1] - 128, ycc[:, 2] - 128
+    r = y + 1.402 * cr
+    g = y - 0.344136286 * cb - 0.714136286 * cr
+    b = y + 1.772 * cb
+    return torch.stack((r, g, b), 1)
+
+
+@functools.lru_cache(maxsize=8)
+def _dct_matrix(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    n = torch.arange(8, dtype=torch.float64)
+    matrix = torch.cos((2 * n[None, :] + 1) * n[:, None] * math.pi / 16) * math.sqrt(2 / 8)
+    matrix[0] /= math.sqrt(2)
+    return matrix.to(dtype=dtype, device=device)
+
+
+def block_dct(planes: torch.Tensor, inverse: bool = False) -> torch.Tensor:
+    """Orthonormal 8×8 DCT-II (JPEG's, the inverse with ``inverse``) of every block of ``(N, C, H, W)``, ``H`` and
+    ``W`` multiples of 8; same shape out.
+
+    Example:
+        >>> x = torch.rand(2, 1, 16, 8, dtype=torch.float64)
+        >>> bool((block_dct(block_dct(x), inverse=True) - x).abs().max() < 1e-12)
+        True
+        >>> round(float(block_dct(torch.ones(1, 1, 8, 8))[0, 0, 0, 0]), 4)  # the DC of a flat block: 8 × value
+        8.0
+    """
+    n, c, h, w = planes.shape
+    matrix = _dct_matrix(planes.dtype, planes.device)
+    if inverse:
+        matrix = matrix.T
+    blocks = planes.reshape(n, c, h // 8, 8, w // 8, 8)
+    out = torch.einsum("ij,ncajbk,lk->ncaibl", matrix, blocks, matrix)
+    return out.reshape(n, c, h, w)
+
+
+def _tile_table(table: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``(8, 8)`` → ``(height, width)`` (or ``(N, 8, 8)`` → ``(N, 1, height, width)``): the table over every block."""
+    steps = table.repeat(*([1] * (table.dim() - 2)), height // 8, width // 8)
+    return steps if steps.dim() == 2 else steps[:, None]
+
+
+def pad_to_mcu(z: torch.Tensor, layout: JpegLayout) -> torch.Tensor:
+    """Repeat the last row and column of ``(N, C, h, w)`` to whole MCUs, as libjpeg does before coding."""
+    rows, cols = layout.mcu
+    h, w = z.shape[-2:]
+    pad_h, pad_w = -h % rows, -w % cols
+    if not pad_h and not pad_w:
+        return z
+    return F.pad(z, (0, pad_w, 0, pad_h), mode="replicate")
+
+
+def _planes(z: torch.Tensor, layout: JpegLayout) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Level-shifted luma ``(N, 1, H, W)`` and sampled chroma ``(N, 2, H/r, W/c)`` of an MCU-padded image."""
+    if layout.gray:
+        return z - 128, None
+    ycc = rgb_to_ycbcr(z) - 128
+    return ycc[:, :1], F.avg_pool2d(ycc[:, 1:], layout.sampling)
+
+
+def _crop_blocks(plane: torch.Tensor, blocks: tuple[int, int]) -> torch.Tensor:
+    return plane[..., : 8 * blocks[0], : 8 * blocks[1]]
+
+
+def dct_coefficients(z: torch.Tensor, tables: torch.Tensor, layout: JpegLayout) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Unrounded coefficients ``D(T(z) − 128) / Q`` of the coded blocks of ``z`` ``(N, C, h, w)`` in [0, 255]:
+    luma ``(N, 1, 8·by, 8·bx)`` and chroma ``(N, 2, 8·cy, 8·cx)`` (``None`` for gray).
+
+    Example:
+        >>> z = torch.full((1, 3, 16, 16), 128.0, dtype=torch.float64)
+        >>> luma, chroma = dct_coefficients(z, quality_tables(75), JpegLayout())
+        >>> tuple(luma.shape), tuple(chroma.shape), float(luma.abs().max()) < 1e-9
+        ((1, 1, 16, 16), (1, 2, 8, 8), True)
+    """
+    h, w = z.shape[-2:]
+    luma, chroma = _planes(pad_to_mcu(z, layout), layout)
+    luma = _crop_blocks(block_dct(luma), layout.luma_blocks(h, w))
+    luma = luma / _tile_table(tables[..., 0, :, :], *luma.shape[-2:])
+    if chroma is None:
+        return luma, None
+    chroma = _crop_blocks(block_dct(chroma), layout.chroma_blocks(h, w))
+    return luma, chroma / _tile_table(tables[..., 1, :, :], *chroma.shape[-2:])
+
+
+def quantize_coefficients(z: torch.Tensor, tables: torch.Tensor, layout: JpegLayout) -> JpegCoefficients:
+    """The coefficients a float encoder would store for ``(1, C, h, w)`` ``z``: :func:`dct_coefficients`
+    rounded. libjpeg's integer arithmetic agrees on most but not all of them."""
+    luma, chroma = dct_coefficients(z, tables, layout)
+    return JpegCoefficients(
+        luma.round()[0], None if chroma is None else chroma.round()[0], tables, layout, tuple(z.shape[-2:])
+    )
+
+
+def decode(coefficients: JpegCoefficients) -> torch.Tensor:
+    """The float image the coefficients describe, ``(1, C, h, w)`` unclipped: dequantize, inverse DCT, chroma
+    replicated over its sampling block (a decoder's plain upsampling), YCbCr → RGB."""
+    layout, tables = coefficients.layout, coefficients.tables
+    h, w = coefficients.size
+    rows, cols = layout.mcu
+    ph, pw = h + -h % rows, w + -w % cols
+    luma = coefficients.luma * _tile_table(tables[..., 0, :, :], *coefficients.luma.shape[-2:])
+    luma = F.pad(block_dct(luma[None], inverse=True), (0, pw - luma.shape[-1], 0, ph - luma.shape[-2]))
+    if coefficients.chroma is None:
+        return (luma + 128)[..., :h, :w]
+    chroma = coefficients.chroma * _tile_table(tables[..., 1, :, :], *coefficients.chroma.shape[-2:])
+    chroma = block_dct(chroma[None], inverse=True)
+    sr, sc = layout.sampling
+    chroma = F.pad(chroma, (0, pw // sc - chroma.shape[-1], 0, ph // sr - chroma.shape[-2]))
+    chroma = chroma.repeat_interleave(sr, -2).repeat_interleave(sc, -1)
+    return ycbcr_to_rgb(torch.cat((luma, chroma), 1) + 128)[..., :h, :w]
+
+
+def _clip_correction(
+    plane: torch.Tensor, target: torch.Tensor, table: torch.Tensor, margin: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The spatial change that moves every coded block of ``plane`` ``(N, k, H, W)`` into the bins of ``target``
+    ``(k, h, w)`` (``h ≤ H``), and the number of coefficients that were outside."""
+    coded = plane[..., : target.shape[-2], : target.shape[-1]]
+    steps = _tile_table(table, *target.shape[-2:])
+    slack = torch.minimum(torch.full_like(steps, margin), 0.4 * steps)
+    values = block_dct(coded)
+    low, high = (target - 0.5) * steps + slack, (target + 0.5) * steps - slack
+    change = torch.minimum(torch.maximum(values, low), high) - values
+    outside = int((change != 0).sum())
+    correction = torch.zeros_like(plane)
+    correction[..., : target.shape[-2], : target.shape[-1]] = block_dct(change, inverse=True)
+    return correction, outside
+
+
+def project_to_bins(z: torch.Tensor, coefficients: JpegCoefficients, margin: float = MARGIN) -> torch.Tensor:
+    """One projection of ``z`` ``(1, C, h, w)`` onto the images whose coefficients fall in the file's bins
+    (``margin`` DCT units inside each edge), unclipped. Exact for MCU-aligned sizes; at a ragged border the
+    padding copies pixels the projection moved independently, so :func:`project_consistent` repeats it.
+
+    Example:
+        >>> torch.manual_seed(0) and None
+        >>> tables = quality_tables(40)
+        >>> truth, guess = torch.rand(1, 3, 16, 16, dtype=torch.float64) * 255, torch.rand(1, 3, 16, 16, dtype=torch.float64) * 255
+        >>> file = quantize_coefficients(truth, tables, JpegLayout())
+        >>> luma, chroma = dct_coefficients(project_to_bins(guess, file), tables, JpegLayout())
+        >>> bool((luma - file.luma).abs().max() <= 0.5) and bool((chroma - file.chroma).abs().max() <= 0.5)
+        True
+    """
+    layout, tables = coefficients.layout, coefficients.tables
+    h, w = z.shape[-2:]
+    luma, chroma = _planes(pad_to_mcu(z, layout), layout)
+    luma_change, _ = _clip_correction(luma, coefficients.luma, tables[..., 0, :, :], margin)
+    if chroma is None or coefficients.chroma is None:
+        return z + luma_change[..., :h, :w]
+    chroma_change, _ = _clip_correction(chroma, coefficients.chroma, tables[..., 1, :, :], margin)
+    rows, cols = layout.sampling
+    chroma_change = chroma_change.repeat_interleave(rows, -2).repeat_interleave(cols, -1)
+    ycc_change = torch.cat((luma_change, chroma_change), 1)[..., :h, :w]
+    return ycbcr_to_rgb(rgb_to_ycbcr(z) + ycc_change)
+
+
+def project_consistent(
+    z: torch.Tensor, coefficients: JpegCoefficients, margin: float = MARGIN, iterations: int = 6
+) -> torch.Tensor:
+    """Alternate :func:`project_to_bins` with the clip to [0, 255]: ``(1, C, h, w)`` float64 in [0, 255], inside the
+    bins up to what saturated pixels and ragged borders leave."""
+    for _ in range(iterations):
+        z = project_to_bins(z, coefficients, margin).clamp(0, 255)
+    return z
+
+
+def mcu_mismatches(encoded: JpegCoefficients, target: JpegCoefficients) -> torch.Tensor:
+    """Per MCU, ``(rows, cols)`` int64, how many coefficients of ``encoded`` differ from ``target``."""
+    layout = target.layout
+    mcu_rows, mcu_cols = layout.mcu
+    h, w = target.size
+    grid = (math.ceil(h / mcu_rows), math.ceil(w / mcu_cols))
+
+    def per_mcu(diff: torch.Tensor, block_rows: int, block_cols: int) -> torch.Tensor:
+        counts = (diff != 0).double().sum(0)
+        counts = F.pad(counts, (0, grid[1] * block_cols * 8 - counts.shape[-1], 0, grid[0] * block_rows * 8 - counts.shape[-2]))
+        return counts.reshape(grid[0], block_rows * 8, grid[1], block_cols * 8).sum((1, 3)).long()
+
+    luma_rows, luma_cols = (1, 1) if layout.gray else layout.sampling
+    total = per_mcu(encoded.luma - target.luma, luma_rows, luma_cols)
+    if target.chroma is not None and encoded.chroma is not None:
+        total += per_mcu(encoded.chroma - target.chroma, 1, 1)
+    return total
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How much of a file a candidate reproduces: coefficients and MCUs equal, of how many."""
+
+    coefficients: int
+    total_coefficients: int
+    mcus: int
+    total_mcus: int
+
+    @property
+    def exact(self) -> bool:
+        return self.coefficients == self.total_coefficients
+
+    @property
+    def fraction(self) -> float:
+        return self.coefficients / self.total_coefficients
+
+
+def agreement(encoded: JpegCoefficients, target: JpegCoefficients) -> Agreement:
+    """Compare the coefficients of a re-encoding with the file's."""
+    total = target.luma.numel() + (0 if target.chroma is None else target.chroma.numel())
+    same = int((encoded.luma == target.luma).sum())
+    if target.chroma is not None and encoded.chroma is not None:
+        same += int((encoded.chroma == target.chroma).sum())
+    per_mcu = mcu_mismatches(encoded, target)
+    return Agreement(same, total, int((per_mcu == 0).sum()), per_mcu.numel())
+
+
+Encoder = Callable[[torch.Tensor], JpegCoefficients]
+"""Encodes a ``(1, C, h, w)`` uint8 image with a file's own tables and sampling and returns its coefficients."""
+
+REPAIR_ROUNDS = 32
+"""Encode-and-correct rounds :func:`integer_antecedent` spends on the MCUs whose re-encoding still differs."""
+
+
+def _mcu_mask(bad: torch.Tensor, layout: JpegLayout, size: tuple[int, int]) -> torch.Tensor:
+    rows, cols = layout.mcu
+    mask = bad.repeat_interleave(rows, 0).repeat_interleave(cols, 1)
+    return mask[: size[0], : size[1]]
+
+
+def feedback_step(
+    image: torch.Tensor, encoded: JpegCoefficients, target: JpegCoefficients, gain: float = 1.0
+) -> torch.Tensor:
+    """``(1, C, h, w)`` float: ``image`` moved by the spatial change that would carry the coefficients its real
+    encoding gave (``encoded``) to the file's, ``gain`` quantization steps per step of difference."""
+    layout, tables = target.layout, target.tables
+    h, w = target.size
+    rows, cols = layout.mcu
+    padded = (h + -h % rows, w + -w % cols)
+
+    def spatial(diff: torch.Tensor, table: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        change = block_dct((gain * diff * _tile_table(table, *diff.shape[-2:]))[None], inverse=True)
+        return F.pad(change, (0, size[1] - change.shape[-1], 0, size[0] - change.shape[-2]))
+
+    luma = spatial(target.luma - encoded.luma, tables[..., 0, :, :], padded)
+    if target.chroma is None or encoded.chroma is None:
+        return image + luma[..., :h, :w]
+    sr, sc = layout.sampling
+    chroma = spatial(target.chroma - encoded.chroma, tables[..., 1, :, :], (padded[0] // sr, padded[1] // sc))
+    chroma = chroma.repeat_interleave(sr, -2).repeat_interleave(sc, -1)
+    change = torch.cat((luma, chroma), 1)[..., :h, :w]
+    return ycbcr_to_rgb(rgb_to_ycbcr(image) + change)
+
+
+def integer_antecedent(
+    z: torch.Tensor,
+    target: JpegCoefficients,
+    encode: Encoder,
+    fallback: torch.Tensor | None = None,
+    rounds: int = REPAIR_ROUNDS,
+) -> tuple[torch.Tensor, Agreement]:
+    """An 8-bit image near ``z`` ``(1, C, h, w)`` (float, [0, 255]) whose real encoding reproduces the file.
+
+    Projects onto the bins and rounds, then repairs: each round encodes (``encode``), moves the image by the
+    coefficients its encoding still gets wrong (:func:`feedback_step`, half a step on even rounds), projects,
+    rounds with a small dither from the second round on, and keeps per MCU the candidate whose encoding differs
+    from the file least. ``fallback`` (the file's own decoded pixels) is one more candidate at the end. Returns the
+    ``(1, C, h, w)`` uint8 image and the agreement of its encoding.
+    """
+    generator = torch.Generator().manual_seed(0)
+    best = project_consistent(z, target).round().to(torch.uint8)
+    best_code = encode(best)
+    best_misses = mcu_mismatches(best_code, target)
+    current, code = best, best_code
+    for attempt in range(rounds + (fallback is not None)):
+        if not bool(best_misses.any()):
+            break
+        if attempt == rounds and fallback is not None:
+            candidate = fallback
+        else:
+            if attempt % 2:
+                moved = feedback_step(current.double(), code, target, 0.5 + 0.5 * (attempt % 4 == 1)).clamp(0, 255)
+            else:
+                moved = project_consistent(current.double(), target, MARGIN * (1 + attempt / rounds), iterations=2)
+            dither = (torch.rand(z.shape, generator=generator, dtype=torch.float64) - 0.5) * 0.5 * min(attempt, 1)
+            candidate = (moved + dither).round().clamp(0, 255).to(torch.uint8)
+        candidate_code = encode(candidate)
+        misses = mcu_mismatches(candidate_code, target)
+        better = misses < best_misses
+        if bool(better.any()):
+            best = torch.where(_mcu_mask(better, target.layout, target.size), candidate, best)
+            best_code = encode(best)
+            best_misses = mcu_mismatches(best_code, target)
+        current, code = best, best_code
+    return best, agreement(best_code, target)
+
+
+def box_target(sr_lr: torch.Tensor, coefficients: JpegCoefficients, margin: float = MARGIN) -> torch.Tensor:
+    """The float LR the network's box-downsampled output ``sr_lr`` ``(N, C, h, w)`` in [0, 1] should be moved to
+    for training: one :func:`project_to_bins` in [0, 255] and back; differentiable (a clip)."""
+    return project_to_bins(sr_lr * 255, coefficients, margin) / 255
