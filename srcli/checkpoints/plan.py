@@ -13,25 +13,31 @@ from dataclasses import dataclass
 
 from srcli.archs import Model
 from srcli.checkpoints.blend import realism_model
-from srcli.checkpoints.resolve import UPSCALE_SCALES, SRPlan, load_named, sr_plan
+from srcli.checkpoints.resolve import UPSCALE_SCALES, SRPlan, load_named, resolve, shipped_by_scale, sr_plan
 from srcli.errors import OptionError
 from srcli.io.degradation_spec import projectable
 
 KERNEL_SCALES = "1,2,3,4"
 """The scales a kernel-conditioned checkpoint without a ``scales`` header runs at (upstream USRNet's range)."""
 KERNEL_DEFAULT_SCALE = 4
+JPEG_AUTO = "auto"
+"""The degradation that means: the box, and for a JPEG input the box then the JPEG file itself."""
 
 
 @dataclass(frozen=True)
 class UpscalePlan:
     """What ``upscale`` runs: ``sr`` (the stages and the output scale), the ``degradation`` spec the output is
-    projected under and its ``kind``, the input's ``noise`` level, and whether the one stage takes the kernel."""
+    projected under and its ``kind``, the input's ``noise`` level, and whether the one stage takes the kernel.
+    ``jpeg``: a JPEG input is projected onto its file's bins (``degradation`` ``auto``), by ``jpeg_stages`` where
+    a model trained for JPEG inputs ships for the scale and none was named."""
 
     sr: SRPlan
     degradation: str = "box"
     kind: str = "box"
     noise: float = 0.0
     kernel_conditioned: bool = False
+    jpeg: bool = False
+    jpeg_stages: list[Model] | None = None
 
     @property
     def scale(self) -> int:
@@ -75,7 +81,10 @@ def plan_upscale(
 ) -> UpscalePlan:
     """The plan for upscaling by ``scale`` (None: the model's own, else ×4) with the model ``spec`` (None: the
     shipped ones), for inputs made by ``degradation`` with noise level ``noise``; ``realism`` in [0, 1] blends
-    the PSNR model with the realistic one. ``ensemble``: refused for a kernel-conditioned model."""
+    the PSNR model with the realistic one. ``ensemble``: refused for a kernel-conditioned model. ``degradation``
+    ``auto`` is the box, and for a JPEG input its file (:class:`UpscalePlan` ``jpeg``)."""
+    jpeg = degradation == JPEG_AUTO
+    degradation = "box" if jpeg else degradation
     kind, _ = projectable(degradation)
     if not 0 <= noise < 1e4:
         raise OptionError(f"must be a level in [0, 10000), got {noise}", parameter="noise")
@@ -87,7 +96,18 @@ def plan_upscale(
             raise OptionError(f"is not available for {model.name}, a kernel-conditioned model", parameter=refused)
         factor = kernel_scale(model, header, scale)
         return UpscalePlan(SRPlan([model], factor), degradation, kind, noise, kernel_conditioned=True)
-    return UpscalePlan(plan_sr(spec, scale, realism, kind, found), degradation, kind, noise)
+    sr = plan_sr(spec, scale, realism, kind, found)
+    jpeg_stages = jpeg_models(sr) if jpeg and spec is None and realism is None else None
+    return UpscalePlan(sr, degradation, kind, noise, jpeg=jpeg and noise == 0, jpeg_stages=jpeg_stages)
+
+
+def jpeg_models(sr: SRPlan) -> list[Model] | None:
+    """The shipped model trained for JPEG inputs at the plan's scale (one stage, not resampled), where one ships."""
+    by_scale = shipped_by_scale("jpeg")
+    entry = by_scale.get(sr.scale)
+    if entry is None or entry.degradation != "jpeg":
+        return None
+    return [resolve(entry.name, "sr")[0]]
 
 
 def plan_sr(

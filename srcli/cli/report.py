@@ -72,6 +72,11 @@ def _summary_row(record: Mapping[str, Any]) -> list[str]:
         if psnr is None
         else f"{psnr:.2f} dB" + ("" if not record["consistency_exact"] else ", rounds exact")
     )
+    if record.get("consistency") == "jpeg":
+        share = record["jpeg_coefficients_reproduced"]
+        verdict = "consistent with the JPEG" + (
+            "" if record["jpeg_exact"] else f": {100 * share:.3f} % of coefficients"
+        )
     if "residual_rms" in record:  # a projection relaxed to a noise level
         verdict += f", residual σ {record['residual_rms']:.2f} for noise {record['noise']:.2f}"
     return [

@@ -113,12 +113,14 @@ def upscale(
     degradation: Annotated[
         str,
         typer.Option(
-            help="How the input was made from its HR: box (s×s mean), bicubic (Pillow's resize), bicubic-matlab "
-            "(imresize), or gaussian:σ (σ in HR pixels). The output is projected under it: degrading the saved "
-            "file the same way gives the input back. A kernel-conditioned --model (USRNet) is given the kernel "
-            "too (also motion:L,θ, gaussian:σx,σy,θ or a kernel file), at --scale 1 to 4, with the --noise level."
+            help="How the input was made from its HR: auto (box, and for a JPEG input the box then the JPEG file "
+            "itself: the saved file reduces to an LR whose encoding with the file's tables gives its coefficients), "
+            "box (s×s mean; pixel-exact even for a JPEG), bicubic (Pillow's resize), bicubic-matlab (imresize), or "
+            "gaussian:σ (σ in HR pixels). The output is projected under it: degrading the saved file the same way "
+            "gives the input back. A kernel-conditioned --model (USRNet) is given the kernel too (also motion:L,θ, "
+            "gaussian:σx,σy,θ or a kernel file), at --scale 1 to 4, with the --noise level."
         ),
-    ] = "box",
+    ] = "auto",
     noise: Annotated[
         float,
         typer.Option(

@@ -59,6 +59,10 @@ class Picture:
     icc_profile: bytes | None = None
     dpi: tuple[float, float] | None = None
     exif: bytes | None = None
+    jpeg: bytes | None = None
+    """The JPEG file the pixels were decoded from (its coefficients are the data), or None."""
+    orientation: int = 1
+    """The EXIF orientation (1–8) applied to the stored pixels on reading."""
 
     @property
     def max_value(self) -> int:
@@ -86,7 +90,7 @@ class Picture:
         """The same metadata around new ``(C [+1], H', W')`` pixels."""
         c = self.color.shape[0]
         alpha = channels[c:] if self.alpha is not None else None
-        return replace(self, color=channels[:c], alpha=alpha)
+        return replace(self, color=channels[:c], alpha=alpha, jpeg=None, orientation=1)
 
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
@@ -123,7 +127,7 @@ def _png_bit_depth(data: bytes) -> int:
     return data[24]
 
 
-def _orient(tensor: torch.Tensor, orientation: int) -> torch.Tensor:
+def orient(tensor: torch.Tensor, orientation: int) -> torch.Tensor:
     """Apply an EXIF orientation (1–8) to ``(C, H, W)``."""
     transforms = {
         2: lambda t: t.flip(-1),
@@ -220,7 +224,7 @@ def decode_picture(data: bytes, name: str, trusted: bool = False) -> Picture:
     else:
         channels, bit_depth, dropped_icc = _pixels_8bit(image)
         has_alpha = channels.shape[0] in (2, 4)
-    channels = _orient(channels, orientation)
+    channels = orient(channels, orientation)
     if orientation != 1:
         exif[EXIF_ORIENTATION] = 1
     return _split_alpha(
@@ -230,7 +234,21 @@ def decode_picture(data: bytes, name: str, trusted: bool = False) -> Picture:
         icc_profile=None if dropped_icc else icc,
         dpi=tuple(float(v) for v in dpi) if dpi else None,
         exif=exif.tobytes() if len(exif) else None,
+        jpeg=data if data[:3] == b"\xff\xd8\xff" and not trusted else None,
+        orientation=orientation if orientation in range(1, 9) else 1,
     )
+
+
+def unorient(tensor: torch.Tensor, orientation: int) -> torch.Tensor:
+    """Undo :func:`orient`: ``(C, H, W)`` as displayed → as stored in the file.
+
+    Example:
+        >>> x = torch.arange(6).view(1, 2, 3)
+        >>> all(torch.equal(unorient(orient(x, o), o), x) for o in range(1, 9))
+        True
+    """
+    inverse = {6: 8, 8: 6}.get(orientation, orientation)
+    return orient(tensor, inverse)
 
 
 def _split_alpha(channels: torch.Tensor, has_alpha: bool, **metadata: Any) -> Picture:
@@ -248,7 +266,7 @@ def _decode_tiff16(data: bytes, name: str, trusted: bool) -> Picture | None:
         raise ImageError(f"{name}: {error}") from None
     if tiff is None:
         return None
-    channels = _orient(tiff.channels, tiff.orientation)
+    channels = orient(tiff.channels, tiff.orientation)
     return _split_alpha(channels, tiff.has_alpha, bit_depth=16, icc_profile=tiff.icc_profile, dpi=tiff.dpi)
 
 

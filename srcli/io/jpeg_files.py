@@ -28,7 +28,9 @@ def is_jpeg(data: bytes) -> bool:
 def _blocks(array: np.ndarray) -> torch.Tensor:
     """jpeglib's ``(by, bx, 8, 8)`` int16 blocks → a ``(8·by, 8·bx)`` float64 coefficient plane."""
     by, bx = array.shape[:2]
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(0, 2, 1, 3)).reshape(8 * by, 8 * bx).astype(np.float64))
+    return torch.from_numpy(
+        np.ascontiguousarray(array.transpose(0, 2, 1, 3)).reshape(8 * by, 8 * bx).astype(np.float64)
+    )
 
 
 def _read_dct(path: str) -> JpegCoefficients:
@@ -48,15 +50,22 @@ def _read_dct(path: str) -> JpegCoefficients:
     if components == 1:
         layout = JpegLayout(gray=True)
         luma_table = tables[numbers[0]]
-        return JpegCoefficients(_blocks(luma)[None], None, torch.stack((luma_table, luma_table)), layout, (jpeg.height, jpeg.width))
+        return JpegCoefficients(
+            _blocks(luma)[None], None, torch.stack((luma_table, luma_table)), layout, (jpeg.height, jpeg.width)
+        )
     if (factors[1:] != 1).any() or tuple(factors[0]) not in SUBSAMPLING_CODES or numbers[1] != numbers[2]:
         raise ImageError(f"JPEG chroma sampling {factors.tolist()} is not supported (4:4:4, 4:2:2 and 4:2:0 are)")
     layout = JpegLayout(sampling=(int(factors[0][0]), int(factors[0][1])))  # jpeglib: (vertical, horizontal)
     chroma = torch.stack((_blocks(jpeg.Cb), _blocks(jpeg.Cr)))
-    luma_blocks, chroma_blocks = layout.luma_blocks(jpeg.height, jpeg.width), layout.chroma_blocks(jpeg.height, jpeg.width)
+    luma_blocks, chroma_blocks = (
+        layout.luma_blocks(jpeg.height, jpeg.width),
+        layout.chroma_blocks(jpeg.height, jpeg.width),
+    )
     luma_plane = _blocks(luma)[None, : 8 * luma_blocks[0], : 8 * luma_blocks[1]]
     chroma = chroma[:, : 8 * chroma_blocks[0], : 8 * chroma_blocks[1]]
-    return JpegCoefficients(luma_plane, chroma, torch.stack((tables[numbers[0]], tables[numbers[1]])), layout, (jpeg.height, jpeg.width))
+    return JpegCoefficients(
+        luma_plane, chroma, torch.stack((tables[numbers[0]], tables[numbers[1]])), layout, (jpeg.height, jpeg.width)
+    )
 
 
 def read_coefficients(data: bytes) -> JpegCoefficients:
@@ -98,7 +107,9 @@ def encode_like(image: torch.Tensor, like: JpegCoefficients) -> JpegCoefficients
     return read_coefficients(encode_bytes(image, like))
 
 
-def jpeg_round_trip(image: torch.Tensor, quality: int, sampling: tuple[int, int]) -> tuple[torch.Tensor, JpegCoefficients]:
+def jpeg_round_trip(
+    image: torch.Tensor, quality: int, sampling: tuple[int, int]
+) -> tuple[torch.Tensor, JpegCoefficients]:
     """Save ``(1, C, h, w)`` uint8 as a JPEG at ``quality`` with chroma ``sampling``; return what a decoder shows,
     ``(1, C, h, w)`` uint8, and the file's coefficients (the data a JPEG input gives srcli)."""
     buffer = io.BytesIO()

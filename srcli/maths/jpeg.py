@@ -159,9 +159,8 @@ def block_dct(planes: torch.Tensor, inverse: bool = False) -> torch.Tensor:
     matrix = _dct_matrix(planes.dtype, planes.device)
     if inverse:
         matrix = matrix.T
-    blocks = planes.reshape(n, c, h // 8, 8, w // 8, 8)
-    out = torch.einsum("ij,ncajbk,lk->ncaibl", matrix, blocks, matrix)
-    return out.reshape(n, c, h, w)
+    columns = matrix @ planes.reshape(n, c, h // 8, 8, w)  # the 8 rows of each block row
+    return (columns.reshape(n, c, h, w // 8, 8) @ matrix.T).reshape(n, c, h, w)
 
 
 def _tile_table(table: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -192,7 +191,9 @@ def _crop_blocks(plane: torch.Tensor, blocks: tuple[int, int]) -> torch.Tensor:
     return plane[..., : 8 * blocks[0], : 8 * blocks[1]]
 
 
-def dct_coefficients(z: torch.Tensor, tables: torch.Tensor, layout: JpegLayout) -> tuple[torch.Tensor, torch.Tensor | None]:
+def dct_coefficients(
+    z: torch.Tensor, tables: torch.Tensor, layout: JpegLayout
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Unrounded coefficients ``D(T(z) − 128) / Q`` of the coded blocks of ``z`` ``(N, C, h, w)`` in [0, 255]:
     luma ``(N, 1, 8·by, 8·bx)`` and chroma ``(N, 2, 8·cy, 8·cx)`` (``None`` for gray).
 
@@ -285,7 +286,7 @@ def project_to_bins(z: torch.Tensor, coefficients: JpegCoefficients, margin: flo
 
 
 def project_consistent(
-    z: torch.Tensor, coefficients: JpegCoefficients, margin: float = MARGIN, iterations: int = 6
+    z: torch.Tensor, coefficients: JpegCoefficients, margin: float = MARGIN, iterations: int = 24
 ) -> torch.Tensor:
     """Alternate :func:`project_to_bins` with the clip to [0, 255]: ``(1, C, h, w)`` float64 in [0, 255], inside the
     bins up to what saturated pixels and ragged borders leave."""
@@ -303,7 +304,9 @@ def mcu_mismatches(encoded: JpegCoefficients, target: JpegCoefficients) -> torch
 
     def per_mcu(diff: torch.Tensor, block_rows: int, block_cols: int) -> torch.Tensor:
         counts = (diff != 0).double().sum(0)
-        counts = F.pad(counts, (0, grid[1] * block_cols * 8 - counts.shape[-1], 0, grid[0] * block_rows * 8 - counts.shape[-2]))
+        counts = F.pad(
+            counts, (0, grid[1] * block_cols * 8 - counts.shape[-1], 0, grid[0] * block_rows * 8 - counts.shape[-2])
+        )
         return counts.reshape(grid[0], block_rows * 8, grid[1], block_cols * 8).sum((1, 3)).long()
 
     luma_rows, luma_cols = (1, 1) if layout.gray else layout.sampling
@@ -387,37 +390,36 @@ def integer_antecedent(
 ) -> tuple[torch.Tensor, Agreement]:
     """An 8-bit image near ``z`` ``(1, C, h, w)`` (float, [0, 255]) whose real encoding reproduces the file.
 
-    Projects onto the bins and rounds, then repairs: each round encodes (``encode``), moves the image by the
-    coefficients its encoding still gets wrong (:func:`feedback_step`, half a step on even rounds), projects,
-    rounds with a small dither from the second round on, and keeps per MCU the candidate whose encoding differs
-    from the file least. ``fallback`` (the file's own decoded pixels) is one more candidate at the end. Returns the
+    Projects onto the bins and rounds, then repairs the MCUs whose real encoding (``encode``) still differs,
+    cycling three candidates made from the best image so far: moved by the coefficients its encoding gets wrong
+    (:func:`feedback_step`, a whole and a half step), and projected again with a wider margin and rounded with a
+    small dither (at high quality one step of a coefficient is smaller than a pixel's rounding, so exploring
+    roundings helps); per MCU the candidate whose encoding differs from the file least is kept. ``fallback`` (the file's own decoded pixels) is one more candidate at the end. Returns the
     ``(1, C, h, w)`` uint8 image and the agreement of its encoding.
     """
     generator = torch.Generator().manual_seed(0)
-    best = project_consistent(z, target).round().to(torch.uint8)
+    projected = project_consistent(z, target)
+    best = projected.round().to(torch.uint8)
     best_code = encode(best)
     best_misses = mcu_mismatches(best_code, target)
-    current, code = best, best_code
     for attempt in range(rounds + (fallback is not None)):
         if not bool(best_misses.any()):
             break
         if attempt == rounds and fallback is not None:
             candidate = fallback
+        elif attempt % 3:
+            moved = feedback_step(best.double(), best_code, target, 1.0 if attempt % 3 == 1 else 0.5)
+            candidate = moved.round().clamp(0, 255).to(torch.uint8)
         else:
-            if attempt % 2:
-                moved = feedback_step(current.double(), code, target, 0.5 + 0.5 * (attempt % 4 == 1)).clamp(0, 255)
-            else:
-                moved = project_consistent(current.double(), target, MARGIN * (1 + attempt / rounds), iterations=2)
-            dither = (torch.rand(z.shape, generator=generator, dtype=torch.float64) - 0.5) * 0.5 * min(attempt, 1)
-            candidate = (moved + dither).round().clamp(0, 255).to(torch.uint8)
-        candidate_code = encode(candidate)
-        misses = mcu_mismatches(candidate_code, target)
+            moved = project_consistent(best.double(), target, MARGIN * (1 + attempt / rounds))
+            noise = (torch.rand(z.shape, generator=generator, dtype=torch.float64) - 0.5) * 0.5
+            candidate = (moved + noise).round().clamp(0, 255).to(torch.uint8)
+        misses = mcu_mismatches(encode(candidate), target)
         better = misses < best_misses
         if bool(better.any()):
             best = torch.where(_mcu_mask(better, target.layout, target.size), candidate, best)
             best_code = encode(best)
             best_misses = mcu_mismatches(best_code, target)
-        current, code = best, best_code
     return best, agreement(best_code, target)
 
 

@@ -14,7 +14,9 @@ that scale (:func:`upscale_resampled`), so the saved file is exact as always.
 
 from __future__ import annotations
 
+import functools
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,11 +28,13 @@ from srcli.checkpoints.resolve import total_scale
 from srcli.errors import OptionError
 from srcli.io.images import Picture, decode_picture, encode_picture, read_picture
 from srcli.maths.ensemble import SelfEnsemble
+from srcli.maths.jpeg import Agreement
 from srcli.maths.operators import CORRECTIONS, AvgPool, pad_to_multiple, smooth_radius
 from srcli.maths.resample import RESAMPLES, resample
 from srcli.maths.tiling import MIN_TILE, auto_tile
 from srcli.tasks.batch import Job
 from srcli.tasks.check import box_consistency
+from srcli.tasks.jpeg_input import JpegInput, agreement_json, consistent_lr, file_agreement, jpeg_input
 from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles
 
 OVERLAP_CAP = 32
@@ -173,6 +177,39 @@ def _upscale_tiles(
     return fill_tiles(run, x, lr, out, finish, tile, overlap, s, timings, on_tile, feather)
 
 
+def _upscale_jpeg(
+    jpeg: JpegInput,
+    model: Model,
+    options: RunOptions,
+    tile: int,
+    on_tile: TileCallback | None,
+    timings: Timings,
+) -> tuple[torch.Tensor, Agreement]:
+    """×s of a JPEG input, consistent with its file: the network's estimate over all tiles, its box mean moved
+    into the file's bins and made an 8-bit LR the encoder confirms (:func:`consistent_lr`), then the correction
+    and exact quantisation against that LR, on the whole picture (so tiles equal the untiled result wherever
+    the network's cores do). Returns ``(C, s·h, s·w)`` uint8 and the LR's agreement with the file."""
+    lr = jpeg.decoded
+    channels, height, width = lr.shape
+    s = model.scale
+    estimate = torch.empty((1, channels, height * s, width * s), dtype=torch.float32)
+
+    def keep(core: torch.Tensor, measured: torch.Tensor, target: torch.Tensor) -> None:
+        target.copy_(core)
+
+    x = lr.unsqueeze(0).to(torch.float32) / 255
+    overlap, feather = stage_overlap(model, options), stage_feather(model, options)
+    run = functools.partial(network_estimate, model, options=options)
+    fill_tiles(run, x, lr, estimate[0], keep, tile, overlap, s, timings, on_tile, feather)
+    started = time.perf_counter()
+    estimate.mul_(255)
+    target, found = consistent_lr(jpeg, torch.nn.functional.avg_pool2d(estimate, s)[0])
+    operator = AvgPool(s, stage_correction(model, options))
+    out = operator.quantize(estimate, target.unsqueeze(0), 255)[0].to(torch.uint8)
+    timings.projection += time.perf_counter() - started
+    return out, found
+
+
 def first_tile(picture: Picture, stages: list[Model], options: RunOptions) -> int:
     """The tile side (LR pixels) a run starts with: the one asked for (0: whole), else whole for a network
     that tiles itself, else what fits the device at the estimate's scale (:func:`srcli.maths.tiling.auto_tile`,
@@ -231,6 +268,28 @@ def upscale_picture(
         timings,
         lambda tile: _upscale_tiles(lr, top, model, options, tile, on_tile, timings),
     )
+
+
+def upscale_jpeg_picture(
+    picture: Picture,
+    jpeg: JpegInput,
+    model: Model,
+    options: RunOptions,
+    on_tile: TileCallback | None = None,
+    timings: Timings | None = None,
+) -> tuple[Picture, Agreement]:
+    """:func:`upscale_picture` of a picture read from a JPEG file, consistent with the file's coefficients
+    (:func:`_upscale_jpeg`), and how much of the file its LR reproduces."""
+    timings = timings if timings is not None else Timings()
+    _prepare([model], options)
+    found: list[Agreement] = []
+
+    def work(tile: int) -> torch.Tensor:
+        out, agreement = _upscale_jpeg(jpeg, model, options, tile, on_tile, timings)
+        found.append(agreement)
+        return out
+
+    return _retrying(picture, first_tile(picture, [model], options), timings, work), found[-1]
 
 
 def _chain_estimate(stages: list[Model], window: torch.Tensor, options: RunOptions) -> torch.Tensor:
@@ -314,7 +373,10 @@ class Upscale:
     options: RunOptions
     scale: int | None = None
     name: str = "sr"
+    jpeg: bool = True  # JPEG inputs consistent with their file's coefficients (a single stage with PD)
+    jpeg_stages: list[Model] | None = None  # the model for JPEG inputs, where it is another
     split: list[bool] = field(default_factory=list, compare=False)  # per run of the last file: in tiles
+    found: list[JpegInput] = field(default_factory=list, compare=False)  # the last file's JPEG data, if projected
 
     @property
     def resampled(self) -> bool:
@@ -326,8 +388,26 @@ class Upscale:
     def check_target(self, job: Job, overwrite: bool) -> None:
         job.refuse_existing_target(overwrite)
 
+    def stages_for(self, item: Picture) -> list[Model]:
+        """The stages that run on ``item``: the JPEG model for a JPEG input taking the JPEG path."""
+        return self.jpeg_stages if self.jpeg_stages and self.takes_jpeg_path(item) else self.stages
+
+    def takes_jpeg_path(self, item: Picture) -> bool:
+        """Whether ``item`` is projected onto its JPEG file's bins: a JPEG input, PD on, one stage at its scale."""
+        stages = self.jpeg_stages or self.stages
+        return self.jpeg and item.jpeg is not None and self.options.pd and len(stages) == 1 and not self.resampled
+
     def restore(self, item: Picture, timings: Timings, on_tile: TileCallback | None) -> Picture:
-        picture, split = upscale_chain(item, self.stages, self.options, self.scale, on_tile, timings)
+        self.found.clear()
+        stages = self.stages_for(item)
+        if self.takes_jpeg_path(item):
+            jpeg = jpeg_input(item)
+            if jpeg is not None:
+                picture, _ = upscale_jpeg_picture(item, jpeg, stages[0], self.options, on_tile, timings)
+                self.split[:] = [timings.tiles[-1] < max(item.height, item.width)]
+                self.found.append(jpeg)
+                return picture
+        picture, split = upscale_chain(item, stages, self.options, self.scale, on_tile, timings)
         self.split[:] = split
         return picture
 
@@ -362,13 +442,19 @@ class Upscale:
         saved = decode_picture(data, job.target, trusted=True)
         scale = saved.width // item.width
         verdict = box_consistency(saved.channels(), item.channels(), scale, item.max_value)
+        stages = self.stages_for(item)
+        consistency = (
+            agreement_json(file_agreement(self.found[0], saved.channels(), scale))
+            if self.found
+            else {"consistency": "box"}
+        )
         return {
-            "model": " → ".join(stage.name for stage in self.stages),
-            "arch": " → ".join(stage.arch for stage in self.stages),
-            "parameters": sum(stage.parameters for stage in self.stages),
+            "model": " → ".join(stage.name for stage in stages),
+            "arch": " → ".join(stage.arch for stage in stages),
+            "parameters": sum(stage.parameters for stage in stages),
             "scale": scale,
-            **resample_record(self.stages, scale, self.options),
-            "correction": " → ".join(stage_correction(stage, self.options) for stage in self.stages)
+            **resample_record(stages, scale, self.options),
+            "correction": " → ".join(stage_correction(stage, self.options) for stage in stages)
             if self.options.pd
             else None,
             **self._tiling(),
@@ -376,6 +462,7 @@ class Upscale:
             "output_size": [saved.width, saved.height],
             "mode": item.mode,
             **verdict.as_json(),
+            **consistency,
         }
 
 

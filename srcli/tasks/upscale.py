@@ -19,5 +19,5 @@ def upscale_task(plan: UpscalePlan, options: RunOptions) -> Upscale | UpscaleDeg
             plan.stages, options, plan.degradation, plan.noise, factor=plan.scale, network_noise=plan.noise
         )
     if plan.plain:
-        return Upscale(plan.stages, options, plan.scale)
+        return Upscale(plan.stages, options, plan.scale, jpeg=plan.jpeg, jpeg_stages=plan.jpeg_stages)
     return UpscaleDegraded(plan.stages, options, plan.degradation, plan.noise, plan.scale)
