@@ -170,7 +170,8 @@ def train_sr_command(
     jpeg_quality: Annotated[
         list[int] | None,
         typer.Option(
-            help="Twice, LOW then HIGH (--jpeg-quality 30 --jpeg-quality 95): save every box LR patch as a JPEG at a random quality in this range (sampling "
+            help="Twice, LOW then HIGH (--jpeg-quality 30 --jpeg-quality 95): save every box LR patch as a JPEG "
+            "at a random quality in this range (sampling "
             "4:2:0, 4:4:4 or 4:2:2 per batch), train on what a decoder shows and project the output onto the "
             "file's quantization bins (the JPEG path of srcli upscale)."
         ),

@@ -217,9 +217,8 @@ def quantize_coefficients(z: torch.Tensor, tables: torch.Tensor, layout: JpegLay
     """The coefficients a float encoder would store for ``(1, C, h, w)`` ``z``: :func:`dct_coefficients`
     rounded. libjpeg's integer arithmetic agrees on most but not all of them."""
     luma, chroma = dct_coefficients(z, tables, layout)
-    return JpegCoefficients(
-        luma.round()[0], None if chroma is None else chroma.round()[0], tables, layout, tuple(z.shape[-2:])
-    )
+    size = (z.shape[-2], z.shape[-1])
+    return JpegCoefficients(luma.round()[0], None if chroma is None else chroma.round()[0], tables, layout, size)
 
 
 def decode(coefficients: JpegCoefficients) -> torch.Tensor:
@@ -241,21 +240,18 @@ def decode(coefficients: JpegCoefficients) -> torch.Tensor:
     return ycbcr_to_rgb(torch.cat((luma, chroma), 1) + 128)[..., :h, :w]
 
 
-def _clip_correction(
-    plane: torch.Tensor, target: torch.Tensor, table: torch.Tensor, margin: float
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _clip_correction(plane: torch.Tensor, target: torch.Tensor, table: torch.Tensor, margin: float) -> torch.Tensor:
     """The spatial change that moves every coded block of ``plane`` ``(N, k, H, W)`` into the bins of ``target``
-    ``(k, h, w)`` (``h ≤ H``), and the number of coefficients that were outside."""
+    ``(k, h, w)`` (``h ≤ H``)."""
     coded = plane[..., : target.shape[-2], : target.shape[-1]]
     steps = _tile_table(table, *target.shape[-2:])
     slack = torch.minimum(torch.full_like(steps, margin), 0.4 * steps)
     values = block_dct(coded)
     low, high = (target - 0.5) * steps + slack, (target + 0.5) * steps - slack
     change = torch.minimum(torch.maximum(values, low), high) - values
-    outside = int((change != 0).sum())
     correction = torch.zeros_like(plane)
     correction[..., : target.shape[-2], : target.shape[-1]] = block_dct(change, inverse=True)
-    return correction, outside
+    return correction
 
 
 def project_to_bins(z: torch.Tensor, coefficients: JpegCoefficients, margin: float = MARGIN) -> torch.Tensor:
@@ -266,7 +262,8 @@ def project_to_bins(z: torch.Tensor, coefficients: JpegCoefficients, margin: flo
     Example:
         >>> torch.manual_seed(0) and None
         >>> tables = quality_tables(40)
-        >>> truth, guess = torch.rand(1, 3, 16, 16, dtype=torch.float64) * 255, torch.rand(1, 3, 16, 16, dtype=torch.float64) * 255
+        >>> truth = torch.rand(1, 3, 16, 16, dtype=torch.float64) * 255
+        >>> guess = torch.rand(1, 3, 16, 16, dtype=torch.float64) * 255
         >>> file = quantize_coefficients(truth, tables, JpegLayout())
         >>> luma, chroma = dct_coefficients(project_to_bins(guess, file), tables, JpegLayout())
         >>> bool((luma - file.luma).abs().max() <= 0.5) and bool((chroma - file.chroma).abs().max() <= 0.5)
@@ -275,10 +272,10 @@ def project_to_bins(z: torch.Tensor, coefficients: JpegCoefficients, margin: flo
     layout, tables = coefficients.layout, coefficients.tables
     h, w = z.shape[-2:]
     luma, chroma = _planes(pad_to_mcu(z, layout), layout)
-    luma_change, _ = _clip_correction(luma, coefficients.luma, tables[..., 0, :, :], margin)
+    luma_change = _clip_correction(luma, coefficients.luma, tables[..., 0, :, :], margin)
     if chroma is None or coefficients.chroma is None:
         return z + luma_change[..., :h, :w]
-    chroma_change, _ = _clip_correction(chroma, coefficients.chroma, tables[..., 1, :, :], margin)
+    chroma_change = _clip_correction(chroma, coefficients.chroma, tables[..., 1, :, :], margin)
     rows, cols = layout.sampling
     chroma_change = chroma_change.repeat_interleave(rows, -2).repeat_interleave(cols, -1)
     ycc_change = torch.cat((luma_change, chroma_change), 1)[..., :h, :w]
@@ -394,8 +391,9 @@ def integer_antecedent(
     cycling three candidates made from the best image so far: moved by the coefficients its encoding gets wrong
     (:func:`feedback_step`, a whole and a half step), and projected again with a wider margin and rounded with a
     small dither (at high quality one step of a coefficient is smaller than a pixel's rounding, so exploring
-    roundings helps); per MCU the candidate whose encoding differs from the file least is kept. ``fallback`` (the file's own decoded pixels) is one more candidate at the end. Returns the
-    ``(1, C, h, w)`` uint8 image and the agreement of its encoding.
+    roundings helps); per MCU the candidate whose encoding differs from the file least is kept. ``fallback``
+    (the file's own decoded pixels) is one more candidate at the end. Returns the ``(1, C, h, w)`` uint8 image
+    and the agreement of its encoding.
     """
     generator = torch.Generator().manual_seed(0)
     projected = project_consistent(z, target)
