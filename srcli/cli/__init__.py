@@ -13,6 +13,7 @@ from srcli.cli.common import OneLineErrors, error_boundary, state
 from srcli.cli.cs import cs_app
 from srcli.cli.degrade import degrade
 from srcli.cli.models import models_app
+from srcli.cli.project import project
 from srcli.cli.sr import bench, deblur, upscale
 from srcli.cli.train import train_app
 
@@ -25,7 +26,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # help texts use [default: ...] literally
     add_completion=False,
 )
-for command in (degrade, check, upscale, deblur, colorize, bench):
+for command in (degrade, check, project, upscale, deblur, colorize, bench):
     app.command()(command)
 app.add_typer(train_app, name="train")
 app.add_typer(cs_app, name="cs")

@@ -37,7 +37,8 @@ def check(
 
     outcome = check_images(sr, lr, scale, downsampler, heatmap, overwrite)
     chosen = outcome.chosen
-    passed = None if min_psnr is None else chosen.exact or chosen.psnr_db >= min_psnr
+    jpeg = outcome.jpeg
+    passed = None if min_psnr is None else chosen.exact or chosen.psnr_db >= min_psnr or bool(jpeg and jpeg.exact)
     if json_output:
         record: dict[str, Any] = {
             "sr": str(sr),
@@ -49,6 +50,13 @@ def check(
             "min_psnr_db": min_psnr,
             "passed": passed,
             "downsamplers": {r.method: r.as_json() for r in outcome.results},
+            "jpeg": None
+            if jpeg is None
+            else {
+                "coefficients_reproduced": round(jpeg.fraction, 6),
+                "mcus_reproduced": f"{jpeg.mcus}/{jpeg.total_mcus}",
+                "exact": jpeg.exact,
+            },
         }
         report.print_json(record)
     else:
@@ -64,6 +72,12 @@ def check(
         report.print_table(
             f"{sr} vs {lr} (×{outcome.scale})", ["downsampler", "consistency PSNR", "byte-exact", "max |error|"], rows
         )
+        if jpeg is not None:
+            share = f"{100 * jpeg.fraction:.3f} %"
+            report.note(
+                f"JPEG: box ×{outcome.scale} of SR, encoded with {lr}'s tables, reproduces {share} of its coefficients "
+                f"({jpeg.mcus}/{jpeg.total_mcus} MCUs){': consistent with the JPEG' if jpeg.exact else ''}"
+            )
         if outcome.cropped:
             report.note(f"SR cropped to {outcome.cropped[0]}×{outcome.cropped[1]} (×{outcome.scale} of LR)")
         if heatmap:

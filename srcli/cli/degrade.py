@@ -24,17 +24,27 @@ def degrade(
     ] = "box",
     noise: Annotated[float, typer.Option(help="Add Gaussian noise of this σ (levels) to the LR.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the noise.")] = 0,
+    jpeg: Annotated[
+        int | None,
+        typer.Option(
+            help="Save the LR as a JPEG of this quality (1–100; -o must end in .jpg), as a camera or a website "
+            "would: the input of srcli upscale's JPEG path.",
+            show_default=False,
+        ),
+    ] = None,
+    subsampling: Annotated[str, typer.Option(help="Chroma subsampling of --jpeg: 4:2:0, 4:2:2 or 4:4:4.")] = "4:2:0",
     overwrite: Overwrite = False,
 ) -> None:
     """Make the LR image of HR: crops HR to a multiple of the scale (and says so), keeps depth,
     alpha and ICC profile; with --noise, seeded Gaussian noise on the colour channels."""
     from srcli.tasks.degrade import degrade_image  # torch, only when the command runs
 
-    result = degrade_image(hr, scale, output, downsampler, overwrite, noise, seed)
+    result = degrade_image(hr, scale, output, downsampler, overwrite, noise, seed, jpeg, subsampling)
     if result.cropped:
         report.note(
             f"cropped {hr} from {result.hr_size[0]}×{result.hr_size[1]} to a multiple of {scale}: "
             f"{result.lr_size[0] * scale}×{result.lr_size[1] * scale}"
         )
     noisy = f", noise σ {noise} (seed {seed})" if noise else ""
+    noisy += f", JPEG quality {jpeg} {subsampling}" if jpeg is not None else ""
     report.note(f"wrote {output} ({result.lr_size[0]}×{result.lr_size[1]}, {downsampler} ×{scale}{noisy})")

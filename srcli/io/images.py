@@ -296,8 +296,13 @@ def _encode_png16(picture: Picture) -> bytes:
     return encoded[:ihdr_end] + extra + encoded[ihdr_end:]
 
 
-def encode_picture(picture: Picture, suffix: str) -> bytes:
-    """The file bytes for ``picture`` in the format of ``suffix`` (``.png``, ``.jpg``, ...)."""
+JPEG_SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
+"""The chroma subsamplings a JPEG can be written with."""
+
+
+def encode_picture(picture: Picture, suffix: str, quality: int = 95, subsampling: str | None = None) -> bytes:
+    """The file bytes for ``picture`` in the format of ``suffix`` (``.png``, ``.jpg``, ...); a JPEG at ``quality``
+    with ``subsampling`` (one of :data:`JPEG_SUBSAMPLINGS`; None: Pillow's default, 4:2:0)."""
     image_format = SAVE_FORMATS.get(suffix.lower())
     if image_format is None:
         raise ImageError(f"unknown output format {suffix!r}; use one of {', '.join(sorted(SAVE_FORMATS))}")
@@ -322,7 +327,9 @@ def encode_picture(picture: Picture, suffix: str) -> bytes:
     if picture.exif and image_format in ("JPEG", "PNG", "WEBP", "TIFF"):
         options["exif"] = picture.exif
     if image_format == "JPEG":
-        options["quality"] = 95
+        options["quality"] = quality
+        if subsampling is not None:
+            options["subsampling"] = subsampling
     if image_format == "WEBP":
         options["lossless"] = True  # lossy WebP would break exact consistency
     buffer = io.BytesIO()
@@ -335,9 +342,17 @@ def is_image_suffix(suffix: str) -> bool:
     return suffix.lower() in SAVE_FORMATS or suffix.lower() in Image.registered_extensions()
 
 
-def write_picture(picture: Picture, target: Path | str, overwrite: bool, suffix: str | None = None) -> None:
-    """Encode ``picture`` by the target's suffix (or ``suffix`` for stdout) and write it atomically."""
-    data = encode_picture(picture, suffix or Path(target).suffix)
+def write_picture(
+    picture: Picture,
+    target: Path | str,
+    overwrite: bool,
+    suffix: str | None = None,
+    quality: int = 95,
+    subsampling: str | None = None,
+) -> None:
+    """Encode ``picture`` by the target's suffix (or ``suffix`` for stdout) and write it atomically; JPEG options as
+    :func:`encode_picture`."""
+    data = encode_picture(picture, suffix or Path(target).suffix, quality, subsampling)
     write_bytes_atomic(data, target, overwrite)
 
 

@@ -12,8 +12,10 @@ from srcli.errors import ImageError
 from srcli.io.degradation_spec import DOWNSAMPLERS, downsample_float, downsample_rounded
 from srcli.io.images import Picture, read_picture, write_picture
 from srcli.maths.box import box_float, box_rounded
+from srcli.maths.jpeg import Agreement
 from srcli.maths.metrics import consistency_psnr, psnr_from_mse
 from srcli.maths.operators import MAX_SCALE, MIN_SCALE
+from srcli.tasks.jpeg_input import file_agreement, jpeg_input
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,26 @@ def heatmap(error_map: torch.Tensor, levels: float = 4.0) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class CheckOutcome:
+    """``jpeg``: for a JPEG LR, how much of its file the SR's reduce reproduces (:func:`jpeg_agreement`)."""
+
     scale: int
     cropped: tuple[int, int] | None
     results: list[Consistency]
     chosen: Consistency
+    jpeg: Agreement | None = None
+
+
+def jpeg_agreement(sr: Picture, lr: Picture, scale: int) -> Agreement | None:
+    """For an LR read from a JPEG file srcli can model: the share of its coefficients (and MCUs) that SR's box
+    downsample, rounded as ``Image.reduce`` does and encoded with the file's tables, reproduces; else None."""
+    try:
+        jpeg = jpeg_input(lr)
+    except ImageError:
+        return None
+    if jpeg is None:
+        return None
+    sr_channels, _ = comparable_channels(sr, lr)
+    return file_agreement(jpeg, sr_channels[:, : lr.height * scale, : lr.width * scale], scale)
 
 
 def check_images(
@@ -158,4 +176,6 @@ def check_pictures(sr: Picture, lr: Picture, scale: str, method: str) -> CheckOu
     methods = DOWNSAMPLERS if method == "auto" else (method,)
     results = [measure(sr, lr, factor, m) for m in methods]
     cropped = (lr.width * factor, lr.height * factor)
-    return CheckOutcome(factor, None if cropped == sizes[0] else cropped, results, best(results))
+    return CheckOutcome(
+        factor, None if cropped == sizes[0] else cropped, results, best(results), jpeg_agreement(sr, lr, factor)
+    )

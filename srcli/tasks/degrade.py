@@ -9,7 +9,7 @@ import torch
 
 from srcli.errors import ImageError, OptionError
 from srcli.io.degradation_spec import downsample_float, downsample_rounded, parse_spec
-from srcli.io.images import read_picture, write_picture
+from srcli.io.images import JPEG_SUBSAMPLINGS, read_picture, write_picture
 
 
 @dataclass(frozen=True)
@@ -40,17 +40,34 @@ def noisy(
 
 
 def degrade_image(
-    hr_path: Path, scale: int, output: Path, method: str, overwrite: bool, noise: float = 0.0, seed: int = 0
+    hr_path: Path,
+    scale: int,
+    output: Path,
+    method: str,
+    overwrite: bool,
+    noise: float = 0.0,
+    seed: int = 0,
+    jpeg_quality: int | None = None,
+    subsampling: str = "4:2:0",
 ) -> DegradeResult:
     """Crop HR to a multiple of ``scale``, downsample by ``method`` (a spec of
     :func:`srcli.io.degradation_spec.parse_spec`), add seeded Gaussian noise of ``noise`` levels if asked,
-    write LR atomically."""
+    save as a JPEG at ``jpeg_quality`` with chroma ``subsampling`` if asked, write LR atomically."""
     parse_spec(method)
+    if jpeg_quality is not None:
+        if not 1 <= jpeg_quality <= 100:
+            raise OptionError(f"JPEG quality must be in 1..100, got {jpeg_quality}")
+        if subsampling not in JPEG_SUBSAMPLINGS:
+            raise OptionError(f"subsampling must be one of {', '.join(JPEG_SUBSAMPLINGS)}, got {subsampling!r}")
+        if output.suffix.lower() not in (".jpg", ".jpeg"):
+            raise OptionError(f"a JPEG LR needs a .jpg or .jpeg output, got {output.name!r}")
     if not 0 <= noise < 1e4:
         raise OptionError(f"noise must be a level in [0, 10000), got {noise}")
     if not 0 <= seed < 2**63:
         raise OptionError(f"seed must be an integer in [0, 2⁶³), got {seed}")
     picture = read_picture(hr_path)
+    if jpeg_quality is not None and (picture.bit_depth != 8 or picture.alpha is not None):
+        raise ImageError(f"{hr_path}: a {picture.mode} image cannot be saved as a JPEG LR")
     width, height = picture.width, picture.height
     if width < scale or height < scale:
         raise ImageError(f"{hr_path}: {width}×{height} is smaller than one {scale}×{scale} block")
@@ -59,5 +76,5 @@ def degrade_image(
     lr = downsample_rounded(channels, scale, method, picture.bit_depth)
     if noise > 0:
         lr = noisy(lr, channels, picture.color.shape[0], scale, method, noise, seed, picture.max_value)
-    write_picture(picture.with_channels(lr), output, overwrite)
+    write_picture(picture.with_channels(lr), output, overwrite, quality=jpeg_quality or 95, subsampling=subsampling)
     return DegradeResult((width, height), (lr_width, lr_height), scale)

@@ -1,0 +1,90 @@
+"""``srcli project``: make any tool's upscale consistent with its input, without running a network.
+
+The upscale is the estimate; PD moves it onto the input's consistent set and the exact quantisation makes the
+saved file hold it: for a JPEG input (``auto``), onto the file's quantization bins (:mod:`srcli.tasks.jpeg_input`);
+otherwise (or with ``box``) onto the input's pixels, so the upscale's box downsample equals them byte for byte.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from srcli.errors import ImageError, OptionError
+from srcli.io.images import read_picture, write_picture
+from srcli.maths.box import box_float
+from srcli.maths.metrics import psnr_from_mse
+from srcli.maths.operators import CORRECTIONS, AvgPool
+from srcli.tasks.check import box_consistency, comparable_channels, infer_scale
+from srcli.tasks.jpeg_input import agreement_json, consistent_lr, file_agreement, jpeg_input
+
+PROJECTIONS = ("auto", "box")
+"""What ``project`` projects onto: ``auto`` (the JPEG file's bins for a JPEG input, else the pixels) or ``box``."""
+
+
+@dataclass(frozen=True)
+class Projected:
+    """What a projection did: the record of the saved file."""
+
+    record: dict[str, Any]
+
+
+def _moved_db(before: torch.Tensor, after: torch.Tensor, max_value: int) -> float | None:
+    """PSNR of the projected upscale against the one given (how far PD moved it), in dB; None when unmoved."""
+    psnr = psnr_from_mse((before.to(torch.float64) - after.to(torch.float64)).square().mean().item(), max_value)
+    return None if math.isinf(psnr) else round(psnr, 3)
+
+
+def project_file(
+    sr_path: Path,
+    input_path: Path,
+    output: Path,
+    onto: str = "auto",
+    correction: str = "smooth",
+    overwrite: bool = False,
+) -> Projected:
+    """Project the upscale at ``sr_path`` onto the consistent set of ``input_path`` and write it to ``output``.
+
+    The upscale is cropped to ``scale``·input (the scale inferred from the sizes); ``correction`` is the right
+    inverse that spreads the change (``smooth`` suits other tools' networks, which were not trained through PD).
+    """
+    if onto not in PROJECTIONS:
+        raise OptionError(f"projection must be one of {', '.join(PROJECTIONS)}, got {onto!r}")
+    if correction not in CORRECTIONS:
+        raise OptionError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    if output.exists() and not overwrite:
+        raise ImageError(f"{output}: exists (pass --overwrite to replace it)")
+    sr, lr = read_picture(sr_path), read_picture(input_path)
+    scale = infer_scale((sr.width, sr.height), (lr.width, lr.height))
+    sr_channels, lr_channels = comparable_channels(sr, lr)
+    estimate = sr_channels[:, : lr.height * scale, : lr.width * scale].unsqueeze(0).to(torch.float32)
+    operator = AvgPool(scale, correction)
+    jpeg = jpeg_input(lr) if onto == "auto" else None
+    if jpeg is not None:
+        target, _ = consistent_lr(jpeg, box_float(estimate[0], scale))
+    else:
+        target = lr_channels
+    out = operator.quantize(estimate, target.unsqueeze(0), lr.max_value)[0].to(sr_channels.dtype)
+    saved = sr.with_channels(out)
+    write_picture(saved, output, overwrite)
+    verdict = box_consistency(out, lr_channels, scale, lr.max_value)
+    consistency = agreement_json(file_agreement(jpeg, out, scale)) if jpeg is not None else {"consistency": "box"}
+    return Projected(
+        {
+            "sr": str(sr_path),
+            "input": str(input_path),
+            "output": str(output),
+            "scale": scale,
+            "correction": correction,
+            "input_size": [lr.width, lr.height],
+            "output_size": [saved.width, saved.height],
+            "cropped": [sr.width, sr.height] != [saved.width, saved.height],
+            "moved_psnr_db": _moved_db(estimate[0], out, lr.max_value),
+            **verdict.as_json(),
+            **consistency,
+        }
+    )
