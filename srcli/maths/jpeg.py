@@ -179,6 +179,26 @@ def pad_to_mcu(z: torch.Tensor, layout: JpegLayout) -> torch.Tensor:
     return F.pad(z, (0, pad_w, 0, pad_h), mode="replicate")
 
 
+def fold_padding(change: torch.Tensor, height: int, width: int, total: bool = False) -> torch.Tensor:
+    """A change ``(N, C, H, W)`` of the MCU-padded image → ``(N, C, height, width)``: each edge pixel takes the mean
+    change of its copies (the orthogonal projection onto padded images), or their sum with ``total`` (the adjoint
+    of :func:`pad_to_mcu`, the direction that moves the padded image's coefficients most).
+
+    Example:
+        >>> change = torch.tensor([[[[1.0, 3.0, 5.0]]]])
+        >>> fold_padding(change, 1, 1), fold_padding(change, 1, 1, total=True)
+        (tensor([[[[3.]]]]), tensor([[[[9.]]]]))
+    """
+    rows, cols = change.shape[-2:]
+    if rows > height:
+        edge = change[..., height - 1 :, :].sum(-2, keepdim=True) / (1 if total else rows - height + 1)
+        change = torch.cat((change[..., : height - 1, :], edge), -2)
+    if cols > width:
+        edge = change[..., width - 1 :].sum(-1, keepdim=True) / (1 if total else cols - width + 1)
+        change = torch.cat((change[..., : width - 1], edge), -1)
+    return change
+
+
 def _planes(z: torch.Tensor, layout: JpegLayout) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Level-shifted luma ``(N, 1, H, W)`` and sampled chroma ``(N, 2, H/r, W/c)`` of an MCU-padded image."""
     if layout.gray:
@@ -257,7 +277,8 @@ def _clip_correction(plane: torch.Tensor, target: torch.Tensor, table: torch.Ten
 def project_to_bins(z: torch.Tensor, coefficients: JpegCoefficients, margin: float = MARGIN) -> torch.Tensor:
     """One projection of ``z`` ``(1, C, h, w)`` onto the images whose coefficients fall in the file's bins
     (``margin`` DCT units inside each edge), unclipped. Exact for MCU-aligned sizes; at a ragged border the
-    padding copies pixels the projection moved independently, so :func:`project_consistent` repeats it.
+    padding copies pixels the projection moved independently; each edge pixel keeps its own change (measured
+    closer to the bins after :func:`project_consistent`'s repetitions than the mean change of its copies).
 
     Example:
         >>> torch.manual_seed(0) and None
@@ -283,7 +304,7 @@ def project_to_bins(z: torch.Tensor, coefficients: JpegCoefficients, margin: flo
 
 
 def project_consistent(
-    z: torch.Tensor, coefficients: JpegCoefficients, margin: float = MARGIN, iterations: int = 24
+    z: torch.Tensor, coefficients: JpegCoefficients, margin: float = MARGIN, iterations: int = 6
 ) -> torch.Tensor:
     """Alternate :func:`project_to_bins` with the clip to [0, 255]: ``(1, C, h, w)`` float64 in [0, 255], inside the
     bins up to what saturated pixels and ragged borders leave."""
@@ -344,8 +365,11 @@ def agreement(encoded: JpegCoefficients, target: JpegCoefficients) -> Agreement:
 Encoder = Callable[[torch.Tensor], JpegCoefficients]
 """Encodes a ``(1, C, h, w)`` uint8 image with a file's own tables and sampling and returns its coefficients."""
 
-REPAIR_ROUNDS = 32
-"""Encode-and-correct rounds :func:`integer_antecedent` spends on the MCUs whose re-encoding still differs."""
+REPAIR_ROUNDS = 12
+"""Encode-and-correct rounds :func:`integer_antecedent` spends first on the MCUs whose re-encoding still differs."""
+EXPLORE_ROUNDS = 60
+"""Stochastic roundings it tries after them (measured on BSD68 crops at q40–90: 20 left 1 in 10⁵ coefficients
+wrong at q40, 60 none)."""
 
 
 def _mcu_mask(bad: torch.Tensor, layout: JpegLayout, size: tuple[int, int]) -> torch.Tensor:
@@ -355,26 +379,31 @@ def _mcu_mask(bad: torch.Tensor, layout: JpegLayout, size: tuple[int, int]) -> t
 
 
 def feedback_step(
-    image: torch.Tensor, encoded: JpegCoefficients, target: JpegCoefficients, gain: float = 1.0
+    image: torch.Tensor, encoded: JpegCoefficients, target: JpegCoefficients, depth: float = 0.25
 ) -> torch.Tensor:
-    """``(1, C, h, w)`` float: ``image`` moved by the spatial change that would carry the coefficients its real
-    encoding gave (``encoded``) to the file's, ``gain`` quantization steps per step of difference."""
+    """``(1, C, h, w)`` float: ``image`` with each coefficient its real encoding got wrong (``encoded`` ≠ ``target``)
+    moved, in the float model, to ``depth`` of a step inside its bin from the centre, away from the side the
+    encoder fell out of; the other coefficients keep their values."""
     layout, tables = target.layout, target.tables
     h, w = target.size
     rows, cols = layout.mcu
     padded = (h + -h % rows, w + -w % cols)
+    luma_now, chroma_now = dct_coefficients(image, tables, layout)
 
-    def spatial(diff: torch.Tensor, table: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        change = block_dct((gain * diff * _tile_table(table, *diff.shape[-2:]))[None], inverse=True)
+    def spatial(now: torch.Tensor, wanted: torch.Tensor, got: torch.Tensor, table: torch.Tensor, size: tuple[int, int]):
+        goal = wanted - depth * torch.sign(got - wanted)
+        diff = torch.where(got != wanted, goal - now[0], torch.zeros_like(now[0]))
+        change = block_dct((diff * _tile_table(table, *diff.shape[-2:]))[None], inverse=True)
         return F.pad(change, (0, size[1] - change.shape[-1], 0, size[0] - change.shape[-2]))
 
-    luma = spatial(target.luma - encoded.luma, tables[..., 0, :, :], padded)
-    if target.chroma is None or encoded.chroma is None:
-        return image + luma[..., :h, :w]
+    luma = spatial(luma_now, target.luma, encoded.luma, tables[..., 0, :, :], padded)
+    if target.chroma is None or encoded.chroma is None or chroma_now is None:
+        return image + fold_padding(luma, h, w, total=True)
     sr, sc = layout.sampling
-    chroma = spatial(target.chroma - encoded.chroma, tables[..., 1, :, :], (padded[0] // sr, padded[1] // sc))
+    chroma_size = (padded[0] // sr, padded[1] // sc)
+    chroma = spatial(chroma_now, target.chroma, encoded.chroma, tables[..., 1, :, :], chroma_size)
     chroma = chroma.repeat_interleave(sr, -2).repeat_interleave(sc, -1)
-    change = torch.cat((luma, chroma), 1)[..., :h, :w]
+    change = fold_padding(torch.cat((luma, chroma), 1), h, w, total=True)
     return ycbcr_to_rgb(rgb_to_ycbcr(image) + change)
 
 
@@ -384,36 +413,41 @@ def integer_antecedent(
     encode: Encoder,
     fallback: torch.Tensor | None = None,
     rounds: int = REPAIR_ROUNDS,
+    explore: int = EXPLORE_ROUNDS,
 ) -> tuple[torch.Tensor, Agreement]:
     """An 8-bit image near ``z`` ``(1, C, h, w)`` (float, [0, 255]) whose real encoding reproduces the file.
 
-    Projects onto the bins and rounds, then repairs the MCUs whose real encoding (``encode``) still differs,
-    cycling three candidates made from the best image so far: moved by the coefficients its encoding gets wrong
-    (:func:`feedback_step`, a whole and a half step), and projected again with a wider margin and rounded with a
-    small dither (at high quality one step of a coefficient is smaller than a pixel's rounding, so exploring
-    roundings helps); per MCU the candidate whose encoding differs from the file least is kept. ``fallback``
-    (the file's own decoded pixels) is one more candidate at the end. Returns the ``(1, C, h, w)`` uint8 image
-    and the agreement of its encoding.
+    Projects onto the bins and rounds, then repairs the MCUs whose real encoding (``encode``) still differs. First
+    ``rounds`` steps of a chain: the last candidate projected again with a margin growing to twice
+    :data:`MARGIN` and rounded with a small dither, every other step first moved off the edges its encoding fell
+    out of (:func:`feedback_step`). Then ``explore`` stochastic roundings of the best image's projection at random
+    margins (at high quality one step of a coefficient is smaller than a pixel's rounding, so which way each pixel
+    rounds decides). Per MCU the candidate whose encoding differs from the file least is kept; ``fallback`` (the
+    file's own decoded pixels) is the last candidate. Returns the ``(1, C, h, w)`` uint8 image and its agreement.
     """
     generator = torch.Generator().manual_seed(0)
-    projected = project_consistent(z, target)
-    best = projected.round().to(torch.uint8)
+    best = project_consistent(z, target).round().to(torch.uint8)
     best_code = encode(best)
     best_misses = mcu_mismatches(best_code, target)
-    for attempt in range(rounds + (fallback is not None)):
+    current, code = best, best_code
+    total = rounds + explore + (fallback is not None)
+    for attempt in range(total):
         if not bool(best_misses.any()):
             break
-        if attempt == rounds and fallback is not None:
+        if attempt == total - 1 and fallback is not None:
             candidate = fallback
-        elif attempt % 3:
-            moved = feedback_step(best.double(), best_code, target, 1.0 if attempt % 3 == 1 else 0.5)
-            candidate = moved.round().clamp(0, 255).to(torch.uint8)
+        elif attempt < rounds:
+            step = feedback_step(current.double(), code, target) if attempt % 2 else current.double()
+            moved = project_consistent(step, target, MARGIN * (1 + attempt / rounds), iterations=2)
+            dither = (torch.rand(z.shape, generator=generator, dtype=torch.float64) - 0.5) * 0.5 * min(attempt, 1)
+            candidate = (moved + dither).round().clamp(0, 255).to(torch.uint8)
         else:
-            moved = project_consistent(best.double(), target, MARGIN * (1 + attempt / rounds))
-            noise = (torch.rand(z.shape, generator=generator, dtype=torch.float64) - 0.5) * 0.5
-            candidate = (moved + noise).round().clamp(0, 255).to(torch.uint8)
-        misses = mcu_mismatches(encode(candidate), target)
-        better = misses < best_misses
+            margin = MARGIN * (0.5 + 2 * float(torch.rand(1, generator=generator)))
+            moved = project_consistent(best.double(), target, margin)
+            noise = torch.rand(z.shape, generator=generator, dtype=torch.float64)
+            candidate = (moved + noise).floor().clamp(0, 255).to(torch.uint8)
+        current, code = candidate, encode(candidate)
+        better = mcu_mismatches(code, target) < best_misses
         if bool(better.any()):
             best = torch.where(_mcu_mask(better, target.layout, target.size), candidate, best)
             best_code = encode(best)

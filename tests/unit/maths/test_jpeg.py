@@ -1,0 +1,159 @@
+"""The JPEG operator: tables, colour, DCT, the bins of a file and the projection onto them."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from srcli.maths.jpeg import (
+    CHROMA_TABLE,
+    LUMA_TABLE,
+    JpegCoefficients,
+    JpegLayout,
+    agreement,
+    block_dct,
+    dct_coefficients,
+    decode,
+    integer_antecedent,
+    mcu_mismatches,
+    project_consistent,
+    project_to_bins,
+    quality_tables,
+    quantize_coefficients,
+    rgb_to_ycbcr,
+)
+
+LAYOUTS = [JpegLayout((2, 2)), JpegLayout((1, 2)), JpegLayout((1, 1)), JpegLayout(gray=True)]
+
+
+def test_quality_tables_follow_libjpegs_scaling():
+    # IJG: quality 50 is Annex K itself, 100 all ones, 10 is 500 % of it, 75 half of it (rounded, clamped to 1..255)
+    assert quality_tables(50)[0].tolist() == [list(row) for row in LUMA_TABLE]
+    assert quality_tables(50)[1].tolist() == [list(row) for row in CHROMA_TABLE]
+    assert bool((quality_tables(100) == 1).all())
+    assert quality_tables(10)[0, 0, 0] == 80 and quality_tables(10)[1, 7, 7] == 255
+    assert quality_tables(75)[0, 0, 0] == 8 and quality_tables(75)[0, 4, 4] == 34
+    with pytest.raises(ValueError):
+        quality_tables(0)
+
+
+def test_colour_conversion_is_jfifs():
+    # pure red in JFIF full range: Y 76.245, Cb 84.97, Cr 255.5
+    red = torch.tensor([255.0, 0, 0], dtype=torch.float64).view(1, 3, 1, 1)
+    y, cb, cr = rgb_to_ycbcr(red).flatten().tolist()
+    assert (round(y, 3), round(cb, 2), round(cr, 1)) == (76.245, 84.97, 255.5)
+
+
+def test_block_dct_is_jpegs_orthonormal_dct():
+    # one AC basis function in, one coefficient out: F(u, v) = ¼ C(u) C(v) ΣΣ f cos cos
+    n = torch.arange(8, dtype=torch.float64)
+    pattern = torch.cos((2 * n + 1) * 1 * math.pi / 16)[:, None] * torch.ones(8, dtype=torch.float64)[None, :]
+    coefficients = block_dct(pattern.view(1, 1, 8, 8))[0, 0]
+    expected = 0.25 * 1 * (1 / math.sqrt(2)) * (pattern * pattern).sum() / 1  # u = 1, v = 0
+    assert coefficients[1, 0].item() == pytest.approx(expected.item() * 1.0, rel=1e-12)
+    coefficients[1, 0] = 0
+    assert coefficients.abs().max().item() < 1e-12
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    layout=st.sampled_from(LAYOUTS),
+    mcu_rows=st.integers(1, 3),
+    mcu_cols=st.integers(1, 3),
+    quality=st.integers(5, 100),
+    seed=st.integers(0, 2**31 - 1),
+    margin=st.sampled_from([0.0, 0.5, 0.75]),
+)
+def test_projection_lands_in_the_bins_and_is_idempotent(layout, mcu_rows, mcu_cols, quality, seed, margin):
+    generator = torch.Generator().manual_seed(seed)
+    channels, height, width = 1 if layout.gray else 3, mcu_rows * layout.mcu[0], mcu_cols * layout.mcu[1]
+    truth = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 255
+    guess = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 255
+    file = quantize_coefficients(truth, quality_tables(quality), layout)
+    projected = project_to_bins(guess, file, margin)
+    luma, chroma = dct_coefficients(projected, file.tables, layout)
+    assert (luma - file.luma).abs().max().item() <= 0.5 + 1e-6
+    if chroma is not None:
+        assert (chroma - file.chroma).abs().max().item() <= 0.5 + 1e-6
+    assert torch.allclose(project_to_bins(projected, file, margin), projected, atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    layout=st.sampled_from(LAYOUTS),
+    height=st.integers(1, 40),
+    width=st.integers(1, 40),
+    quality=st.integers(5, 100),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_iterated_projection_at_ragged_borders_gets_closer_to_the_bins(layout, height, width, quality, seed):
+    generator = torch.Generator().manual_seed(seed)
+    channels = 1 if layout.gray else 3
+    truth = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 255
+    guess = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 255
+    file = quantize_coefficients(truth, quality_tables(quality), layout)
+
+    def outside(image: torch.Tensor) -> float:
+        luma, chroma = dct_coefficients(image, file.tables, layout)
+        excess = [((luma - file.luma).abs() - 0.5).clamp_min(0).sum()]
+        if chroma is not None:
+            excess.append(((chroma - file.chroma).abs() - 0.5).clamp_min(0).sum())
+        return float(sum(excess))
+
+    assert torch.equal(project_to_bins(truth, file, 0.0), truth) or outside(truth) == 0
+    assert outside(project_consistent(guess, file, 0.0, 20)) <= 0.05 * outside(guess) + 1e-6
+
+
+@settings(max_examples=20, deadline=None)
+@given(layout=st.sampled_from(LAYOUTS), quality=st.integers(20, 95), seed=st.integers(0, 2**31 - 1))
+def test_projection_leaves_an_image_inside_the_bins_unchanged(layout, quality, seed):
+    generator = torch.Generator().manual_seed(seed)
+    channels = 1 if layout.gray else 3
+    image = torch.rand(1, channels, 16, 32, generator=generator, dtype=torch.float64) * 255
+    file = quantize_coefficients(image, quality_tables(quality), layout)
+    inside = decode(file)  # the dequantized image sits at every bin's centre
+    assert torch.allclose(project_to_bins(inside, file), inside, atol=1e-6)
+
+
+def test_decode_inverts_the_coefficients_of_a_flat_image():
+    flat = torch.full((1, 3, 16, 16), 100.0, dtype=torch.float64)
+    file = quantize_coefficients(flat, quality_tables(100), JpegLayout())
+    assert torch.allclose(decode(file), flat, atol=1.0)
+
+
+def test_mcu_mismatches_and_agreement_count_per_mcu():
+    image = torch.rand(1, 3, 20, 40, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 255
+    file = quantize_coefficients(image, quality_tables(50), JpegLayout())
+    wrong = JpegCoefficients(file.luma.clone(), file.chroma.clone(), file.tables, file.layout, file.size)
+    wrong.luma[0, 17, 33] += 1  # the MCU at row 1, column 2 (16×16 MCUs)
+    wrong.chroma[1, 0, 0] -= 2  # MCU (0, 0)
+    misses = mcu_mismatches(wrong, file)
+    assert misses.shape == (2, 3)
+    assert misses.tolist() == [[1, 0, 0], [0, 0, 1]]
+    found = agreement(wrong, file)
+    total = file.luma.numel() + file.chroma.numel()
+    assert (found.coefficients, found.total_coefficients, found.mcus, found.total_mcus) == (total - 2, total, 4, 6)
+    assert not found.exact and agreement(file, file).exact
+
+
+def test_integer_antecedent_repairs_with_the_encoders_verdict():
+    # an "encoder" whose integer arithmetic differs from the float model: it rounds the image up by a third of a
+    # level first; the repair must still find an 8-bit image it maps onto the file
+    layout, tables = JpegLayout(), quality_tables(60)
+    truth = (
+        torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 200 + 20
+    ).round()
+
+    def encode(image: torch.Tensor) -> JpegCoefficients:
+        return quantize_coefficients(image.double() + 0.3, tables, layout)
+
+    file = encode(truth.to(torch.uint8))
+    start = truth + torch.randn(truth.shape, generator=torch.Generator().manual_seed(4), dtype=torch.float64) * 6
+    image, found = integer_antecedent(start.clamp(0, 255), file, encode)
+    assert image.dtype == torch.uint8 and image.shape == truth.shape
+    assert found.exact, found
+    assert agreement(encode(image), file).exact
