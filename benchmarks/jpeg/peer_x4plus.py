@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import platform
 import statistics
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,48 +173,41 @@ def markdown(result: dict) -> str:
             f"{entry['coefficients_jpeg_min'] * 100:.4f} % | {entry['coefficients_jpeg_all']}/{entry['n']} | "
             f"{entry['coefficients_box_min'] * 100:.4f} % | {entry['coefficients_bare_mean'] * 100:.3f} % |"
         )
-    lines += ["", f"Command: `{result['command']}`", ""]
+    lines += ["", f"Measured {result['measured']} (image, quality) pairs. Command: `{result['command']}`", ""]
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=20, help="the first N images of BSD68 (sorted)")
-    parser.add_argument("--set14-images", type=int, default=0, help="the first N of Set14 (0: all)")
-    parser.add_argument("--qualities", default="40,75", help="JPEG qualities, comma-separated")
-    parser.add_argument("--weights", type=Path, default=Path("/work/peer/realesrgan-x4plus.pth"))
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--out-json", type=Path, default=ROOT / "benchmarks" / "results" / "jpeg-x4plus.json")
-    parser.add_argument("--out-md", type=Path, default=ROOT / "benchmarks" / "results" / "jpeg-x4plus.md")
-    args = parser.parse_args()
-    qualities = [int(q) for q in args.qualities.split(",")]
-    if not args.weights.is_file():
-        parser.error(f"{args.weights}: no such weights (see ncnn_to_torch.py)")
+_NET = None
 
+
+def _load(weights: Path, threads: int):
+    """x4plus as srcli's RRDBNet (checked ×4), torch on ``threads`` threads; kept per process."""
+    global _NET
     import torch
 
     from srcli.archs.rrdbnet import RRDBNet
     from srcli.checkpoints.load import load_network
 
-    torch.set_num_threads(args.threads)
-    net, _ = load_network(args.weights)
+    torch.set_num_threads(threads)
+    net, _ = load_network(weights)
     if not isinstance(net, RRDBNet) or net.config["scale"] != SCALE:
-        raise SystemExit(f"{args.weights}: not a ×4 RRDBNet")
-    net.eval()
+        raise SystemExit(f"{weights}: not a ×4 RRDBNet")
+    _NET = net.eval()
 
-    files = images("BSD68", args.images) + images("Set14", args.set14_images)
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="jpeg-x4plus-") as temporary:
-        for quality in qualities:
-            for path in files:
-                row = measure(net, path, quality, Path(temporary))
-                rows.append(row)
-                print(
-                    f"{row['set']}/{row['image']} q{quality}: PSNR bare {row['psnr_bare']:.3f} jpeg "
-                    f"{row['psnr_jpeg']:.3f} box {row['psnr_box']:.3f}, coef. {row['coefficients_jpeg']:.6f}, "
-                    f"{row['seconds']}",
-                    flush=True,
-                )
+
+def _task(path: Path, quality: int, work: Path) -> dict[str, object]:
+    return measure(_NET, path, quality, work)
+
+
+def tasks(args: argparse.Namespace, qualities: list[int]) -> list[tuple[Path, int]]:
+    """Image-major, the two sets interleaved: a run cut short still pairs qualities and covers both sets."""
+    bsd, set14 = images("BSD68", args.images), images("Set14", args.set14_images)
+    order = [path for pair in zip(bsd, set14, strict=False) for path in pair]
+    order += bsd[len(set14) :] + set14[len(bsd) :]
+    return [(path, quality) for path in order for quality in qualities]
+
+
+def write(args: argparse.Namespace, qualities: list[int], rows: list[dict], total: int) -> str:
     summary = []
     for name in ("BSD68", "Set14"):
         for quality in qualities:
@@ -223,16 +218,64 @@ def main() -> None:
         "commit": commit(),
         "cpu": cpu_model(),
         "threads": args.threads,
+        "jobs": args.jobs,
         "loadavg": [round(value, 2) for value in os.getloadavg()],
         "weights": args.weights.name,
         "command": " ".join(["python", "benchmarks/jpeg/peer_x4plus.py", *sys.argv[1:]]),
+        "measured": f"{len(rows)}/{total}",
         "summary": summary,
-        "images": rows,
+        "images": sorted(rows, key=lambda row: (row["set"], row["quality"], row["image"])),
     }
     args.out_json.parent.mkdir(parents=True, exist_ok=True)
     args.out_json.write_text(json.dumps(result, indent=1) + "\n")
     args.out_md.write_text(markdown(result))
-    print(markdown(result))
+    return markdown(result)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=20, help="the first N images of BSD68 (sorted)")
+    parser.add_argument("--set14-images", type=int, default=0, help="the first N of Set14 (0: all)")
+    parser.add_argument("--qualities", default="40,75", help="JPEG qualities, comma-separated")
+    parser.add_argument("--weights", type=Path, default=Path("/work/peer/realesrgan-x4plus.pth"))
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per process")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (images in parallel)")
+    parser.add_argument("--out-json", type=Path, default=ROOT / "benchmarks" / "results" / "jpeg-x4plus.json")
+    parser.add_argument("--out-md", type=Path, default=ROOT / "benchmarks" / "results" / "jpeg-x4plus.md")
+    args = parser.parse_args()
+    qualities = [int(q) for q in args.qualities.split(",")]
+    if not args.weights.is_file():
+        parser.error(f"{args.weights}: no such weights (see ncnn_to_torch.py)")
+
+    todo, rows = tasks(args, qualities), []
+    with tempfile.TemporaryDirectory(prefix="jpeg-x4plus-") as temporary:
+        work = Path(temporary)
+        if args.jobs > 1:
+            context = multiprocessing.get_context("spawn")
+            pool = ProcessPoolExecutor(args.jobs, context, _load, (args.weights, args.threads))
+            with pool:
+                done = as_completed([pool.submit(_task, path, quality, work) for path, quality in todo])
+                results = (future.result() for future in done)
+                rows = _collect(args, qualities, results, len(todo))
+        else:
+            _load(args.weights, args.threads)
+            rows = _collect(args, qualities, (_task(path, quality, work) for path, quality in todo), len(todo))
+    print(write(args, qualities, rows, len(todo)))
+
+
+def _collect(args: argparse.Namespace, qualities: list[int], results, total: int) -> list[dict]:
+    """Rows as they come, each printed, the files rewritten after every one (a cut run keeps what it measured)."""
+    rows = []
+    for row in results:
+        rows.append(row)
+        print(
+            f"[{len(rows)}/{total}] {row['set']}/{row['image']} q{row['quality']}: PSNR bare {row['psnr_bare']:.3f} "
+            f"jpeg {row['psnr_jpeg']:.3f} box {row['psnr_box']:.3f}, coef. {row['coefficients_jpeg']:.6f}, "
+            f"{row['seconds']}",
+            flush=True,
+        )
+        write(args, qualities, rows, total)
+    return rows
 
 
 if __name__ == "__main__":

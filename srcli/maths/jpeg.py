@@ -424,18 +424,18 @@ def integer_antecedent(
     Projects onto the bins and rounds, then repairs the MCUs whose real encoding (``encode``) still differs. First
     ``rounds`` steps of a chain: the last candidate projected again with a margin growing to twice
     :data:`MARGIN` and rounded with a small dither, every other step first moved off the edges its encoding fell
-    out of (:func:`feedback_step`). Then ``explore`` stochastic roundings of the best image's projections at
-    :data:`EXPLORE_MARGINS` (at high quality one step of a coefficient is smaller than a pixel's rounding, so
-    which way each pixel rounds decides). Per MCU the candidate whose encoding differs from the file least is
-    kept; ``fallback`` (the file's own decoded pixels) is the last candidate. Returns the ``(1, C, h, w)`` uint8
-    image and its agreement.
+    out of (:func:`feedback_step`). Then ``explore`` stochastic roundings of the projections of the best image and
+    of ``fallback`` at :data:`EXPLORE_MARGINS` (at high quality one step of a coefficient is smaller than a pixel's
+    rounding, so which way each pixel rounds decides). Per MCU the candidate whose encoding differs from the file
+    least is kept; ``fallback`` (the file's own decoded pixels) is the last candidate. Returns the ``(1, C, h, w)``
+    uint8 image and its agreement.
     """
     generator = torch.Generator().manual_seed(0)
     best = project_consistent(z, target).round().to(torch.uint8)
     best_code = encode(best)
     best_misses = mcu_mismatches(best_code, target)
     current, code = best, best_code
-    explored: list[torch.Tensor] = []  # the best image's projections at EXPLORE_MARGINS, made once
+    explored: list[torch.Tensor] = []  # projections of the best image and the fallback at EXPLORE_MARGINS, made once
     total = rounds + explore + (fallback is not None)
     for attempt in range(total):
         if not bool(best_misses.any()):
@@ -449,7 +449,8 @@ def integer_antecedent(
             candidate = (moved + dither).round().clamp(0, 255).to(torch.uint8)
         else:
             if not explored:
-                explored = [project_consistent(best.double(), target, margin) for margin in EXPLORE_MARGINS]
+                starts = [best] if fallback is None else [best, fallback]
+                explored = [project_consistent(x.double(), target, m) for m in EXPLORE_MARGINS for x in starts]
             moved = explored[attempt % len(explored)]
             noise = torch.rand(z.shape, generator=generator, dtype=torch.float64)
             candidate = (moved + noise).floor().clamp(0, 255).to(torch.uint8)
