@@ -56,8 +56,11 @@ def cpu_model() -> str:
 
 
 def commit() -> str:
-    found = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
-    return found.stdout.strip() or "unknown"
+    """HEAD of the repository, ``+dirty`` when ``srcli/`` differs from it (the code imported is not the commit's)."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "srcli"], capture_output=True, text=True, check=False)
+    return (head or "unknown") + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def paired(differences: list[float]) -> tuple[float, float | None]:
@@ -155,7 +158,8 @@ def markdown(result: dict) -> str:
     lines = [
         "# Real-ESRGAN x4plus on JPEG LRs, bare and through `srcli project`",
         "",
-        f"Commit `{result['commit']}`, {result['cpu']}, load {result['loadavg']}. "
+        f"Commit `{result['commit']}` (at the end `{result['commit_now']}`), {result['cpu']}, "
+        f"load {result['loadavg']}. "
         "LR = `Image.reduce(4)` of the HR, Pillow JPEG 4:2:0. PSNR-Y against HR (border 4); "
         "grid = 32-pixel `block_border_ratio`; coefficients = share of the file's DCT coefficients the saved "
         "file reproduces (reduce, encode with the file's tables).",
@@ -207,7 +211,7 @@ def tasks(args: argparse.Namespace, qualities: list[int]) -> list[tuple[Path, in
     return [(path, quality) for path in order for quality in qualities]
 
 
-def write(args: argparse.Namespace, qualities: list[int], rows: list[dict], total: int) -> str:
+def write(args: argparse.Namespace, qualities: list[int], rows: list[dict], total: int, started: str) -> str:
     summary = []
     for name in ("BSD68", "Set14"):
         for quality in qualities:
@@ -215,7 +219,8 @@ def write(args: argparse.Namespace, qualities: list[int], rows: list[dict], tota
             if chosen:
                 summary.append({"set": name, "quality": quality, **summarise(chosen)})
     result = {
-        "commit": commit(),
+        "commit": started,
+        "commit_now": commit(),
         "cpu": cpu_model(),
         "threads": args.threads,
         "jobs": args.jobs,
@@ -247,7 +252,7 @@ def main() -> None:
     if not args.weights.is_file():
         parser.error(f"{args.weights}: no such weights (see ncnn_to_torch.py)")
 
-    todo, rows = tasks(args, qualities), []
+    todo, rows, started = tasks(args, qualities), [], commit()
     with tempfile.TemporaryDirectory(prefix="jpeg-x4plus-") as temporary:
         work = Path(temporary)
         if args.jobs > 1:
@@ -256,14 +261,15 @@ def main() -> None:
             with pool:
                 done = as_completed([pool.submit(_task, path, quality, work) for path, quality in todo])
                 results = (future.result() for future in done)
-                rows = _collect(args, qualities, results, len(todo))
+                rows = _collect(args, qualities, results, len(todo), started)
         else:
             _load(args.weights, args.threads)
-            rows = _collect(args, qualities, (_task(path, quality, work) for path, quality in todo), len(todo))
-    print(write(args, qualities, rows, len(todo)))
+            results = (_task(path, quality, work) for path, quality in todo)
+            rows = _collect(args, qualities, results, len(todo), started)
+    print(write(args, qualities, rows, len(todo), started))
 
 
-def _collect(args: argparse.Namespace, qualities: list[int], results, total: int) -> list[dict]:
+def _collect(args: argparse.Namespace, qualities: list[int], results, total: int, started: str) -> list[dict]:
     """Rows as they come, each printed, the files rewritten after every one (a cut run keeps what it measured)."""
     rows = []
     for row in results:
@@ -274,7 +280,7 @@ def _collect(args: argparse.Namespace, qualities: list[int], results, total: int
             f"{row['seconds']}",
             flush=True,
         )
-        write(args, qualities, rows, total)
+        write(args, qualities, rows, total, started)
     return rows
 
 
