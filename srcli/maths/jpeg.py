@@ -394,7 +394,7 @@ REPAIR_ROUNDS = 12
 EXPLORE_ROUNDS = 60
 """Stochastic roundings it tries after them (measured on BSD68 crops at q40–90: 20 left 1 in 10⁵ coefficients
 wrong at q40, 60 none)."""
-STALL_ROUNDS = 16
+STALL_ROUNDS = 40
 """Rounds without a better MCU after which the repair stops exploring (the MCUs left are usually saturated)."""
 EXPLORE_MARGINS = (0.5 * MARGIN, MARGIN, 2 * MARGIN, 3 * MARGIN)
 """The margins of the projections those roundings start from, in turn."""
