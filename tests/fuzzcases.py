@@ -681,6 +681,35 @@ def _interrupted_batch(folder: Path, outcome: Outcome) -> str | None:
 
 
 def issue_cases() -> list[Case]:
+    """Every case of issue 28 (on main at 1098978) and of issue 39, as the command lines that showed it."""
+    return issue_28_cases() + issue_39_cases()
+
+
+def _empty_png_folder(folder: Path) -> None:
+    (folder / "hollow").mkdir()
+    (folder / "hollow" / "empty.png").write_bytes(b"")
+
+
+def _empty_png(folder: Path) -> None:
+    (folder / "empty.png").write_bytes(b"")
+
+
+def issue_39_cases() -> list[Case]:
+    """What a new user tripped over in issue 39: every command under upscale's contract."""
+    bench = ["bench", "--model", "x2.safetensors", "--json"]
+    return [
+        case("bench --data a missing folder", [*bench, "--data", "nonexistent"], 2, message="no such folder",
+             stdout="empty"),
+        case("bench --data an empty folder", [*bench, "--data", "dir"], 2, message="no images", stdout="empty"),
+        case("bench --data a folder holding an empty .png", [*bench, "--data", "hollow"], 2, message="empty file",
+             stdout="empty", setup=_empty_png_folder),
+        case("bench --data a file", [*bench, "--data", "a.png"], 2, message="not a folder", stdout="empty"),
+        case("bench --data good, then missing", [*bench, "--data", "bench", "--data", "nonexistent"], 2,
+             message="no such folder", stdout="empty"),
+    ]  # fmt: skip
+
+
+def issue_28_cases() -> list[Case]:
     """Every case of issue 28 (on main at 1098978), as the command lines that showed it."""
     up = ["upscale", "a.png", "--model", "x2.safetensors"]
     return [

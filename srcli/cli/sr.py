@@ -258,9 +258,11 @@ def bench(
     import torch
 
     from srcli.checkpoints.plan import plan_sr
-    from srcli.tasks.bench import bench_folder, peak_memory_mb
+    from srcli.tasks.bench import bench_files, bench_folder, peak_memory_mb
     from srcli.tasks.sr import resample_record, stage_correction
 
+    for folder in data:  # a missing or empty folder: one line, before any model is loaded
+        bench_files(folder)
     if threads:
         torch.set_num_threads(threads)
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
