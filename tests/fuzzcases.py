@@ -1,16 +1,16 @@
 """What a new user gets wrong, and the one contract srcli must keep for each (tests/cli/test_robustness.py,
 benchmarks/robustness.py).
 
-A :class:`Case` is a command line run in a fresh folder holding the assets of :func:`make_assets`,
-under the :class:`tests.sandbox.Sandbox`'s memory and time limits. :func:`judge` holds it to the
-contract: the documented exit status (0 done, 1 a file of the batch failed, 2 bad input, 130
-Ctrl-C; never 70, a bug, nor a hang or a kill), no traceback, on failure exactly one line on stderr
-(``srcli: error: …``), nothing created, changed or removed unless it succeeded (and then only its
-outputs, with the permissions a plain write gives under umask 022), stdout holding the image or the
-JSON, never both.
+A :class:`Case` is a command line run in a fresh folder holding the assets of :func:`make_assets`, under the
+:class:`tests.sandbox.Sandbox`'s memory and time limits. :func:`judge` holds it to the contract: the
+documented exit status (0 done, 1 some files of a batch failed and others not, 2 bad input or every file
+failed, 130 Ctrl-C; never 70, a bug, nor a hang or a kill), no traceback, on failure exactly one line on
+stderr (``srcli: error: …``), nothing created, changed or removed unless it succeeded (and then only its
+outputs, with the permissions a plain write gives under umask 022), stdout holding the image or the JSON,
+never both.
 
 The cases come from three generators a fuzzer draws from (:func:`numeric_case`, :func:`output_case`,
-:func:`checkpoint_case`) and from the list of issue 28 (:func:`issue_cases`).
+:func:`checkpoint_case`) and from the lists of issues 28 and 39 (:func:`issue_cases`).
 """
 
 from __future__ import annotations
@@ -499,11 +499,11 @@ def output_case(inputs: tuple[str, ...], spec: str | None, flags: tuple[str, ...
             return refused("--ext asks for")
         if str(path).startswith(("/proc/", "missing/")):
             message = "does not exist" if str(path).startswith("missing/") else "cannot write"
-            return case(name, args, 1, message=message, stdin=stdin, stdout=stdout)
+            return case(name, args, 2, message=message, stdin=stdin, stdout=stdout)
         if exists and not overwrite:
             if skip:
                 return case(name, args, 0, stdin=stdin, stdout=stdout)  # skipped: nothing changes
-            return case(name, args, 1, message="exists", stdin=stdin, stdout=stdout)
+            return case(name, args, 2, message="exists", stdin=stdin, stdout=stdout)
         return case(name, args, 0, outputs=(str(path),), stdin=stdin, stdout=stdout)
     if exists == "file":
         return refused("is a file" if (folder_spec or not single) else "neither a folder nor an image")
@@ -590,7 +590,8 @@ def checkpoint_case(kind: str, position: float) -> Case:
     """``upscale a.png --model BAD`` for one corruption: refused in one line, the payload never run.
 
     A flipped byte may land where it changes nothing that matters (a low mantissa bit): then the
-    upscale succeeds, or the network's output is refused as a failed file (exit 1); either is honest.
+    upscale succeeds, or the network's output is refused as a failed file (exit 2, the only file); either
+    is honest.
     So for a huge but finite weight.
     """
     name = "bad.pth" if kind in ("pickle", "text", "zip") else "bad.safetensors"
@@ -605,7 +606,7 @@ def checkpoint_case(kind: str, position: float) -> Case:
     if kind == "flip":
         return case(title, args, {0, 1, 2}, outputs=("out.png",), setup=setup)
     if kind == "huge":  # finite, so loadable: the output is refused where it overflows (a failed file), else used
-        return case(title, args, {0, 1}, outputs=("out.png",), setup=setup)
+        return case(title, args, {0, 2}, outputs=("out.png",), setup=setup)
     return case(title, args, 2, setup=setup)
 
 
@@ -704,6 +705,10 @@ def issue_39_cases() -> list[Case]:
         case("bench --data a folder holding an empty .png", [*bench, "--data", "hollow"], 2, message="empty file",
              stdout="empty", setup=_empty_png_folder),
         case("bench --data a file", [*bench, "--data", "a.png"], 2, message="not a folder", stdout="empty"),
+        case("upscale an empty .png -o x.png", ["upscale", "empty.png", "--model", "x2.safetensors", "-o", "x.png"],
+             2, message="empty file", setup=_empty_png),
+        case("colorize an empty .png -o x.png", ["colorize", "empty.png", "-o", "x.png"], 2, message="empty file",
+             setup=_empty_png),
         case("bench --data good, then missing", [*bench, "--data", "bench", "--data", "nonexistent"], 2,
              message="no such folder", stdout="empty"),
     ]  # fmt: skip
@@ -732,7 +737,7 @@ def issue_28_cases() -> list[Case]:
         case("-o an existing file, two inputs (colorize)", ["colorize", "a.png", "b.png", "-o", "notes.txt", "-q"],
              2, message="is a file"),
         case("-o - --json", [*up, "-o", "-", "--json"], 2, message="--json", stdout="empty"),
-        case("-o - with a failing input", ["upscale", "notes.txt", "--model", "x2.safetensors", "-o", "-"], 1,
+        case("-o - with a failing input", ["upscale", "notes.txt", "--model", "x2.safetensors", "-o", "-"], 2,
              message="notes.txt", stdout="empty"),
         case("-o - --ext jpg", [*up, "-o", "-", "--ext", "jpg"], 0, stdout="jpeg"),
         case("-o - --ext webp", [*up, "-o", "-", "--ext", "webp"], 0, stdout="webp"),
@@ -742,7 +747,7 @@ def issue_28_cases() -> list[Case]:
         case("-o out.gif", [*up, "-o", "out.gif", "-q"], 2, message=".gif"),
         case("-o file.png/ --overwrite", [*up, "-o", "old.png/", "--overwrite", "-q"], 2, message="is a file",
              check=_old_is_untouched),
-        case("-o /proc/x.png", [*up, "-o", "/proc/srcli-x.png", "-q"], 1, message="cannot write ("),
+        case("-o /proc/x.png", [*up, "-o", "/proc/srcli-x.png", "-q"], 2, message="cannot write ("),
         case("a refused name collision", ["upscale", "s1/x.png", "s2/x.png", "--model", "x2.safetensors",
                                           "-o", "out", "-q"], 2,
              message="would both be written", setup=_collision),
@@ -759,6 +764,6 @@ def issue_28_cases() -> list[Case]:
         case("the shipped checkpoint unchanged", ["upscale", "a.png", "--scale", "2", "-o", "out.png", "-q"], 0,
              outputs=("out.png",), weights=True, setup=_copy_shipped),
         case("no hard links: a new file", [*up, "-o", "out.png", "-q"], 0, outputs=("out.png",), no_hard_links=True),
-        case("no hard links: never clobbers", [*up, "-o", "old.png", "-q"], 1, message="exists", no_hard_links=True,
+        case("no hard links: never clobbers", [*up, "-o", "old.png", "-q"], 2, message="exists", no_hard_links=True,
              check=_old_is_untouched),
     ]  # fmt: skip

@@ -75,7 +75,7 @@ def colorize(
 ) -> None:
     """Colorize gray images. The saved file turns back into the input gray exactly (its channel
     mean, or with --gray bt601 Pillow's convert('L')). Colour input is made gray first; alpha is
-    kept. Reports consistency and colourfulness per file. Exit 1 if any file failed."""
+    kept. Reports consistency and colourfulness per file. Exit 1 if some files failed, 2 if every one did."""
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.colorize import Colorize, colorize_task
     from srcli.tasks.run import RunOptions

@@ -21,9 +21,11 @@ from srcli.errors import OptionError, SrcliError
 from srcli.tasks.interrupts import Terminated
 
 EXIT_FAILED = 1
-"""Some file of a batch failed (each is reported), or ``check`` found the output below its threshold."""
+"""Some files of a batch failed and others were done or skipped (each is reported), or ``check`` found the
+output below its threshold."""
 EXIT_BAD_INPUT = 2
-"""The input, an option or a model cannot be used: one line on stderr, nothing written."""
+"""The input, an option or a model cannot be used: one line on stderr, nothing written. So for a batch
+whose every file failed (a single input that failed included)."""
 EXIT_INTERNAL = 70
 """A bug in srcli (BSD ``EX_SOFTWARE``): one line saying so, then the traceback."""
 EXIT_INTERRUPTED = 130
@@ -262,8 +264,9 @@ def run_jobs(
     quiet: bool,
     ray: RaySettings | None = None,
 ) -> None:
-    """Run a batch with progress and a summary (see :func:`srcli.cli.report.run_batch`); exit 1 if any
-    file failed, 130 when Ctrl-C stopped it, 143 when SIGTERM did.
+    """Run a batch with progress and a summary (see :func:`srcli.cli.report.run_batch`); exit 2 if every
+    file failed (nothing written: bad input, as a single input that fails), 1 if some did and others were
+    done or skipped, 130 when Ctrl-C stopped it, 143 when SIGTERM did.
 
     Here every file goes through :func:`srcli.tasks.run.run_job` with ``task``; with ``ray`` each Ray
     worker does the same with its own task, ``make_task(options)`` on its own device
@@ -285,11 +288,11 @@ def run_jobs(
         def records(starting: Callable) -> Iterator[dict[str, Any]]:
             return ray_records(jobs, batch, report.note if not quiet else lambda message: None)
 
-    failed, stopped = report.run_batch(len(jobs), records, json_output, quiet)
+    failed, reported, stopped = report.run_batch(len(jobs), records, json_output, quiet)
     if stopped is not None:
         raise typer.Exit(EXIT_TERMINATED if stopped == "SIGTERM" else EXIT_INTERRUPTED)
     if failed:
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(EXIT_BAD_INPUT if failed == reported else EXIT_FAILED)
 
 
 Ray = Annotated[

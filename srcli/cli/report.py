@@ -116,15 +116,15 @@ Records = Callable[[Callable[[Any], Callable[[int, int], None]]], Iterator[dict[
 engine calls ``starting(job)`` before each file, for the callback that shows its tiles' progress."""
 
 
-def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> tuple[int, str | None]:
-    """Report a batch of ``total`` files as its records come; returns ``(files failed, what stopped it)``:
-    None, ``"Ctrl-C"`` or ``"SIGTERM"``.
+def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> tuple[int, int, str | None]:
+    """Report a batch of ``total`` files as its records come; returns ``(files failed, files reported,
+    what stopped it)``: None, ``"Ctrl-C"`` or ``"SIGTERM"``.
 
-    A failing file has a record with ``error`` and the batch goes on; with ``quiet`` (no table) its
-    error is one line on stderr. Records go to stdout as JSON Lines with ``json_output``; a progress bar
-    and then a summary table go to stderr unless ``quiet``. Ctrl-C or SIGTERM stops the batch
-    (:mod:`srcli.tasks.interrupts`): at once while a file is computed, after its record while one is
-    written; the files done are listed, and one line says where it stopped.
+    A failing file has a record with ``error`` and the batch goes on; with ``quiet`` (no table), or where it
+    is the batch's only file (no table then), its error is one line on stderr. Records go to stdout as JSON
+    Lines with ``json_output``; a progress bar and then a summary table go to stderr unless ``quiet``. Ctrl-C
+    or SIGTERM stops the batch (:mod:`srcli.tasks.interrupts`): at once while a file is computed, after its
+    record while one is written; the files done are listed, and one line says where it stopped.
     """
     from pathlib import Path
 
@@ -157,7 +157,7 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
         try:
             for record in stream:
                 progress.update(tiles, visible=False)
-                if record["error"] and quiet:  # no table to show it in: one line
+                if record["error"] and (quiet or total == 1):  # no table, or one for one failure: one line
                     message, source = str(record["error"]), str(record["input"])
                     error(message if source in message else f"{source}: {message}")
                 done.append(record)
@@ -174,7 +174,7 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
             if close is not None:
                 close()  # the engine stops and cleans up before the summary
     failed = sum(1 for record in done if record.get("error"))
-    if not quiet:
+    if not quiet and not (total == 1 and failed == 1):  # a single input that failed: its one line said it
         ran = next((describe_run(record) for record in done if not record.get("error") and "model" in record), "")
         title = f"{len(done)} file(s), {failed} failed" + (f" · {ran}" if ran else "")
         print_table(
@@ -184,4 +184,4 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
         )
     if stopped:
         interrupted(f"stopped after {len(done)} of {total} file(s); the files written are complete")
-    return failed, stopped
+    return failed, len(done), stopped

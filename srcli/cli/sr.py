@@ -141,7 +141,7 @@ def upscale(
 ) -> None:
     """Upscale images ×2 to ×8. Every saved file is exactly consistent with its input: its
     box downsample (or the --degradation's) equals the input byte for byte (alpha and 16-bit too).
-    Exit 1 if any file failed."""
+    Exit 1 if some files failed, 2 if every one did."""
     from srcli.checkpoints.plan import plan_upscale
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.upscale import upscale_task
@@ -219,7 +219,7 @@ def deblur(
 ) -> None:
     """Deblur images with a known blur kernel (USRNet at scale 1). The result is projected so that blurring
     it with the kernel gives the input back to within the noise and the input's rounding: the report gives
-    that residual. Exit 1 if any file failed."""
+    that residual. Exit 1 if some files failed, 2 if every one did."""
     from srcli.checkpoints.resolve import default_name, resolve
     from srcli.io.degradation_spec import degradation_kernel
     from srcli.tasks.batch import plan_jobs

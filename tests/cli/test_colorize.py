@@ -71,7 +71,7 @@ def test_sixteen_bit_gray_stays_sixteen_bit_and_exact(cli, tmp_path, generator, 
 def test_bt601_of_a_sixteen_bit_image_is_a_clear_error(cli, tmp_path, generator, model_path):
     image = save_png16(tmp_path / "in.png", random_channels(generator, 1, 8, 8, 65535))
     result = cli("colorize", image, "-o", tmp_path / "out.png", "--model", model_path, "--gray", "bt601", "--json")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "use --gray mean for 16-bit" in json.loads(result.stdout.splitlines()[0])["error"]
     assert not (tmp_path / "out.png").exists()
 

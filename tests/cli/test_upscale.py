@@ -200,6 +200,20 @@ def test_folder_with_bad_files_goes_on_and_exits_1(cli, models, tmp_path, genera
     assert sorted(p.name for p in out.iterdir()) == ["good_x4.png"]
 
 
+def test_a_batch_whose_every_file_fails_is_bad_input_and_exits_2(cli, models, tmp_path, generator):
+    """Exit 2 where nothing was written (a single input that fails included), 1 where some files were."""
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "notes.jpg").write_text("not an image at all")
+    single = cli("upscale", tmp_path / "empty.png", "--model", models[4], "-o", tmp_path / "x.png")
+    assert single.exit_code == 2 and single.stderr.strip().splitlines()[-1].startswith("srcli: error:")
+    every = cli("upscale", tmp_path / "empty.png", tmp_path / "notes.jpg", "--model", models[4], "--json", "-q")
+    assert every.exit_code == 2 and len(every.stdout.splitlines()) == 2
+    good = save_8bit(tmp_path / "good.png", smooth_channels(generator, 3, 6, 6))
+    some = cli("upscale", good, tmp_path / "empty.png", "--model", models[4], "--json", "-q")
+    assert some.exit_code == 1 and (tmp_path / "good_x4.png").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.png", "good.png", "good_x4.png", "notes.jpg"]
+
+
 def test_a_second_run_over_a_folder_leaves_its_own_outputs_alone(cli, models, tmp_path, generator):
     save_8bit(tmp_path / "photo.png", smooth_channels(generator, 3, 6, 6))
     assert cli("upscale", tmp_path, "--model", models[2], "--scale", "2", "-q").exit_code == 0
@@ -238,7 +252,7 @@ def test_existing_outputs_skip_or_refuse_or_overwrite(cli, models, tmp_path, gen
     target = tmp_path / "in_x4.png"
     target.write_bytes(b"keep me")
     refused = cli("upscale", source, "--model", models[4], "--json", "-q")
-    assert refused.exit_code == 1 and "--overwrite" in json.loads(refused.stdout)["error"]
+    assert refused.exit_code == 2 and "--overwrite" in json.loads(refused.stdout)["error"]  # its only file failed
     skipped = cli("upscale", source, "--model", models[4], "--skip-existing", "--json", "-q")
     assert skipped.exit_code == 0 and json.loads(skipped.stdout)["skipped"] is True
     assert target.read_bytes() == b"keep me"
