@@ -695,6 +695,32 @@ def _empty_png(folder: Path) -> None:
     (folder / "empty.png").write_bytes(b"")
 
 
+def _silent(folder: Path, outcome: Outcome) -> str | None:
+    return f"-q left {len(outcome.stderr_lines)} line(s) on stderr" if outcome.stderr.strip() else None
+
+
+QUIET_AND_JSON = {
+    "check": ["check", "sr.png", "lr.png"],
+    "cs sample": ["cs", "sample", "a.png", "--ratio", "0.1", "-o", "s.safetensors"],
+    "cs reconstruct": ["cs", "reconstruct", "m.safetensors", "-o", "out.png"],
+    "degrade": ["degrade", "a.png", "--scale", "2", "-o", "small.png"],
+    "bench": ["bench", "--data", "bench", "--model", "x2.safetensors"],
+    "project": ["project", "sr.png", "lr.png", "-o", "p.png"],
+}
+"""A command line of each command that gained -q and --json in issue 39, and what it writes."""
+WRITES = {"cs sample": ("s.safetensors",), "cs reconstruct": ("out.png",), "degrade": ("small.png",),
+          "project": ("p.png",)}  # fmt: skip
+
+
+def _quiet_and_json_cases() -> list[Case]:
+    cases = []
+    for name, args in QUIET_AND_JSON.items():
+        outputs = WRITES.get(name, ())
+        cases.append(case(f"{name} -q", [*args, "-q"], 0, outputs=outputs, stdout="empty", check=_silent))
+        cases.append(case(f"{name} --json", [*args, "--json"], 0, outputs=outputs, stdout="json", check=_silent))
+    return cases
+
+
 def issue_39_cases() -> list[Case]:
     """What a new user tripped over in issue 39: every command under upscale's contract."""
     bench = ["bench", "--model", "x2.safetensors", "--json"]
@@ -711,6 +737,9 @@ def issue_39_cases() -> list[Case]:
              setup=_empty_png),
         case("bench --data good, then missing", [*bench, "--data", "bench", "--data", "nonexistent"], 2,
              message="no such folder", stdout="empty"),
+        case("degrade -o - --json", ["degrade", "a.png", "--scale", "2", "-o", "-", "--json"], 2, message="--json",
+             stdout="empty"),
+        *_quiet_and_json_cases(),
     ]  # fmt: skip
 
 

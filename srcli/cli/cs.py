@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 
 from srcli.cli import report
-from srcli.cli.common import Device, DeviceOption, Half, Json, NoPd, Overwrite, fail, refuse_stdout_twice, run_options
+from srcli.cli.common import (
+    Device,
+    DeviceOption,
+    Half,
+    Json,
+    NoPd,
+    Overwrite,
+    Quiet,
+    fail,
+    refuse_stdout_twice,
+    run_options,
+)
 
 cs_app = typer.Typer(
     help="Block compressed sensing: sample an image into measurements, reconstruct it with a network and PD.",
@@ -25,6 +36,7 @@ def cs_sample(
     seed: Annotated[int, typer.Option(help="Seed of the sensing rows (the shipped models use 0).")] = 0,
     overwrite: Overwrite = False,
     json_output: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """Measure IMAGE: per 32×32 block and channel, M orthonormal random projections, saved as
     float32 with everything reconstruction needs (sides that are not multiples of 32 are padded)."""
@@ -36,6 +48,7 @@ def cs_sample(
     record = sample_file(image, output, ratio, seed, overwrite)
     if json_output:
         report.print_json(record)
+    if json_output or quiet:
         return
     if record["alpha_dropped"]:
         report.note(f"{image}: alpha is not measured (only colour)")
@@ -60,6 +73,7 @@ def cs_reconstruct(
     no_pd: NoPd = False,
     overwrite: Overwrite = False,
     json_output: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """Reconstruct an image from its measurements: a learned linear estimate per block, a refiner
     network, then PD, which restores the measured part exactly. Reports the measurement-consistency
@@ -75,6 +89,7 @@ def cs_reconstruct(
     record = run_file(Job(str(measurements), str(output)), Reconstruct(model, options), overwrite)
     if json_output:
         report.print_json(record)
+    if json_output or quiet:
         return
     report.print_table(
         f"{measurements} → {output}",

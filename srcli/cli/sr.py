@@ -251,6 +251,7 @@ def bench(
     realism: Realism = None,
     threads: Threads = None,
     json_output: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """PSNR-Y/SSIM of a model beside bicubic (box LR, protocol of shared/README.md), LR-consistency
     of its saved outputs, NIQE (lower is more natural) and detail energy (Laplacian energy relative to
@@ -287,6 +288,7 @@ def bench(
                     "peak_memory_mb": round(peak_memory_mb(), 1),
                 }
             )
+    if json_output or quiet:
         return
     rows = [
         [
