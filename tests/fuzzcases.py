@@ -333,6 +333,10 @@ NUMERIC = [
         ("out.png",),
         refusal=lambda v: "upscales ×2" if v is not None and 3 <= v <= 8 else None,
     ),
+    NumericOption("--quality", int, (*UPSCALE[:-3], "-o", "out.jpg", "-q"), lambda v: 1 <= v <= 100, ("out.jpg",)),
+    NumericOption(
+        "--quality", int, ("colorize", "g.png", "-o", "out.webp", "-q"), lambda v: 1 <= v <= 100, ("out.webp",)
+    ),
     NumericOption("--temperature", float, COLORIZE, lambda v: 0.01 <= v <= 100, ("out.png",)),
     NumericOption("--saturation", float, COLORIZE, lambda v: 0 <= v <= 10, ("out.png",)),
     NumericOption("--tile", int, COLORIZE, _not_negative, ("out.png",)),
@@ -740,6 +744,11 @@ def issue_39_cases() -> list[Case]:
         case("degrade -o - --json", ["degrade", "a.png", "--scale", "2", "-o", "-", "--json"], 2, message="--json",
              stdout="empty"),
         *_quiet_and_json_cases(),
+        case("upscale --quality for a PNG", ["upscale", "a.png", "--model", "x2.safetensors", "-o", "x.png",
+                                            "--quality", "80"], 2, message="--quality"),
+        case("colorize --quality, no --ext", ["colorize", "g.png", "--quality", "80"], 2, message="--quality"),
+        case("upscale -o - --ext jpg --quality 30", ["upscale", "a.png", "--model", "x2.safetensors", "-o", "-",
+                                                    "--ext", "jpg", "--quality", "30"], 0, stdout="jpeg"),
     ]  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -180,6 +181,31 @@ ExtOption = Annotated[
 def chosen_ext(ext: Ext | None) -> str | None:
     """The ``--ext`` asked for, or None where it was not given (png, or ``-o FILE``'s own format)."""
     return ext.value if ext is not None else None
+
+
+Quality = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=100,
+        help="JPEG or WebP quality, 1 to 100 (lossy: the file is not exact) [default: JPEG 95, WebP lossless].",
+        show_default=False,
+    ),
+]
+
+
+def with_quality(options: Any, quality: int | None, jobs: list) -> Any:
+    """``options`` with the ``--quality`` of JPEG or WebP output; refuses it for any other format (one line)."""
+    if quality is None:
+        return options
+    from srcli.io.images import LOSSY_FORMATS, SAVE_FORMATS
+
+    for job in jobs:
+        image_format = SAVE_FORMATS.get(job.suffix.lower(), job.suffix)
+        if image_format not in LOSSY_FORMATS:
+            where = "stdout" if job.target == "-" else job.target
+            fail(f"--quality is for JPEG or WebP output, not {image_format} ({where}); pass --ext jpg or --ext webp")
+    return dataclasses.replace(options, quality=quality)
 
 
 Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders; keep the tree under -o.")]

@@ -20,6 +20,7 @@ from srcli.cli.common import (
     NoPd,
     Output,
     Overwrite,
+    Quality,
     Quiet,
     Ray,
     RayAddress,
@@ -33,6 +34,7 @@ from srcli.cli.common import (
     ray_settings,
     run_jobs,
     run_options,
+    with_quality,
 )
 
 OVERLAP_CAP = 32
@@ -130,6 +132,7 @@ def upscale(
     ] = 0.0,
     suffix: Annotated[str | None, typer.Option(help="Added to each output name [default: _x{scale}].")] = None,
     ext: ExtOption = None,
+    quality: Quality = None,
     recursive: Recursive = False,
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
@@ -157,6 +160,7 @@ def upscale(
         return upscale_task(plan_upscale(model, scale, degradation, realism, noise, ensemble), options)
 
     jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{plan.scale}", chosen_ext(ext), recursive)
+    options = with_quality(options, quality, jobs)
     if not quiet and not plan.kernel_conditioned:
         _note_plan(plan.sr, plan.kind, degradation if model is None and realism is None else None)
     task = upscale_task(plan, options)
@@ -211,6 +215,7 @@ def deblur(
     no_pd: NoPd = False,
     suffix: Annotated[str, typer.Option(help="Added to each output name.")] = "_deblurred",
     ext: ExtOption = None,
+    quality: Quality = None,
     recursive: Recursive = False,
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
@@ -230,9 +235,10 @@ def deblur(
     if not 0 <= noise < 1e4:
         fail(f"--noise must be a level in [0, 10000), got {noise}")
     options = run_options(device, tile, tile_overlap, half, no_pd)
+    jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)
+    options = with_quality(options, quality, jobs)
     found, _ = resolve(model if model is not None else default_name("kernel", "deblurring"), "kernel")
     task = deblur_task(found, options, kernel, noise)
-    jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)
     run_jobs(jobs, task, lambda options: deblur_task(found, options, kernel, noise), overwrite, skip_existing,
              json_output, quiet or output == "-")  # fmt: skip
 

@@ -415,3 +415,20 @@ def test_a_receptive_field_wider_than_the_overlap_is_blended_and_said(cli, tmp_p
     assert record["tiles_as_untiled"] is False and "receptive radius" in result.stderr
     whole = cli("upscale", source, "--model", model, "--tile", "0", "-o", tmp_path / "whole.png", "--json", "-q")
     assert json.loads(whole.stdout)["tiles_as_untiled"] is True
+
+
+def test_quality_sets_jpeg_and_lossy_webp_and_is_refused_for_png(cli, models, tmp_path, generator):
+
+    source = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 24, 24))
+    sizes = {}
+    for name, extra in (("default.jpg", ()), ("q20.jpg", ("--quality", "20")), ("lossless.webp", ()),
+                        ("q20.webp", ("--quality", "20"))):  # fmt: skip
+        result = cli("upscale", source, "--model", models[2], "--scale", "2", "-o", tmp_path / name, "-q", *extra)
+        assert result.exit_code == 0, result.output
+        sizes[name] = (tmp_path / name).stat().st_size
+    assert sizes["q20.jpg"] < sizes["default.jpg"] and sizes["q20.webp"] < sizes["lossless.webp"]
+    with Image.open(tmp_path / "q20.webp") as lossy, Image.open(tmp_path / "lossless.webp") as lossless:
+        assert lossy.tobytes() != lossless.tobytes()
+    refused = cli("upscale", source, "--model", models[2], "--scale", "2", "-o", tmp_path / "x.png", "--quality", "80")
+    assert refused.exit_code == 2 and "--quality is for JPEG or WebP" in refused.stderr
+    assert not (tmp_path / "x.png").exists()
