@@ -247,7 +247,10 @@ def check_batch_options(output: str | None, json_output: bool, overwrite: bool, 
 
 
 def refuse_stdout_twice(output: object, json_output: bool, flag: str = "-o") -> None:
-    """stdout carries the file (``-``) or the JSON records, never both."""
+    """stdout carries the file (``-``) or the JSON records, never both; and never a file's bytes into a
+    terminal (as gzip and curl refuse to)."""
+    if str(output) == "-" and sys.stdout.isatty():
+        fail(f"{flag} - would write binary data to this terminal; redirect stdout (> FILE, | CMD) or pass {flag} FILE")
     if str(output) == "-" and json_output:
         fail(
             f"{flag} - writes the file to stdout, where --json would write its record too; use {flag} FILE with --json"
