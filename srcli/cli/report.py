@@ -29,13 +29,41 @@ def print_json(record: Mapping[str, object], stream: TextIO | None = None) -> No
     stream.flush()
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+PATH_MIN = 16
+"""The fewest characters a path column is cut to (its end), however narrow the terminal."""
+WRAPPING_MIN = 20
+"""The width a column of prose (not a path) is counted at: it may wrap, a path may not."""
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], paths: Sequence[int] = ()) -> None:
+    """A table on stderr; the columns at indices ``paths`` hold paths, which keep their end (``…/photo_x4.png``)
+    where the table would be wider than the console, as a shell prompt shortens a folder."""
+    cells = [list(row) for row in rows]
+    if paths and cells:
+        widths = [max(len(str(row[index])) for row in [columns, *cells]) for index in range(len(columns))]
+        others = sum(min(width, WRAPPING_MIN) + 3 for index, width in enumerate(widths) if index not in paths)
+        budget = max(PATH_MIN, (stderr.width - others - 1) // len(paths) - 3)
+        for row in cells:
+            for index in paths:
+                row[index] = shorten_path(str(row[index]), budget)
     table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
+    for index, column in enumerate(columns):
+        table.add_column(column, no_wrap=index in paths)
+    for row in cells:
         table.add_row(*row)
     stderr.print(table)
+
+
+def shorten_path(path: str, width: int) -> str:
+    """``path`` in at most ``width`` characters (more where its file name needs them), keeping its end:
+    ``…/examples/starfish_x4.png``."""
+    width = max(width, len(path.rsplit("/", 1)[-1]) + 2)
+    if len(path) <= width:
+        return path
+    tail = path[len(path) - width + 1 :]
+    if "/" in tail[:-1]:
+        tail = tail[tail.index("/") :]  # from a folder boundary: …/folder/photo_x4.png
+    return "…" + tail
 
 
 def note(message: str) -> None:
@@ -181,6 +209,7 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
             f"stopped after {len(done)} of {total} file(s), {failed} failed" if stopped else title,
             ["input", "output", "size", "time", "consistency"],
             [_summary_row(record) for record in done],
+            paths=(0, 1),
         )
     if stopped:
         interrupted(f"stopped after {len(done)} of {total} file(s); the files written are complete")
