@@ -172,7 +172,8 @@ NoPd = Annotated[bool, typer.Option("--no-pd", help="Bare network, no projection
 ExtOption = Annotated[
     Ext | None,
     typer.Option(
-        help="Output format (png, lossless webp and tiff stay exact; jpg is lossy) [default: png, or -o FILE's own].",
+        help="Output format (png, tiff and webp stay exact, webp unless --quality; jpg is lossy) "
+        "[default: png, or -o FILE's own].",
         show_default=False,
     ),
 ]

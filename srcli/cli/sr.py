@@ -48,10 +48,9 @@ Scale = Annotated[
     typer.Option(
         "--scale",
         "-s",
-        help="Upscaling factor, an integer from 2 to 8 [default: the --model's own factor, else 4]. Where no "
-        "shipped model or product of them has it (3, 5, 6, 7 while x2, x4, x8 ship), the next larger one runs "
-        "(x4 for 3, x8 for 5 to 7) and its estimate is resampled before the projection, as for a --model of a "
-        "larger factor; the report says so.",
+        help="Upscaling factor, an integer from 2 to 8 [default: the --model's own factor, else 4]. Shipped "
+        "models run ×2, ×3, ×4 and ×8, and ×6 as ×2 then ×3; for ×5 and ×7 the next larger (×6, ×8) runs and its "
+        "estimate is resampled before the projection, as for a --model of a larger factor; the report says so.",
         show_default=False,
     ),
 ]
