@@ -156,17 +156,28 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
     """
     from pathlib import Path
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from srcli.tasks.interrupts import Terminated, held_interrupts
 
     stdout = sys.stdout  # the engine may send other writers' lines elsewhere meanwhile (srcli.tasks.raybatch)
     done: list[dict[str, Any]] = []
     progress = Progress(
+        SpinnerColumn(),  # turns while a file is finished and written, when no count moves
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
         console=stderr,
         disable=quiet or not stderr.is_terminal,  # a log file gets the table, not a bar's leftovers
         transient=True,
@@ -178,8 +189,14 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
 
         def starting(job) -> Callable[[int, int], None]:
             progress.update(files, description=f"[bold]{Path(job.source).name}")
-            progress.reset(tiles, total=1, visible=True)
-            return lambda finished, all_tiles: progress.update(tiles, completed=finished, total=all_tiles)
+            progress.reset(tiles, total=1, visible=True, description="tiles")
+
+            def on_tile(finished: int, all_tiles: int) -> None:
+                last = finished >= all_tiles  # then the finish and the write, which no tile count measures
+                progress.update(tiles, completed=finished, total=all_tiles, description="writing" if last else "tiles",
+                                refresh=last)  # fmt: skip
+
+            return on_tile
 
         stream = records(starting)
         try:

@@ -31,3 +31,26 @@ def test_results_table_at_80_columns_shows_the_ends_of_paths(cli, tmp_path, gene
     assert result.exit_code == 0, result.output
     assert "…/starfish.png" in result.stderr and "/starfish_x2.png" in result.stderr
     assert max(len(line) for line in result.stderr.splitlines()) <= 80
+
+
+def test_progress_has_an_eta_and_says_when_a_file_is_being_written(monkeypatch):
+    """After the last tile the bar says "writing" (the finish and the write take a while on a large file)."""
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    screen = io.StringIO()
+    monkeypatch.setattr(report, "stderr", Console(file=screen, force_terminal=True, width=120))
+
+    def records(starting):
+        for name in ("a.png", "b.png"):
+            on_tile = starting(SimpleNamespace(source=name))
+            on_tile(1, 2)
+            on_tile(2, 2)
+            assert "writing" in screen.getvalue()
+            yield {"input": name, "output": name, "error": "failed on purpose"}
+
+    failed, reported, stopped = report.run_batch(2, records, json_output=False, quiet=False)
+    assert (failed, reported, stopped) == (2, 2, None)
+    assert "eta" in screen.getvalue()
