@@ -42,10 +42,13 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]
     if paths and cells:
         widths = [max(len(str(row[index])) for row in [columns, *cells]) for index in range(len(columns))]
         others = sum(min(width, WRAPPING_MIN) + 3 for index, width in enumerate(widths) if index not in paths)
-        budget = max(PATH_MIN, (stderr.width - others - 1) // len(paths) - 3)
+        room, budgets = stderr.width - others - 1 - 3 * len(paths), {}
+        for left, index in enumerate(sorted(paths, key=lambda index: widths[index])):  # the narrow first
+            budgets[index] = min(widths[index], max(PATH_MIN, room // (len(paths) - left)))
+            room -= budgets[index]
         for row in cells:
             for index in paths:
-                row[index] = shorten_path(str(row[index]), budget)
+                row[index] = shorten_path(str(row[index]), budgets[index])
     table = Table(title=title, title_justify="left")
     for index, column in enumerate(columns):
         table.add_column(column, no_wrap=index in paths)
@@ -100,6 +103,9 @@ def _summary_row(record: Mapping[str, Any]) -> list[str]:
         if psnr is None
         else f"{psnr:.2f} dB" + ("" if not record["consistency_exact"] else ", rounds exact")
     )
+    if "gray" in record:  # a colorization: the float PSNR of its gray and whether the gray an editor makes is exact
+        figure = "∞" if psnr is None else f"{psnr:.2f}"
+        verdict = f"{figure} dB, {record['gray']} gray {'exact' if record['consistency_exact'] else 'not exact'}"
     if record.get("consistency") == "jpeg":
         share = record["jpeg_coefficients_reproduced"]
         verdict = "consistent with the JPEG" + (
@@ -222,10 +228,15 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
     if not quiet and not (total == 1 and failed == 1):  # a single input that failed: its one line said it
         ran = next((describe_run(record) for record in done if not record.get("error") and "model" in record), "")
         title = f"{len(done)} file(s), {failed} failed" + (f" · {ran}" if ran else "")
+        columns, rows = ["input", "output", "size", "time", "consistency"], [_summary_row(r) for r in done]
+        if any("colourfulness" in record for record in done):  # a colorization's colour, beside its consistency
+            columns.append("colourfulness")
+            for row, record in zip(rows, done, strict=True):
+                row.append(f"{record['colourfulness']:.1f}" if "colourfulness" in record else "—")
         print_table(
             f"stopped after {len(done)} of {total} file(s), {failed} failed" if stopped else title,
-            ["input", "output", "size", "time", "consistency"],
-            [_summary_row(record) for record in done],
+            columns,
+            rows,
             paths=(0, 1),
         )
     if stopped:
