@@ -1,16 +1,16 @@
 """What a new user gets wrong, and the one contract srcli must keep for each (tests/cli/test_robustness.py,
 benchmarks/robustness.py).
 
-A :class:`Case` is a command line run in a fresh folder holding the assets of :func:`make_assets`,
-under the :class:`tests.sandbox.Sandbox`'s memory and time limits. :func:`judge` holds it to the
-contract: the documented exit status (0 done, 1 a file of the batch failed, 2 bad input, 130
-Ctrl-C; never 70, a bug, nor a hang or a kill), no traceback, on failure exactly one line on stderr
-(``srcli: error: …``), nothing created, changed or removed unless it succeeded (and then only its
-outputs, with the permissions a plain write gives under umask 022), stdout holding the image or the
-JSON, never both.
+A :class:`Case` is a command line run in a fresh folder holding the assets of :func:`make_assets`, under the
+:class:`tests.sandbox.Sandbox`'s memory and time limits. :func:`judge` holds it to the contract: the
+documented exit status (0 done, 1 some files of a batch failed and others not, 2 bad input or every file
+failed, 130 Ctrl-C; never 70, a bug, nor a hang or a kill), no traceback, on failure exactly one line on
+stderr (``srcli: error: …``), nothing created, changed or removed unless it succeeded (and then only its
+outputs, with the permissions a plain write gives under umask 022), stdout holding the image or the JSON,
+never both.
 
 The cases come from three generators a fuzzer draws from (:func:`numeric_case`, :func:`output_case`,
-:func:`checkpoint_case`) and from the list of issue 28 (:func:`issue_cases`).
+:func:`checkpoint_case`) and from the lists of issues 28 and 39 (:func:`issue_cases`).
 """
 
 from __future__ import annotations
@@ -333,6 +333,10 @@ NUMERIC = [
         ("out.png",),
         refusal=lambda v: "upscales ×2" if v is not None and 3 <= v <= 8 else None,
     ),
+    NumericOption("--quality", int, (*UPSCALE[:-3], "-o", "out.jpg", "-q"), lambda v: 1 <= v <= 100, ("out.jpg",)),
+    NumericOption(
+        "--quality", int, ("colorize", "g.png", "-o", "out.webp", "-q"), lambda v: 1 <= v <= 100, ("out.webp",)
+    ),
     NumericOption("--temperature", float, COLORIZE, lambda v: 0.01 <= v <= 100, ("out.png",)),
     NumericOption("--saturation", float, COLORIZE, lambda v: 0 <= v <= 10, ("out.png",)),
     NumericOption("--tile", int, COLORIZE, _not_negative, ("out.png",)),
@@ -340,7 +344,7 @@ NUMERIC = [
     NumericOption(
         "--ratio",
         float,
-        ("cs", "sample", "a.png", "-o", "s.safetensors", "--json"),
+        ("cs", "sample", "a.png", "-o", "s.safetensors", "--json", "--no-model-check"),
         lambda v: 0 < v <= 1,
         ("s.safetensors",),
         "json",
@@ -348,7 +352,7 @@ NUMERIC = [
     NumericOption(
         "--seed",
         int,
-        ("cs", "sample", "a.png", "--ratio", "0.1", "-o", "s.safetensors", "--json"),
+        ("cs", "sample", "a.png", "--ratio", "0.1", "-o", "s.safetensors", "--json", "--no-model-check"),
         _any,
         ("s.safetensors",),
         "json",
@@ -499,11 +503,11 @@ def output_case(inputs: tuple[str, ...], spec: str | None, flags: tuple[str, ...
             return refused("--ext asks for")
         if str(path).startswith(("/proc/", "missing/")):
             message = "does not exist" if str(path).startswith("missing/") else "cannot write"
-            return case(name, args, 1, message=message, stdin=stdin, stdout=stdout)
+            return case(name, args, 2, message=message, stdin=stdin, stdout=stdout)
         if exists and not overwrite:
             if skip:
                 return case(name, args, 0, stdin=stdin, stdout=stdout)  # skipped: nothing changes
-            return case(name, args, 1, message="exists", stdin=stdin, stdout=stdout)
+            return case(name, args, 2, message="exists", stdin=stdin, stdout=stdout)
         return case(name, args, 0, outputs=(str(path),), stdin=stdin, stdout=stdout)
     if exists == "file":
         return refused("is a file" if (folder_spec or not single) else "neither a folder nor an image")
@@ -590,7 +594,8 @@ def checkpoint_case(kind: str, position: float) -> Case:
     """``upscale a.png --model BAD`` for one corruption: refused in one line, the payload never run.
 
     A flipped byte may land where it changes nothing that matters (a low mantissa bit): then the
-    upscale succeeds, or the network's output is refused as a failed file (exit 1); either is honest.
+    upscale succeeds, or the network's output is refused as a failed file (exit 2, the only file); either
+    is honest.
     So for a huge but finite weight.
     """
     name = "bad.pth" if kind in ("pickle", "text", "zip") else "bad.safetensors"
@@ -605,7 +610,7 @@ def checkpoint_case(kind: str, position: float) -> Case:
     if kind == "flip":
         return case(title, args, {0, 1, 2}, outputs=("out.png",), setup=setup)
     if kind == "huge":  # finite, so loadable: the output is refused where it overflows (a failed file), else used
-        return case(title, args, {0, 1}, outputs=("out.png",), setup=setup)
+        return case(title, args, {0, 2}, outputs=("out.png",), setup=setup)
     return case(title, args, 2, setup=setup)
 
 
@@ -681,6 +686,79 @@ def _interrupted_batch(folder: Path, outcome: Outcome) -> str | None:
 
 
 def issue_cases() -> list[Case]:
+    """Every case of issue 28 (on main at 1098978) and of issue 39, as the command lines that showed it."""
+    return issue_28_cases() + issue_39_cases()
+
+
+def _empty_png_folder(folder: Path) -> None:
+    (folder / "hollow").mkdir()
+    (folder / "hollow" / "empty.png").write_bytes(b"")
+
+
+def _empty_png(folder: Path) -> None:
+    (folder / "empty.png").write_bytes(b"")
+
+
+def _silent(folder: Path, outcome: Outcome) -> str | None:
+    return f"-q left {len(outcome.stderr_lines)} line(s) on stderr" if outcome.stderr.strip() else None
+
+
+QUIET_AND_JSON = {
+    "check": ["check", "sr.png", "lr.png"],
+    "cs sample": ["cs", "sample", "a.png", "--ratio", "0.1", "-o", "s.safetensors"],
+    "cs reconstruct": ["cs", "reconstruct", "m.safetensors", "-o", "out.png"],
+    "degrade": ["degrade", "a.png", "--scale", "2", "-o", "small.png"],
+    "bench": ["bench", "--data", "bench", "--model", "x2.safetensors"],
+    "project": ["project", "sr.png", "lr.png", "-o", "p.png"],
+}
+"""A command line of each command that gained -q and --json in issue 39, and what it writes."""
+WRITES = {"cs sample": ("s.safetensors",), "cs reconstruct": ("out.png",), "degrade": ("small.png",),
+          "project": ("p.png",)}  # fmt: skip
+
+
+def _quiet_and_json_cases() -> list[Case]:
+    cases = []
+    for name, args in QUIET_AND_JSON.items():
+        outputs = WRITES.get(name, ())
+        cases.append(case(f"{name} -q", [*args, "-q"], 0, outputs=outputs, stdout="empty", check=_silent))
+        cases.append(case(f"{name} --json", [*args, "--json"], 0, outputs=outputs, stdout="json", check=_silent))
+    return cases
+
+
+def issue_39_cases() -> list[Case]:
+    """What a new user tripped over in issue 39: every command under upscale's contract."""
+    bench = ["bench", "--model", "x2.safetensors", "--json"]
+    return [
+        case("bench --data a missing folder", [*bench, "--data", "nonexistent"], 2, message="no such folder",
+             stdout="empty"),
+        case("bench --data an empty folder", [*bench, "--data", "dir"], 2, message="no images", stdout="empty"),
+        case("bench --data a folder holding an empty .png", [*bench, "--data", "hollow"], 2, message="empty file",
+             stdout="empty", setup=_empty_png_folder),
+        case("bench --data a file", [*bench, "--data", "a.png"], 2, message="not a folder", stdout="empty"),
+        case("upscale an empty .png -o x.png", ["upscale", "empty.png", "--model", "x2.safetensors", "-o", "x.png"],
+             2, message="empty file", setup=_empty_png),
+        case("colorize an empty .png -o x.png", ["colorize", "empty.png", "-o", "x.png"], 2, message="empty file",
+             setup=_empty_png),
+        case("bench --data good, then missing", [*bench, "--data", "bench", "--data", "nonexistent"], 2,
+             message="no such folder", stdout="empty"),
+        case("degrade -o - --json", ["degrade", "a.png", "--scale", "2", "-o", "-", "--json"], 2, message="--json",
+             stdout="empty"),
+        *_quiet_and_json_cases(),
+        case("cs sample --ratio 0.3", ["cs", "sample", "a.png", "--ratio", "0.3", "-o", "s.st"], 2,
+             message="shipped: 0.1, 0.25, 0.5"),
+        case("cs sample --ratio 0.3 --no-model-check", ["cs", "sample", "a.png", "--ratio", "0.3", "-o", "s.st",
+                                                       "--no-model-check"], 0, outputs=("s.st",)),
+        case("cs sample --model for another ratio", ["cs", "sample", "a.png", "--ratio", "0.25", "--model", "cs-0.1",
+                                                    "-o", "s.st"], 2, message="reconstructs ratio 0.1"),
+        case("upscale --quality for a PNG", ["upscale", "a.png", "--model", "x2.safetensors", "-o", "x.png",
+                                            "--quality", "80"], 2, message="--quality"),
+        case("colorize --quality, no --ext", ["colorize", "g.png", "--quality", "80"], 2, message="--quality"),
+        case("upscale -o - --ext jpg --quality 30", ["upscale", "a.png", "--model", "x2.safetensors", "-o", "-",
+                                                    "--ext", "jpg", "--quality", "30"], 0, stdout="jpeg"),
+    ]  # fmt: skip
+
+
+def issue_28_cases() -> list[Case]:
     """Every case of issue 28 (on main at 1098978), as the command lines that showed it."""
     up = ["upscale", "a.png", "--model", "x2.safetensors"]
     return [
@@ -703,7 +781,7 @@ def issue_cases() -> list[Case]:
         case("-o an existing file, two inputs (colorize)", ["colorize", "a.png", "b.png", "-o", "notes.txt", "-q"],
              2, message="is a file"),
         case("-o - --json", [*up, "-o", "-", "--json"], 2, message="--json", stdout="empty"),
-        case("-o - with a failing input", ["upscale", "notes.txt", "--model", "x2.safetensors", "-o", "-"], 1,
+        case("-o - with a failing input", ["upscale", "notes.txt", "--model", "x2.safetensors", "-o", "-"], 2,
              message="notes.txt", stdout="empty"),
         case("-o - --ext jpg", [*up, "-o", "-", "--ext", "jpg"], 0, stdout="jpeg"),
         case("-o - --ext webp", [*up, "-o", "-", "--ext", "webp"], 0, stdout="webp"),
@@ -713,7 +791,7 @@ def issue_cases() -> list[Case]:
         case("-o out.gif", [*up, "-o", "out.gif", "-q"], 2, message=".gif"),
         case("-o file.png/ --overwrite", [*up, "-o", "old.png/", "--overwrite", "-q"], 2, message="is a file",
              check=_old_is_untouched),
-        case("-o /proc/x.png", [*up, "-o", "/proc/srcli-x.png", "-q"], 1, message="cannot write ("),
+        case("-o /proc/x.png", [*up, "-o", "/proc/srcli-x.png", "-q"], 2, message="cannot write ("),
         case("a refused name collision", ["upscale", "s1/x.png", "s2/x.png", "--model", "x2.safetensors",
                                           "-o", "out", "-q"], 2,
              message="would both be written", setup=_collision),
@@ -730,6 +808,6 @@ def issue_cases() -> list[Case]:
         case("the shipped checkpoint unchanged", ["upscale", "a.png", "--scale", "2", "-o", "out.png", "-q"], 0,
              outputs=("out.png",), weights=True, setup=_copy_shipped),
         case("no hard links: a new file", [*up, "-o", "out.png", "-q"], 0, outputs=("out.png",), no_hard_links=True),
-        case("no hard links: never clobbers", [*up, "-o", "old.png", "-q"], 1, message="exists", no_hard_links=True,
+        case("no hard links: never clobbers", [*up, "-o", "old.png", "-q"], 2, message="exists", no_hard_links=True,
              check=_old_is_untouched),
     ]  # fmt: skip

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from srcli.cli import report
-from srcli.cli.common import Json, Overwrite, refuse_stdout_twice
+from srcli.cli.common import Json, Overwrite, Quiet, refuse_stdout_twice
 
 
 def check(
@@ -28,6 +28,7 @@ def check(
     ] = None,
     json_output: Json = False,
     overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ) -> None:
     """How consistent SR is with LR: float64 PSNR of the downsampled SR against LR, and whether
     it matches byte for byte. With --min-psnr: exit 0 when byte-exact or at or above it, 1 below;
@@ -59,7 +60,7 @@ def check(
             },
         }
         report.print_json(record)
-    else:
+    elif not quiet:
         rows = [
             [
                 r.method + (" ◀" if r is chosen else ""),

@@ -17,6 +17,7 @@ from srcli.cli.common import (
     NoPd,
     Output,
     Overwrite,
+    Quality,
     Quiet,
     Ray,
     RayAddress,
@@ -28,6 +29,7 @@ from srcli.cli.common import (
     ray_settings,
     run_jobs,
     run_options,
+    with_quality,
 )
 
 
@@ -64,6 +66,7 @@ def colorize(
     no_pd: NoPd = False,
     suffix: Annotated[str, typer.Option(help="Added to each output name.")] = "_color",
     ext: ExtOption = None,
+    quality: Quality = None,
     recursive: Recursive = False,
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
@@ -75,7 +78,7 @@ def colorize(
 ) -> None:
     """Colorize gray images. The saved file turns back into the input gray exactly (its channel
     mean, or with --gray bt601 Pillow's convert('L')). Colour input is made gray first; alpha is
-    kept. Reports consistency and colourfulness per file. Exit 1 if any file failed."""
+    kept. Reports consistency and colourfulness per file. Exit 1 if some files failed, 2 if every one did."""
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.colorize import Colorize, colorize_task
     from srcli.tasks.run import RunOptions
@@ -88,6 +91,7 @@ def colorize(
         """The task with its model loaded, here or on each Ray worker."""
         return colorize_task(model, gray.value, options, temperature, saturation)
 
-    task = make_task(options)
     jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)
+    options = with_quality(options, quality, jobs)
+    task = make_task(options)
     run_jobs(jobs, task, make_task, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)

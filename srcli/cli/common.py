@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -21,9 +22,11 @@ from srcli.errors import OptionError, SrcliError
 from srcli.tasks.interrupts import Terminated
 
 EXIT_FAILED = 1
-"""Some file of a batch failed (each is reported), or ``check`` found the output below its threshold."""
+"""Some files of a batch failed and others were done or skipped (each is reported), or ``check`` found the
+output below its threshold."""
 EXIT_BAD_INPUT = 2
-"""The input, an option or a model cannot be used: one line on stderr, nothing written."""
+"""The input, an option or a model cannot be used: one line on stderr, nothing written. So for a batch
+whose every file failed (a single input that failed included)."""
 EXIT_INTERNAL = 70
 """A bug in srcli (BSD ``EX_SOFTWARE``): one line saying so, then the traceback."""
 EXIT_INTERRUPTED = 130
@@ -169,7 +172,8 @@ NoPd = Annotated[bool, typer.Option("--no-pd", help="Bare network, no projection
 ExtOption = Annotated[
     Ext | None,
     typer.Option(
-        help="Output format (png, lossless webp and tiff stay exact; jpg is lossy) [default: png, or -o FILE's own].",
+        help="Output format (png, tiff and webp stay exact, webp unless --quality; jpg is lossy) "
+        "[default: png, or -o FILE's own].",
         show_default=False,
     ),
 ]
@@ -178,6 +182,31 @@ ExtOption = Annotated[
 def chosen_ext(ext: Ext | None) -> str | None:
     """The ``--ext`` asked for, or None where it was not given (png, or ``-o FILE``'s own format)."""
     return ext.value if ext is not None else None
+
+
+Quality = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=100,
+        help="JPEG or WebP quality, 1 to 100 (lossy: the file is not exact) [default: JPEG 95, WebP lossless].",
+        show_default=False,
+    ),
+]
+
+
+def with_quality(options: Any, quality: int | None, jobs: list) -> Any:
+    """``options`` with the ``--quality`` of JPEG or WebP output; refuses it for any other format (one line)."""
+    if quality is None:
+        return options
+    from srcli.io.images import LOSSY_FORMATS, SAVE_FORMATS
+
+    for job in jobs:
+        image_format = SAVE_FORMATS.get(job.suffix.lower(), job.suffix)
+        if image_format not in LOSSY_FORMATS:
+            where = "stdout" if job.target == "-" else job.target
+            fail(f"--quality is for JPEG or WebP output, not {image_format} ({where}); pass --ext jpg or --ext webp")
+    return dataclasses.replace(options, quality=quality)
 
 
 Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders; keep the tree under -o.")]
@@ -219,7 +248,10 @@ def check_batch_options(output: str | None, json_output: bool, overwrite: bool, 
 
 
 def refuse_stdout_twice(output: object, json_output: bool, flag: str = "-o") -> None:
-    """stdout carries the file (``-``) or the JSON records, never both."""
+    """stdout carries the file (``-``) or the JSON records, never both; and never a file's bytes into a
+    terminal (as gzip and curl refuse to)."""
+    if str(output) == "-" and sys.stdout.isatty():
+        fail(f"{flag} - would write binary data to this terminal; redirect stdout (> FILE, | CMD) or pass {flag} FILE")
     if str(output) == "-" and json_output:
         fail(
             f"{flag} - writes the file to stdout, where --json would write its record too; use {flag} FILE with --json"
@@ -262,8 +294,9 @@ def run_jobs(
     quiet: bool,
     ray: RaySettings | None = None,
 ) -> None:
-    """Run a batch with progress and a summary (see :func:`srcli.cli.report.run_batch`); exit 1 if any
-    file failed, 130 when Ctrl-C stopped it, 143 when SIGTERM did.
+    """Run a batch with progress and a summary (see :func:`srcli.cli.report.run_batch`); exit 2 if every
+    file failed (nothing written: bad input, as a single input that fails), 1 if some did and others were
+    done or skipped, 130 when Ctrl-C stopped it, 143 when SIGTERM did.
 
     Here every file goes through :func:`srcli.tasks.run.run_job` with ``task``; with ``ray`` each Ray
     worker does the same with its own task, ``make_task(options)`` on its own device
@@ -285,11 +318,11 @@ def run_jobs(
         def records(starting: Callable) -> Iterator[dict[str, Any]]:
             return ray_records(jobs, batch, report.note if not quiet else lambda message: None)
 
-    failed, stopped = report.run_batch(len(jobs), records, json_output, quiet)
+    failed, reported, stopped = report.run_batch(len(jobs), records, json_output, quiet)
     if stopped is not None:
         raise typer.Exit(EXIT_TERMINATED if stopped == "SIGTERM" else EXIT_INTERRUPTED)
     if failed:
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(EXIT_BAD_INPUT if failed == reported else EXIT_FAILED)
 
 
 Ray = Annotated[

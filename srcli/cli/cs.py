@@ -8,7 +8,19 @@ from typing import Annotated
 import typer
 
 from srcli.cli import report
-from srcli.cli.common import Device, DeviceOption, Half, Json, NoPd, Overwrite, fail, refuse_stdout_twice, run_options
+from srcli.cli.common import (
+    Device,
+    DeviceOption,
+    Half,
+    Json,
+    NoPd,
+    Overwrite,
+    Quiet,
+    fail,
+    refuse_stdout_twice,
+    run_options,
+)
+from srcli.errors import ModelError
 
 cs_app = typer.Typer(
     help="Block compressed sensing: sample an image into measurements, reconstruct it with a network and PD.",
@@ -23,19 +35,43 @@ def cs_sample(
     ratio: Annotated[float, typer.Option(help="Measurements per pixel: M = round(ratio·1024) per 32×32 block.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Measurement file to write (.safetensors).")],
     seed: Annotated[int, typer.Option(help="Seed of the sensing rows (the shipped models use 0).")] = 0,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="The model that will reconstruct: its ratio and seed must be these [default: the shipped one for "
+            "the ratio].",
+            show_default=False,
+        ),
+    ] = None,
+    no_model_check: Annotated[
+        bool,
+        typer.Option(
+            "--no-model-check", help="Measure for a model not yet made: skip the check that one reconstructs them."
+        ),
+    ] = False,
     overwrite: Overwrite = False,
     json_output: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """Measure IMAGE: per 32×32 block and channel, M orthonormal random projections, saved as
-    float32 with everything reconstruction needs (sides that are not multiples of 32 are padded)."""
+    float32 with everything reconstruction needs (sides that are not multiples of 32 are padded).
+    Refused where no model (the shipped ones, or --model) reconstructs that ratio and seed."""
     from srcli.tasks.cs import sample_file
 
     if not 0 < ratio <= 1:
         fail(f"--ratio must be in (0, 1], got {ratio}")
     refuse_stdout_twice(output, json_output)
+    if not no_model_check:
+        from srcli.checkpoints.resolve import cs_model
+
+        try:
+            cs_model(model, ratio, seed)
+        except ModelError as error:
+            raise ModelError(f"{error} (--model; --no-model-check to measure anyway)") from None
     record = sample_file(image, output, ratio, seed, overwrite)
     if json_output:
         report.print_json(record)
+    if json_output or quiet:
         return
     if record["alpha_dropped"]:
         report.note(f"{image}: alpha is not measured (only colour)")
@@ -60,6 +96,7 @@ def cs_reconstruct(
     no_pd: NoPd = False,
     overwrite: Overwrite = False,
     json_output: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """Reconstruct an image from its measurements: a learned linear estimate per block, a refiner
     network, then PD, which restores the measured part exactly. Reports the measurement-consistency
@@ -75,6 +112,7 @@ def cs_reconstruct(
     record = run_file(Job(str(measurements), str(output)), Reconstruct(model, options), overwrite)
     if json_output:
         report.print_json(record)
+    if json_output or quiet:
         return
     report.print_table(
         f"{measurements} → {output}",

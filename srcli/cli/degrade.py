@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from srcli.cli import report
-from srcli.cli.common import Overwrite
+from srcli.cli.common import Json, Overwrite, Quiet, refuse_stdout_twice
 
 
 def degrade(
@@ -34,12 +34,33 @@ def degrade(
     ] = None,
     subsampling: Annotated[str, typer.Option(help="Chroma subsampling of --jpeg: 4:2:0, 4:2:2 or 4:4:4.")] = "4:2:0",
     overwrite: Overwrite = False,
+    json_output: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """Make the LR image of HR: crops HR to a multiple of the scale (and says so), keeps depth,
     alpha and ICC profile; with --noise, seeded Gaussian noise on the colour channels."""
+    refuse_stdout_twice(output, json_output)
     from srcli.tasks.degrade import degrade_image  # torch, only when the command runs
 
     result = degrade_image(hr, scale, output, downsampler, overwrite, noise, seed, jpeg, subsampling)
+    if json_output:
+        report.print_json(
+            {
+                "hr": str(hr),
+                "output": str(output),
+                "scale": scale,
+                "downsampler": downsampler,
+                "hr_size": list(result.hr_size),
+                "output_size": list(result.lr_size),
+                "cropped": result.cropped,
+                "noise": noise,
+                "seed": seed,
+                "jpeg_quality": jpeg,
+                "subsampling": subsampling if jpeg is not None else None,
+            }
+        )
+    if json_output or quiet:
+        return
     if result.cropped:
         report.note(
             f"cropped {hr} from {result.hr_size[0]}×{result.hr_size[1]} to a multiple of {scale}: "

@@ -129,7 +129,7 @@ def models_verify() -> None:
         good = sha256_of(path) == entry.sha256
         bad += not good
         rows.append([entry.name, str(path), "ok" if good else "MISMATCH"])
-    report.print_table("sha256 of local models", ["name", "file", "sha256"], rows)
+    report.print_table("sha256 of local models", ["name", "file", "sha256"], rows, paths=(1,))
     if bad:
         raise typer.Exit(1)
 

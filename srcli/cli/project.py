@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from srcli.cli import report
-from srcli.cli.common import Json, Overwrite
+from srcli.cli.common import Json, Overwrite, Quiet
 
 
 def project(
@@ -31,6 +31,7 @@ def project(
     ] = "smooth",
     json_output: Json = False,
     overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ) -> None:
     """Make SR consistent with LR: PD moves SR onto what LR admits and the exact quantisation saves it, so
     `srcli check SR LR` says exact (or, for a JPEG, every coefficient reproduced). The scale comes from the sizes.
@@ -40,6 +41,7 @@ def project(
     record = project_file(sr, lr, output, degradation, correction, overwrite).record
     if json_output:
         report.print_json(record)
+    if json_output or quiet:
         return
     moved = record["moved_psnr_db"]
     if record["consistency"] == "jpeg":

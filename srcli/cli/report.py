@@ -29,13 +29,44 @@ def print_json(record: Mapping[str, object], stream: TextIO | None = None) -> No
     stream.flush()
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+PATH_MIN = 16
+"""The fewest characters a path column is cut to (its end), however narrow the terminal."""
+WRAPPING_MIN = 20
+"""The width a column of prose (not a path) is counted at: it may wrap, a path may not."""
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], paths: Sequence[int] = ()) -> None:
+    """A table on stderr; the columns at indices ``paths`` hold paths, which keep their end (``…/photo_x4.png``)
+    where the table would be wider than the console, as a shell prompt shortens a folder."""
+    cells = [list(row) for row in rows]
+    if paths and cells:
+        widths = [max(len(str(row[index])) for row in [columns, *cells]) for index in range(len(columns))]
+        others = sum(min(width, WRAPPING_MIN) + 3 for index, width in enumerate(widths) if index not in paths)
+        room, budgets = stderr.width - others - 1 - 3 * len(paths), {}
+        for left, index in enumerate(sorted(paths, key=lambda index: widths[index])):  # the narrow first
+            budgets[index] = min(widths[index], max(PATH_MIN, room // (len(paths) - left)))
+            room -= budgets[index]
+        for row in cells:
+            for index in paths:
+                row[index] = shorten_path(str(row[index]), budgets[index])
     table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
+    for index, column in enumerate(columns):
+        table.add_column(column, no_wrap=index in paths)
+    for row in cells:
         table.add_row(*row)
     stderr.print(table)
+
+
+def shorten_path(path: str, width: int) -> str:
+    """``path`` in at most ``width`` characters (more where its file name needs them), keeping its end:
+    ``…/examples/starfish_x4.png``."""
+    width = max(width, len(path.rsplit("/", 1)[-1]) + 2)
+    if len(path) <= width:
+        return path
+    tail = path[len(path) - width + 1 :]
+    if "/" in tail[:-1]:
+        tail = tail[tail.index("/") :]  # from a folder boundary: …/folder/photo_x4.png
+    return "…" + tail
 
 
 def note(message: str) -> None:
@@ -72,6 +103,9 @@ def _summary_row(record: Mapping[str, Any]) -> list[str]:
         if psnr is None
         else f"{psnr:.2f} dB" + ("" if not record["consistency_exact"] else ", rounds exact")
     )
+    if "gray" in record:  # a colorization: the float PSNR of its gray and whether the gray an editor makes is exact
+        figure = "∞" if psnr is None else f"{psnr:.2f}"
+        verdict = f"{figure} dB, {record['gray']} gray {'exact' if record['consistency_exact'] else 'not exact'}"
     if record.get("consistency") == "jpeg":
         share = record["jpeg_coefficients_reproduced"]
         verdict = "consistent with the JPEG" + (
@@ -116,29 +150,40 @@ Records = Callable[[Callable[[Any], Callable[[int, int], None]]], Iterator[dict[
 engine calls ``starting(job)`` before each file, for the callback that shows its tiles' progress."""
 
 
-def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> tuple[int, str | None]:
-    """Report a batch of ``total`` files as its records come; returns ``(files failed, what stopped it)``:
-    None, ``"Ctrl-C"`` or ``"SIGTERM"``.
+def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> tuple[int, int, str | None]:
+    """Report a batch of ``total`` files as its records come; returns ``(files failed, files reported,
+    what stopped it)``: None, ``"Ctrl-C"`` or ``"SIGTERM"``.
 
-    A failing file has a record with ``error`` and the batch goes on; with ``quiet`` (no table) its
-    error is one line on stderr. Records go to stdout as JSON Lines with ``json_output``; a progress bar
-    and then a summary table go to stderr unless ``quiet``. Ctrl-C or SIGTERM stops the batch
-    (:mod:`srcli.tasks.interrupts`): at once while a file is computed, after its record while one is
-    written; the files done are listed, and one line says where it stopped.
+    A failing file has a record with ``error`` and the batch goes on; with ``quiet`` (no table), or where it
+    is the batch's only file (no table then), its error is one line on stderr. Records go to stdout as JSON
+    Lines with ``json_output``; a progress bar and then a summary table go to stderr unless ``quiet``. Ctrl-C
+    or SIGTERM stops the batch (:mod:`srcli.tasks.interrupts`): at once while a file is computed, after its
+    record while one is written; the files done are listed, and one line says where it stopped.
     """
     from pathlib import Path
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from srcli.tasks.interrupts import Terminated, held_interrupts
 
     stdout = sys.stdout  # the engine may send other writers' lines elsewhere meanwhile (srcli.tasks.raybatch)
     done: list[dict[str, Any]] = []
     progress = Progress(
+        SpinnerColumn(),  # turns while a file is finished and written, when no count moves
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
         console=stderr,
         disable=quiet or not stderr.is_terminal,  # a log file gets the table, not a bar's leftovers
         transient=True,
@@ -150,14 +195,20 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
 
         def starting(job) -> Callable[[int, int], None]:
             progress.update(files, description=f"[bold]{Path(job.source).name}")
-            progress.reset(tiles, total=1, visible=True)
-            return lambda finished, all_tiles: progress.update(tiles, completed=finished, total=all_tiles)
+            progress.reset(tiles, total=1, visible=True, description="tiles")
+
+            def on_tile(finished: int, all_tiles: int) -> None:
+                last = finished >= all_tiles  # then the finish and the write, which no tile count measures
+                progress.update(tiles, completed=finished, total=all_tiles, description="writing" if last else "tiles",
+                                refresh=last)  # fmt: skip
+
+            return on_tile
 
         stream = records(starting)
         try:
             for record in stream:
                 progress.update(tiles, visible=False)
-                if record["error"] and quiet:  # no table to show it in: one line
+                if record["error"] and (quiet or total == 1):  # no table, or one for one failure: one line
                     message, source = str(record["error"]), str(record["input"])
                     error(message if source in message else f"{source}: {message}")
                 done.append(record)
@@ -174,14 +225,20 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
             if close is not None:
                 close()  # the engine stops and cleans up before the summary
     failed = sum(1 for record in done if record.get("error"))
-    if not quiet:
+    if not quiet and not (total == 1 and failed == 1):  # a single input that failed: its one line said it
         ran = next((describe_run(record) for record in done if not record.get("error") and "model" in record), "")
         title = f"{len(done)} file(s), {failed} failed" + (f" · {ran}" if ran else "")
+        columns, rows = ["input", "output", "size", "time", "consistency"], [_summary_row(r) for r in done]
+        if any("colourfulness" in record for record in done):  # a colorization's colour, beside its consistency
+            columns.append("colourfulness")
+            for row, record in zip(rows, done, strict=True):
+                row.append(f"{record['colourfulness']:.1f}" if "colourfulness" in record else "—")
         print_table(
             f"stopped after {len(done)} of {total} file(s), {failed} failed" if stopped else title,
-            ["input", "output", "size", "time", "consistency"],
-            [_summary_row(record) for record in done],
+            columns,
+            rows,
+            paths=(0, 1),
         )
     if stopped:
         interrupted(f"stopped after {len(done)} of {total} file(s); the files written are complete")
-    return failed, stopped
+    return failed, len(done), stopped

@@ -20,6 +20,7 @@ from srcli.cli.common import (
     NoPd,
     Output,
     Overwrite,
+    Quality,
     Quiet,
     Ray,
     RayAddress,
@@ -33,6 +34,7 @@ from srcli.cli.common import (
     ray_settings,
     run_jobs,
     run_options,
+    with_quality,
 )
 
 OVERLAP_CAP = 32
@@ -46,10 +48,9 @@ Scale = Annotated[
     typer.Option(
         "--scale",
         "-s",
-        help="Upscaling factor, an integer from 2 to 8 [default: the --model's own factor, else 4]. Where no "
-        "shipped model or product of them has it (3, 5, 6, 7 while x2, x4, x8 ship), the next larger one runs "
-        "(x4 for 3, x8 for 5 to 7) and its estimate is resampled before the projection, as for a --model of a "
-        "larger factor; the report says so.",
+        help="Upscaling factor, an integer from 2 to 8 [default: the --model's own factor, else 4]. Shipped "
+        "models run ×2, ×3, ×4 and ×8, and ×6 as ×2 then ×3; for ×5 and ×7 the next larger (×6, ×8) runs and its "
+        "estimate is resampled before the projection, as for a --model of a larger factor; the report says so.",
         show_default=False,
     ),
 ]
@@ -130,6 +131,7 @@ def upscale(
     ] = 0.0,
     suffix: Annotated[str | None, typer.Option(help="Added to each output name [default: _x{scale}].")] = None,
     ext: ExtOption = None,
+    quality: Quality = None,
     recursive: Recursive = False,
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
@@ -141,7 +143,7 @@ def upscale(
 ) -> None:
     """Upscale images ×2 to ×8. Every saved file is exactly consistent with its input: its
     box downsample (or the --degradation's) equals the input byte for byte (alpha and 16-bit too).
-    Exit 1 if any file failed."""
+    Exit 1 if some files failed, 2 if every one did."""
     from srcli.checkpoints.plan import plan_upscale
     from srcli.tasks.batch import plan_jobs
     from srcli.tasks.upscale import upscale_task
@@ -157,6 +159,7 @@ def upscale(
         return upscale_task(plan_upscale(model, scale, degradation, realism, noise, ensemble), options)
 
     jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{plan.scale}", chosen_ext(ext), recursive)
+    options = with_quality(options, quality, jobs)
     if not quiet and not plan.kernel_conditioned:
         _note_plan(plan.sr, plan.kind, degradation if model is None and realism is None else None)
     task = upscale_task(plan, options)
@@ -211,6 +214,7 @@ def deblur(
     no_pd: NoPd = False,
     suffix: Annotated[str, typer.Option(help="Added to each output name.")] = "_deblurred",
     ext: ExtOption = None,
+    quality: Quality = None,
     recursive: Recursive = False,
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
@@ -219,7 +223,7 @@ def deblur(
 ) -> None:
     """Deblur images with a known blur kernel (USRNet at scale 1). The result is projected so that blurring
     it with the kernel gives the input back to within the noise and the input's rounding: the report gives
-    that residual. Exit 1 if any file failed."""
+    that residual. Exit 1 if some files failed, 2 if every one did."""
     from srcli.checkpoints.resolve import default_name, resolve
     from srcli.io.degradation_spec import degradation_kernel
     from srcli.tasks.batch import plan_jobs
@@ -230,9 +234,10 @@ def deblur(
     if not 0 <= noise < 1e4:
         fail(f"--noise must be a level in [0, 10000), got {noise}")
     options = run_options(device, tile, tile_overlap, half, no_pd)
+    jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)
+    options = with_quality(options, quality, jobs)
     found, _ = resolve(model if model is not None else default_name("kernel", "deblurring"), "kernel")
     task = deblur_task(found, options, kernel, noise)
-    jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)
     run_jobs(jobs, task, lambda options: deblur_task(found, options, kernel, noise), overwrite, skip_existing,
              json_output, quiet or output == "-")  # fmt: skip
 
@@ -251,6 +256,7 @@ def bench(
     realism: Realism = None,
     threads: Threads = None,
     json_output: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """PSNR-Y/SSIM of a model beside bicubic (box LR, protocol of shared/README.md), LR-consistency
     of its saved outputs, NIQE (lower is more natural) and detail energy (Laplacian energy relative to
@@ -258,9 +264,11 @@ def bench(
     import torch
 
     from srcli.checkpoints.plan import plan_sr
-    from srcli.tasks.bench import bench_folder, peak_memory_mb
+    from srcli.tasks.bench import bench_files, bench_folder, peak_memory_mb
     from srcli.tasks.sr import resample_record, stage_correction
 
+    for folder in data:  # a missing or empty folder: one line, before any model is loaded
+        bench_files(folder)
     if threads:
         torch.set_num_threads(threads)
     options = run_options(device, tile, tile_overlap, half, no_pd, ensemble)
@@ -285,6 +293,7 @@ def bench(
                     "peak_memory_mb": round(peak_memory_mb(), 1),
                 }
             )
+    if json_output or quiet:
         return
     rows = [
         [

@@ -300,9 +300,16 @@ JPEG_SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
 """The chroma subsamplings a JPEG can be written with."""
 
 
-def encode_picture(picture: Picture, suffix: str, quality: int = 95, subsampling: str | None = None) -> bytes:
+LOSSY_FORMATS = ("JPEG", "WEBP")
+"""The formats a ``quality`` applies to (WebP is lossless without one)."""
+JPEG_QUALITY = 95
+"""A JPEG's quality where none is asked for."""
+
+
+def encode_picture(picture: Picture, suffix: str, quality: int | None = None, subsampling: str | None = None) -> bytes:
     """The file bytes for ``picture`` in the format of ``suffix`` (``.png``, ``.jpg``, ...); a JPEG at ``quality``
-    with ``subsampling`` (one of :data:`JPEG_SUBSAMPLINGS`; None: Pillow's default, 4:2:0)."""
+    (None: :data:`JPEG_QUALITY`) with ``subsampling`` (one of :data:`JPEG_SUBSAMPLINGS`; None: Pillow's default,
+    4:2:0); a WebP lossless, or lossy at ``quality`` where one is given."""
     image_format = SAVE_FORMATS.get(suffix.lower())
     if image_format is None:
         raise ImageError(f"unknown output format {suffix!r}; use one of {', '.join(sorted(SAVE_FORMATS))}")
@@ -327,11 +334,13 @@ def encode_picture(picture: Picture, suffix: str, quality: int = 95, subsampling
     if picture.exif and image_format in ("JPEG", "PNG", "WEBP", "TIFF"):
         options["exif"] = picture.exif
     if image_format == "JPEG":
-        options["quality"] = quality
+        options["quality"] = JPEG_QUALITY if quality is None else quality
         if subsampling is not None:
             options["subsampling"] = subsampling
-    if image_format == "WEBP":
+    if image_format == "WEBP" and quality is None:
         options["lossless"] = True  # lossy WebP would break exact consistency
+    elif image_format == "WEBP":
+        options["quality"] = quality
     buffer = io.BytesIO()
     image.save(buffer, format=image_format, **options)
     return buffer.getvalue()
@@ -347,7 +356,7 @@ def write_picture(
     target: Path | str,
     overwrite: bool,
     suffix: str | None = None,
-    quality: int = 95,
+    quality: int | None = None,
     subsampling: str | None = None,
 ) -> None:
     """Encode ``picture`` by the target's suffix (or ``suffix`` for stdout) and write it atomically; JPEG options as

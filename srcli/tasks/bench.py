@@ -23,6 +23,7 @@ from PIL import Image
 from srcli.archs import Model
 from srcli.checkpoints.pristine import shipped_pristine
 from srcli.checkpoints.resolve import total_scale
+from srcli.errors import ImageError
 from srcli.io.images import Picture, decode_picture, encode_picture, pil_to_tensor, tensor_to_pil
 from srcli.io.testsets import image_files, protocol_pair, score_sr
 from srcli.maths.metrics import detail
@@ -109,14 +110,42 @@ def peak_memory_mb() -> float:
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
+def bench_files(folder: Path) -> list[Path]:
+    """The images of a benchmark folder; :class:`ImageError` (one line, exit 2) where it is missing, not a
+    folder or holds no image."""
+    if not folder.exists():
+        raise ImageError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise ImageError(f"{folder}: not a folder (--data takes a folder of HR images)")
+    try:
+        files = image_files(folder)
+    except OSError as error:
+        raise ImageError(f"{folder}: cannot read ({error.strerror or error})") from None
+    if not files:
+        raise ImageError(f"{folder}: no images (.png, .jpg, .webp, .tif, .bmp) in it")
+    return files
+
+
+def bench_pair(path: Path, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`srcli.io.testsets.protocol_pair`, with an unreadable or too small image as :class:`ImageError`."""
+    try:
+        decode_picture(path.read_bytes(), str(path))  # an empty, truncated or foreign file: its one line
+        hr, lr = protocol_pair(path, scale)
+    except (OSError, ValueError) as error:
+        raise ImageError(f"{path}: cannot be read as an image ({error})") from None
+    if lr.shape[-1] == 0 or lr.shape[-2] == 0:
+        raise ImageError(f"{path}: smaller than one ×{scale} block")
+    return hr, lr
+
+
 def bench_folder(folder: Path, stages: list[Model], options: RunOptions, scale: int | None = None) -> SetResult:
     """Run every image of ``folder`` through the stages (to ×``scale``, None: their product, else their
     estimate resampled: :func:`srcli.tasks.sr.upscale_chain`) and score it."""
     scale = total_scale(stages) if scale is None else scale
     scores, bicubic, verdicts, realism, bicubic_realism, hr_niqe = [], [], [], [], [], []
     timings, seconds, megapixels = Timings(), 0.0, 0.0
-    for path in image_files(folder):
-        hr, lr = protocol_pair(path, scale)
+    for path in bench_files(folder):
+        hr, lr = bench_pair(path, scale)
         picture = Picture(lr[0], None, 8)
         started = time.perf_counter()
         picture, _ = upscale_chain(picture, stages, options, scale, timings=timings)
@@ -131,8 +160,6 @@ def bench_folder(folder: Path, stages: list[Model], options: RunOptions, scale: 
         hr_niqe.append(niqe(hr.to(torch.float64) / 255, shipped_pristine()))
         megapixels += saved.width * saved.height / 1e6
     count = len(scores)
-    if not count:
-        raise ValueError(f"no images in {folder}")
     return SetResult(
         name=folder.name,
         images=count,

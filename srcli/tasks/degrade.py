@@ -76,5 +76,5 @@ def degrade_image(
     lr = downsample_rounded(channels, scale, method, picture.bit_depth)
     if noise > 0:
         lr = noisy(lr, channels, picture.color.shape[0], scale, method, noise, seed, picture.max_value)
-    write_picture(picture.with_channels(lr), output, overwrite, quality=jpeg_quality or 95, subsampling=subsampling)
+    write_picture(picture.with_channels(lr), output, overwrite, quality=jpeg_quality, subsampling=subsampling)
     return DegradeResult((width, height), (lr_width, lr_height), scale)

@@ -43,6 +43,7 @@ class RunOptions:
     correction: str | None = None
     feather: int | None = None  # SR: LR pixels of blend at core borders; None automatic, 0 none
     resample: str | None = None  # SR at a scale no model has: how a larger estimate is resampled; None default
+    quality: int | None = None  # of a JPEG or WebP output (srcli.io.images.encode_picture); None: its default
 
     @property
     def dtype(self) -> torch.dtype:

@@ -71,7 +71,7 @@ def test_sixteen_bit_gray_stays_sixteen_bit_and_exact(cli, tmp_path, generator, 
 def test_bt601_of_a_sixteen_bit_image_is_a_clear_error(cli, tmp_path, generator, model_path):
     image = save_png16(tmp_path / "in.png", random_channels(generator, 1, 8, 8, 65535))
     result = cli("colorize", image, "-o", tmp_path / "out.png", "--model", model_path, "--gray", "bt601", "--json")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "use --gray mean for 16-bit" in json.loads(result.stdout.splitlines()[0])["error"]
     assert not (tmp_path / "out.png").exists()
 
@@ -105,3 +105,20 @@ def test_colourfulness_of_known_images():
     red[0] = 255
     assert colourfulness(red) == pytest.approx(0.3 * float(np.hypot(255, 127.5)))
     assert has_colour(red) and not has_colour(torch.full((3, 4, 4), 128.0)) and not has_colour(red[:1])
+
+
+@pytest.mark.parametrize("gray", ["mean", "bt601"])
+def test_the_report_shows_colourfulness_and_both_consistency_figures(
+    cli, tmp_path, generator, model_path, gray, monkeypatch
+):
+    """The table gives the float PSNR of the output's gray, whether the gray an editor makes is exact, and
+    the colourfulness (issue 39: it showed one figure and no colourfulness)."""
+    monkeypatch.setenv("COLUMNS", "200")  # no cell wraps
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 1, 16, 16))
+    result = cli("colorize", image, "-o", tmp_path / "out.png", "--model", model_path, "--gray", gray)
+    assert result.exit_code == 0, result.output
+    record = colorize(cli, image, tmp_path / "again.png", model_path, "--gray", gray)
+    text = " ".join(result.stderr.split())
+    psnr = record["consistency_psnr_db"]
+    assert f"{'∞' if psnr is None else f'{psnr:.2f}'} dB, {gray} gray exact" in text
+    assert "colourfulness" in text and f"{record['colourfulness']:.1f}" in text

@@ -102,7 +102,7 @@ def test_tiled_reconstruction_equals_whole(cli, tmp_path, generator, cs_model_pa
 
 def test_measurement_file_holds_what_reconstruction_needs(cli, tmp_path, generator):
     image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 33, 65))
-    sample(cli, image, tmp_path / "m.safetensors", "--seed", "7")
+    sample(cli, image, tmp_path / "m.safetensors", "--seed", "7", "--no-model-check")
     values, info = read_measurements(tmp_path / "m.safetensors")
     assert values.dtype == torch.float32 and values.shape == (3 * 256, 2, 3)
     assert (info.ratio, info.block, info.seed, info.m) == (RATIO, 32, 7, 256)
@@ -157,17 +157,32 @@ def test_a_seed_that_does_not_give_the_rows_is_refused(cli, tmp_path, cs_model_p
 
 def test_a_model_for_another_seed_is_refused(cli, tmp_path, generator, cs_model_path):
     image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 32, 32))
-    sample(cli, image, tmp_path / "m.safetensors", "--seed", "5")
+    sample(cli, image, tmp_path / "m.safetensors", "--seed", "5", "--no-model-check")
     result = cli("cs", "reconstruct", tmp_path / "m.safetensors", "-o", tmp_path / "o.png", "--model", cs_model_path)
     assert result.exit_code == 2 and "trained for sensing seed 0" in result.output and "seed 5" in result.output
 
 
 def test_a_ratio_with_no_model_is_a_clear_error(cli, tmp_path, generator):
     image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 32, 32))
-    result = cli("cs", "sample", image, "--ratio", "0.3", "-o", tmp_path / "m.safetensors")
+    refused = cli("cs", "sample", image, "--ratio", "0.3", "-o", tmp_path / "m.safetensors")  # at sample time
+    assert (
+        refused.exit_code == 2 and "no shipped model reconstructs ratio 0.3 (shipped: 0.1, 0.25, 0.5)" in refused.stderr
+    )
+    assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "m.safetensors").exists()
+    result = cli("cs", "sample", image, "--ratio", "0.3", "-o", tmp_path / "m.safetensors", "--no-model-check")
     assert result.exit_code == 0, result.output
     result = cli("cs", "reconstruct", tmp_path / "m.safetensors", "-o", tmp_path / "o.png")
     assert result.exit_code == 2 and "no shipped model reconstructs ratio 0.3" in result.output
+
+
+def test_sample_checks_the_ratio_and_seed_against_the_model_given(cli, tmp_path, generator, cs_model_path):
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 32, 32))
+    target = tmp_path / "m.safetensors"
+    assert cli("cs", "sample", image, "--ratio", RATIO, "-o", target, "--model", cs_model_path).exit_code == 0
+    wrong = cli("cs", "sample", image, "--ratio", "0.1", "-o", tmp_path / "n.st", "--model", cs_model_path)
+    assert wrong.exit_code == 2 and "reconstructs ratio 0.25" in wrong.stderr
+    seed = cli("cs", "sample", image, "--ratio", "0.1", "--seed", "5", "-o", tmp_path / "n.st")
+    assert seed.exit_code == 2 and "sensing seed 0" in seed.stderr and not (tmp_path / "n.st").exists()
 
 
 def test_not_a_measurement_file(cli, tmp_path, generator):

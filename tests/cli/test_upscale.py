@@ -200,6 +200,20 @@ def test_folder_with_bad_files_goes_on_and_exits_1(cli, models, tmp_path, genera
     assert sorted(p.name for p in out.iterdir()) == ["good_x4.png"]
 
 
+def test_a_batch_whose_every_file_fails_is_bad_input_and_exits_2(cli, models, tmp_path, generator):
+    """Exit 2 where nothing was written (a single input that fails included), 1 where some files were."""
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "notes.jpg").write_text("not an image at all")
+    single = cli("upscale", tmp_path / "empty.png", "--model", models[4], "-o", tmp_path / "x.png")
+    assert single.exit_code == 2 and single.stderr.strip().splitlines()[-1].startswith("srcli: error:")
+    every = cli("upscale", tmp_path / "empty.png", tmp_path / "notes.jpg", "--model", models[4], "--json", "-q")
+    assert every.exit_code == 2 and len(every.stdout.splitlines()) == 2
+    good = save_8bit(tmp_path / "good.png", smooth_channels(generator, 3, 6, 6))
+    some = cli("upscale", good, tmp_path / "empty.png", "--model", models[4], "--json", "-q")
+    assert some.exit_code == 1 and (tmp_path / "good_x4.png").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.png", "good.png", "good_x4.png", "notes.jpg"]
+
+
 def test_a_second_run_over_a_folder_leaves_its_own_outputs_alone(cli, models, tmp_path, generator):
     save_8bit(tmp_path / "photo.png", smooth_channels(generator, 3, 6, 6))
     assert cli("upscale", tmp_path, "--model", models[2], "--scale", "2", "-q").exit_code == 0
@@ -238,7 +252,7 @@ def test_existing_outputs_skip_or_refuse_or_overwrite(cli, models, tmp_path, gen
     target = tmp_path / "in_x4.png"
     target.write_bytes(b"keep me")
     refused = cli("upscale", source, "--model", models[4], "--json", "-q")
-    assert refused.exit_code == 1 and "--overwrite" in json.loads(refused.stdout)["error"]
+    assert refused.exit_code == 2 and "--overwrite" in json.loads(refused.stdout)["error"]  # its only file failed
     skipped = cli("upscale", source, "--model", models[4], "--skip-existing", "--json", "-q")
     assert skipped.exit_code == 0 and json.loads(skipped.stdout)["skipped"] is True
     assert target.read_bytes() == b"keep me"
@@ -401,3 +415,20 @@ def test_a_receptive_field_wider_than_the_overlap_is_blended_and_said(cli, tmp_p
     assert record["tiles_as_untiled"] is False and "receptive radius" in result.stderr
     whole = cli("upscale", source, "--model", model, "--tile", "0", "-o", tmp_path / "whole.png", "--json", "-q")
     assert json.loads(whole.stdout)["tiles_as_untiled"] is True
+
+
+def test_quality_sets_jpeg_and_lossy_webp_and_is_refused_for_png(cli, models, tmp_path, generator):
+
+    source = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 24, 24))
+    sizes = {}
+    for name, extra in (("default.jpg", ()), ("q20.jpg", ("--quality", "20")), ("lossless.webp", ()),
+                        ("q20.webp", ("--quality", "20"))):  # fmt: skip
+        result = cli("upscale", source, "--model", models[2], "--scale", "2", "-o", tmp_path / name, "-q", *extra)
+        assert result.exit_code == 0, result.output
+        sizes[name] = (tmp_path / name).stat().st_size
+    assert sizes["q20.jpg"] < sizes["default.jpg"] and sizes["q20.webp"] < sizes["lossless.webp"]
+    with Image.open(tmp_path / "q20.webp") as lossy, Image.open(tmp_path / "lossless.webp") as lossless:
+        assert lossy.tobytes() != lossless.tobytes()
+    refused = cli("upscale", source, "--model", models[2], "--scale", "2", "-o", tmp_path / "x.png", "--quality", "80")
+    assert refused.exit_code == 2 and "--quality is for JPEG or WebP" in refused.stderr
+    assert not (tmp_path / "x.png").exists()

@@ -92,7 +92,7 @@ def test_a_kernel_too_large_for_one_image_fails_that_file_before_the_network(cli
     result = cli("deblur", photo, "--kernel", tmp_path / "k.npy", "--model", usrnet, "-o", tmp_path / "out.png",
                  "--json", "-q")  # fmt: skip
     record = json.loads(result.stdout)
-    assert result.exit_code == 1 and "too large" in record["error"] and not (tmp_path / "out.png").exists()
+    assert result.exit_code == 2 and "too large" in record["error"] and not (tmp_path / "out.png").exists()
 
 
 def test_options_a_kernel_model_cannot_take_are_refused(cli, tmp_path, photo, usrnet):
