@@ -43,6 +43,7 @@ class RunOptions:
     correction: str | None = None
     feather: int | None = None  # SR: LR pixels of blend at core borders; None automatic, 0 none
     resample: str | None = None  # SR at a scale no model has: how a larger estimate is resampled; None default
+    png_level: int | None = None  # zlib level of PNG outputs; None: srcli.io.images.PNG_LEVEL
 
     @property
     def dtype(self) -> torch.dtype:

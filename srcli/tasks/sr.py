@@ -412,7 +412,7 @@ class Upscale:
         return picture
 
     def encode(self, result: Picture, suffix: str) -> tuple[bytes, None]:
-        return encode_picture(result, suffix), None
+        return encode_picture(result, suffix, png_level=self.options.png_level), None
 
     def _tiling(self) -> dict[str, object]:
         """What the report says of tiling: overlap and feather per run (each stage, or the one resampled

@@ -146,7 +146,7 @@ class UpscaleDegraded:
         return RoundedLinear(operator, top)
 
     def encode(self, result: Picture, suffix: str) -> tuple[bytes, None]:
-        return encode_picture(result, suffix), None
+        return encode_picture(result, suffix, png_level=self.options.png_level), None
 
     def record(self, item: Picture, data: bytes, kept: None, job: Job) -> dict[str, Any]:
         saved = decode_picture(data, job.target, trusted=True)

@@ -401,3 +401,17 @@ def test_a_receptive_field_wider_than_the_overlap_is_blended_and_said(cli, tmp_p
     assert record["tiles_as_untiled"] is False and "receptive radius" in result.stderr
     whole = cli("upscale", source, "--model", model, "--tile", "0", "-o", tmp_path / "whole.png", "--json", "-q")
     assert json.loads(whole.stdout)["tiles_as_untiled"] is True
+
+
+def test_png_compression_changes_bytes_never_pixels(cli, models, tmp_path, generator):
+    source = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 20, 16))
+    outputs = {}
+    for level in ("0", "9"):
+        target = tmp_path / f"out{level}.png"
+        result = cli("upscale", source, "--model", models[2], "--png-compression", level, "-o", target, "-q")
+        assert result.exit_code == 0, result.output
+        outputs[level] = target
+    assert outputs["0"].stat().st_size > outputs["9"].stat().st_size
+    assert torch.equal(read_picture(outputs["0"]).channels(), read_picture(outputs["9"]).channels())
+    refused = cli("upscale", source, "--model", models[2], "--png-compression", "10", "-o", tmp_path / "x.png")
+    assert refused.exit_code == 2
