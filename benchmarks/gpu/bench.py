@@ -118,18 +118,18 @@ def measure(
     model: Any, picture: Picture, device: torch.device, dtype: torch.dtype, compiled: bool, repeats: int
 ) -> tuple[dict[str, object], torch.Tensor]:
     """The bare network and upscale_picture for one configuration; the pipeline's output pixels."""
-    net = model.net.to(device, dtype, memory_format=torch.channels_last)
+    options = PrecisionOptions(device=device, tile=0, precision=dtype)  # SRCLI_ACCELERATE=0: contiguous
+    net = model.net.to(device, dtype, memory_format=options.memory_format)
     if compiled:
         net = torch.compile(net, dynamic=False)
     staged = replace(model, net=net)
-    batch = (picture.color[None].to(device, dtype) / 255).contiguous(memory_format=torch.channels_last)
+    batch = (picture.color[None].to(device, dtype) / 255).contiguous(memory_format=options.memory_format)
 
     def bare() -> torch.Tensor:
         with torch.inference_mode():
             return net(batch)
 
     bare_seconds, (first_seconds, _) = best_of(bare, repeats, device)
-    options = PrecisionOptions(device=device, tile=0, precision=dtype)
     timings = Timings()
 
     def pipeline() -> Picture:
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 for precision in precisions:
                     row: dict[str, object] = {
                         "model": name, "side": side, "precision": precision,
-                        "path": "torch.compile" if compiled else "eager channels_last",
+                        "path": "torch.compile" if compiled else RunOptions().network_path,
                     }  # fmt: skip
                     if time.monotonic() > deadline:
                         results.append(row | {"skipped": "budget"})

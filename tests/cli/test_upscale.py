@@ -415,3 +415,20 @@ def test_png_compression_changes_bytes_never_pixels(cli, models, tmp_path, gener
     assert torch.equal(read_picture(outputs["0"]).channels(), read_picture(outputs["9"]).channels())
     refused = cli("upscale", source, "--model", models[2], "--png-compression", "10", "-o", tmp_path / "x.png")
     assert refused.exit_code == 2
+
+
+@pytest.mark.parametrize(("value", "path"), [(None, "eager channels_last"), ("0", "eager (SRCLI_ACCELERATE=0)")])
+def test_srcli_accelerate_0_runs_plain_eager_and_the_record_names_the_path(
+    cli, models, tmp_path, generator, monkeypatch, value, path
+):
+    if value is None:
+        monkeypatch.delenv("SRCLI_ACCELERATE", raising=False)
+    else:
+        monkeypatch.setenv("SRCLI_ACCELERATE", value)
+    pixels = smooth_channels(generator, 3, 12, 10)
+    source = save_8bit(tmp_path / "in.png", pixels)
+    result = cli("upscale", source, "--model", models[2], "--json", "-q", "-o", tmp_path / "out.png")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["network_path"] == path and record["consistency_exact"] is True
+    assert reduces_to(tmp_path / "out.png", pixels, 2)
