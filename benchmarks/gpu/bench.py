@@ -3,8 +3,8 @@
 For every model, input side (256², 512² → ×scale) and precision: the bare network (one forward pass on a
 channels-last batch of one) and the whole of :func:`srcli.tasks.sr.upscale_picture` (network, PD and exact
 quantisation; untiled), eager first, then compiled (one compilation per shape, shared by both, its time recorded).
-Every output is compared with the fp32 eager output of the same run: values that differ, largest difference in
-levels (every output is exactly consistent whatever the precision; precision moves PSNR only).
+Every output is checked exactly consistent (its s×s means are the input: precision moves PSNR only) and compared
+with the fp32 eager output of the same run: values that differ, largest difference in levels.
 
     python benchmarks/gpu/bench.py --device cuda --out DIR [--budget-s 240] [--models compact-x4,realistic-x4]
     python benchmarks/gpu/bench.py --dry-run --out DIR     # a tiny CPU version: 32² input, fp32 and bf16
@@ -29,6 +29,7 @@ import torch
 from srcli.checkpoints.manifest import load_manifest
 from srcli.checkpoints.resolve import resolve
 from srcli.io.images import Picture
+from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, Timings
 from srcli.tasks.sr import upscale_picture
 
@@ -138,7 +139,9 @@ def measure(
 
     seconds, (_, output) = best_of(pipeline, repeats, device)
     megapixels = output.width * output.height / 1e6
+    exact = box_consistency(output.channels(), picture.channels(), model.scale, picture.max_value).exact
     return {
+        "exactly_consistent": exact,
         "first_call_seconds": round(first_seconds, 3),
         "network_seconds": round(bare_seconds, 4),
         "network_output_mp_per_s": round(megapixels / bare_seconds, 2),

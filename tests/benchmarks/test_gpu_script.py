@@ -32,5 +32,5 @@ def test_bench_dry_run_times_a_tiny_upscale_on_cpu(tmp_path: Path) -> None:
         ("bf16", "eager channels_last"),
     ]
     assert all("upscale_picture_seconds" in r and "error" not in r for r in rows)
-    assert rows[0]["values_differing_from_fp32_eager"] == 0
+    assert all(r["exactly_consistent"] for r in rows) and rows[0]["values_differing_from_fp32_eager"] == 0
     assert (tmp_path / "bench.json").is_file()
