@@ -178,8 +178,17 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     )
     sizes = [int(s) for s in args.sizes.split(",")]
     precisions = args.precisions.split(",")
-    record: dict[str, object] = {"machine": machine(device), "args": {k: str(v) for k, v in vars(args).items()}}
     results: list[dict[str, object]] = []
+    record: dict[str, object] = {
+        "machine": machine(device),
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "results": results,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after every row: a run cut short by its caller's timeout keeps what it measured
+        (args.out / "bench.json").write_text(json.dumps(record, indent=2) + "\n")
+
     references: dict[tuple[str, int], torch.Tensor] = {}
     for compiled in [False, True] if args.compile else [False]:  # every eager figure before any compilation
         for name in names:
@@ -211,10 +220,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                     }
                     results.append(row)
                     print(json.dumps(row), flush=True)
-    record["results"] = results
+                    save()
     record["machine"]["loadavg_end"] = os.getloadavg()  # type: ignore[index]
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench.json").write_text(json.dumps(record, indent=2) + "\n")
+    save()
     return record
 
 

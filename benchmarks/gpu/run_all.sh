@@ -6,7 +6,7 @@
 #   bash benchmarks/gpu/run_all.sh [--out DIR] [--budget-s 480] [--device cuda|cpu] [--data DIR] [--dry-run]
 #
 # --out      where results go (default: $OUT, else benchmarks/gpu/out)
-# --budget-s the whole run's wall-clock budget in seconds (default 480): 30 % tests, 40 % timings, the rest training
+# --budget-s the whole run's wall-clock budget in seconds (default 480): 20 % tests, 35 % timings, 40 % training
 # --device   cuda (default where there is one) or cpu
 # --data     training photos (default: the first of shared/data/train/CBSD432, ../shared/data/train/CBSD432,
 #            else examples/, which is enough for a smoke run only)
@@ -44,9 +44,9 @@ if [ -z "$data" ]; then
     if [ -d "$candidate" ]; then data="$candidate"; break; fi
   done
 fi
-tests_s=$((budget * 30 / 100))
-bench_s=$((budget * 40 / 100))
-train_s=$((budget * 25 / 100))
+tests_s=$((budget * 20 / 100))
+bench_s=$((budget * 35 / 100))
+train_s=$((budget * 40 / 100))
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$out/run_all.log"; }
 log "device=$device budget=${budget}s data=$data out=$out dry_run=$dry"
 { nvidia-smi 2>/dev/null || echo "no nvidia-smi"; grep -m1 'model name' /proc/cpuinfo; nproc; } > "$out/machine.txt"
@@ -72,7 +72,7 @@ log "timings rc=$bench_rc ($(grep -c '"model"' "$out/bench.log") configurations 
 if [ "$dry" = 1 ]; then
   train_args=(--num-feat 8 --num-conv 2 --steps 2 --batch 2 --patch 16 --val-every 1000)
 else
-  minutes="$($py -c "print(max(0.5, round(($train_s - 45) / 60, 1)))")"
+  minutes="$($py -c "print(max(0.2, round(($train_s - 60) / 60, 2)))")"  # a minute for start-up and the last validation
   train_args=(--init weights/compact-x4.safetensors --num-feat 64 --num-conv 16 --minutes "$minutes" --steps 1000000
               --batch 32 --patch 48 --lr 0.0002 --ema 0.999 --val-every 250 --threads "$(nproc)")
   for val in shared/data/bench/Set5 ../shared/data/bench/Set5; do
