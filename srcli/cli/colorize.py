@@ -17,6 +17,7 @@ from srcli.cli.common import (
     NoPd,
     Output,
     Overwrite,
+    PngCompression,
     Quality,
     Quiet,
     Ray,
@@ -67,6 +68,7 @@ def colorize(
     suffix: Annotated[str, typer.Option(help="Added to each output name.")] = "_color",
     ext: ExtOption = None,
     quality: Quality = None,
+    png_compression: PngCompression = None,
     recursive: Recursive = False,
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
@@ -85,7 +87,7 @@ def colorize(
 
     check_batch_options(output, json_output, overwrite, skip_existing)
     on_ray = ray_settings(ray, ray_address, workers, device)
-    options = run_options(device, tile, tile_overlap, half, no_pd, ray=on_ray)
+    options = run_options(device, tile, tile_overlap, half, no_pd, ray=on_ray, png_level=png_compression)
 
     def make_task(options: RunOptions) -> Colorize:
         """The task with its model loaded, here or on each Ray worker."""

@@ -20,6 +20,7 @@ from srcli.cli.common import (
     NoPd,
     Output,
     Overwrite,
+    PngCompression,
     Quality,
     Quiet,
     Ray,
@@ -132,6 +133,7 @@ def upscale(
     suffix: Annotated[str | None, typer.Option(help="Added to each output name [default: _x{scale}].")] = None,
     ext: ExtOption = None,
     quality: Quality = None,
+    png_compression: PngCompression = None,
     recursive: Recursive = False,
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
@@ -150,7 +152,7 @@ def upscale(
 
     check_batch_options(output, json_output, overwrite, skip_existing)
     on_ray = ray_settings(ray, ray_address, workers, device)
-    options = run_options(device, tile, tile_overlap, half, no_pd, ensemble, on_ray)
+    options = run_options(device, tile, tile_overlap, half, no_pd, ensemble, on_ray, png_compression)
     options = dataclasses.replace(options, correction=correction.value if correction else None)
     plan = plan_upscale(model, scale, degradation, realism, noise, ensemble)
 
@@ -215,6 +217,7 @@ def deblur(
     suffix: Annotated[str, typer.Option(help="Added to each output name.")] = "_deblurred",
     ext: ExtOption = None,
     quality: Quality = None,
+    png_compression: PngCompression = None,
     recursive: Recursive = False,
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
@@ -233,7 +236,7 @@ def deblur(
     degradation_kernel(kernel, 1)  # a bad kernel: one line, before any model is loaded
     if not 0 <= noise < 1e4:
         fail(f"--noise must be a level in [0, 10000), got {noise}")
-    options = run_options(device, tile, tile_overlap, half, no_pd)
+    options = run_options(device, tile, tile_overlap, half, no_pd, png_level=png_compression)
     jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)
     options = with_quality(options, quality, jobs)
     found, _ = resolve(model if model is not None else default_name("kernel", "deblurring"), "kernel")

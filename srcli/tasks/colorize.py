@@ -122,7 +122,7 @@ class Colorize:
         return Picture(color, source.alpha, source.bit_depth, source.icc_profile, source.dpi, source.exif)
 
     def encode(self, result: Picture, suffix: str) -> tuple[bytes, None]:
-        return encode_picture(result, suffix, self.options.quality), None
+        return encode_picture(result, suffix, self.options.quality, png_level=self.options.png_level), None
 
     def record(self, item: tuple[Picture, torch.Tensor], data: bytes, kept: None, job: Job) -> dict[str, Any]:
         source, gray = item

@@ -26,6 +26,14 @@ from srcli.tasks.interrupts import interruptible
 TileCallback = Callable[[int, int], None]
 """Called with ``(tiles done, tiles in all)`` after every tile."""
 
+ACCELERATE_VARIABLE = "SRCLI_ACCELERATE"
+"""The environment variable that turns the accelerated network path off: ``0`` (or ``false``, ``no``, ``off``)."""
+
+
+def accelerate_from_environment() -> bool:
+    """Whether the accelerated network path is on: unless :data:`ACCELERATE_VARIABLE` says ``0``."""
+    return os.environ.get(ACCELERATE_VARIABLE, "1").strip().lower() not in ("0", "false", "no", "off")
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -44,10 +52,24 @@ class RunOptions:
     feather: int | None = None  # SR: LR pixels of blend at core borders; None automatic, 0 none
     resample: str | None = None  # SR at a scale no model has: how a larger estimate is resampled; None default
     quality: int | None = None  # of a JPEG or WebP output (srcli.io.images.encode_picture); None: its default
+    png_level: int | None = None  # zlib level of PNG outputs; None: srcli.io.images.PNG_LEVEL
+    # the accelerated network path (channels-last convolutions); off: plain eager torch, the fallback
+    accelerate: bool = field(default_factory=accelerate_from_environment)
 
     @property
     def dtype(self) -> torch.dtype:
         return torch.float16 if self.half else torch.float32
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """Channels-last where accelerated (measured 1.4–2.4× contiguous for compact nets on CPU, see
+        benchmarks/README.md), contiguous otherwise."""
+        return torch.channels_last if self.accelerate else torch.contiguous_format
+
+    @property
+    def network_path(self) -> str:
+        """What the record calls the way the network ran."""
+        return "eager channels_last" if self.accelerate else "eager (SRCLI_ACCELERATE=0)"
 
 
 @dataclass
@@ -159,6 +181,7 @@ def run_record(options: RunOptions, timings: Timings, started: float) -> dict[st
         "device": describe_device(options.device),
         "pd": options.pd,
         "ensemble": options.ensemble,
+        "network_path": options.network_path,
         "tile": timings.tiles[0] if timings.tiles else None,
         "seconds": round(time.perf_counter() - started, 3),
         "network_seconds": round(timings.network, 3),

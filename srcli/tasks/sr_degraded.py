@@ -49,7 +49,7 @@ def estimate(picture: Picture, stages: list[Model], options: RunOptions, timings
     top = picture.max_value
     current = picture.channels().to(torch.float64)
     for stage in stages:
-        stage.net.to(options.device, options.dtype, memory_format=torch.channels_last)  # type: ignore[call-overload]
+        stage.net.to(options.device, options.dtype, memory_format=options.memory_format)  # type: ignore[call-overload]
         tile = auto_tile(options.device, stage.features, stage.scale) if options.tile is None else options.tile
         channels, height, width = current.shape
         out = torch.empty((channels, height * stage.scale, width * stage.scale), dtype=torch.float64)
@@ -146,7 +146,7 @@ class UpscaleDegraded:
         return RoundedLinear(operator, top)
 
     def encode(self, result: Picture, suffix: str) -> tuple[bytes, None]:
-        return encode_picture(result, suffix, self.options.quality), None
+        return encode_picture(result, suffix, self.options.quality, png_level=self.options.png_level), None
 
     def record(self, item: Picture, data: bytes, kept: None, job: Job) -> dict[str, Any]:
         saved = decode_picture(data, job.target, trusted=True)

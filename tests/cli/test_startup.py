@@ -30,3 +30,10 @@ def test_the_help_text_states_the_engines_overlap_cap():
     from srcli.tasks.sr import OVERLAP_CAP as ENGINE_CAP
 
     assert OVERLAP_CAP == ENGINE_CAP
+
+
+def test_the_help_text_states_the_png_level_images_writes():
+    from srcli.cli.common import PNG_LEVEL
+    from srcli.io.images import PNG_LEVEL as WRITTEN
+
+    assert PNG_LEVEL == WRITTEN

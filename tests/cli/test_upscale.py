@@ -432,3 +432,34 @@ def test_quality_sets_jpeg_and_lossy_webp_and_is_refused_for_png(cli, models, tm
     refused = cli("upscale", source, "--model", models[2], "--scale", "2", "-o", tmp_path / "x.png", "--quality", "80")
     assert refused.exit_code == 2 and "--quality is for JPEG or WebP" in refused.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_png_compression_changes_bytes_never_pixels(cli, models, tmp_path, generator):
+    source = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 20, 16))
+    outputs = {}
+    for level in ("0", "9"):
+        target = tmp_path / f"out{level}.png"
+        result = cli("upscale", source, "--model", models[2], "--png-compression", level, "-o", target, "-q")
+        assert result.exit_code == 0, result.output
+        outputs[level] = target
+    assert outputs["0"].stat().st_size > outputs["9"].stat().st_size
+    assert torch.equal(read_picture(outputs["0"]).channels(), read_picture(outputs["9"]).channels())
+    refused = cli("upscale", source, "--model", models[2], "--png-compression", "10", "-o", tmp_path / "x.png")
+    assert refused.exit_code == 2
+
+
+@pytest.mark.parametrize(("value", "path"), [(None, "eager channels_last"), ("0", "eager (SRCLI_ACCELERATE=0)")])
+def test_srcli_accelerate_0_runs_plain_eager_and_the_record_names_the_path(
+    cli, models, tmp_path, generator, monkeypatch, value, path
+):
+    if value is None:
+        monkeypatch.delenv("SRCLI_ACCELERATE", raising=False)
+    else:
+        monkeypatch.setenv("SRCLI_ACCELERATE", value)
+    pixels = smooth_channels(generator, 3, 12, 10)
+    source = save_8bit(tmp_path / "in.png", pixels)
+    result = cli("upscale", source, "--model", models[2], "--json", "-q", "-o", tmp_path / "out.png")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["network_path"] == path and record["consistency_exact"] is True
+    assert reduces_to(tmp_path / "out.png", pixels, 2)

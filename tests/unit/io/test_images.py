@@ -176,3 +176,22 @@ def test_read_from_stdin(monkeypatch, generator, tmp_path):
     data = save_8bit(tmp_path / "a.png", random_channels(generator, 3, 5, 5)).read_bytes()
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
     assert read_picture("-").width == 5
+
+
+@pytest.mark.parametrize(("planes", "depth"), [(3, 8), (4, 8), (3, 16), (1, 16)])
+def test_every_png_compression_level_holds_the_same_pixels(generator, planes, depth):
+    from srcli.io.images import PNG_LEVEL, decode_picture, encode_picture
+
+    pixels = random_channels(generator, planes, 24, 17, 3) * (21845 if depth == 16 else 85)  # compressible
+    has_alpha = planes in (2, 4)
+    picture = Picture(pixels[:-1] if has_alpha else pixels, pixels[-1:] if has_alpha else None, depth)
+    sizes = {}
+    for level in [None, *range(10)]:
+        data = encode_picture(picture, ".png", png_level=level)
+        decoded = decode_picture(data, "out.png", trusted=True)
+        assert decoded.bit_depth == depth and torch.equal(decoded.channels(), pixels), level
+        sizes[level] = len(data)
+    assert sizes[None] == sizes[PNG_LEVEL]
+    assert sizes[0] > sizes[9]  # the level reaches the encoder
+    with pytest.raises(ImageError, match=r"0\.\.9"):
+        encode_picture(picture, ".png", png_level=10)

@@ -97,3 +97,17 @@ def test_a_first_attempt_refuses_an_existing_output_before_any_work(job):
         "input": job.source, "output": job.target, "skipped": True, "error": None,
     }  # fmt: skip
     assert task.restored == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "on"), [(None, True), ("1", True), ("0", False), ("false", False), (" OFF ", False), ("no", False)]
+)
+def test_srcli_accelerate_environment_variable(monkeypatch, value, on):
+
+    if value is None:
+        monkeypatch.delenv("SRCLI_ACCELERATE", raising=False)
+    else:
+        monkeypatch.setenv("SRCLI_ACCELERATE", value)
+    options = RunOptions()
+    assert options.accelerate is on
+    assert options.memory_format == (torch.channels_last if on else torch.contiguous_format)

@@ -1,0 +1,97 @@
+"""Size and encode time of srcli's ×4 outputs as PNG at every zlib level (Pillow's ``compress_level`` 0–9).
+
+The outputs are compact-x4 ×4 upscales (through ``upscale_picture``: PD + exact) of Set5 and BSD68 photos.
+Every level is timed on every image in turns (level after level inside each repeat), the best of the repeats
+kept, with the load average beside each repeat; every encoding is decoded and checked identical to the pixels.
+
+    nice -n 15 python benchmarks/speed/png_level.py [--repeats 3] --out benchmarks/results/png-level.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from srcli.checkpoints.resolve import resolve
+from srcli.io.images import read_picture, tensor_to_pil
+from srcli.tasks.run import RunOptions
+from srcli.tasks.sr import upscale_picture
+
+BENCH = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench"
+IMAGES = ("Set5/bird.png", "Set5/butterfly.png", "BSD68/101085.png", "BSD68/108005.png")
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/png-level.json"))
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    model = resolve("compact-x4", "sr")[0]
+    outputs = {}
+    for name in IMAGES:
+        picture = read_picture(BENCH / name)
+        outputs[name] = tensor_to_pil(upscale_picture(picture, model, RunOptions()).channels())
+    best: dict[tuple[str, int], float] = {}
+    sizes: dict[tuple[str, int], int] = {}
+    loads = []
+    for _ in range(args.repeats):
+        loads.append(os.getloadavg())
+        for level in range(10):
+            for name, image in outputs.items():
+                buffer = io.BytesIO()
+                started = time.perf_counter()
+                image.save(buffer, format="PNG", compress_level=level)
+                elapsed = time.perf_counter() - started
+                best[name, level] = min(best.get((name, level), float("inf")), elapsed)
+                sizes[name, level] = buffer.tell()
+                decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())))
+                assert np.array_equal(decoded, np.asarray(image)), (name, level)
+    loads.append(os.getloadavg())
+    raw = sum(image.width * image.height * 3 for image in outputs.values())
+    megapixels = sum(image.width * image.height for image in outputs.values()) / 1e6
+    by_level = {}
+    for level in range(10):
+        seconds = sum(best[name, level] for name in IMAGES)
+        size = sum(sizes[name, level] for name in IMAGES)
+        by_level[str(level)] = {
+            "bytes": size,
+            "ratio_to_raw": round(size / raw, 4),
+            "seconds": round(seconds, 3),
+            "mp_per_s": round(megapixels / seconds, 2),
+            "per_image_bytes": {name: sizes[name, level] for name in IMAGES},
+        }
+    record = {
+        "what": __doc__.splitlines()[0],
+        "cpu": cpu_model(),
+        "threads": 2,
+        "nice": os.nice(0),
+        "loadavg_per_repeat": loads,
+        "images": {name: f"{image.width}x{image.height}" for name, image in outputs.items()},
+        "output_megapixels": round(megapixels, 3),
+        "repeats": args.repeats,
+        "pixels_identical_at_every_level": True,
+        "levels": by_level,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps({k: (v["bytes"], v["seconds"]) for k, v in by_level.items()}))
+
+
+if __name__ == "__main__":
+    main()
