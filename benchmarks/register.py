@@ -11,6 +11,9 @@ Set14 and BSD68, and writes the manifest entry plus benchmarks/results/quality-N
 A model trained on bicubic LR (``train sr --degradation bicubic``, its header says so) is measured
 on that LR instead (Pillow's resize, projected as ``upscale --degradation bicubic`` does) and
 registered with ``"degradation": "bicubic"``: a default beside the box one of its scale, not in its place.
+A model trained on JPEG-coded LR (``train sr --jpeg-quality``) is registered from ``benchmarks/jpeg/jpeg_input.py``'s
+results (``--jpeg-results FILE``: PSNR-Y on the JPEG path beside the pixel-exact one, per set and quality) with
+``"degradation": "jpeg"``: the default for JPEG inputs of its scale.
 A kernel-conditioned model (``srcli train usrnet``) is registered from ``usrnet_bench.py``'s results instead
 (``--kernel-results FILE ...``: each file's per-case summaries of ``usrnet`` beside its baselines); as the default
 it is what ``srcli deblur`` runs.
@@ -97,6 +100,7 @@ def main() -> None:
     parser.add_argument("--default", action="store_true", help="the default model for its task and scale")
     parser.add_argument("--realistic", metavar="PSNR", help="a realistic model, blended with this PSNR model")
     parser.add_argument("--kernel-results", type=Path, nargs="+", help="usrnet_bench.py results (a kernel model)")
+    parser.add_argument("--jpeg-results", type=Path, help="jpeg/jpeg_input.py results (a model for JPEG inputs)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -108,6 +112,22 @@ def main() -> None:
             parser.error("a kernel-conditioned model is registered from usrnet_bench.py results: --kernel-results")
         results = kernel_metrics(args.kernel_results)
         metrics = results
+    elif degradation == "jpeg":
+        if not args.jpeg_results:
+            parser.error("a model for JPEG inputs is registered from jpeg/jpeg_input.py results: --jpeg-results")
+        results = json.loads(args.jpeg_results.read_text())["summary"]
+        metrics = {}
+        for key, r in results.items():  # "BSD68@40": one set at one JPEG quality
+            name, quality = key.split("@")
+            metrics.setdefault(name, {})[f"jpeg_q{quality}"] = {
+                "psnr_y": round(r["psnr_y_jpeg"], 3),
+                "box_path_psnr_y": round(r["psnr_y_box"], 3),
+                "gain_db": round(r["gain_db"], 3),
+                "gain_se_db": round(r["gain_se_db"], 3),
+                "grid_32": round(r["grid_jpeg"], 3),
+                "coefficients_min": round(r["coefficients_min"], 6),
+                "files_all_coefficients": f"{r['files_exact']}/{r['images']}",
+            }
     elif degradation == "bicubic":
         results: dict[str, dict] = {name: bicubic_lr_metrics(BENCH / name, model, net.scale) for name in SETS}
         metrics: dict[str, dict] = results
@@ -124,7 +144,7 @@ def main() -> None:
             for name, r in results.items()
         }
     else:
-        raise SystemExit(f"register.py measures box and bicubic models; this one was trained on {degradation}")
+        raise SystemExit(f"register.py measures box, bicubic and JPEG models; this one was trained on {degradation}")
     fields: dict[str, object] = {"task": header.get("task", "sr"), "scale": model.scale}
     if degradation != "box":
         fields["degradation"] = degradation
