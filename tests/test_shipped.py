@@ -43,7 +43,8 @@ def test_shipped_files_match_the_manifest(entry):
 
 SHIPPED_SR = [e for e in load_manifest() if e.task == "sr" and e.default and e.shipped]
 SR_DEFAULTS = [e for e in SHIPPED_SR if e.degradation == "box"]
-OTHER_LR_DEFAULTS = [e for e in SHIPPED_SR if e.degradation != "box"]  # trained on bicubic LR, say
+OTHER_LR_DEFAULTS = [e for e in SHIPPED_SR if e.degradation not in ("box", "jpeg")]  # trained on bicubic LR, say
+JPEG_DEFAULTS = [e for e in SHIPPED_SR if e.degradation == "jpeg"]
 
 
 @pytest.mark.parametrize("entry", SR_DEFAULTS, ids=lambda e: e.name)
@@ -70,6 +71,21 @@ def test_a_shipped_default_for_another_lr_is_what_its_degradation_runs(cli, tmp_
     record = json.loads(result.stdout)
     values = lr.width * lr.height * 3
     assert record["model"] == entry.name and record["lr_values_off"] * 1000 <= values  # ≥ 99.9 % exact
+
+
+@pytest.mark.parametrize("entry", JPEG_DEFAULTS, ids=lambda e: e.name)
+def test_a_shipped_default_for_jpeg_inputs_runs_on_a_jpeg_and_reproduces_its_file(cli, tmp_path, entry):
+    with Image.open(EXAMPLE) as photo:  # the example saved as a camera would, at quality 50
+        photo.convert("RGB").save(tmp_path / "photo.jpg", quality=50)
+    output = tmp_path / "photo_x.png"
+    result = cli("upscale", tmp_path / "photo.jpg", "--scale", str(entry.scale), "-o", output, "--json", "-q")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["model"] == entry.name and record["consistency"] == "jpeg"
+    assert record["jpeg_coefficients_reproduced"] >= 0.999
+    box = cli("upscale", tmp_path / "photo.jpg", "--scale", str(entry.scale), "--degradation", "box", "-o",
+              tmp_path / "box.png", "--json", "-q")  # fmt: skip
+    assert json.loads(box.stdout)["model"] != entry.name  # pixel-exact PD runs the box model
 
 
 SHIPPED_KERNEL = [e for e in load_manifest() if e.task == "kernel" and e.default and e.shipped]
