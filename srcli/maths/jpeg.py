@@ -55,8 +55,11 @@ CHROMA_TABLE = (
 SAMPLINGS = {"4:4:4": (1, 1), "4:2:2": (1, 2), "4:2:0": (2, 2)}
 """Chroma sampling block ``(rows, columns)`` of each subsampling a JPEG file declares."""
 
-MARGIN = 0.75
-"""Default margin inside each bin, in DCT units (never more than 0.4 of the bin's width)."""
+MARGIN = 1.5
+"""Default margin inside each bin, in DCT units (never more than 0.4 of the bin's width). libjpeg's integer colour
+conversion and DCT differ from the float model by up to about 2 units (measured at quality 100); on BSD68 and
+Set14 ×4, 1.5 against 0.75 left as many files with a wrong coefficient, moved PSNR-Y by +0.00 to +0.02 dB, and
+halved the repair's time."""
 
 
 def quality_tables(quality: int) -> torch.Tensor:
