@@ -39,8 +39,12 @@ def _entry_json(entry, where: str) -> dict[str, Any]:
 
 
 def _set5_summary(task: str, set5: dict[str, Any]) -> str:
-    """A model's Set5 PSNR beside its task's baseline, e.g. ``30.59 Y (bicubic 28.43)``; — if unmeasured."""
+    """A model's Set5 PSNR beside its task's baseline, e.g. ``30.59 Y (bicubic 28.43)``, or for a model of JPEG
+    inputs at quality 40 beside the pixel-exact path, ``27.29 Y at JPEG q40 (box path 26.26)``; — if unmeasured."""
     key, channels, baseline_key, baseline = SET5_BASELINES.get(task, SET5_BASELINES["sr"])
+    jpeg = set5.get("jpeg_q40")
+    if isinstance(jpeg, dict):
+        return f"{jpeg['psnr_y']:.2f} Y at JPEG q40 (box path {jpeg['box_path_psnr_y']:.2f})"
     if key not in set5:
         return "—"
     return f"{set5[key]:.2f} {channels} ({baseline} {set5[baseline_key]:.2f})"

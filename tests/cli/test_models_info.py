@@ -42,3 +42,16 @@ def test_an_unknown_layout_is_one_line_that_names_the_extra_where_it_is_missing(
     result = cli("models", "info", tmp_path / "odd.pth")
     assert result.exit_code == 2 and "unknown architecture" in result.stderr
     assert ("srcli[spandrel]" in result.stderr) == (importlib.util.find_spec("spandrel") is None)
+
+
+def test_models_list_gives_the_jpeg_model_its_q40_figure_beside_the_pixel_exact_path():
+    from srcli.checkpoints.manifest import load_manifest
+    from srcli.cli.models import _set5_summary
+
+    entry = next(e for e in load_manifest() if e.degradation == "jpeg")
+    set5 = entry.metrics["Set5"]
+    assert isinstance(set5, dict)
+    figures = set5["jpeg_q40"]
+    summary = _set5_summary(entry.task, set5)
+    assert summary == f"{figures['psnr_y']:.2f} Y at JPEG q40 (box path {figures['box_path_psnr_y']:.2f})"
+    assert _set5_summary("sr", {}) == "—"
