@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -80,11 +79,6 @@ def read_coefficients(data: bytes) -> JpegCoefficients:
         return _read_dct(name)
     finally:
         os.unlink(name)
-
-
-def read_coefficients_file(path: Path) -> JpegCoefficients:
-    """:func:`read_coefficients` of the file at ``path``."""
-    return read_coefficients(path.read_bytes())
 
 
 def _pil_image(image: torch.Tensor) -> Image.Image:

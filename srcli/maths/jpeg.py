@@ -194,23 +194,20 @@ def _pad_rows(planes: torch.Tensor, multiple: int) -> torch.Tensor:
     return F.pad(planes, (0, 0, 0, missing), mode="replicate") if missing else planes
 
 
-def fold_padding(change: torch.Tensor, height: int, width: int, total: bool = False) -> torch.Tensor:
-    """A change ``(N, C, H, W)`` of the MCU-padded image → ``(N, C, height, width)``: each edge pixel takes the mean
-    change of its copies (the orthogonal projection onto padded images), or their sum with ``total`` (the adjoint
-    of the padding, the direction that moves the padded image's coefficients most).
+def fold_padding(change: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """A change ``(N, C, H, W)`` of the MCU-padded image → ``(N, C, height, width)``: each edge pixel takes the sum
+    of its copies' changes (the adjoint of the padding, the direction that moves the padded image's coefficients
+    most).
 
     Example:
-        >>> change = torch.tensor([[[[1.0, 3.0, 5.0]]]])
-        >>> fold_padding(change, 1, 1), fold_padding(change, 1, 1, total=True)
-        (tensor([[[[3.]]]]), tensor([[[[9.]]]]))
+        >>> fold_padding(torch.tensor([[[[1.0, 3.0, 5.0]]]]), 1, 1)
+        tensor([[[[9.]]]])
     """
     rows, cols = change.shape[-2:]
     if rows > height:
-        edge = change[..., height - 1 :, :].sum(-2, keepdim=True) / (1 if total else rows - height + 1)
-        change = torch.cat((change[..., : height - 1, :], edge), -2)
+        change = torch.cat((change[..., : height - 1, :], change[..., height - 1 :, :].sum(-2, keepdim=True)), -2)
     if cols > width:
-        edge = change[..., width - 1 :].sum(-1, keepdim=True) / (1 if total else cols - width + 1)
-        change = torch.cat((change[..., : width - 1], edge), -1)
+        change = torch.cat((change[..., : width - 1], change[..., width - 1 :].sum(-1, keepdim=True)), -1)
     return change
 
 
@@ -429,12 +426,12 @@ def feedback_step(
 
     luma = spatial(luma_now, target.luma, encoded.luma, tables[..., 0, :, :], padded)
     if target.chroma is None or encoded.chroma is None or chroma_now is None:
-        return image + fold_padding(luma, h, w, total=True)
+        return image + fold_padding(luma, h, w)
     sr, sc = layout.sampling
     chroma_size = (padded[0] // sr, padded[1] // sc)
     chroma = spatial(chroma_now, target.chroma, encoded.chroma, tables[..., 1, :, :], chroma_size)
     chroma = chroma.repeat_interleave(sr, -2).repeat_interleave(sc, -1)
-    change = fold_padding(torch.cat((luma, chroma), 1), h, w, total=True)
+    change = fold_padding(torch.cat((luma, chroma), 1), h, w)
     return image + _colour(YCBCR_TO_RGB, change)
 
 

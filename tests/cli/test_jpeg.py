@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from srcli.io.jpeg_files import read_coefficients_file
+from srcli.io.jpeg_files import read_coefficients
 from srcli.maths.jpeg import quality_tables
 
 SIZE = (45, 37)  # neither a multiple of 8 nor of 16: ragged MCUs at the right and the bottom
@@ -134,7 +134,7 @@ def test_degrade_jpeg_writes_the_quality_and_sampling_asked(cli, tmp_path):
     result = cli("degrade", tmp_path / "hr.png", "-s", "2", "-o", tmp_path / "lr.jpg", "--jpeg", "35",
                  "--subsampling", "4:4:4")  # fmt: skip
     assert result.exit_code == 0, result.output
-    file = read_coefficients_file(tmp_path / "lr.jpg")
+    file = read_coefficients((tmp_path / "lr.jpg").read_bytes())
     assert torch.equal(file.tables, quality_tables(35)) and file.layout.sampling == (1, 1)
     assert file.size == (24, 32)
     refused = cli("degrade", tmp_path / "hr.png", "-s", "2", "-o", tmp_path / "lr.png", "--jpeg", "35")
