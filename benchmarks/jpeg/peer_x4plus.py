@@ -104,7 +104,7 @@ def measure(net, hr_path: Path, quality: int, work: Path) -> dict[str, object]:
     records = {}
     for method, onto in (("jpeg", "auto"), ("box", "box")):
         start = time.perf_counter()
-        records[method] = project_file(paths["bare"], lr_path, paths[method], onto=onto, overwrite=True).record
+        records[method] = project_file(paths["bare"], lr_path, paths[method], onto=onto, overwrite=True)
         seconds[method] = time.perf_counter() - start
 
     hr = pil_to_tensor(hr_image).to(torch.float64).div(255).unsqueeze(0)

@@ -38,18 +38,12 @@ def project(
     Exit 2 on bad input."""
     from srcli.tasks.project import project_file  # torch, only when the command runs
 
-    record = project_file(sr, lr, output, degradation, correction, overwrite).record
+    record = project_file(sr, lr, output, degradation, correction, overwrite)
     if json_output:
         report.print_json(record)
     if json_output or quiet:
         return
     moved = record["moved_psnr_db"]
-    if record["consistency"] == "jpeg":
-        share = record["jpeg_coefficients_reproduced"]
-        verdict = (
-            f"consistent with the JPEG: {100 * share:.3f} % of coefficients, MCUs {record['jpeg_mcus_reproduced']}"
-        )
-    else:
-        verdict = "exact (∞)" if record["consistency_exact"] else report.format_db(record["consistency_psnr_db"])
     change = "unchanged" if moved is None else f"{moved:.2f} dB from the upscale given"
+    verdict = report.consistency_verdict(record)
     report.note(f"wrote {output} (×{record['scale']}, {record['correction']} correction, {change}): {verdict}")

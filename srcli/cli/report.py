@@ -97,6 +97,18 @@ def _summary_row(record: Mapping[str, Any]) -> list[str]:
     if record.get("skipped"):
         return [str(record["input"]), str(record["output"]), "—", "—", "skipped (output exists)"]
     size_in, size_out = record["input_size"], record["output_size"]
+    return [
+        str(record["input"]),
+        str(record["output"]),
+        f"{size_in[0]}×{size_in[1]} → {size_out[0]}×{size_out[1]}",
+        f"{record['seconds']:.2f} s",
+        consistency_verdict(record),
+    ]
+
+
+def consistency_verdict(record: Mapping[str, Any]) -> str:
+    """How consistent a saved file is, from its record: ``exact (∞)``, ``52.10 dB``, a colorization's gray, the share
+    of a JPEG's coefficients reproduced, a relaxed projection's residual."""
     psnr = record["consistency_psnr_db"]
     verdict = (
         "exact (∞)"
@@ -113,13 +125,7 @@ def _summary_row(record: Mapping[str, Any]) -> list[str]:
         )
     if "residual_rms" in record:  # a projection relaxed to a noise level
         verdict += f", residual σ {record['residual_rms']:.2f} for noise {record['noise']:.2f}"
-    return [
-        str(record["input"]),
-        str(record["output"]),
-        f"{size_in[0]}×{size_in[1]} → {size_out[0]}×{size_out[1]}",
-        f"{record['seconds']:.2f} s",
-        verdict,
-    ]
+    return verdict
 
 
 def describe_run(record: Mapping[str, object]) -> str:

@@ -8,7 +8,6 @@ otherwise (or with ``box``) onto the input's pixels, so the upscale's box downsa
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,6 @@ PROJECTIONS = ("auto", "box")
 """What ``project`` projects onto: ``auto`` (the JPEG file's bins for a JPEG input, else the pixels) or ``box``."""
 
 
-@dataclass(frozen=True)
-class Projected:
-    """What a projection did: the record of the saved file."""
-
-    record: dict[str, Any]
-
-
 def _moved_db(before: torch.Tensor, after: torch.Tensor, max_value: int) -> float | None:
     """PSNR of the projected upscale against the one given (how far PD moved it), in dB; None when unmoved."""
     psnr = psnr_from_mse((before.to(torch.float64) - after.to(torch.float64)).square().mean().item(), max_value)
@@ -46,8 +38,9 @@ def project_file(
     onto: str = "auto",
     correction: str = "smooth",
     overwrite: bool = False,
-) -> Projected:
-    """Project the upscale at ``sr_path`` onto the consistent set of ``input_path`` and write it to ``output``.
+) -> dict[str, Any]:
+    """Project the upscale at ``sr_path`` onto the consistent set of ``input_path``, write it to ``output`` and return
+    the saved file's record.
 
     The upscale is cropped to ``scale``·input (the scale inferred from the sizes); ``correction`` is the right
     inverse that spreads the change (``smooth`` suits other tools' networks, which were not trained through PD).
@@ -73,18 +66,16 @@ def project_file(
     write_picture(saved, output, overwrite)
     verdict = box_consistency(out, lr_channels, scale, lr.max_value)
     consistency = agreement_json(file_agreement(jpeg, out, scale)) if jpeg is not None else {"consistency": "box"}
-    return Projected(
-        {
-            "sr": str(sr_path),
-            "input": str(input_path),
-            "output": str(output),
-            "scale": scale,
-            "correction": correction,
-            "input_size": [lr.width, lr.height],
-            "output_size": [saved.width, saved.height],
-            "cropped": [sr.width, sr.height] != [saved.width, saved.height],
-            "moved_psnr_db": _moved_db(estimate[0], out, lr.max_value),
-            **verdict.as_json(),
-            **consistency,
-        }
-    )
+    return {
+        "sr": str(sr_path),
+        "input": str(input_path),
+        "output": str(output),
+        "scale": scale,
+        "correction": correction,
+        "input_size": [lr.width, lr.height],
+        "output_size": [saved.width, saved.height],
+        "cropped": [sr.width, sr.height] != [saved.width, saved.height],
+        "moved_psnr_db": _moved_db(estimate[0], out, lr.max_value),
+        **verdict.as_json(),
+        **consistency,
+    }
