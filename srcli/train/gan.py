@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from srcli.archs.compact import SKIPS
 from srcli.checkpoints.load import build_network
 from srcli.errors import TrainError
 from srcli.io.testsets import protocol_pair
@@ -66,11 +67,14 @@ class GANTrainConfig(TrainRun):
     naturalness_sha256: str = option("", init=False, schedule=True, optional=True, key="naturalness")
     nat_weight: float = option(1e-3, flag="--nat-weight", schedule=True, optional=True)
     correction: str = option("nearest", flag="--correction", schedule=True, optional=True)
+    skip: str = option("nearest", flag="--skip", place=NETWORK, schedule=True, optional=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.correction not in CORRECTIONS:
             raise TrainError(f"must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}", "correction")
+        if self.skip not in SKIPS:
+            raise TrainError(f"must be one of {', '.join(SKIPS)}, got {self.skip!r}", "skip")
         if self.patch * self.scale % 8:
             side = self.patch * self.scale
             raise TrainError(f"--patch × --scale must be a multiple of 8 (the discriminator's), got {side}")
@@ -79,8 +83,14 @@ class GANTrainConfig(TrainRun):
                 raise TrainError(f"naturalness weights not found: {self.naturalness}")
             self.naturalness_sha256 = weights_digest(self.naturalness)  # its content, not its path
 
-    def network_config(self) -> dict[str, int]:
-        return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
+    def network_config(self) -> dict[str, int | str]:
+        return {
+            "in_ch": 3,
+            "num_feat": self.num_feat,
+            "num_conv": self.num_conv,
+            "scale": self.scale,
+            "skip": self.skip,
+        }
 
 
 def relativistic_losses(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
