@@ -165,8 +165,10 @@ def main() -> None:
         for label, (realism, upscale) in upscalers.items():
             points.append(measure(label, upscale, files) | {"realism": realism})
             print(json.dumps({"set": name, **points[-1]}), flush=True)
-        record["sets"][name] = points + peer_points(args.peer, name, args.false_texture)  # type: ignore[index]
+        record["sets"][name] = points  # type: ignore[index]
     sets: dict[str, list[dict]] = record["sets"]  # type: ignore[assignment]
+    for name, points in sets.items():  # read last: false_texture.py may still be writing its record
+        points += peer_points(args.peer, name, args.false_texture)
     width, height = 560 * len(sets), 520
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
