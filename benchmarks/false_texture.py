@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import platform
 import statistics
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -104,22 +106,46 @@ def summarise(rows: list[dict], labels: list[str]) -> dict[str, object]:
     return summary
 
 
+_WORKER: dict[str, Upscale] = {}
+
+
+def _start_worker(args: argparse.Namespace) -> None:
+    """Each worker process builds the methods once, on ``--threads`` torch threads."""
+    torch.set_num_threads(args.threads)
+    _WORKER.update(methods(args))
+
+
+def score_image(item: tuple[str, Path]) -> dict[str, object]:
+    """One photo: every method's false texture, the photo's own and its flat share."""
+    name, path = item
+    hr, lr = protocol_pair(path, SCALE)
+    photo = hr.double() / 255
+    row: dict[str, object] = {"set": name, "image": path.name}
+    for label, upscale in _WORKER.items():
+        score = false_texture(upscale(lr).double() / 255, photo, SCALE)
+        row |= {label: score.output, PHOTO: score.photo, "flat": score.flat}
+    return row
+
+
+def _rounded(row: dict[str, object]) -> dict[str, object]:
+    return {key: (None if math.isnan(v) else round(v, 4)) if isinstance(v, float) else v for key, v in row.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=["BSD68", "Set14"])
     parser.add_argument("--peer", type=Path, help="Real-ESRGAN x4plus weights (.safetensors), run bare")
     parser.add_argument("--model", nargs="*", default=[], help="more ×4 models run with PD: LABEL=WEIGHTS")
     parser.add_argument("--limit", type=int, default=0, help="only the first N images of each set")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (images in parallel)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "false-texture-x4.json")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    upscalers = methods(args)
-    labels = list(upscalers)
     record: dict[str, object] = {
         "date": time.strftime("%Y-%m-%d"),
         "commit": commit(),
-        "cpu": f"{cpu_model()}, {os.cpu_count()} cores, {args.threads} thread(s), torch {torch.__version__}",
+        "cpu": f"{cpu_model()}, {os.cpu_count()} cores, {args.jobs} process(es) × {args.threads} thread(s), "
+        f"torch {torch.__version__}",
         "loadavg_start": [round(value, 2) for value in os.getloadavg()],
         "command": "python benchmarks/false_texture.py " + " ".join(sys.argv[1:]),
         "measure": "mean 5x5 local std of full-range luma (levels of 255) over pixels whose photo is flat "
@@ -127,23 +153,19 @@ def main() -> None:
         "sets": {},
         "images": [],
     }
-    for name in args.sets:
+    items = [(name, path) for name in args.sets for path in image_files(BENCH / name)[: args.limit or None]]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.jobs, context, _start_worker, (args,)) as pool:
         rows = []
-        for path in image_files(BENCH / name)[: args.limit or None]:
-            hr, lr = protocol_pair(path, SCALE)
-            photo = hr.double() / 255
-            row: dict[str, object] = {"set": name, "image": path.name}
-            for label, upscale in upscalers.items():
-                score = false_texture(upscale(lr).double() / 255, photo, SCALE)
-                row |= {label: score.output, PHOTO: score.photo, "flat": score.flat}
+        for row in pool.map(score_image, items):
             rows.append(row)
-            print(json.dumps({key: round(v, 4) if isinstance(v, float) else v for key, v in row.items()}), flush=True)
-        record["sets"][name] = summarise(rows, labels)  # type: ignore[index]
-        record["images"] += [  # type: ignore[operator]
-            {key: (None if math.isnan(v) else round(v, 4)) if isinstance(v, float) else v for key, v in row.items()}
-            for row in rows
-        ]
+            print(json.dumps(_rounded(row)), flush=True)
+    labels = [key for key in rows[0] if key not in ("set", "image", PHOTO, "flat")]
+    for name in args.sets:
+        mine = [row for row in rows if row["set"] == name]
+        record["sets"][name] = summarise(mine, labels)  # type: ignore[index]
         print(json.dumps({"set": name, **record["sets"][name]}, indent=1), flush=True)  # type: ignore[index]
+    record["images"] = [_rounded(row) for row in rows]
     record["loadavg_end"] = [round(value, 2) for value in os.getloadavg()]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=1) + "\n")
