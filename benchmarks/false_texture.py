@@ -6,7 +6,7 @@
 LR is the box average of the HR photo (``Image.reduce(4)``, the protocol of ``shared/README.md``). Methods: Pillow's
 bicubic; compact-x4 and realistic-x4 through ``srcli upscale``'s engine (PD, exact); each ``--model`` the same way;
 Real-ESRGAN x4plus bare, as its users get it (weights converted outside the repository by ``ncnn_to_torch.py``,
-torch, 64-pixel tiles; left out without ``--peer``). Per image and method: the mean 5×5 local luma std over the
+torch, whole images; left out without ``--peer``). Per image and method: the mean 5×5 local luma std over the
 photo's flat pixels, the output's and the photo's own, in levels of 255 (border 4 cropped). Per set: means over the
 images with flat pixels, the ratio of each method's mean to the photo's, and the paired differences between methods
 (mean and standard error: spread of the per-image differences over √n): each method against the photo and
@@ -83,7 +83,7 @@ def methods(args: argparse.Namespace) -> dict[str, Upscale]:
     for label, weights in (item.split("=", 1) for item in args.model):
         chosen[label] = engine(weights, RunOptions())
     if args.peer is not None:
-        chosen[PEER] = engine(str(args.peer), RunOptions(pd=False, tile=64))
+        chosen[PEER] = engine(str(args.peer), RunOptions(pd=False, tile=0))
     return chosen
 
 
