@@ -1,13 +1,16 @@
 """The perception–distortion plot of ×4 SR (NIQE against PSNR-Y) on Set14 and BSD68, box LR.
 
     python benchmarks/perception_distortion.py [--psnr compact-x4] [--realistic GAN.safetensors] \
-        [--realism 0.25 0.5 0.75 1] [--peer benchmarks/results/peer-realesrgan-x4plus.jsonl]
+        [--realism 0.25 0.5 0.75 1] [--peer benchmarks/results/peer-realesrgan-x4plus.jsonl] \
+        [--false-texture benchmarks/results/false-texture-x4.json]
 
 Points: bicubic, the PSNR model, and, with ``--realistic``, the blends ``--realism F`` between the two
 (``srcli.checkpoints.blend``: weights interpolated where the layouts match), each measured here; Real-ESRGAN x4plus
-from the per-image records of ``peer_realesrgan.py`` (means over the images it measured). Without
-``--realistic`` the plot has what exists; run again with the checkpoint to add the realism curve.
-Writes OUT.json (every point: PSNR-Y, SSIM-Y, NIQE, detail, exact outputs) and OUT.png.
+from the per-image records of ``peer_realesrgan.py`` (means over the images it measured), its false texture from
+``false_texture.py``'s record. Without ``--realistic`` the plot has what exists; run again with the checkpoint to
+add the realism curve. False texture (:func:`srcli.maths.metrics.false_texture`: the set's mean local luma std
+where the photo is flat, over the photo's own) is printed beside each point's label.
+Writes OUT.json (every point: PSNR-Y, SSIM-Y, NIQE, detail, false texture, exact outputs) and OUT.png.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from srcli.checkpoints.pristine import shipped_pristine
 from srcli.checkpoints.resolve import resolve
 from srcli.io.images import Picture
 from srcli.io.testsets import image_files, protocol_pair, score_sr
-from srcli.maths.metrics import detail
+from srcli.maths.metrics import detail, false_texture
 from srcli.maths.niqe import niqe
-from srcli.tasks.bench import bicubic_upscale
+from srcli.tasks.bench import bicubic_upscale, false_texture_ratio
 from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_picture
@@ -44,7 +47,7 @@ METRICS = ("psnr_y", "ssim_y", "niqe", "detail")
 
 def measure(name: str, upscale, files: list[Path]) -> dict[str, object]:
     """Means of the metrics of ``upscale`` (``(1, 3, h, w)`` uint8 → ``(1, 3, 4h, 4w)`` uint8) over ``files``."""
-    sums, exact = dict.fromkeys(METRICS, 0.0), 0
+    sums, exact, textures = dict.fromkeys(METRICS, 0.0), 0, []
     for path in files:
         hr, lr = protocol_pair(path, SCALE)
         sr = upscale(lr)
@@ -54,11 +57,12 @@ def measure(name: str, upscale, files: list[Path]) -> dict[str, object]:
                   "detail": detail(unit, hr_unit, SCALE)}  # fmt: skip
         for key, value in values.items():
             sums[key] += value
+        textures.append(false_texture(unit, hr_unit, SCALE))
         verdict = box_consistency(sr[0].to(torch.int32), lr[0].to(torch.int32), SCALE, 255)
         exact += verdict.exact and verdict.psnr_db == float("inf")
     point: dict[str, object] = {"label": name, "images": len(files)}
     point |= {key: round(total / len(files), 4) for key, total in sums.items()}
-    return point | {"exact_outputs": exact}
+    return point | {"false_texture": round(false_texture_ratio(textures), 3), "exact_outputs": exact}
 
 
 def srcli_upscaler(model: Model):
@@ -68,10 +72,12 @@ def srcli_upscaler(model: Model):
     return upscale
 
 
-def peer_points(path: Path, set_name: str) -> list[dict[str, object]]:
-    """Means per model other than srcli's from ``peer_realesrgan.py``'s per-image records of one set."""
+def peer_points(path: Path, set_name: str, textures: Path) -> list[dict[str, object]]:
+    """Means per model other than srcli's from ``peer_realesrgan.py``'s per-image records of one set, with the
+    false texture ``false_texture.py`` recorded for it in ``textures`` (where that file has it)."""
     if not path.is_file():
         return []
+    ratios = json.loads(textures.read_text())["sets"].get(set_name, {}) if textures.is_file() else {}
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     rows = [r for r in rows if r.get("kind") == "image" and r["set"] == set_name and r["model"].startswith("realesr")]
     points = []
@@ -79,6 +85,8 @@ def peer_points(path: Path, set_name: str) -> list[dict[str, object]]:
         mine = [r for r in rows if r["model"] == model]
         point: dict[str, object] = {"label": model, "images": len(mine), "source": path.name}
         point |= {key: round(sum(r[key] for r in mine) / len(mine), 4) for key in METRICS}
+        if model in ratios.get("ratio_to_photo", {}):
+            point |= {"false_texture": ratios["ratio_to_photo"][model], "false_texture_source": textures.name}
         points.append(point | {"exact_outputs": sum(r["consistency_exact"] for r in mine)})
     return points
 
@@ -113,6 +121,7 @@ def draw_panel(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], title:
         draw.line([left - 5, py, left, py], fill="black")
         draw.text((left - 48, py - 6), y_tick, fill="black")
     draw.text(((left + right) / 2 - 80, top - 22), title, fill="black")
+    draw.text((left + 6, top + 6), "FT: false texture (flat-area local std / photo's)", fill="black")
     x_label = "NIQE (srcli's pristine model; lower = more natural)"
     draw.text(((left + right) / 2 - 150, bottom + 26), x_label, fill="black")
     draw.text((left - 48, top - 22), "PSNR-Y dB", fill="black")
@@ -123,7 +132,8 @@ def draw_panel(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], title:
         px, py = at(float(point["niqe"]), float(point["psnr_y"]))
         colour = colour_of(point)
         draw.ellipse([px - 4, py - 4, px + 4, py + 4], fill=colour)
-        draw.text((px + 7, py - 7), str(point["label"]), fill=colour)
+        texture = f" · FT {point['false_texture']:.2f}" if point.get("false_texture") is not None else ""
+        draw.text((px + 7, py - 7), f"{point['label']}{texture}", fill=colour)
 
 
 def main() -> None:
@@ -132,6 +142,7 @@ def main() -> None:
     parser.add_argument("--realistic", help="the realistic (GAN) checkpoint; its blends with --psnr are added")
     parser.add_argument("--realism", type=float, nargs="+", default=[0.25, 0.5, 0.75, 1.0])
     parser.add_argument("--peer", type=Path, default=RESULTS / "peer-realesrgan-x4plus.jsonl")
+    parser.add_argument("--false-texture", type=Path, default=RESULTS / "false-texture-x4.json")
     parser.add_argument("--sets", nargs="+", default=["Set14", "BSD68"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS / "perception-distortion-x4")
@@ -154,8 +165,10 @@ def main() -> None:
         for label, (realism, upscale) in upscalers.items():
             points.append(measure(label, upscale, files) | {"realism": realism})
             print(json.dumps({"set": name, **points[-1]}), flush=True)
-        record["sets"][name] = points + peer_points(args.peer, name)  # type: ignore[index]
+        record["sets"][name] = points  # type: ignore[index]
     sets: dict[str, list[dict]] = record["sets"]  # type: ignore[assignment]
+    for name, points in sets.items():  # read last: false_texture.py may still be writing its record
+        points += peer_points(args.peer, name, args.false_texture)
     width, height = 560 * len(sets), 520
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)

@@ -262,8 +262,9 @@ def bench(
     quiet: Quiet = False,
 ) -> None:
     """PSNR-Y/SSIM of a model beside bicubic (box LR, protocol of shared/README.md), LR-consistency
-    of its saved outputs, NIQE (lower is more natural) and detail energy (Laplacian energy relative to
-    the HR photo), time, megapixels per second and peak memory, per folder."""
+    of its saved outputs, NIQE (lower is more natural), detail energy (Laplacian energy relative to
+    the HR photo), false texture (local luma std where the photo is flat, over the photo's own; above 1:
+    texture painted on walls and sky), time, megapixels per second and peak memory, per folder."""
     import torch
 
     from srcli.checkpoints.plan import plan_sr
@@ -307,6 +308,7 @@ def bench(
             f"{r.exact}/{r.images}",
             f"{r.niqe:.2f} / {r.bicubic_niqe:.2f} / {r.hr_niqe:.2f}",
             f"{r.detail:.2f} / {r.bicubic_detail:.2f}",
+            f"{r.false_texture:.2f} / {r.bicubic_false_texture:.2f}",
             f"{r.seconds:.2f} s",
             f"{r.megapixels_per_second:.2f}",
         ]
@@ -323,6 +325,7 @@ def bench(
             "exact",
             "NIQE / bicubic / HR",
             "detail / bicubic",
+            "false texture / bicubic",
             "time",
             "MP/s out",
         ],

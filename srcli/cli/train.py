@@ -338,6 +338,13 @@ def train_gan_command(
         ),
     ] = None,
     nat_weight: Annotated[float, typer.Option(help="Weight of the naturalness loss (with --naturalness).")] = 1e-3,
+    ldl: Annotated[
+        float,
+        typer.Option(
+            help="Weight of LDL's artefact loss (Liang et al. 2022; 0: off, LDL used 1): an L1 to the HR patch "
+            "weighted where the output's residual is erratic and the weight average's output is closer. Needs --ema."
+        ),
+    ] = 0.0,
     correction: Annotated[
         Correction,
         typer.Option(
@@ -362,8 +369,8 @@ def train_gan_command(
         scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), init=init, num_feat=num_feat,
         num_conv=num_conv, d_feat=d_feat, steps=steps, minutes=minutes, stop_at=stop_at, batch=batch,
         patch=patch, lr=lr, l1_weight=l1_weight, adv_weight=adv_weight, fm_weight=fm_weight,
-        naturalness=naturalness, nat_weight=nat_weight, correction=correction.value, skip=skip.value, seed=seed,
-        val_every=val_every, ema=ema,
+        naturalness=naturalness, nat_weight=nat_weight, ldl=ldl, correction=correction.value, skip=skip.value,
+        seed=seed, val_every=val_every, ema=ema,
     )  # fmt: skip
     _check_ranges(config)
     train_gan(config, resume=resume, report=_echo_row)

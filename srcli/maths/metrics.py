@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -198,3 +199,67 @@ def detail(sr: torch.Tensor, hr: torch.Tensor, border: int) -> float:
         (1.0, True)
     """
     return laplacian_energy(sr, border) / laplacian_energy(hr, border)
+
+
+def local_variance(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Variance (population, ``E[x²] − E[x]²``) of every ``size×size`` window of ``(N, C, H, W)``, valid
+    positions only: ``(N, C, H − size + 1, W − size + 1)``, in ``x``'s dtype, never below 0.
+
+    Example:
+        >>> local_variance(torch.tensor([[[[0.0, 2.0, 0.0, 2.0]]]]), 1).sum().item()
+        0.0
+        >>> local_variance(torch.tensor([[[[0.0, 2.0], [0.0, 2.0]]]]), 2).item()
+        1.0
+    """
+    mean = F.avg_pool2d(x, size, stride=1)
+    return (F.avg_pool2d(x * x, size, stride=1) - mean.square()).clamp_min(0)
+
+
+FLAT_LEVELS = 3.0  # of 255: a 5×5 window of the photo with a luma std below it is flat (walls, sky: grain only)
+FLAT_WINDOW = 5
+FLAT_MARGIN = 4  # pixels: an edge this close, spread by any upsampling, would count as texture painted on
+
+
+class FalseTexture(NamedTuple):
+    """Mean local luma std over the photo's flat pixels: the output's (``output``) and the photo's own (``photo``),
+    in levels of 255, and the share of the image that counts as flat (``flat``); NaN means where none does."""
+
+    output: float
+    photo: float
+    flat: float
+
+
+def false_texture(
+    sr: torch.Tensor, hr: torch.Tensor, border: int, flat: float = FLAT_LEVELS, margin: int = FLAT_MARGIN
+) -> FalseTexture:
+    """Texture an output paints where the photo is flat: the mean 5×5 local standard deviation of the output's
+    luma, and of the photo's, over the pixels where the photo is flat.
+
+    Luma is full-range BT.601, ``0.299 R + 0.587 G + 0.114 B`` in levels of 255 (so ``flat`` counts 8-bit gray
+    levels); local std is the population one of each 5×5 window entirely inside the image after cropping
+    ``border`` pixels, indexed by its centre. A pixel is flat when every window of the photo centred within
+    ``margin`` pixels of it (a ``(2·margin + 1)²`` square) has a std below ``flat``: without the margin, the
+    flat pixels beside an edge would score an upsampler's blur of that edge as texture (Set14 ×4: bicubic
+    1.96 levels there, above the photo's 1.79). The output's std is taken on the same windows as the photo's.
+    Both ``(1, 3, H, W)`` RGB in [0, 1]. A ×4 LR keeps none of the photo's pixel-level grain, so an output
+    scores below the photo unless it invents structure: scratches and mottling raise it, smoothing lowers it.
+    NaN means when no pixel of the photo is flat (or the cropped image is narrower than a window).
+
+    Example:
+        >>> hr = torch.full((1, 3, 16, 16), 0.5)
+        >>> false_texture(hr, hr, border=0)
+        FalseTexture(output=0.0, photo=0.0, flat=1.0)
+        >>> stripes = hr + 0.02 * (torch.arange(16) % 2)  # 5.1 levels more on odd columns
+        >>> round(false_texture(stripes, hr, border=0).output, 2)  # 5.1 · √(⅖ · ⅗)
+        2.5
+    """
+    luma = [(rgb_to_y(_crop(x, border)) - 16.0) * (255.0 / 219.0) for x in (sr, hr)]
+    if min(luma[1].shape[-2:]) < FLAT_WINDOW:
+        return FalseTexture(math.nan, math.nan, 0.0)
+    out_std, hr_std = (local_variance(y, FLAT_WINDOW).sqrt() for y in luma)
+    busiest = F.max_pool2d(hr_std, 2 * margin + 1, stride=1, padding=margin) if margin else hr_std
+    mask = busiest < flat
+    count = mask.sum().item()
+    if not count:
+        return FalseTexture(math.nan, math.nan, 0.0)
+    return FalseTexture(out_std[mask].mean().item(), hr_std[mask].mean().item(), count / mask.numel())

@@ -4,7 +4,9 @@ Uses the protocol of ``shared/README.md``: HR cropped to a multiple of the scale
 ``Image.reduce``, PSNR/SSIM on BT.601 Y with ``scale`` border pixels cropped. Outputs are
 encoded as PNG and decoded again, so the consistency is that of the file as it would be saved.
 Beside them, realism: NIQE (srcli's pristine model; lower is more natural, undefined under two
-96×96 patches) and detail energy relative to the HR photo (:func:`srcli.maths.metrics.detail`).
+96×96 patches), detail energy relative to the HR photo (:func:`srcli.maths.metrics.detail`) and false
+texture, the output's local luma std where the photo is flat over the photo's own
+(:func:`srcli.maths.metrics.false_texture`: the set's means, images without a flat pixel left out).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from srcli.checkpoints.resolve import total_scale
 from srcli.errors import ImageError
 from srcli.io.images import Picture, decode_picture, encode_picture, pil_to_tensor, tensor_to_pil
 from srcli.io.testsets import image_files, protocol_pair, score_sr
-from srcli.maths.metrics import detail
+from srcli.maths.metrics import FalseTexture, detail, false_texture
 from srcli.maths.niqe import niqe
 from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, Timings
@@ -54,6 +56,8 @@ class SetResult:
     hr_niqe: float = math.nan
     detail: float = math.nan
     bicubic_detail: float = math.nan
+    false_texture: float = math.nan
+    bicubic_false_texture: float = math.nan
 
     @property
     def megapixels_per_second(self) -> float:
@@ -78,6 +82,8 @@ class SetResult:
             "hr_niqe": _rounded(self.hr_niqe, 3),
             "detail": _rounded(self.detail, 3),
             "bicubic_detail": _rounded(self.bicubic_detail, 3),
+            "false_texture": _rounded(self.false_texture, 3),
+            "bicubic_false_texture": _rounded(self.bicubic_false_texture, 3),
         }
 
 
@@ -92,10 +98,17 @@ def mean_of_defined(values: Sequence[float]) -> float:
     return sum(defined) / len(defined) if defined else math.nan
 
 
-def realism_scores(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> tuple[float, float]:
-    """NIQE of uint8 ``(1, 3, H, W)`` ``sr`` and its detail energy relative to ``hr`` (``scale`` border cropped)."""
-    unit = sr.to(torch.float64) / 255
-    return niqe(unit, shipped_pristine()), detail(unit, hr.to(torch.float64) / 255, scale)
+def realism_scores(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> tuple[float, float, FalseTexture]:
+    """NIQE of uint8 ``(1, 3, H, W)`` ``sr``, its detail energy relative to ``hr`` and its false texture
+    (``scale`` border cropped)."""
+    unit, photo = sr.to(torch.float64) / 255, hr.to(torch.float64) / 255
+    return niqe(unit, shipped_pristine()), detail(unit, photo, scale), false_texture(unit, photo, scale)
+
+
+def false_texture_ratio(scores: Sequence[FalseTexture]) -> float:
+    """The mean output std over the mean photo std, over the images with flat pixels; NaN if none has any."""
+    photo = mean_of_defined([score.photo for score in scores])
+    return mean_of_defined([score.output for score in scores]) / photo if photo else math.nan
 
 
 def bicubic_upscale(lr: torch.Tensor, scale: int) -> torch.Tensor:
@@ -178,4 +191,6 @@ def bench_folder(folder: Path, stages: list[Model], options: RunOptions, scale: 
         hr_niqe=mean_of_defined(hr_niqe),
         detail=sum(r[1] for r in realism) / count,
         bicubic_detail=sum(r[1] for r in bicubic_realism) / count,
+        false_texture=false_texture_ratio([r[2] for r in realism]),
+        bicubic_false_texture=false_texture_ratio([r[2] for r in bicubic_realism]),
     )

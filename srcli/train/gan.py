@@ -10,7 +10,9 @@ Losses (weights as options): L1 to the HR patch; the relativistic average GAN lo
 (Wang et al. 2018), with a U-Net discriminator with spectral norm (:mod:`srcli.train.discriminator`,
 as Real-ESRGAN) that scores every pixel; feature matching, the L1 distance between the
 discriminator's activations on the output and on the HR patch; and, with ``--naturalness``, a
-frozen NatSR-style classifier's verdict (:mod:`srcli.train.naturalness`). With a per-pixel discriminator the
+frozen NatSR-style classifier's verdict (:mod:`srcli.train.naturalness`); and, with ``--ldl``, LDL's artefact
+loss (:mod:`srcli.train.ldl`: an L1 weighted where the output's residual is erratic and the weight average's
+output, ``--ema``, is closer to the photo). With a per-pixel discriminator the
 relativistic "average" is over the batch and its pixels (as BasicSR):
 
     D_Ra(a, b) = σ(C(a) − mean C(b))
@@ -31,6 +33,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call
 
 from srcli.archs.compact import SKIPS
 from srcli.checkpoints.load import build_network
@@ -41,6 +44,7 @@ from srcli.maths.operators import CORRECTIONS, AvgPool, PDWrapper
 from srcli.train.config import EXTRA, LEAD, NETWORK, TrainRun, option, override
 from srcli.train.data import sample_batch
 from srcli.train.discriminator import UNetDiscriminatorSN
+from srcli.train.ldl import ldl_loss
 from srcli.train.loop import Report, Task, fit
 from srcli.train.naturalness import load_naturalness
 from srcli.train.sr import box_lr, load_initial_weights
@@ -68,6 +72,7 @@ class GANTrainConfig(TrainRun):
     nat_weight: float = option(1e-3, flag="--nat-weight", schedule=True, optional=True)
     correction: str = option("nearest", flag="--correction", schedule=True, optional=True)
     skip: str = option("nearest", flag="--skip", place=NETWORK, schedule=True, optional=True)
+    ldl: float = option(0.0, flag="--ldl", schedule=True, optional=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -78,6 +83,10 @@ class GANTrainConfig(TrainRun):
         if self.patch * self.scale % 8:
             side = self.patch * self.scale
             raise TrainError(f"--patch × --scale must be a multiple of 8 (the discriminator's), got {side}")
+        if self.ldl < 0:
+            raise TrainError(f"must be at least 0, got {self.ldl}", "ldl")
+        if self.ldl and self.ema is None:
+            raise TrainError("--ldl needs --ema: its artefact map compares the output with the weight average's")
         if self.naturalness is not None:
             if not self.naturalness.is_file():
                 raise TrainError(f"naturalness weights not found: {self.naturalness}")
@@ -91,6 +100,11 @@ class GANTrainConfig(TrainRun):
             "scale": self.scale,
             "skip": self.skip,
         }
+
+    def schedule_key(self) -> dict[str, object]:
+        """:meth:`TrainRun.schedule_key`, with the weight average's decay where ``--ldl`` trains on its output."""
+        key = super().schedule_key()
+        return key | {"ema": self.ema} if self.ldl else key
 
 
 def relativistic_losses(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -138,6 +152,8 @@ class GANTask(Task):
         self.naturalness = load_naturalness(config.naturalness, config.scale) if config.naturalness else None
         if self.naturalness is not None:
             self.terms["nat"] = []
+        if config.ldl:
+            self.terms["ldl"] = []
         self.columns = (*self.terms, "val_detail")
 
     def prepare(self, images: list[torch.Tensor], val_files: list[Path], report: Report) -> None:
@@ -152,7 +168,7 @@ class GANTask(Task):
 
     def wrap(self, net: nn.Module) -> nn.Module:
         net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        self.model = PDWrapper(net, self.operator)
+        self.net, self.model = net, PDWrapper(net, self.operator)
         self.discriminator = UNetDiscriminatorSN(3, self.config.d_feat)
         return self.model
 
@@ -185,9 +201,20 @@ class GANTask(Task):
         if self.naturalness is not None:  # frozen: −log σ(N(output)), the output judged natural
             terms["nat"] = F.binary_cross_entropy_with_logits(self.naturalness(fake), torch.ones(len(fake)))
             total = total + config.nat_weight * terms["nat"]
+        if config.ldl:
+            terms["ldl"] = ldl_loss(targets, fake, self.average_output(inputs))
+            total = total + config.ldl * terms["ldl"]
         for name, value in terms.items():
             self.terms[name].append(value.item())
         return total
+
+    def average_output(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The weight average's output inside PD for LR ``inputs``, without gradients: one more forward pass of
+        the generator, with the average's tensors in place of its weights (the module itself untouched)."""
+        if self.average is None:
+            raise TrainError("--ldl needs --ema: its artefact map compares the output with the weight average's")
+        with torch.no_grad():
+            return self.operator.project(functional_call(self.net, self.average.tensors, (inputs,)), inputs)
 
     def critic_loss(self, name: str) -> torch.Tensor:
         return relativistic_losses(self.discriminator(self.real), self.discriminator(self.fake))[0]

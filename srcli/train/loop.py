@@ -58,7 +58,8 @@ class Task:
     (not when resuming: the checkpoint replaces the weights), :meth:`wrap`, :meth:`critics`;
     then every step :meth:`draw_batch`, :meth:`loss` and each critic's :meth:`critic_loss`;
     for every log row :meth:`loss_terms`, :meth:`validate`, :meth:`header` and :meth:`export`;
-    at the end :meth:`finish`.
+    at the end :meth:`finish`. With ``--ema`` the weight average is in :attr:`average` before the first
+    step (a loss may use it; it is updated after each of the model's steps).
     """
 
     curve = ""  # the convergence chart's line label (ASCII: Pillow's default font has no ×)
@@ -68,6 +69,7 @@ class Task:
     rescales: tuple[float, ...] = ()  # resized copies of the training photos (Lanczos)
     keep_best = True  # copy the export with the best validation PSNR to BEST_WEIGHTS
     columns: tuple[str, ...] = ()  # loss terms and validation measures logged beside loss and val_psnr_y
+    average: WeightAverage | None = None  # the run's weight average (``--ema``), set by :func:`fit`
 
     def prepare(self, images: list[torch.Tensor], val_files: list[Path], report: Report) -> None:
         """Keep the training images ``(3, H, W)`` uint8 and validation files (and derive from them)."""
@@ -214,6 +216,7 @@ def fit(task: Task, config: TrainRun, resume: bool, report: Report = print) -> P
     average_from = state_path if step else warm_from  # a resumed run's own average, or the warm start's
     if average is not None and average_from is not None:
         restore_average(average_from, average)
+    task.average = average
     with stop_requests() as stop:  # Ctrl-C or kill: checkpoint after the current step, then return
         started, first_step = time.monotonic(), step
         losses: dict[str, list[float]] = {"loss": [], **{f"loss_{name}": [] for name in critics}}

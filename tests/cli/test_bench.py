@@ -77,3 +77,32 @@ def test_bench_reports_niqe_and_detail_of_the_saved_outputs(cli, tmp_path, gener
     small.mkdir()
     save_8bit(small / "b.png", random_channels(generator, 3, 40, 40))
     assert json.loads(cli("bench", "--data", small, "--model", model, "--json").stdout)["niqe"] is None
+
+
+def test_bench_reports_false_texture_of_the_saved_outputs(cli, tmp_path, generator):
+    """The saved output's local std where the photo is flat over the photo's own (null where nothing is flat),
+    beside bicubic's; a random model paints texture on the flat half that bicubic does not."""
+    from srcli.io.images import read_picture
+    from srcli.maths.metrics import false_texture
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    photo = random_channels(generator, 3, 48, 64)
+    photo[:, :, :32] = 120 + random_channels(generator, 3, 48, 32, max_value=1)  # flat, with a grain of one level
+    save_8bit(folder / "a.png", photo)
+    model = tmp_path / "m.safetensors"
+    torch.manual_seed(0)
+    save_checkpoint(model, SRVGGNetCompact(3, 8, 2, 2), {"task": "sr"})
+    record = json.loads(cli("bench", "--data", folder, "--model", model, "--json").stdout)
+    hr, lr = protocol_pair(folder / "a.png", 2)
+    save_8bit(tmp_path / "lr.png", lr[0])
+    assert cli("upscale", tmp_path / "lr.png", "--model", model, "-o", tmp_path / "sr.png", "-q").exit_code == 0
+    sr = read_picture(tmp_path / "sr.png").color.unsqueeze(0).double() / 255
+    score = false_texture(sr, hr.double() / 255, 2)
+    assert record["false_texture"] == round(score.output / score.photo, 3)
+    bicubic = false_texture(bicubic_upscale(lr, 2).double() / 255, hr.double() / 255, 2)
+    assert record["bicubic_false_texture"] == round(bicubic.output / bicubic.photo, 3) < record["false_texture"]
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    save_8bit(busy / "b.png", random_channels(generator, 3, 40, 40))
+    assert json.loads(cli("bench", "--data", busy, "--model", model, "--json").stdout)["false_texture"] is None

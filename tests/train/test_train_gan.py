@@ -220,3 +220,50 @@ def test_the_help_shows_the_loss_weights_and_their_defaults(cli):
     text = " ".join(result.output.split())
     assert result.exit_code == 0
     assert "--adv-weight <float>" in text and "[default: 0.02]" in text and "--fm-weight" in text
+
+
+def test_ldl_trains_on_the_weight_average_resumes_and_exports(folders, tmp_path):
+    """With --ldl the artefact loss is logged and trains the generator; the resume repeats the run (the weight
+    average the loss reads is checkpointed); the weights and their command record it; the decay is then part of
+    the schedule, and --ldl without --ema is refused."""
+    torch.set_num_threads(1)
+    quiet = lambda row: None  # noqa: E731
+    train_gan(config(folders, tmp_path, "straight", ema=0.5, ldl=1.0), resume=False, report=quiet)
+    train_gan(config(folders, tmp_path, "split", ema=0.5, ldl=1.0, stop_at=3), resume=False, report=quiet)
+    train_gan(config(folders, tmp_path, "split", ema=0.5, ldl=1.0), resume=True, report=quiet)
+    straight = load_file(str(tmp_path / "straight" / "state.safetensors"))
+    split = load_file(str(tmp_path / "split" / "state.safetensors"))
+    assert all(torch.equal(straight[key], split[key]) for key in straight)
+    rows = log_rows(tmp_path / "straight")
+    assert all(math.isfinite(float(row["ldl"])) for row in rows) and any(float(row["ldl"]) > 0 for row in rows)
+    train_gan(config(folders, tmp_path, "plain", ema=0.5), resume=False, report=quiet)
+    plain = load_file(str(tmp_path / "plain" / "state.safetensors"))
+    assert not torch.equal(plain["model.body.0.weight"], straight["model.body.0.weight"])  # the loss moved it
+    header = read_metadata(tmp_path / "straight.safetensors")
+    assert "--ldl 1.0" in header["command"] and header["steps"] == "6"
+    with pytest.raises(TrainError, match="other settings"):  # another decay: another reference for the map
+        train_gan(config(folders, tmp_path, "straight", ema=0.9, ldl=1.0), resume=True, report=quiet)
+    with pytest.raises(TrainError, match="--ldl needs --ema"):
+        config(folders, tmp_path, "bad", ldl=1.0)
+    with pytest.raises(TrainError, match=r"^ldl must be at least 0"):
+        config(folders, tmp_path, "bad", ldl=-1.0, ema=0.5)
+
+
+def test_the_average_output_is_the_model_with_the_average_swapped_in(folders, tmp_path):
+    from srcli.train.ema import WeightAverage
+
+    task = GANTask(config(folders, tmp_path, "run", ema=0.5, ldl=1.0))
+    task.prepare([random_channels(torch.Generator().manual_seed(0), 3, 40, 44).to(torch.uint8)], [], print)
+    torch.manual_seed(0)
+    net = SRVGGNetCompact(3, 8, 2, 2)
+    model = task.wrap(net)
+    task.average = WeightAverage(net, 0.5)
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.add_(0.05)  # the training weights move away from the average
+    lr, _ = task.draw_batch(torch.Generator().manual_seed(1))
+    with task.average.swapped_in(net), torch.no_grad():
+        expected = model(lr)
+    output = task.average_output(lr)
+    assert torch.allclose(output, expected, atol=1e-6) and not output.requires_grad
+    assert not torch.allclose(output, model(lr), atol=1e-3)
