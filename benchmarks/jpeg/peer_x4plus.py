@@ -24,6 +24,9 @@ The weights are not ours and stay outside the repository (convert the ncnn ones,
         --out /work/peer/realesrgan-x4plus.safetensors        # then torch.save(load_file(...), ….pth)
     python benchmarks/jpeg/peer_x4plus.py --weights /work/peer/realesrgan-x4plus.pth --images 20 \\
         --qualities 40,75 --out-json benchmarks/results/jpeg-x4plus.json --out-md benchmarks/results/jpeg-x4plus.md
+
+x4plus's outputs do not depend on srcli: ``--bare-dir DIR`` keeps them and a later run (another projection) reads
+them back instead of running the network again.
 """
 
 from __future__ import annotations

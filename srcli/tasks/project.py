@@ -26,8 +26,9 @@ FOREIGN_SMOOTHNESS = Smoothness(border=0.3, inside=0.1)
 """How ``project`` moves another tool's LR into a JPEG file's bins (:func:`srcli.maths.jpeg.smooth_to_bins`): towards
 a smooth image, not the nearest one, since a network not trained through the bins puts invented detail where they
 leave room. Real-ESRGAN x4plus on 12 BSD68 images (``benchmarks/jpeg/peer_x4plus.py``'s data), PSNR-Y over the
-Euclidean projection: +0.126 ± 0.028 dB at quality 40, +0.095 ± 0.029 at 75, grid ratio 1.13 → 1.00; border weight
-0.1 alone +0.025, a smooth change (‖∇change‖² + 0.05‖change‖²) +0.010; heavier weights (border 1, inside 0.5) less."""
+Euclidean projection: +0.128 ± 0.028 dB at quality 40, +0.096 ± 0.029 at 75, 32-px grid ratio 1.13 → 1.01; border
+weight 0.1 alone +0.025, a smooth change (‖∇change‖² + 0.05‖change‖²) +0.010, heavier weights (border 1, inside 0.5)
++0.055."""
 PROJECTIONS = ("auto", "box")
 """What ``project`` projects onto: ``auto`` (the JPEG file's bins for a JPEG input, else the pixels) or ``box``."""
 
