@@ -24,6 +24,9 @@ The weights are not ours and stay outside the repository (convert the ncnn ones,
         --out /work/peer/realesrgan-x4plus.safetensors        # then torch.save(load_file(...), ….pth)
     python benchmarks/jpeg/peer_x4plus.py --weights /work/peer/realesrgan-x4plus.pth --images 20 \\
         --qualities 40,75 --out-json benchmarks/results/jpeg-x4plus.json --out-md benchmarks/results/jpeg-x4plus.md
+
+x4plus's outputs do not depend on srcli: ``--bare-dir DIR`` keeps them and a later run (another projection) reads
+them back instead of running the network again.
 """
 
 from __future__ import annotations
@@ -76,8 +79,9 @@ def images(name: str, limit: int) -> list[Path]:
     return files[:limit] if limit else files
 
 
-def measure(net, hr_path: Path, quality: int, work: Path) -> dict[str, object]:
-    """One image at one quality: encode the LR, run x4plus, project both ways, score the three files."""
+def measure(net, hr_path: Path, quality: int, work: Path, bare_dir: Path | None = None) -> dict[str, object]:
+    """One image at one quality: encode the LR, run x4plus (or read its output from ``bare_dir``, where an earlier
+    run left it), project both ways, score the three files."""
     import torch
     from PIL import Image
 
@@ -96,11 +100,19 @@ def measure(net, hr_path: Path, quality: int, work: Path) -> dict[str, object]:
 
     paths = {method: work / f"{hr_path.stem}-q{quality}-{method}.png" for method in METHODS}
     seconds: dict[str, float] = {}
+    kept = None if bare_dir is None else bare_dir / paths["bare"].name
     start = time.perf_counter()
-    with torch.inference_mode():
-        bare = net(lr).clamp(0, 1).mul(255).round().to(torch.uint8)[0]
+    if kept is not None and kept.is_file():
+        with Image.open(kept) as opened:
+            bare = pil_to_tensor(opened.convert("RGB"))
+    else:
+        with torch.inference_mode():
+            bare = net(lr).clamp(0, 1).mul(255).round().to(torch.uint8)[0]
     seconds["network"] = time.perf_counter() - start
     Image.fromarray(bare.permute(1, 2, 0).numpy()).save(paths["bare"])
+    if kept is not None and not kept.is_file():
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(bare.permute(1, 2, 0).numpy()).save(kept)
     records = {}
     for method, onto in (("jpeg", "auto"), ("box", "box")):
         start = time.perf_counter()
@@ -199,13 +211,15 @@ def _load(weights: Path, threads: int):
     _NET = net.eval()
 
 
-def _task(path: Path, quality: int, work: Path) -> dict[str, object]:
-    return measure(_NET, path, quality, work)
+def _task(path: Path, quality: int, work: Path, bare_dir: Path | None) -> dict[str, object]:
+    return measure(_NET, path, quality, work, bare_dir)
 
 
 def tasks(args: argparse.Namespace, qualities: list[int]) -> list[tuple[Path, int]]:
     """Image-major, the two sets interleaved: a run cut short still pairs qualities and covers both sets."""
-    bsd, set14 = images("BSD68", args.images), images("Set14", args.set14_images)
+    sets = args.sets.split(",")
+    bsd = images("BSD68", args.images) if "BSD68" in sets else []
+    set14 = images("Set14", args.set14_images) if "Set14" in sets else []
     order = [path for pair in zip(bsd, set14, strict=False) for path in pair]
     order += bsd[len(set14) :] + set14[len(bsd) :]
     return [(path, quality) for path in order for quality in qualities]
@@ -239,12 +253,16 @@ def write(args: argparse.Namespace, qualities: list[int], rows: list[dict], tota
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="BSD68,Set14", help="BSD68, Set14 or both, comma-separated")
     parser.add_argument("--images", type=int, default=20, help="the first N images of BSD68 (sorted)")
     parser.add_argument("--set14-images", type=int, default=0, help="the first N of Set14 (0: all)")
     parser.add_argument("--qualities", default="40,75", help="JPEG qualities, comma-separated")
     parser.add_argument("--weights", type=Path, default=Path("/work/peer/realesrgan-x4plus.pth"))
     parser.add_argument("--threads", type=int, default=2, help="torch threads per process")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (images in parallel)")
+    parser.add_argument(
+        "--bare-dir", type=Path, help="keep x4plus's outputs here and reuse them (they do not depend on srcli)"
+    )
     parser.add_argument("--out-json", type=Path, default=ROOT / "benchmarks" / "results" / "jpeg-x4plus.json")
     parser.add_argument("--out-md", type=Path, default=ROOT / "benchmarks" / "results" / "jpeg-x4plus.md")
     args = parser.parse_args()
@@ -259,12 +277,12 @@ def main() -> None:
             context = multiprocessing.get_context("spawn")
             pool = ProcessPoolExecutor(args.jobs, context, _load, (args.weights, args.threads))
             with pool:
-                done = as_completed([pool.submit(_task, path, quality, work) for path, quality in todo])
+                done = as_completed([pool.submit(_task, path, quality, work, args.bare_dir) for path, quality in todo])
                 results = (future.result() for future in done)
                 rows = _collect(args, qualities, results, len(todo), started)
         else:
             _load(args.weights, args.threads)
-            results = (_task(path, quality, work) for path, quality in todo)
+            results = (_task(path, quality, work, args.bare_dir) for path, quality in todo)
             rows = _collect(args, qualities, results, len(todo), started)
     print(write(args, qualities, rows, len(todo), started))
 

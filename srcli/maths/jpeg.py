@@ -292,6 +292,25 @@ def _clip_correction(plane: torch.Tensor, target: torch.Tensor, table: torch.Ten
     return correction
 
 
+def _apply_plane_changes(
+    z: torch.Tensor, coefficients: JpegCoefficients, plane_change: Callable[..., torch.Tensor]
+) -> torch.Tensor:
+    """``z`` ``(N, C, h, w)`` plus the changes ``plane_change(plane, target, table)`` makes to its padded luma and
+    sampled chroma planes (:func:`_planes`), each chroma change spread over its sampling block (the smallest
+    change with that block mean), brought back through the (affine) colour conversion; unclipped."""
+    layout, tables = coefficients.layout, coefficients.tables
+    h, w = z.shape[-2:]
+    luma, chroma = _planes(z, layout)
+    luma_change = plane_change(luma, coefficients.luma, tables[..., 0, :, :])
+    if chroma is None or coefficients.chroma is None:
+        return z + luma_change[..., :h, :w]
+    chroma_change = plane_change(chroma, coefficients.chroma, tables[..., 1, :, :])
+    rows, cols = layout.sampling
+    chroma_change = chroma_change.repeat_interleave(rows, -2).repeat_interleave(cols, -1)
+    ycc_change = torch.cat((luma_change, chroma_change), 1)[..., :h, :w]
+    return z + _colour(YCBCR_TO_RGB, ycc_change)  # the conversion is affine: a YCbCr change is an RGB change
+
+
 def project_to_bins(z: torch.Tensor, coefficients: JpegCoefficients, margin: float = MARGIN) -> torch.Tensor:
     """One projection of ``z`` ``(1, C, h, w)`` onto the images whose coefficients fall in the file's bins
     (``margin`` DCT units inside each edge), unclipped. Exact for MCU-aligned sizes; at a ragged border the
@@ -308,17 +327,9 @@ def project_to_bins(z: torch.Tensor, coefficients: JpegCoefficients, margin: flo
         >>> bool((luma - file.luma).abs().max() <= 0.5) and bool((chroma - file.chroma).abs().max() <= 0.5)
         True
     """
-    layout, tables = coefficients.layout, coefficients.tables
-    h, w = z.shape[-2:]
-    luma, chroma = _planes(z, layout)
-    luma_change = _clip_correction(luma, coefficients.luma, tables[..., 0, :, :], margin)
-    if chroma is None or coefficients.chroma is None:
-        return z + luma_change[..., :h, :w]
-    chroma_change = _clip_correction(chroma, coefficients.chroma, tables[..., 1, :, :], margin)
-    rows, cols = layout.sampling
-    chroma_change = chroma_change.repeat_interleave(rows, -2).repeat_interleave(cols, -1)
-    ycc_change = torch.cat((luma_change, chroma_change), 1)[..., :h, :w]
-    return z + _colour(YCBCR_TO_RGB, ycc_change)  # the conversion is affine: a YCbCr change is an RGB change
+    return _apply_plane_changes(
+        z, coefficients, lambda plane, target, table: _clip_correction(plane, target, table, margin)
+    )
 
 
 def project_consistent(
@@ -335,6 +346,109 @@ def project_consistent(
         if aligned and torch.equal(z, projected):
             break
     return z
+
+
+@dataclass(frozen=True)
+class Smoothness:
+    """What :func:`smooth_to_bins` asks of its image, against each unit of squared change: ``border``, the weight
+    of the squared step between neighbours on either side of an 8×8 block border (JPEG's blocking); ``inside``,
+    of the squared step between the other neighbours (a smooth image). Zero for both: the Euclidean projection."""
+
+    border: float = 0.0
+    inside: float = 0.0
+
+
+SMOOTH_ITERATIONS = 10
+"""Accelerated projected-gradient steps of :func:`smooth_to_bins`. Its problem is well conditioned (the curvature
+lies in [1, 1 + 4·(max(border, inside) + inside)]): on BSD68 ×4 at quality 40, 5, 10 and 20 steps gave the same
+PSNR-Y and grid ratio to 0.001."""
+
+
+def _neighbour_weights(
+    height: int, width: int, smoothness: Smoothness, like: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weights of the horizontal ``(1, width − 1)`` and vertical ``(height − 1, 1)`` neighbour pairs of a plane: a
+    pair whose second pixel starts an 8×8 block gets ``border``, the others ``inside``."""
+
+    def along(size: int) -> torch.Tensor:
+        starts_block = torch.arange(1, size, device=like.device) % 8 == 0
+        return torch.where(starts_block, smoothness.border, smoothness.inside).to(like.dtype)
+
+    return along(width).view(1, -1), along(height).view(-1, 1)
+
+
+def _step_gradient(plane: torch.Tensor, across: torch.Tensor, down: torch.Tensor) -> torch.Tensor:
+    """Gradient of ½·Σ weight·(neighbour step)² over ``plane`` ``(N, k, H, W)``, weights from
+    :func:`_neighbour_weights`."""
+    horizontal = (plane[..., 1:] - plane[..., :-1]) * across
+    vertical = (plane[..., 1:, :] - plane[..., :-1, :]) * down
+    return (
+        F.pad(horizontal, (1, 0))
+        - F.pad(horizontal, (0, 1))
+        + F.pad(vertical, (0, 0, 1, 0))
+        - F.pad(vertical, (0, 0, 0, 1))
+    )
+
+
+def _smooth_correction(
+    plane: torch.Tensor,
+    target: torch.Tensor,
+    table: torch.Tensor,
+    margin: float,
+    smoothness: Smoothness,
+    iterations: int,
+) -> torch.Tensor:
+    """The change of ``plane`` ``(N, k, H, W)`` that minimises ½‖change‖² plus the smoothness of the result, with
+    every coded block in the bins of ``target`` ``(k, h, w)``: FISTA from the Euclidean projection."""
+    across, down = _neighbour_weights(plane.shape[-2], plane.shape[-1], smoothness, plane)
+    step = 1 / (1 + 4 * (max(smoothness.border, smoothness.inside) + smoothness.inside))
+
+    def onto_bins(image: torch.Tensor) -> torch.Tensor:
+        return image + _clip_correction(image, target, table, margin)
+
+    current = onto_bins(plane)
+    previous, momentum = current, 1.0
+    for _ in range(iterations):
+        following = (1 + math.sqrt(1 + 4 * momentum**2)) / 2
+        probe = current + (momentum - 1) / following * (current - previous)
+        gradient = probe - plane + _step_gradient(probe, across, down)
+        previous, current, momentum = current, onto_bins(probe - step * gradient), following
+    return current - plane
+
+
+def smooth_to_bins(
+    z: torch.Tensor,
+    coefficients: JpegCoefficients,
+    smoothness: Smoothness,
+    margin: float = MARGIN,
+    iterations: int = SMOOTH_ITERATIONS,
+) -> torch.Tensor:
+    """A projection of ``z`` ``(1, C, h, w)`` onto the file's bins that is not the Euclidean one: per plane (luma, and
+    each sampled chroma plane) the image in the bins (``margin`` inside) that minimises ½‖change‖² plus
+    ``smoothness``' weighted squared neighbour steps, the bins a box in the orthonormal DCT domain
+    (:func:`_clip_correction` projects onto it exactly); unclipped, ragged borders as :func:`project_to_bins`.
+
+    The Euclidean clip moves each block on its own and keeps every step the estimate had across block borders;
+    weighting those steps (``border``) takes the JPEG's blocking out of an estimate that kept some of it, and a
+    weight on all steps (``inside``) pulls the bins' freedom towards a smooth image, nearer the truth than the
+    detail a generative network invented. With both weights zero this is :func:`project_to_bins`.
+
+    Example:
+        >>> torch.manual_seed(0) and None
+        >>> truth = torch.rand(1, 3, 16, 16, dtype=torch.float64) * 255
+        >>> file = quantize_coefficients(truth, quality_tables(40), JpegLayout())
+        >>> guess = torch.rand(1, 3, 16, 16, dtype=torch.float64) * 255
+        >>> luma, chroma = dct_coefficients(smooth_to_bins(guess, file, Smoothness(0.3, 0.1)), file.tables, file.layout)
+        >>> bool((luma - file.luma).abs().max() <= 0.5) and bool((chroma - file.chroma).abs().max() <= 0.5)
+        True
+    """
+    if smoothness.border == smoothness.inside == 0:
+        return project_to_bins(z, coefficients, margin)
+
+    def change(plane: torch.Tensor, target: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        return _smooth_correction(plane, target, table, margin, smoothness, iterations)
+
+    return _apply_plane_changes(z, coefficients, change)
 
 
 def mcu_mismatches(encoded: JpegCoefficients, target: JpegCoefficients) -> torch.Tensor:

@@ -17,7 +17,14 @@ from srcli.errors import ImageError
 from srcli.io.images import Picture, orient, unorient
 from srcli.io.jpeg_files import encode_like, read_coefficients
 from srcli.maths.box import box_rounded
-from srcli.maths.jpeg import Agreement, JpegCoefficients, agreement, integer_antecedent
+from srcli.maths.jpeg import (
+    Agreement,
+    JpegCoefficients,
+    Smoothness,
+    agreement,
+    integer_antecedent,
+    smooth_to_bins,
+)
 
 
 @dataclass(frozen=True)
@@ -53,11 +60,16 @@ def jpeg_input(picture: Picture) -> JpegInput | None:
     return jpeg
 
 
-def consistent_lr(jpeg: JpegInput, estimate: torch.Tensor) -> tuple[torch.Tensor, Agreement]:
+def consistent_lr(
+    jpeg: JpegInput, estimate: torch.Tensor, smoothness: Smoothness = Smoothness()
+) -> tuple[torch.Tensor, Agreement]:
     """The 8-bit LR ``(C, h, w)`` (as displayed) the saved upscale reduces to: the network's box-downsampled
-    estimate ``(C, h, w)`` float in levels, projected onto the file's bins and made integer with the real
-    encoder's check (:func:`srcli.maths.jpeg.integer_antecedent`); and how much of the file it reproduces."""
+    estimate ``(C, h, w)`` float in levels, moved into the file's bins (:func:`srcli.maths.jpeg.smooth_to_bins` with
+    ``smoothness``; the default is the Euclidean projection) and made integer with the real encoder's check
+    (:func:`srcli.maths.jpeg.integer_antecedent`); and how much of the file it reproduces."""
     stored = jpeg.stored(estimate.to(torch.float64).clamp(0, 255))
+    if smoothness != Smoothness():  # the Euclidean projection is integer_antecedent's own first step
+        stored = smooth_to_bins(stored, jpeg.coefficients, smoothness).clamp(0, 255)
     lr, found = integer_antecedent(stored, jpeg.coefficients, jpeg.encode, fallback=jpeg.stored(jpeg.decoded))
     return orient(lr[0], jpeg.orientation), found
 

@@ -15,6 +15,7 @@ from srcli.maths.jpeg import (
     LUMA_TABLE,
     JpegCoefficients,
     JpegLayout,
+    Smoothness,
     agreement,
     block_dct,
     dct_coefficients,
@@ -26,6 +27,7 @@ from srcli.maths.jpeg import (
     quality_tables,
     quantize_coefficients,
     rgb_to_ycbcr,
+    smooth_to_bins,
     ycbcr_to_rgb,
 )
 
@@ -119,6 +121,97 @@ def test_projection_leaves_an_image_inside_the_bins_unchanged(layout, quality, s
     file = quantize_coefficients(image, quality_tables(quality), layout)
     inside = decode(file)  # the dequantized image sits at every bin's centre
     assert torch.allclose(project_to_bins(inside, file), inside, atol=1e-6)
+
+
+def _luma_steps(image: torch.Tensor, layout: JpegLayout) -> tuple[float, float]:
+    """Sum of squared luma steps across 8×8 block borders, and between the other neighbours."""
+    luma = rgb_to_ycbcr(image)[:, :1] if not layout.gray else image
+    across = (luma[..., 1:] - luma[..., :-1]).square()
+    down = (luma[..., 1:, :] - luma[..., :-1, :]).square()
+    border_x, border_y = torch.arange(1, luma.shape[-1]) % 8 == 0, torch.arange(1, luma.shape[-2]) % 8 == 0
+    border = across[..., border_x].sum() + down[..., border_y, :].sum()
+    return float(border), float(across.sum() + down.sum() - border)
+
+
+SMOOTHNESSES = [Smoothness(0.1), Smoothness(0.3, 0.1), Smoothness(2.0, 1.0), Smoothness(0.0, 0.5)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    layout=st.sampled_from(LAYOUTS),
+    mcu_rows=st.integers(1, 3),
+    mcu_cols=st.integers(1, 3),
+    quality=st.integers(5, 100),
+    seed=st.integers(0, 2**31 - 1),
+    margin=st.sampled_from([0.0, 0.75, 1.5]),
+    smoothness=st.sampled_from(SMOOTHNESSES),
+)
+def test_smooth_projection_lands_in_the_bins_and_is_smoother_than_the_nearest(
+    layout, mcu_rows, mcu_cols, quality, seed, margin, smoothness
+):
+    generator = torch.Generator().manual_seed(seed)
+    channels, height, width = 1 if layout.gray else 3, mcu_rows * layout.mcu[0], mcu_cols * layout.mcu[1]
+    truth = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 255
+    guess = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 255
+    file = quantize_coefficients(truth, quality_tables(quality), layout)
+    smooth = smooth_to_bins(guess, file, smoothness, margin)
+    luma, chroma = dct_coefficients(smooth, file.tables, layout)
+    assert (luma - file.luma).abs().max().item() <= 0.5 + 1e-6
+    if chroma is not None:
+        assert (chroma - file.chroma).abs().max().item() <= 0.5 + 1e-6
+    nearest = project_to_bins(guess, file, margin)
+
+    def luma_cost(image: torch.Tensor) -> float:  # the luma plane's share of what smooth_to_bins minimises
+        change = (rgb_to_ycbcr(image) - rgb_to_ycbcr(guess))[:, :1] if not layout.gray else image - guess
+        border, inside = _luma_steps(image, layout)
+        return 0.5 * float(change.square().sum()) + 0.5 * (smoothness.border * border + smoothness.inside * inside)
+
+    assert luma_cost(smooth) <= luma_cost(nearest) + 1e-6
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    layout=st.sampled_from(LAYOUTS),
+    quality=st.integers(5, 100),
+    seed=st.integers(0, 2**31 - 1),
+    smoothness=st.sampled_from(SMOOTHNESSES),
+)
+def test_smooth_projection_leaves_a_flat_image_inside_the_bins_unchanged(layout, quality, seed, smoothness):
+    # nothing to smooth and nothing to move: the image is its own smooth projection
+    generator = torch.Generator().manual_seed(seed)
+    channels = 1 if layout.gray else 3
+    level = torch.rand(1, channels, 1, 1, generator=generator, dtype=torch.float64) * 255
+    flat = level.expand(1, channels, 16, 32).clone()
+    file = quantize_coefficients(flat, quality_tables(quality), layout)
+    assert torch.allclose(smooth_to_bins(flat, file, smoothness, margin=0.0), flat, atol=1e-6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(layout=st.sampled_from(LAYOUTS), quality=st.integers(5, 100), seed=st.integers(0, 2**31 - 1))
+def test_smooth_projection_without_weights_is_the_nearest_one(layout, quality, seed):
+    generator = torch.Generator().manual_seed(seed)
+    channels = 1 if layout.gray else 3
+    truth, guess = (torch.rand(1, channels, 16, 32, generator=generator, dtype=torch.float64) * 255 for _ in "ab")
+    file = quantize_coefficients(truth, quality_tables(quality), layout)
+    assert torch.equal(smooth_to_bins(guess, file, Smoothness()), project_to_bins(guess, file))
+    inside = decode(file)
+    assert torch.allclose(smooth_to_bins(inside, file, Smoothness()), inside, atol=1e-6)
+
+
+def test_border_weight_takes_the_blocking_out_of_an_estimate_that_kept_it():
+    # an estimate with the JPEG's blocking (the decoded file) plus a little noise: the nearest image in the bins
+    # keeps its steps across block borders; the border weight removes most of them and moves little else
+    generator = torch.Generator().manual_seed(3)
+    y, x = torch.meshgrid(torch.arange(32.0), torch.arange(48.0), indexing="ij")
+    photo = torch.stack((x * 4 + 20, y * 5 + 30, (x + y) * 2 + 40))[None].double()
+    file = quantize_coefficients(photo, quality_tables(20), JpegLayout())
+    estimate = decode(file) + torch.randn(photo.shape, generator=generator, dtype=torch.float64)
+    nearest, smooth = project_to_bins(estimate, file), smooth_to_bins(estimate, file, Smoothness(0.3))
+    (nearest_border, nearest_inside), (smooth_border, smooth_inside) = (
+        _luma_steps(image, file.layout) for image in (nearest, smooth)
+    )
+    assert smooth_border < 0.5 * nearest_border
+    assert smooth_inside == pytest.approx(nearest_inside, rel=0.25)
 
 
 def test_decode_inverts_the_coefficients_of_a_flat_image():
