@@ -55,8 +55,8 @@ def colorize(
         float | None,
         typer.Option(
             help="How bold the colours are, 0 to 1: 0 is the model's own decoding (calibrated on Set14 to beat the "
-            "gray copy's PSNR), 1 bolder than any calibration picks, riskier where the network guesses; exact at "
-            "every value. Sets --temperature and --saturation [default: 0]."
+            "gray copy's PSNR), 1 gives 1.5 times its chroma, nearer the likeliest colours: bolder, and riskier where "
+            "the network guesses. Exact at every value. Sets --temperature and --saturation [default: 0]."
         ),
     ] = None,
     temperature: Annotated[

@@ -154,11 +154,13 @@ def test_every_vividness_is_exact(cli, tmp_path, generator, unet_path, vividness
 
 
 def test_vividness_sets_the_decoding_and_more_is_bolder(cli, tmp_path, generator, unet_path):
-    from srcli.tasks.colorize import VIVID, colorize_task, vivid_decoding
+    from srcli.tasks.colorize import VIVID_SATURATION, VIVID_TEMPERATURE, colorize_task, vivid_decoding
     from srcli.tasks.run import RunOptions
 
     steps = [vivid_decoding(v / 4, 0.8, 0.6) for v in range(5)]
-    assert steps[0] == pytest.approx((0.8, 0.6)) and steps[-1] == pytest.approx(VIVID)
+    assert steps[0] == pytest.approx((0.8, 0.6)) and steps[-1] == pytest.approx(
+        (VIVID_TEMPERATURE, 0.6 * VIVID_SATURATION)
+    )
     assert all(a[0] > b[0] and a[1] < b[1] for a, b in itertools.pairwise(steps))
     net = colorize_task(str(unet_path), "mean", RunOptions(), vividness=0.5).model.net
     assert (float(net.temperature), float(net.saturation)) == pytest.approx(steps[2])
