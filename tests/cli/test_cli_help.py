@@ -10,7 +10,7 @@ import pytest
     [
         (["upscale"], "[default: the shipped one]"),
         (["colorize"], "--gray"),
-        (["colorize"], "exact at every value"),
+        (["colorize"], "Exact at every value"),
         (["train", "colorize"], "colorunet"),
         (["cs", "reconstruct"], "[default: the shipped one for the ratio]"),
         (["cs", "sample"], "--ratio"),
