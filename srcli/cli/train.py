@@ -266,7 +266,13 @@ def train_colorize_command(
     ] = None,
     temperature: Annotated[float, typer.Option(help="Annealed-mean temperature for validation.")] = 0.4,
     sigma: Annotated[float, typer.Option(help="Width of the soft chroma targets.")] = 0.04,
-    rebalance: Annotated[float, typer.Option(help="Mix of uniform in the class rebalancing (0 = full).")] = 0.5,
+    rebalance: Annotated[
+        float,
+        typer.Option(
+            help="Mix of uniform in the class rebalancing (0 = full, 1 = none: the network's honest mean, which the "
+            "calibrated saturation scales; it keeps the 0.5 dB margin where rebalancing paints gray pictures)."
+        ),
+    ] = 0.5,
     steps: Steps = 4000,
     minutes: Minutes = None,
     stop_at: StopAt = None,
