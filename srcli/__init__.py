@@ -117,6 +117,7 @@ def colorize(
     gray: str = "mean",
     temperature: float | None = None,
     saturation: float | None = None,
+    vividness: float | None = None,
     device: str = "auto",
     tile: int | None = None,
     tile_overlap: int | None = None,
@@ -125,11 +126,12 @@ def colorize(
 ) -> Image.Image:
     """Colorize ``image`` (made gray first if it has colour), as ``srcli colorize`` does: the result's gray
     (``gray="mean"``: its channel mean; ``"bt601"``: Pillow's ``convert("L")``) is ``image``'s gray exactly.
-    ``temperature`` (0.01 to 100, lower is more colourful) and ``saturation`` (0 to 10) tune the colours."""
+    ``temperature`` (0.01 to 100, lower is more colourful) and ``saturation`` (0 to 10) tune the colours, or
+    ``vividness`` (0: the model's calibrated colours, to 1: bold) both at once."""
     from srcli.tasks.in_memory import colorize_image
 
     return colorize_image(
-        image, model, gray, temperature, saturation,
+        image, model, gray, temperature, saturation, vividness,
         device=device, tile=tile, tile_overlap=tile_overlap, half=half, pd=pd,
     )  # fmt: skip
 

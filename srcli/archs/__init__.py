@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from srcli.archs.colornet import DOWN, ColorNet, colornet_from_state_dict, is_colornet
+from srcli.archs.colorunet import ColorUNet, colorunet_from_state_dict, is_colorunet
 from srcli.archs.compact import SKIPS, SRVGGNetCompact, compact_from_state_dict, is_compact
 from srcli.archs.csnet import CSNet, csnet_from_state_dict, is_csnet
 from srcli.archs.rrdbnet import RRDBNet, is_rrdbnet, rrdbnet_from_state_dict
@@ -25,7 +26,8 @@ from srcli.archs.usrnet import GLOBAL_RADIUS, USRNet, is_usrnet, usrnet_from_sta
 @dataclass(frozen=True)
 class Architecture:
     """One registry line: a network class, its task, how to recognise and build it from a state dict,
-    and its receptive radius (input pixels, or measurement blocks for CS, that one output depends on)."""
+    its receptive radius (input pixels, or measurement blocks for CS, that one output depends on), and whether
+    it should see the whole image rather than tiles (a feature pooled over its input: tiles would change it)."""
 
     name: str
     task: str
@@ -33,6 +35,7 @@ class Architecture:
     detect: Callable[[Mapping[str, torch.Tensor]], bool]
     from_state_dict: Callable[[Mapping[str, torch.Tensor]], nn.Module]
     receptive_radius: Callable[[Any], int]
+    whole: bool = False
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -46,6 +49,8 @@ ARCHITECTURES: dict[str, Architecture] = {
                      lambda net: (15 * net.num_block + 4) * net.input_multiple),
         Architecture("colornet", "colorize", ColorNet, is_colornet, colornet_from_state_dict,
                      lambda net: DOWN * (net.num_conv + 2) + DOWN),
+        Architecture("colorunet", "colorize", ColorUNet, is_colorunet, colorunet_from_state_dict,
+                     lambda net: GLOBAL_RADIUS, whole=True),
         Architecture("csnet", "cs", CSNet, is_csnet, csnet_from_state_dict,
                      lambda net: -(-2 * (net.num_conv + 2) // net.block)),
         Architecture("usrnet", "kernel", USRNet, is_usrnet, usrnet_from_state_dict, lambda net: GLOBAL_RADIUS),
@@ -128,4 +133,5 @@ def describe(net: nn.Module, name: str = "") -> Model:
         receptive_radius=arch.receptive_radius(net),
         features=int(network.num_feat),
         parameters=sum(p.numel() for p in net.parameters()),
+        whole=arch.whole,
     )

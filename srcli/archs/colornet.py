@@ -50,6 +50,16 @@ def chroma_grid(step: float = 0.08, a_range: float = 0.40, b_low: float = -0.48,
     return torch.cartesian_prod(a, b)
 
 
+def decode_chroma(
+    logits: torch.Tensor, bins: torch.Tensor, temperature: torch.Tensor, saturation: torch.Tensor
+) -> torch.Tensor:
+    """Bin scores ``(N, K, h, w)`` at quarter resolution → chroma ``(N, 2, 4h, 4w)``: the annealed mean
+    (softmax of ``logits / temperature`` over the ``(K, 2)`` bins) times ``saturation``, upsampled bilinearly."""
+    weights = torch.softmax(logits / temperature, dim=1)
+    coarse = torch.einsum("nkhw,kc->nchw", weights, bins.to(weights)) * saturation
+    return F.interpolate(coarse, scale_factor=DOWN, mode="bilinear", align_corners=False)
+
+
 class ColorNet(nn.Module):
     """Gray ``(N, 1, H, W)`` in [0, 1] (H, W multiples of 4) → RGB ``(N, 3, H, W)``, unclamped."""
 
@@ -87,9 +97,7 @@ class ColorNet(nn.Module):
 
     def chroma(self, gray: torch.Tensor) -> torch.Tensor:
         """Annealed-mean chroma ``(N, 2, H, W)``, upsampled bilinearly from quarter resolution."""
-        weights = torch.softmax(self.logits(gray) / self.temperature, dim=1)
-        coarse = torch.einsum("nkhw,kc->nchw", weights, self.bins.to(weights)) * self.saturation
-        return F.interpolate(coarse, scale_factor=DOWN, mode="bilinear", align_corners=False)
+        return decode_chroma(self.logits(gray), self.bins, self.temperature, self.saturation)
 
     def forward(self, gray: torch.Tensor) -> torch.Tensor:
         return rgb_from(gray, self.chroma(gray))

@@ -51,6 +51,14 @@ def colorize(
     output: Output = None,
     model: Annotated[str | None, typer.Option(help="Model name or checkpoint path [default: the shipped one].")] = None,
     tile: Annotated[int | None, typer.Option(help="Tile side in pixels; 0 = whole image [default: auto].")] = None,
+    vividness: Annotated[
+        float | None,
+        typer.Option(
+            help="How bold the colours are, 0 to 1: 0 is the model's own decoding (calibrated on Set14 to beat the "
+            "gray copy's PSNR), 1 gives 1.5 times its chroma, nearer the likeliest colours: bolder, and riskier where "
+            "the network guesses. Exact at every value. Sets --temperature and --saturation [default: 0]."
+        ),
+    ] = None,
     temperature: Annotated[
         float | None,
         typer.Option(
@@ -91,7 +99,7 @@ def colorize(
 
     def make_task(options: RunOptions) -> Colorize:
         """The task with its model loaded, here or on each Ray worker."""
-        return colorize_task(model, gray.value, options, temperature, saturation)
+        return colorize_task(model, gray.value, options, temperature, saturation, vividness)
 
     jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)
     options = with_quality(options, quality, jobs)

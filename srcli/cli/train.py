@@ -63,6 +63,13 @@ SkipOption = Annotated[
 ]
 
 
+class ColorArch(str, Enum):
+    """The networks ``srcli train colorize`` trains."""
+
+    colornet = "colornet"
+    colorunet = "colorunet"
+
+
 class Loss(str, Enum):
     """The pixel loss of ``srcli train sr``."""
 
@@ -259,21 +266,36 @@ def train_colorize_command(
     out: TrainOut,
     val: TrainVal = None,
     run_dir: RunDir = None,
-    num_feat: Annotated[int, typer.Option(help="Feature channels.")] = 32,
-    num_conv: Annotated[int, typer.Option(help="Body convolutions.")] = 8,
+    arch: Annotated[
+        ColorArch,
+        typer.Option(
+            help="colornet (convolutions at 1/4 resolution) or colorunet (a U-Net down to 1/32 with a pooled "
+            "feature of the whole picture: it sees what an object is; --patch a multiple of 32)."
+        ),
+    ] = ColorArch.colornet,
+    num_feat: Annotated[int, typer.Option(help="Feature channels (colorunet: of its finest level).")] = 32,
+    num_conv: Annotated[
+        int | None, typer.Option(help="Convolutions: colornet's in all (8), colorunet's per level (2).")
+    ] = None,
     calibrate: Annotated[
         Path | None,
         typer.Option(help="Colour images to calibrate temperature and saturation on [default: --val]."),
     ] = None,
     temperature: Annotated[float, typer.Option(help="Annealed-mean temperature for validation.")] = 0.4,
     sigma: Annotated[float, typer.Option(help="Width of the soft chroma targets.")] = 0.04,
-    rebalance: Annotated[float, typer.Option(help="Mix of uniform in the class rebalancing (0 = full).")] = 0.5,
+    rebalance: Annotated[
+        float,
+        typer.Option(
+            help="Mix of uniform in the class rebalancing (0 = full, 1 = none: the network's honest mean, which the "
+            "calibrated saturation scales; it keeps the 0.5 dB margin where rebalancing paints gray pictures)."
+        ),
+    ] = 0.5,
     steps: Steps = 4000,
     minutes: Minutes = None,
     stop_at: StopAt = None,
     init: Init = None,
     batch: Batch = 32,
-    patch: Annotated[int, typer.Option(help="Patch side in pixels (a multiple of 4).")] = 64,
+    patch: Annotated[int, typer.Option(help="Patch side in pixels (a multiple of 4; of 32 for colorunet).")] = 64,
     lr: LearningRate = 5e-4,
     seed: Seed = 0,
     val_every: ValEvery = 250,
@@ -283,18 +305,16 @@ def train_colorize_command(
 ) -> None:
     """Train a colorization network: chroma classified at quarter resolution with rebalanced soft
     targets; gray comes from the input through PD, so only chroma is learned. At the end the
-    decoding (temperature, saturation) is calibrated on --calibrate: the most colourful that
-    still beats the gray copy's PSNR."""
-    from srcli.train.colorize import ColorizeTrainConfig, train_colorize
+    decoding (temperature, saturation) is calibrated on --calibrate: the most colourful whose
+    PSNR beats the gray copy's by 0.5 dB."""
+    from srcli.train.colorize import NUM_CONV, ColorizeTrainConfig, train_colorize
 
-    if patch % 4:
-        fail(f"--patch must be a multiple of 4, got {patch}")
     _set_threads(threads)
     config = ColorizeTrainConfig(
-        data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), calibrate=calibrate, num_feat=num_feat,
-        num_conv=num_conv, temperature=temperature, sigma=sigma, rebalance=rebalance, steps=steps,
-        minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch, lr=lr, seed=seed,
-        val_every=val_every, ema=ema,
+        data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), calibrate=calibrate, arch=arch.value,
+        num_feat=num_feat, num_conv=NUM_CONV[arch.value] if num_conv is None else num_conv, temperature=temperature,
+        sigma=sigma, rebalance=rebalance, steps=steps, minutes=minutes, stop_at=stop_at, init=init, batch=batch,
+        patch=patch, lr=lr, seed=seed, val_every=val_every, ema=ema,
     )  # fmt: skip
     _check_ranges(config)
     train_colorize(config, resume=resume, report=_echo_row)

@@ -91,10 +91,12 @@ def colorize_image(
     gray: str = "mean",
     temperature: float | None = None,
     saturation: float | None = None,
+    vividness: float | None = None,
     **options: Any,
 ) -> Image.Image:
     """``srcli colorize`` of one image (see :func:`srcli.colorize`)."""
-    return run_on_image(colorize_task(model, gray, run_options(**options), temperature, saturation), image)
+    task = colorize_task(model, gray, run_options(**options), temperature, saturation, vividness)
+    return run_on_image(task, image)
 
 
 def check_images_in_memory(

@@ -1,4 +1,4 @@
-"""``srcli train colorize``: a ColorNet trained to classify chroma, with class rebalancing.
+"""``srcli train colorize``: a ColorNet or ColorUNet (``--arch``) trained to classify chroma, with class rebalancing.
 
 A plain L1 (or L2) loss on colours learns the conditional mean, which for most objects is a
 washed-out brown (measured here: colourfulness 0.18 of the originals). As in Zhang et al.
@@ -11,7 +11,7 @@ space of ``Gray("mean")``, and PD keeps the input gray exactly.
 Rebalancing makes colours bold, and bold wrong colours cost PSNR against the original. When
 the run ends, the decoding is calibrated on the calibration images (``--calibrate``, default
 the validation images; never the benchmark's test set): of a grid of temperatures and
-saturations, the most colourful whose PSNR still beats the gray copy's.
+saturations, the most colourful whose PSNR beats the gray copy's by :data:`CALIBRATION_MARGIN_DB`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from safetensors.torch import load_file
 from torch import nn
 
 from srcli.archs.colornet import DOWN, ColorNet, chroma_grid, chroma_of, rgb_from
+from srcli.archs.colorunet import ColorUNet
 from srcli.checkpoints.load import read_metadata, save_checkpoint
+from srcli.errors import TrainError
 from srcli.io.images import read_picture
 from srcli.maths.metrics import colourfulness, has_colour, psnr
 from srcli.maths.operators import Gray, PDWrapper, pad_to_multiple
@@ -34,8 +36,13 @@ from srcli.train.config import INPUTS, NETWORK, TrainRun, option, override
 from srcli.train.data import sample_batch, validation_files
 from srcli.train.loop import Report, Task, fit
 
-CALIBRATION_TEMPERATURES = (0.4, 0.55, 0.7, 0.85, 1.0)
-CALIBRATION_SATURATIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+CALIBRATION_TEMPERATURES = (0.4, 0.55, 0.7, 0.85, 1.0, 1.25, 1.5)
+CALIBRATION_SATURATIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
+CALIBRATION_MARGIN_DB = 0.5
+"""How far the calibrated decoding's mean PSNR must beat the gray copy's on the calibration images."""
+NETWORKS: dict[str, type[ColorNet | ColorUNet]] = {"colornet": ColorNet, "colorunet": ColorUNet}
+NUM_CONV = {"colornet": 8, "colorunet": 2}
+"""``--num-conv`` by default: ColorNet's convolutions in all, ColorUNet's per level."""
 
 
 @dataclass(kw_only=True)
@@ -43,6 +50,7 @@ class ColorizeTrainConfig(TrainRun):
     command = "colorize"
 
     calibrate: Path | None = option(None, flag="--calibrate", place=INPUTS, optional=True)
+    arch: str = option("colornet", flag="--arch", place=NETWORK, schedule=True, optional=True)
     num_feat: int = option(32, flag="--num-feat", place=NETWORK, schedule=True)
     num_conv: int = option(8, flag="--num-conv", place=NETWORK, schedule=True)
     temperature: float = option(0.4, flag="--temperature", place=NETWORK)
@@ -52,6 +60,14 @@ class ColorizeTrainConfig(TrainRun):
     batch: int = override("batch", 32)
     patch: int = override("patch", 64)
     val_every: int = override("val_every", 250)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.arch not in NETWORKS:
+            raise TrainError(f"must be one of {', '.join(NETWORKS)}, got {self.arch!r}", "arch")
+        multiple = NETWORKS[self.arch].input_multiple
+        if self.patch % multiple:
+            raise TrainError(f"must be a multiple of {multiple} for {self.arch}, got {self.patch}", "patch")
 
 
 def nearest_bins(chroma: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
@@ -82,15 +98,15 @@ def mean_gray(rgb: torch.Tensor) -> torch.Tensor:
     return torch.floor(rgb.sum(1, keepdim=True) / 3 + 0.5) / 255
 
 
-def validate_colorize(model: torch.nn.Module, images: list[torch.Tensor]) -> tuple[float, float]:
+def validate_colorize(model: torch.nn.Module, images: list[torch.Tensor], multiple: int) -> tuple[float, float]:
     """Mean PSNR (RGB, rounded 8-bit output) against colour originals ``(1, 3, H, W)`` in [0, 255],
-    and mean colourfulness ratio."""
+    and mean colourfulness ratio; inputs are padded to a ``multiple`` of pixels."""
     scores, ratios = [], []
     for rgb in images:
         gray = mean_gray(rgb)
         height, width = gray.shape[-2:]
         with torch.inference_mode():
-            estimate = model(pad_to_multiple(gray, DOWN))[..., :height, :width]
+            estimate = model(pad_to_multiple(gray, multiple))[..., :height, :width]
         rounded = (estimate.clamp(0, 1) * 255).round()
         scores.append(psnr(rounded, rgb, 255.0))
         ratios.append(colourfulness(rounded[0]) / colourfulness(rgb[0]))
@@ -103,9 +119,11 @@ def colour_originals(files: list[Path]) -> list[torch.Tensor]:
     return [color.unsqueeze(0).float() for color in colours if has_colour(color)]
 
 
-def calibrate_decoding(net: ColorNet, files: list[Path]) -> tuple[float, float, dict[str, list[float]]]:
+def calibrate_decoding(
+    net: ColorNet | ColorUNet, files: list[Path], margin: float = CALIBRATION_MARGIN_DB
+) -> tuple[float, float, dict[str, list[float]]]:
     """``(temperature, saturation, table)``: of the grid, the most colourful decoding whose mean PSNR
-    (RGB, 8-bit) on ``files`` beats the gray copy's; the one with the best PSNR if none does.
+    (RGB, 8-bit) on ``files`` beats the gray copy's by ``margin`` dB; the one with the best PSNR if none does.
     ``table`` maps ``"T,S"`` to ``[psnr, colourfulness]``; ``"gray"`` to the gray copy's."""
     images = colour_originals(files)
     if not images:
@@ -119,7 +137,9 @@ def calibrate_decoding(net: ColorNet, files: list[Path]) -> tuple[float, float, 
     for temperature in CALIBRATION_TEMPERATURES:
         net.temperature.fill_(temperature)
         with torch.inference_mode():
-            chromas = [net.chroma(pad_to_multiple(g, DOWN))[..., : g.shape[-2], : g.shape[-1]] for g in grays]
+            chromas = [
+                net.chroma(pad_to_multiple(g, net.input_multiple))[..., : g.shape[-2], : g.shape[-1]] for g in grays
+            ]
         for saturation in CALIBRATION_SATURATIONS:
             scores, colours = [], []
             for gray, chroma, rgb in zip(grays, chromas, images, strict=True):
@@ -129,11 +149,24 @@ def calibrate_decoding(net: ColorNet, files: list[Path]) -> tuple[float, float, 
             table[f"{temperature},{saturation}"] = [sum(scores) / len(scores), sum(colours) / len(colours)]
     net.temperature.fill_(stored[0])
     net.saturation.fill_(stored[1])
+    temperature, saturation = choose_decoding(table, margin)
+    return temperature, saturation, table
+
+
+def choose_decoding(table: dict[str, list[float]], margin: float) -> tuple[float, float]:
+    """``(temperature, saturation)`` of a calibration ``table`` (``"T,S"`` → ``[psnr, colourfulness]``, ``"gray"`` →
+    the gray copy's): the most colourful whose PSNR is at least ``margin`` dB over the gray copy's, else the best PSNR.
+
+    Example:
+        >>> table = {"gray": [20.0, 0.0], "0.4,1.0": [20.3, 30.0], "0.7,0.8": [20.6, 20.0], "1.0,0.5": [20.9, 10.0]}
+        >>> choose_decoding(table, 0.0), choose_decoding(table, 0.5), choose_decoding(table, 2.0)
+        ((0.4, 1.0), (0.7, 0.8), (1.0, 0.5))
+    """
     grid = {key: value for key, value in table.items() if key != "gray"}
-    passing = [key for key, (score, _) in grid.items() if score > gray_psnr]
+    passing = [key for key, (score, _) in grid.items() if score >= table["gray"][0] + margin]
     best = max(passing, key=lambda k: grid[k][1]) if passing else max(grid, key=lambda k: grid[k][0])
     temperature, saturation = (float(v) for v in best.split(","))
-    return temperature, saturation, table
+    return temperature, saturation
 
 
 class ColorizeTask(Task):
@@ -154,10 +187,11 @@ class ColorizeTask(Task):
         self.calibration_files = validation_files(self.config.calibrate or self.config.val)
 
     def build_net(self) -> nn.Module:
-        return ColorNet(self.config.num_feat, self.config.num_conv, chroma_grid(), self.config.temperature)
+        network = NETWORKS[self.config.arch]
+        return network(self.config.num_feat, self.config.num_conv, chroma_grid(), self.config.temperature)
 
     def wrap(self, net: nn.Module) -> nn.Module:
-        assert isinstance(net, ColorNet)
+        assert isinstance(net, ColorNet | ColorUNet)
         self.net = net
         self.weights = rebalancing_weights(self.images, net.bins, self.config.rebalance)
         self.model = PDWrapper(net, Gray("mean"))
@@ -176,7 +210,7 @@ class ColorizeTask(Task):
     def validate(self) -> dict[str, float]:
         if not self.val_images:
             return {}
-        value, ratio = validate_colorize(self.model, self.val_images)
+        value, ratio = validate_colorize(self.model, self.val_images, self.net.input_multiple)
         return {"val_psnr_y": value, "val_colourfulness_ratio": ratio}
 
     def header(self, row: dict[str, str]) -> dict[str, str]:
@@ -208,5 +242,5 @@ class ColorizeTask(Task):
 
 
 def train_colorize(config: ColorizeTrainConfig, resume: bool, report: Report = print) -> Path:
-    """Train (or resume) a ColorNet; writes weights to ``config.out``."""
+    """Train (or resume) a ColorNet or ColorUNet; writes weights to ``config.out``."""
     return fit(ColorizeTask(config), config, resume, report)

@@ -10,6 +10,8 @@ import pytest
     [
         (["upscale"], "[default: the shipped one]"),
         (["colorize"], "--gray"),
+        (["colorize"], "Exact at every value"),
+        (["train", "colorize"], "colorunet"),
         (["cs", "reconstruct"], "[default: the shipped one for the ratio]"),
         (["cs", "sample"], "--ratio"),
         (["train", "cs"], "--sensing-seed"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from PIL import Image
 
 from srcli.archs.colornet import CHROMA_BASIS, ColorNet, chroma_of, rgb_from
+from srcli.archs.colorunet import ColorUNet
 from srcli.checkpoints.load import save_checkpoint
 from srcli.maths.metrics import colourfulness, has_colour
 from tests.images import pillow_channels, random_channels, save_8bit, save_png16
@@ -122,3 +124,67 @@ def test_the_report_shows_colourfulness_and_both_consistency_figures(
     psnr = record["consistency_psnr_db"]
     assert f"{'∞' if psnr is None else f'{psnr:.2f}'} dB, {gray} gray exact" in text
     assert "colourfulness" in text and f"{record['colourfulness']:.1f}" in text
+
+
+@pytest.fixture
+def unet_path(tmp_path):
+    """A small ColorUNet with random, confident weights."""
+    torch.manual_seed(0)
+    net = ColorUNet(num_feat=4, num_conv=1, temperature=0.8, saturation=0.6)
+    with torch.no_grad():
+        net.head.weight.mul_(20)
+    path = tmp_path / "unet.safetensors"
+    save_checkpoint(path, net, {"task": "colorize"})
+    return path
+
+
+@pytest.mark.parametrize("vividness", ["0", "0.5", "1"])
+@pytest.mark.parametrize("gray", ["mean", "bt601"])
+def test_every_vividness_is_exact(cli, tmp_path, generator, unet_path, vividness, gray):
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 3, 45, 70))
+    record = colorize(cli, image, tmp_path / "out.png", unet_path, "--gray", gray, "--vividness", vividness)
+    with Image.open(image) as source, Image.open(tmp_path / "out.png") as out:
+        if gray == "bt601":
+            assert out.convert("L").tobytes() == source.convert("L").tobytes()
+        else:
+            colour, saved = pillow_channels(image).to(torch.int64), pillow_channels(tmp_path / "out.png")
+            gray_mean = torch.div(2 * colour.sum(0) + 3, 6, rounding_mode="floor")
+            assert torch.equal(saved.to(torch.int64).sum(0), 3 * gray_mean)
+    assert record["consistency_exact"] and record["arch"] == "colorunet"
+
+
+def test_vividness_sets_the_decoding_and_more_is_bolder(cli, tmp_path, generator, unet_path):
+    from srcli.tasks.colorize import VIVID_SATURATION, VIVID_TEMPERATURE, colorize_task, vivid_decoding
+    from srcli.tasks.run import RunOptions
+
+    steps = [vivid_decoding(v / 4, 0.8, 0.6) for v in range(5)]
+    assert steps[0] == pytest.approx((0.8, 0.6)) and steps[-1] == pytest.approx(
+        (VIVID_TEMPERATURE, 0.6 * VIVID_SATURATION)
+    )
+    assert all(a[0] > b[0] and a[1] < b[1] for a, b in itertools.pairwise(steps))
+    net = colorize_task(str(unet_path), "mean", RunOptions(), vividness=0.5).model.net
+    assert (float(net.temperature), float(net.saturation)) == pytest.approx(steps[2])
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 1, 64, 64))
+    calm = colorize(cli, image, tmp_path / "calm.png", unet_path, "--vividness", "0")
+    vivid = colorize(cli, image, tmp_path / "vivid.png", unet_path, "--vividness", "1")
+    assert vivid["colourfulness"] > calm["colourfulness"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--vividness", "1.5"), "--vividness must be in [0, 1]"),
+        (("--vividness", "1", "--temperature", "0.5"), "either"),
+    ],
+)
+def test_a_bad_vividness_is_a_clear_error(cli, tmp_path, generator, unet_path, extra, message):
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 1, 8, 8))
+    result = cli("colorize", image, "-o", tmp_path / "out.png", "--model", unet_path, *extra)
+    assert result.exit_code == 2 and message in result.output and not (tmp_path / "out.png").exists()
+
+
+def test_colorunet_sees_the_whole_image_unless_told_to_tile(cli, tmp_path, generator, unet_path):
+    image = save_8bit(tmp_path / "in.png", random_channels(generator, 1, 300, 700))
+    colorize(cli, image, tmp_path / "auto.png", unet_path)
+    colorize(cli, image, tmp_path / "whole.png", unet_path, "--tile", "0")
+    assert torch.equal(pillow_channels(tmp_path / "auto.png"), pillow_channels(tmp_path / "whole.png"))
