@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from srcli.archs.colornet import DOWN, ColorNet, colornet_from_state_dict, is_colornet
-from srcli.archs.compact import SRVGGNetCompact, compact_from_state_dict, is_compact
+from srcli.archs.compact import SKIPS, SRVGGNetCompact, compact_from_state_dict, is_compact
 from srcli.archs.csnet import CSNet, csnet_from_state_dict, is_csnet
 from srcli.archs.rrdbnet import RRDBNet, is_rrdbnet, rrdbnet_from_state_dict
 from srcli.archs.srresnet import SRResNet, is_srresnet, srresnet_from_state_dict
@@ -60,6 +60,16 @@ def detect(state_dict: Mapping[str, torch.Tensor]) -> Architecture | None:
     if len(found) > 1:
         raise RuntimeError(f"architecture detection is ambiguous: {', '.join(a.name for a in found)}")
     return found[0] if found else None
+
+
+def with_settings(net: nn.Module, config: Mapping[str, object]) -> nn.Module:
+    """``net`` given the settings of a checkpoint's header ``config`` that no tensor holds: a compact net's
+    ``skip``. Raises ValueError for a setting it cannot take."""
+    if isinstance(net, SRVGGNetCompact) and "skip" in config:
+        if config["skip"] not in SKIPS:
+            raise ValueError(f"skip must be one of {', '.join(SKIPS)}, got {config['skip']!r}")
+        net.skip = str(config["skip"])
+    return net
 
 
 def architecture_of(net: nn.Module) -> Architecture:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -61,7 +62,8 @@ def interpolate_weights(psnr: nn.Module, realistic: nn.Module, realism: float) -
 
 def blend(psnr: Model, realistic: Model, realism: float) -> Model:
     """The model between ``psnr`` (``realism`` 0) and ``realistic`` (1): interpolated weights where the
-    layouts match, interpolated outputs otherwise. Both must upscale by one factor."""
+    layouts match, interpolated outputs otherwise. Both must upscale by one factor. Its correction is the
+    one both ends were trained through, else ``smooth`` (it adds no grid to either)."""
     if not 0 <= realism <= 1:
         raise OptionError(f"realism must be between 0 and 1, got {realism}")
     if psnr.scale != realistic.scale:
@@ -71,8 +73,9 @@ def blend(psnr: Model, realistic: Model, realism: float) -> Model:
     if realism == 1:
         return realistic
     name = f"{psnr.name} ↔ {realistic.name} (realism {realism:g})"
+    correction = psnr.correction if psnr.correction == realistic.correction else "smooth"
     if same_layout(psnr.net, realistic.net):
-        return describe(interpolate_weights(psnr.net, realistic.net, realism), name)
+        return replace(describe(interpolate_weights(psnr.net, realistic.net, realism), name), correction=correction)
     return Model(
         net=OutputBlend(psnr.net, realistic.net, realism),
         name=name,
@@ -83,6 +86,7 @@ def blend(psnr: Model, realistic: Model, realism: float) -> Model:
         receptive_radius=max(psnr.receptive_radius, realistic.receptive_radius),
         features=max(psnr.features, realistic.features),
         parameters=psnr.parameters + realistic.parameters,
+        correction=correction,
     )
 
 

@@ -18,7 +18,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
-from srcli.archs import ARCHITECTURES, Model, architecture_of, describe, detect
+from srcli.archs import ARCHITECTURES, Model, architecture_of, describe, detect, with_settings
 from srcli.archs.rrdb_layouts import is_old_rrdbnet, to_basicsr_layout
 from srcli.errors import ModelError
 from srcli.io.atomic import write_bytes_atomic
@@ -28,7 +28,7 @@ NESTED_KEYS = ("params_ema", "params", "state_dict", "model")
 """Where trainers nest the weights (BasicSR's ``params_ema`` first: the weight average it ships)."""
 
 
-def build_network(arch: str, config: Mapping[str, int]) -> nn.Module:
+def build_network(arch: str, config: Mapping[str, int | str]) -> nn.Module:
     """A fresh, randomly initialised network of a named architecture."""
     if arch not in ARCHITECTURES:
         raise ModelError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
@@ -94,8 +94,24 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def network_from_state_dict(state_dict: Mapping[str, torch.Tensor], name: str) -> nn.Module:
-    """The network ``state_dict`` belongs to, with its weights (hyperparameters read off the shapes)."""
+def header_config(metadata: Mapping[str, str]) -> dict[str, object]:
+    """The network config srcli's header records (``{}`` for a checkpoint srcli did not write)."""
+    if metadata.get("format") != FORMAT or "config" not in metadata:
+        return {}
+    try:
+        config = json.loads(metadata["config"])
+    except json.JSONDecodeError:
+        config = None
+    if not isinstance(config, dict):
+        raise ModelError(f"the header's network config is not a JSON object: {metadata['config'][:60]!r}")
+    return config
+
+
+def network_from_state_dict(
+    state_dict: Mapping[str, torch.Tensor], name: str, config: Mapping[str, object] | None = None
+) -> nn.Module:
+    """The network ``state_dict`` belongs to, with its weights (hyperparameters read off the shapes, settings
+    no tensor holds from the header's ``config``)."""
     arch = detect(state_dict)
     if arch is None:
         hint = "" if importlib.util.find_spec("spandrel") else "; srcli[spandrel] knows many more"
@@ -107,7 +123,10 @@ def network_from_state_dict(state_dict: Mapping[str, torch.Tensor], name: str) -
         raise ModelError(f"{name} looks like a {arch.name} checkpoint but its tensors do not fit: "
                          f"{_first_line(error)}") from None  # fmt: skip
     _check_finite(state_dict, name)
-    return net
+    try:
+        return with_settings(net, config or {})
+    except ValueError as error:
+        raise ModelError(f"{name}: {error}") from None
 
 
 def _check_finite(state_dict: Mapping[str, torch.Tensor], name: str) -> None:
@@ -118,8 +137,8 @@ def _check_finite(state_dict: Mapping[str, torch.Tensor], name: str) -> None:
 
 def load_network(path: Path) -> tuple[nn.Module, dict[str, str]]:
     """A network in eval mode with its weights, and the checkpoint's metadata."""
-    net = network_from_state_dict(load_state_dict(path), path.name)
     metadata = read_metadata(path) if path.suffix == ".safetensors" else {}
+    net = network_from_state_dict(load_state_dict(path), path.name, header_config(metadata))
     return net.eval(), metadata
 
 
@@ -154,6 +173,6 @@ def load_model(path: Path, name: str | None = None) -> tuple[Model, dict[str, st
         foreign = spandrel_model(state_dict, name or path.name)
         if foreign is not None:
             return foreign, metadata
-    net = network_from_state_dict(state_dict, path.name).eval()
+    net = network_from_state_dict(state_dict, path.name, header_config(metadata)).eval()
     model = describe(net, name or path.name)
     return replace(model, correction=trained_correction(metadata), trained_on=trained_degradation(metadata)), metadata

@@ -47,6 +47,22 @@ Ema = Annotated[
 ]
 
 
+class Skip(str, Enum):
+    """How a compact net upsamples the LR into its skip connection."""
+
+    nearest = "nearest"
+    bilinear = "bilinear"
+
+
+SkipOption = Annotated[
+    Skip,
+    typer.Option(
+        help="The compact net's skip: the LR upsampled nearest (Real-ESRGAN's; what the body misses shows "
+        "as a faint s×s block grid) or bilinear (no grid)."
+    ),
+]
+
+
 class Loss(str, Enum):
     """The pixel loss of ``srcli train sr``."""
 
@@ -137,6 +153,7 @@ def train_sr_command(
     correction: Annotated[
         Correction, typer.Option(help="PD's right inverse: nearest (A⁺) or smooth (bilinear back-projection, no grid).")
     ] = Correction.nearest,
+    skip: SkipOption = Skip.nearest,
     loss: Annotated[
         Loss,
         typer.Option(
@@ -190,8 +207,8 @@ def train_sr_command(
     config = SRTrainConfig(
         scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), arch=arch, num_feat=num_feat,
         num_conv=num_conv, steps=steps, minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch,
-        lr=lr, pd=pd, correction=correction.value, loss=loss.value, rescales=tuple(rescale or ()), teacher=teacher,
-        degradation=degradation, seed=seed, val_every=val_every, ema=ema,
+        lr=lr, pd=pd, correction=correction.value, skip=skip.value, loss=loss.value, rescales=tuple(rescale or ()),
+        teacher=teacher, degradation=degradation, seed=seed, val_every=val_every, ema=ema,
         jpeg_quality=tuple(jpeg_quality or ()),
     )  # fmt: skip
     _check_ranges(config)
@@ -335,6 +352,7 @@ def train_gan_command(
             "(bilinear back-projection: no block grid for the texture the generator adds)."
         ),
     ] = Correction.nearest,
+    skip: SkipOption = Skip.nearest,
     seed: Seed = 0,
     val_every: Annotated[int, typer.Option(help="Validate, log, checkpoint and export every N steps.")] = 250,
     ema: Ema = None,
@@ -351,8 +369,8 @@ def train_gan_command(
         scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), init=init, num_feat=num_feat,
         num_conv=num_conv, d_feat=d_feat, steps=steps, minutes=minutes, stop_at=stop_at, batch=batch,
         patch=patch, lr=lr, l1_weight=l1_weight, adv_weight=adv_weight, fm_weight=fm_weight,
-        naturalness=naturalness, nat_weight=nat_weight, ldl=ldl, correction=correction.value, seed=seed,
-        val_every=val_every, ema=ema,
+        naturalness=naturalness, nat_weight=nat_weight, ldl=ldl, correction=correction.value, skip=skip.value,
+        seed=seed, val_every=val_every, ema=ema,
     )  # fmt: skip
     _check_ranges(config)
     train_gan(config, resume=resume, report=_echo_row)

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from srcli.archs.compact import SKIPS
 from srcli.checkpoints.load import build_network
 from srcli.errors import TrainError
 from srcli.io.testsets import protocol_pair
@@ -70,12 +71,15 @@ class GANTrainConfig(TrainRun):
     naturalness_sha256: str = option("", init=False, schedule=True, optional=True, key="naturalness")
     nat_weight: float = option(1e-3, flag="--nat-weight", schedule=True, optional=True)
     correction: str = option("nearest", flag="--correction", schedule=True, optional=True)
+    skip: str = option("nearest", flag="--skip", place=NETWORK, schedule=True, optional=True)
     ldl: float = option(0.0, flag="--ldl", schedule=True, optional=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.correction not in CORRECTIONS:
             raise TrainError(f"must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}", "correction")
+        if self.skip not in SKIPS:
+            raise TrainError(f"must be one of {', '.join(SKIPS)}, got {self.skip!r}", "skip")
         if self.patch * self.scale % 8:
             side = self.patch * self.scale
             raise TrainError(f"--patch × --scale must be a multiple of 8 (the discriminator's), got {side}")
@@ -88,8 +92,14 @@ class GANTrainConfig(TrainRun):
                 raise TrainError(f"naturalness weights not found: {self.naturalness}")
             self.naturalness_sha256 = weights_digest(self.naturalness)  # its content, not its path
 
-    def network_config(self) -> dict[str, int]:
-        return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
+    def network_config(self) -> dict[str, int | str]:
+        return {
+            "in_ch": 3,
+            "num_feat": self.num_feat,
+            "num_conv": self.num_conv,
+            "scale": self.scale,
+            "skip": self.skip,
+        }
 
     def schedule_key(self) -> dict[str, object]:
         """:meth:`TrainRun.schedule_key`, with the weight average's decay where ``--ldl`` trains on its output."""

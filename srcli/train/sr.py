@@ -26,7 +26,7 @@ from PIL import Image
 from safetensors.torch import load_file
 from torch import nn
 
-from srcli.archs.compact import deepen_compact, is_compact, widen_compact_scale
+from srcli.archs.compact import SKIPS, deepen_compact, is_compact, widen_compact_scale
 from srcli.checkpoints.load import build_network
 from srcli.errors import TrainError
 from srcli.io.degradation_spec import downsample_rounded, parse_spec, separable
@@ -54,6 +54,8 @@ class SRTrainConfig(TrainRun):
     pd: bool = option(True, flag="--pd", place=PD, schedule=True)
     # the right inverse PD corrects with (srcli.maths.operators.CORRECTIONS); a state without it resumes as nearest
     correction: str = option("nearest", flag="--correction", schedule=True, optional=True)
+    # how a compact net upsamples the LR into its skip (srcli.archs.compact.SKIPS); a state without it: nearest
+    skip: str = option("nearest", flag="--skip", place=NETWORK, schedule=True, optional=True)
     # optional in the schedule: a state without loss, rescales or teacher resumes with these defaults
     loss: str = option("l1", flag="--loss", schedule=True, optional=True)
     rescales: tuple[float, ...] = option((), flag="--rescale", schedule=True, optional=True)
@@ -68,6 +70,10 @@ class SRTrainConfig(TrainRun):
         super().__post_init__()
         if self.correction not in CORRECTIONS:
             raise TrainError(f"must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}", "correction")
+        if self.skip not in SKIPS:
+            raise TrainError(f"must be one of {', '.join(SKIPS)}, got {self.skip!r}", "skip")
+        if self.skip != "nearest" and self.arch != "compact":
+            raise TrainError(f"--skip is a setting of the compact architecture, not of {self.arch}")
         if self.loss not in LOSSES:
             raise TrainError(f"must be one of {', '.join(LOSSES)}, got {self.loss!r}", "loss")
         self.rescales = tuple(self.rescales)
@@ -92,8 +98,10 @@ class SRTrainConfig(TrainRun):
                 raise TrainError(f"teacher weights not found: {self.teacher}")
             self.teacher_sha256 = weights_digest(self.teacher)
 
-    def network_config(self) -> dict[str, int]:
-        return {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv, "scale": self.scale}
+    def network_config(self) -> dict[str, int | str]:
+        config: dict[str, int | str] = {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv}
+        config["scale"] = self.scale
+        return {**config, "skip": self.skip} if self.arch == "compact" else config
 
 
 TRAINED_DEGRADATIONS = ("box", "bicubic", "bicubic-matlab", "gaussian")

@@ -172,6 +172,22 @@ def test_smooth_correction_is_trained_recorded_and_part_of_the_schedule(folders,
     assert refused.exit_code == 2 and "other settings" in refused.stderr
 
 
+def test_a_bilinear_skip_is_trained_recorded_loaded_and_part_of_the_schedule(folders, tmp_path, cli):
+    run = functools.partial(run_small, cli, folders, tmp_path)
+    assert run("nearest").exit_code == 0 and run("bilinear", "--skip", "bilinear").exit_code == 0
+    assert read_losses(tmp_path / "bilinear" / "log.csv") != read_losses(tmp_path / "nearest" / "log.csv")
+    assert json.loads(read_metadata(tmp_path / "bilinear.safetensors")["config"])["skip"] == "bilinear"
+    assert load_model(tmp_path / "bilinear.safetensors")[0].net.skip == "bilinear"
+    assert load_model(tmp_path / "nearest.safetensors")[0].net.skip == "nearest"
+    refused = run("bilinear", "--resume")
+    assert refused.exit_code == 2 and "other settings" in refused.stderr
+
+
+def test_a_skip_on_an_architecture_without_one_is_one_line(folders, tmp_path, cli):
+    result = run_small(cli, folders, tmp_path, "srresnet", "--arch", "srresnet", "--skip", "bilinear")
+    assert result.exit_code == 2 and "compact" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**16), size=st.floats(0.01, 0.2))
 def test_luma_loss_weighs_luma_errors_and_keeps_a_share_of_colour_ones(seed, size):

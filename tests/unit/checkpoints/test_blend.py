@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -54,3 +56,17 @@ def test_matching_layouts_blend_their_weights():
 def test_realism_outside_zero_to_one_is_refused(realism):
     with pytest.raises(OptionError, match="between 0 and 1"):
         blend(describe(compact(0)), describe(compact(1)), realism)
+
+
+@pytest.mark.parametrize(
+    ("psnr_correction", "realistic_correction", "blended"),
+    [("nearest", "nearest", "nearest"), ("smooth", "smooth", "smooth"), ("smooth", "nearest", "smooth")],
+)
+@pytest.mark.parametrize("other_layout", [False, True])
+def test_a_blend_keeps_the_correction_both_ends_were_trained_through(
+    psnr_correction, realistic_correction, blended, other_layout
+):
+    realistic_net = SRResNet(num_feat=8, num_block=1, scale=2).eval() if other_layout else compact(1)
+    psnr = replace(describe(compact(0), "psnr"), correction=psnr_correction)
+    realistic = replace(describe(realistic_net, "gan"), correction=realistic_correction)
+    assert blend(psnr, realistic, 0.5).correction == blended

@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.checkpoints import manifest as registry
-from srcli.checkpoints.load import load_model, save_checkpoint
+from srcli.checkpoints.load import load_model, read_metadata, save_checkpoint
 from srcli.checkpoints.resolve import resolve
 from srcli.errors import ModelError
 
@@ -107,3 +107,20 @@ def test_a_flipped_byte_in_shipped_weights_is_refused(tmp_path, monkeypatch):
     with pytest.raises(ModelError, match=f"model {entry.name}: .* does not match its sha256 in the manifest"):
         resolve(entry.name, "sr")
     assert json.loads((copy / "manifest.json").read_text())  # the manifest itself is untouched
+
+
+@pytest.mark.parametrize("skip", ["nearest", "bilinear"])
+def test_a_compact_nets_skip_travels_in_its_header(tmp_path, skip):
+    torch.manual_seed(0)
+    net = SRVGGNetCompact(3, 8, 2, 4, skip=skip).eval()
+    save_checkpoint(tmp_path / "net.safetensors", net, {"task": "sr"})
+    loaded = load_model(tmp_path / "net.safetensors")[0].net
+    x = torch.rand(1, 3, 6, 5)
+    with torch.inference_mode():
+        assert loaded.skip == skip and torch.equal(loaded(x), net(x))
+
+
+def test_an_unknown_skip_in_a_header_is_one_line(tiny, tmp_path):
+    header = {**read_metadata(tiny), "config": json.dumps({"skip": "cubic"})}
+    save_file(load_file(tiny), tmp_path / "odd.safetensors", metadata=header)
+    assert "skip must be one of nearest, bilinear" in refused(tmp_path / "odd.safetensors")
