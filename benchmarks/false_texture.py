@@ -10,8 +10,8 @@ torch, whole images; left out without ``--peer``). Per image and method: the mea
 photo's flat pixels, the output's and the photo's own, in levels of 255 (border 4 cropped). Per set: means over the
 images with flat pixels, the ratio of each method's mean to the photo's, and the paired differences between methods
 (mean and standard error: spread of the per-image differences over √n): each method against the photo and
-realistic-x4 against the others; each ``--model`` against realistic-x4 and every later ``--model`` against every
-earlier one. Stamped with commit, CPU model and load.
+realistic-x4 against the others (each ``--model`` included), and every later ``--model`` against every earlier
+one. Stamped with commit, CPU model and load.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def summarise(rows: list[dict], labels: list[str]) -> dict[str, object]:
     }
     pairs = [(a, PHOTO) for a in labels] + [("realistic-x4", b) for b in labels if b != "realistic-x4"]
     extra = [label for label in labels if label not in ("bicubic", "compact-x4", "realistic-x4", PEER)]
-    pairs += [(a, "realistic-x4") for a in extra] + [(b, a) for i, a in enumerate(extra) for b in extra[i + 1 :]]
+    pairs += [(b, a) for i, a in enumerate(extra) for b in extra[i + 1 :]]
     summary["difference"] = {f"{a} - {b}": paired([row[a] - row[b] for row in scored]) for a, b in pairs}
     return summary
 

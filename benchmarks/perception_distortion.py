@@ -2,7 +2,7 @@
 
     python benchmarks/perception_distortion.py [--psnr compact-x4] [--realistic GAN.safetensors] \
         [--realism 0.25 0.5 0.75 1] [--peer benchmarks/results/peer-realesrgan-x4plus.jsonl] \
-        [--false-texture benchmarks/results/false-texture-x4.json]
+        [--false-texture benchmarks/results/false-texture-x4-peer.json]
 
 Points: bicubic, the PSNR model, and, with ``--realistic``, the blends ``--realism F`` between the two
 (``srcli.checkpoints.blend``: weights interpolated where the layouts match), each measured here; Real-ESRGAN x4plus
@@ -142,7 +142,7 @@ def main() -> None:
     parser.add_argument("--realistic", help="the realistic (GAN) checkpoint; its blends with --psnr are added")
     parser.add_argument("--realism", type=float, nargs="+", default=[0.25, 0.5, 0.75, 1.0])
     parser.add_argument("--peer", type=Path, default=RESULTS / "peer-realesrgan-x4plus.jsonl")
-    parser.add_argument("--false-texture", type=Path, default=RESULTS / "false-texture-x4.json")
+    parser.add_argument("--false-texture", type=Path, default=RESULTS / "false-texture-x4-peer.json")
     parser.add_argument("--sets", nargs="+", default=["Set14", "BSD68"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS / "perception-distortion-x4")
