@@ -17,7 +17,8 @@ from srcli.errors import ImageError
 from srcli.io.images import Picture, orient, unorient
 from srcli.io.jpeg_files import encode_like, read_coefficients
 from srcli.maths.box import box_rounded
-from srcli.maths.jpeg import Agreement, JpegCoefficients, agreement, integer_antecedent
+from srcli.maths.jpeg import Agreement, JpegCoefficients, agreement
+from srcli.maths.jpeg_search import integer_antecedent
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def jpeg_input(picture: Picture) -> JpegInput | None:
 def consistent_lr(jpeg: JpegInput, estimate: torch.Tensor) -> tuple[torch.Tensor, Agreement]:
     """The 8-bit LR ``(C, h, w)`` (as displayed) the saved upscale reduces to: the network's box-downsampled
     estimate ``(C, h, w)`` float in levels, projected onto the file's bins and made integer with the real
-    encoder's check (:func:`srcli.maths.jpeg.integer_antecedent`); and how much of the file it reproduces."""
+    encoder's check (:func:`srcli.maths.jpeg_search.integer_antecedent`); and how much of the file it reproduces."""
     stored = jpeg.stored(estimate.to(torch.float64).clamp(0, 255))
     lr, found = integer_antecedent(stored, jpeg.coefficients, jpeg.encode, fallback=jpeg.stored(jpeg.decoded))
     return orient(lr[0], jpeg.orientation), found
