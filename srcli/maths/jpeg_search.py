@@ -5,11 +5,14 @@ The float projection of :mod:`srcli.maths.jpeg` rounds to pixels whose real enco
 coefficients, mostly in ragged border MCUs where a few real pixels stand for the replicated padding and
 libjpeg's integer arithmetic (:mod:`srcli.maths.libjpeg`) strays from the float model by a good part of a
 bin. Each MCU is coded from its own pixels alone (and, at the right and bottom borders, their replicas), so
-each failing MCU is searched on its own: every ±1 change of one pixel value is scored by its exact workspace's
-distance outside the bins, ``V = Σ max(0, low − ws, ws − high)`` (8 × DCT units), with changes of one channel
-over a whole chroma sampling block and a few along the float model's way into the bins
-(:func:`srcli.maths.jpeg.feedback_step`); the best is kept until ``V = 0``, and where no change lowers the score
-the search starts again from its best pixels shaken a little.
+each failing MCU is searched on its own with libjpeg's exact arithmetic: a candidate's score is its workspace's
+distance outside the bins, ``V = Σ max(0, low − ws, ws − high)`` (8 × DCT units). Each step tries, cheapest
+first, a few roundings along the float model's way into the bins (:func:`srcli.maths.jpeg.feedback_step`), then
+changes that move luma or one chroma plane alone on a chroma sampling block or a pixel, then ±1 on one value,
+and keeps the first that lowers ``V``, until ``V = 0``; where none does, it starts again from its best pixels
+shaken a little. Measured on the MCUs the float rounding left wrong in 6 BSD68 files at q90 (those the float
+repair failed on): 60 to 62 of 69 exact with changes of one value or of one channel over a sampling block, 69 with
+the luma and chroma moves.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from srcli.maths.jpeg import (
 from srcli.maths.libjpeg import bin_interval, libjpeg_workspace, quantize_workspace
 
 SEARCH_STEPS = 60
-"""Single-value changes the search makes at most in one MCU."""
+"""Steps (kept changes and restarts) the search makes at most in one MCU."""
 COLOUR_MOVES = ((1, 1, 1), (2, -1, 0), (0, -1, 5))
 """RGB changes that move libjpeg's Y by 1 (Cb, Cr by 0), Cr by about 1.4 (Y, Cb by under 0.02) and Cb by about
 2.8 (Y, Cr by under 0.02)."""
@@ -40,7 +43,7 @@ KICKS, KICK = 4, 2
 """Where no change lowers the score, the search starts again from its best pixels shaken by up to ``KICK``
 levels each, at most ``KICKS`` times."""
 DIRECTED = 32
-"""Candidates per step along the float model's way into the bins, besides the single-value changes."""
+"""Candidates per step along the float model's way into the bins, at lengths ¼ to 2, stochastically rounded."""
 
 
 def _mcu_targets(target: JpegCoefficients, row: int, col: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -53,7 +56,9 @@ def _mcu_targets(target: JpegCoefficients, row: int, col: int) -> tuple[torch.Te
     return luma, target.chroma[..., row * 8 : (row + 1) * 8, col * 8 : (col + 1) * 8]
 
 
-def _violation(candidates: torch.Tensor, bins: list[tuple[torch.Tensor, torch.Tensor]], layout: JpegLayout):
+def _violation(
+    candidates: torch.Tensor, bins: list[tuple[torch.Tensor, torch.Tensor]], layout: JpegLayout
+) -> torch.Tensor:
     """``V`` (int64 ``(N,)``) of int64 candidates ``(N, C, r, c)`` against ``bins`` (luma, chroma) ``(low, high)``."""
     planes = [p for p in libjpeg_workspace(candidates, layout) if p is not None]
     outside = torch.zeros(candidates.shape[0], dtype=torch.int64)
@@ -103,7 +108,7 @@ def _directed(x: torch.Tensor, file: JpegCoefficients, generator: torch.Generato
 def search_mcu(
     pixels: torch.Tensor, luma: torch.Tensor, chroma: torch.Tensor | None, tables: torch.Tensor, layout: JpegLayout
 ) -> tuple[torch.Tensor, bool]:
-    """Greedy ±1 search from the uint8 pixels ``(1, C, r, c)`` of one MCU (``r``, ``c`` its real rows and columns)
+    """Greedy integer search from the uint8 pixels ``(1, C, r, c)`` of one MCU (``r``, ``c`` its real rows and columns)
     for pixels whose libjpeg encoding gives coefficients ``luma`` ``(1, 8·by, 8·bx)`` and ``chroma`` ``(2, 8, 8)``
     (``None`` for gray); returns the best pixels found, uint8 ``(1, C, r, c)``, and whether they are exact."""
     bins = [bin_interval(luma, tables[0])]

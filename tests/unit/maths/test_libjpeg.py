@@ -42,6 +42,26 @@ def test_workspace_quantizes_to_pillows_coefficients(sampling, gray, height, wid
         assert torch.equal(quantize_workspace(chroma[0], file.tables[1]).double(), file.chroma)
 
 
+@settings(max_examples=15, deadline=None)
+@given(
+    sampling=st.sampled_from(SAMPLINGS),
+    height=st.integers(1, 40),
+    width=st.integers(1, 40),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_an_mcu_cut_to_the_images_edges_encodes_as_in_the_whole_image(sampling, height, width, seed):
+    # what the MCU search rests on: an MCU's coefficients depend on its own pixels only, ragged borders included
+    generator = torch.Generator().manual_seed(seed)
+    image = torch.randint(0, 256, (1, 3, height, width), generator=generator, dtype=torch.uint8)
+    _, file = jpeg_round_trip(image, 90, sampling)
+    mcu_rows, mcu_cols = file.layout.mcu
+    row, col = (height - 1) // mcu_rows, (width - 1) // mcu_cols  # the last MCU, ragged where the size is
+    cut = encode_like(image[..., row * mcu_rows : (row + 1) * mcu_rows, col * mcu_cols : (col + 1) * mcu_cols], file)
+    luma = file.luma[..., row * mcu_rows : (row + 1) * mcu_rows, col * mcu_cols : (col + 1) * mcu_cols]
+    assert torch.equal(cut.luma, luma)
+    assert torch.equal(cut.chroma, file.chroma[..., row * 8 : (row + 1) * 8, col * 8 : (col + 1) * 8])
+
+
 @settings(max_examples=50, deadline=None)
 @given(step=st.integers(1, 255), values=st.lists(st.integers(-9000, 9000), min_size=64, max_size=64))
 def test_bin_interval_is_exactly_the_values_that_quantize_to_a_coefficient(step, values):
