@@ -27,6 +27,7 @@ from srcli.maths.jpeg import (
     JpegCoefficients,
     JpegLayout,
     agreement,
+    dct_coefficients,
     feedback_step,
     mcu_mismatches,
     project_consistent,
@@ -42,6 +43,8 @@ COLOUR_MOVES = ((1, 1, 1), (2, -1, 0), (0, -1, 5))
 KICKS, KICK = 4, 2
 """Where no change lowers the score, the search starts again from its best pixels shaken by up to ``KICK``
 levels each, at most ``KICKS`` times."""
+FLOAT_STEPS, FLOAT_RATE, FLOAT_CORE = 100, 0.5, 0.5
+"""Steps and rate (levels) of :func:`float_start`, and the share of each bin it aims at."""
 DIRECTED = 32
 """Candidates per step along the float model's way into the bins, at lengths ¼ to 2, stochastically rounded."""
 
@@ -105,6 +108,28 @@ def _directed(x: torch.Tensor, file: JpegCoefficients, generator: torch.Generato
     return (x + lengths * way + noise).floor().clamp(0, 255).to(torch.int64)
 
 
+def float_start(pixels: torch.Tensor, file: JpegCoefficients) -> torch.Tensor:
+    """uint8 pixels ``(1, C, r, c)`` of one MCU moved by gradient steps (Adam, :data:`FLOAT_STEPS`) on the float
+    model's squared distance outside the central :data:`FLOAT_CORE` of each of ``file``'s bins, the padding
+    included as libjpeg replicates (which the projection's per-pixel change does not follow), then rounded: a
+    start for :func:`search_mcu` where its own pixels lead nowhere."""
+    half = FLOAT_CORE / 2
+    with torch.enable_grad():
+        y = pixels.double().clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([y], lr=FLOAT_RATE)
+        for _ in range(FLOAT_STEPS):
+            optimizer.zero_grad()
+            luma, chroma = dct_coefficients(y, file.tables, file.layout)
+            loss = ((luma - luma.clamp(file.luma - half, file.luma + half)) ** 2).sum()
+            if chroma is not None and file.chroma is not None:
+                loss = loss + ((chroma - chroma.clamp(file.chroma - half, file.chroma + half)) ** 2).sum()
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                y.clamp_(0, 255)
+    return y.detach().round().to(torch.uint8)
+
+
 def search_mcu(
     pixels: torch.Tensor, luma: torch.Tensor, chroma: torch.Tensor | None, tables: torch.Tensor, layout: JpegLayout
 ) -> tuple[torch.Tensor, bool]:
@@ -151,9 +176,13 @@ def exact_repair(image: torch.Tensor, target: JpegCoefficients, wrong: torch.Ten
         rows = slice(row * mcu_rows, (row + 1) * mcu_rows)
         cols = slice(col * mcu_cols, (col + 1) * mcu_cols)
         luma, chroma = _mcu_targets(target, row, col)
-        pixels, exact = search_mcu(image[..., rows, cols], luma, chroma, target.tables, layout)
+        pixels = image[..., rows, cols]
+        found, exact = search_mcu(pixels, luma, chroma, target.tables, layout)
+        if not exact:
+            file = JpegCoefficients(luma, chroma, target.tables, layout, (pixels.shape[-2], pixels.shape[-1]))
+            found, exact = search_mcu(float_start(pixels, file), luma, chroma, target.tables, layout)
         if exact:
-            image[..., rows, cols] = pixels
+            image[..., rows, cols] = found
     return image
 
 
