@@ -109,25 +109,26 @@ def _directed(x: torch.Tensor, file: JpegCoefficients, generator: torch.Generato
 
 
 def float_start(pixels: torch.Tensor, file: JpegCoefficients) -> torch.Tensor:
-    """uint8 pixels ``(1, C, r, c)`` of one MCU moved by gradient steps (Adam, :data:`FLOAT_STEPS`) on the float
+    """uint8 pixels ``(1, C, r, c)`` of one MCU moved by :data:`FLOAT_STEPS` Adam steps on the float
     model's squared distance outside the central :data:`FLOAT_CORE` of each of ``file``'s bins, the padding
     included as libjpeg replicates (which the projection's per-pixel change does not follow), then rounded: a
     start for :func:`search_mcu` where its own pixels lead nowhere."""
     half = FLOAT_CORE / 2
-    with torch.enable_grad():
-        y = pixels.double().clone().requires_grad_(True)
-        optimizer = torch.optim.Adam([y], lr=FLOAT_RATE)
-        for _ in range(FLOAT_STEPS):
-            optimizer.zero_grad()
+    y = pixels.double()
+    moment, power = torch.zeros_like(y), torch.zeros_like(y)
+    for step in range(1, FLOAT_STEPS + 1):
+        with torch.enable_grad():
+            y.requires_grad_(True)
             luma, chroma = dct_coefficients(y, file.tables, file.layout)
             loss = ((luma - luma.clamp(file.luma - half, file.luma + half)) ** 2).sum()
             if chroma is not None and file.chroma is not None:
                 loss = loss + ((chroma - chroma.clamp(file.chroma - half, file.chroma + half)) ** 2).sum()
-            loss.backward()
-            optimizer.step()
-            with torch.no_grad():
-                y.clamp_(0, 255)
-    return y.detach().round().to(torch.uint8)
+            (gradient,) = torch.autograd.grad(loss, y)
+        moment = 0.9 * moment + 0.1 * gradient
+        power = 0.999 * power + 0.001 * gradient**2
+        change = moment / (1 - 0.9**step) / ((power / (1 - 0.999**step)).sqrt() + 1e-8)
+        y = (y.detach() - FLOAT_RATE * change).clamp(0, 255)
+    return y.round().to(torch.uint8)
 
 
 def search_mcu(
