@@ -94,7 +94,7 @@ def ycbcr_fixed(rgb: torch.Tensor) -> torch.Tensor:
 
     Example:
         >>> ycbcr_fixed(torch.tensor([255, 0, 0]).view(1, 3, 1, 1)).flatten().tolist()
-        [76, 84, 255]
+        [76, 85, 255]
     """
     weights = torch.tensor(_RGB_TO_YCBCR_FIXED, dtype=torch.int64, device=rgb.device)
     offsets = torch.tensor((_ONE_HALF, _CHROMA_OFFSET, _CHROMA_OFFSET), dtype=torch.int64, device=rgb.device)
