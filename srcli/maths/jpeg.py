@@ -12,8 +12,8 @@ in DCT space:
 with a margin ``m`` (DCT units) that absorbs libjpeg's integer colour conversion and islow DCT.
 :func:`project_to_bins` projects onto ``C``: the luma exactly (``D`` is orthonormal), the chroma by clipping
 the coefficients of its sampled plane and spreading the change over each sampling block (the smallest
-change with that block mean), then back through ``T⁻¹``. :func:`integer_antecedent` turns the result into an
-8-bit image whose real encoding reproduces ``c``, given a callable that encodes with the file's own tables.
+change with that block mean), then back through ``T⁻¹``. :func:`srcli.maths.jpeg_search.integer_antecedent`
+turns the result into an 8-bit image whose real encoding reproduces ``c``.
 
 Tensors here are float64 ``(1, C, h, w)`` in [0, 255] (``C`` 3 or 1); coefficient planes are ``(k, H, W)``
 with each 8×8 block of ``H×W`` holding one block's coefficients in natural order.
@@ -504,7 +504,7 @@ Encoder = Callable[[torch.Tensor], JpegCoefficients]
 """Encodes a ``(1, C, h, w)`` uint8 image with a file's own tables and sampling and returns its coefficients."""
 
 REPAIR_ROUNDS = 12
-"""Encode-and-correct rounds :func:`integer_antecedent` spends first on the MCUs whose re-encoding still differs."""
+"""Encode-and-correct rounds :func:`repair_rows` spends first on the MCUs whose re-encoding still differs."""
 EXPLORE_ROUNDS = 100
 """Stochastic roundings it tries after them at most (on BSD68 crops at q40–90, 20 left 1 in 10⁵ coefficients
 wrong at q40, 60 none; small synthetic images with ragged MCUs sometimes keep one wrong MCU after 150)."""
@@ -578,7 +578,7 @@ def _repair(
     rounds: int,
     explore: int,
 ) -> torch.Tensor:
-    """The repair loop of :func:`integer_antecedent` from its rounded projection ``best``; the repaired image."""
+    """The repair loop of :func:`repair_rows` from the rounded projection ``best``; the repaired image."""
     generator = torch.Generator().manual_seed(0)
     best_code = encode(best)
     best_misses = mcu_mismatches(best_code, target)
@@ -620,42 +620,40 @@ def _repair(
     return best
 
 
-def integer_antecedent(
+def repair_rows(
     z: torch.Tensor,
+    best: torch.Tensor,
     target: JpegCoefficients,
     encode: Encoder,
     fallback: torch.Tensor | None = None,
     rounds: int = REPAIR_ROUNDS,
     explore: int = EXPLORE_ROUNDS,
-) -> tuple[torch.Tensor, Agreement]:
-    """An 8-bit image near ``z`` ``(1, C, h, w)`` (float, [0, 255]) whose real encoding reproduces the file.
-
-    Projects onto the bins and rounds, then repairs the MCUs whose real encoding (``encode``) still differs. First
-    ``rounds`` steps of a chain: the last candidate projected again with a margin growing to twice
-    :data:`MARGIN` and rounded with a small dither, every other step first moved off the edges its encoding fell
-    out of (:func:`feedback_step`). Then ``explore`` stochastic roundings of the projections of the best image and
-    of ``fallback`` at :data:`EXPLORE_MARGINS` (at high quality one step of a coefficient is smaller than a pixel's
-    rounding, so which way each pixel rounds decides), until :data:`STALL_ROUNDS` bring nothing. Per MCU the
-    candidate whose encoding differs from the file least is kept; ``fallback`` (the file's own decoded pixels) is
-    the last candidate. Returns the ``(1, C, h, w)`` uint8 image and its agreement.
-    """
-    best = project_consistent(z, target).round().to(torch.uint8)
+) -> torch.Tensor:
+    """uint8 ``best`` ``(1, C, h, w)`` with the MCU rows whose real encoding (``encode``) still differs from the file
+    repaired near ``z`` (float, [0, 255]). First ``rounds`` steps of a chain: the last candidate projected again
+    with a margin growing to twice :data:`MARGIN` and rounded with a small dither, every other step first moved
+    off the edges its encoding fell out of (:func:`feedback_step`). Then ``explore`` stochastic roundings of the
+    projections of the best image and of ``fallback`` at :data:`EXPLORE_MARGINS` (at high quality one step of a
+    coefficient is smaller than a pixel's rounding, so which way each pixel rounds decides), until
+    :data:`STALL_ROUNDS` bring nothing. Per MCU the candidate whose encoding differs from the file least is kept;
+    ``fallback`` (the file's own decoded pixels) is the last candidate."""
     bad_rows = mcu_mismatches(encode(best), target).any(1).nonzero().flatten().tolist()
-    if bad_rows:  # repair only the MCU rows that need it: the encoder checks them alone, as it coded them
+    if not bad_rows:
+        return best
 
-        def pick(image: torch.Tensor) -> torch.Tensor:
-            return _mcu_rows(image, bad_rows, target.layout)
+    def pick(image: torch.Tensor) -> torch.Tensor:
+        return _mcu_rows(image, bad_rows, target.layout)
 
-        sub_target = _coefficient_rows(target, bad_rows)
-        spare = None if fallback is None else pick(fallback)
-        repaired = _repair(pick(z), sub_target, encode, spare, pick(best), rounds, explore)
-        height, done = target.layout.mcu[0], 0
-        best = best.clone()
-        for r in bad_rows:
-            rows = min(height, target.size[0] - r * height)
-            best[..., r * height : r * height + rows, :] = repaired[..., done : done + rows, :]
-            done += rows
-    return best, agreement(encode(best), target)
+    sub_target = _coefficient_rows(target, bad_rows)  # the encoder checks the rows alone, as it coded them
+    spare = None if fallback is None else pick(fallback)
+    repaired = _repair(pick(z), sub_target, encode, spare, pick(best), rounds, explore)
+    height, done = target.layout.mcu[0], 0
+    best = best.clone()
+    for r in bad_rows:
+        rows = min(height, target.size[0] - r * height)
+        best[..., r * height : r * height + rows, :] = repaired[..., done : done + rows, :]
+        done += rows
+    return best
 
 
 def box_target(sr_lr: torch.Tensor, coefficients: JpegCoefficients, margin: float = MARGIN) -> torch.Tensor:

@@ -17,14 +17,8 @@ from srcli.errors import ImageError
 from srcli.io.images import Picture, orient, unorient
 from srcli.io.jpeg_files import encode_like, read_coefficients
 from srcli.maths.box import box_rounded
-from srcli.maths.jpeg import (
-    Agreement,
-    JpegCoefficients,
-    Smoothness,
-    agreement,
-    integer_antecedent,
-    smooth_to_bins,
-)
+from srcli.maths.jpeg import Agreement, JpegCoefficients, Smoothness, agreement, smooth_to_bins
+from srcli.maths.jpeg_search import integer_antecedent
 
 
 @dataclass(frozen=True)
@@ -66,7 +60,7 @@ def consistent_lr(
     """The 8-bit LR ``(C, h, w)`` (as displayed) the saved upscale reduces to: the network's box-downsampled
     estimate ``(C, h, w)`` float in levels, moved into the file's bins (:func:`srcli.maths.jpeg.smooth_to_bins` with
     ``smoothness``; the default is the Euclidean projection) and made integer with the real encoder's check
-    (:func:`srcli.maths.jpeg.integer_antecedent`); and how much of the file it reproduces."""
+    (:func:`srcli.maths.jpeg_search.integer_antecedent`); and how much of the file it reproduces."""
     stored = jpeg.stored(estimate.to(torch.float64).clamp(0, 255))
     if smoothness != Smoothness():  # the Euclidean projection is integer_antecedent's own first step
         stored = smooth_to_bins(stored, jpeg.coefficients, smoothness).clamp(0, 255)

@@ -20,7 +20,6 @@ from srcli.maths.jpeg import (
     block_dct,
     dct_coefficients,
     decode,
-    integer_antecedent,
     mcu_mismatches,
     project_consistent,
     project_to_bins,
@@ -30,6 +29,7 @@ from srcli.maths.jpeg import (
     smooth_to_bins,
     ycbcr_to_rgb,
 )
+from srcli.maths.jpeg_search import integer_antecedent
 
 LAYOUTS = [JpegLayout((2, 2)), JpegLayout((1, 2)), JpegLayout((1, 1)), JpegLayout(gray=True)]
 

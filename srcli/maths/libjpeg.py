@@ -1,0 +1,169 @@
+"""libjpeg's baseline encoder in integer arithmetic, as libjpeg-turbo (Pillow's) computes it, bit for bit.
+
+The float model of :mod:`srcli.maths.jpeg` describes the bins; this one says which bin an 8-bit image really
+lands in, and how far inside it: the fixed-point JFIF colour conversion (16 fractional bits, Cb and Cr rounded
+with ½ − ε), the chroma downsampling ``(a + b + c + d + bias) >> 2`` with the bias alternating 1, 2 along each
+row (``(a + b + bias) >> 1`` with 0, 1 for 4:2:2), the edge replication (the last column before sampling, the
+last row to the sampling block before it and to the whole block after it), the "islow" DCT (13-bit constants,
+2 extra bits between its passes, an output 8 times the orthonormal DCT) and the quantizer's division of that
+output by ``8·Q`` rounding half away from zero.
+
+Images are uint8 ``(N, C, h, w)`` (``C`` 3 RGB or 1 gray); workspaces are int64 ``(N, 1, 8·by, 8·bx)`` luma and
+``(N, 2, 8·cy, 8·cx)`` chroma in the block layout of :class:`srcli.maths.jpeg.JpegCoefficients`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from srcli.maths.jpeg import JpegLayout
+
+SCALEBITS = 16
+"""Fractional bits of libjpeg's colour conversion."""
+_ONE_HALF = 1 << (SCALEBITS - 1)
+_CHROMA_OFFSET = (128 << SCALEBITS) + _ONE_HALF - 1
+_RGB_TO_YCBCR_FIXED = ((19595, 38470, 7471), (-11059, -21709, 32768), (32768, -27439, -5329))
+"""``round(65536·m)`` of JFIF's colour matrix, as ``jccolor.c`` tabulates it."""
+
+CONST_BITS, PASS1_BITS = 13, 2
+"""Fixed-point bits of the islow DCT's constants, and the bits it keeps between its two passes."""
+_C = {
+    "0.298631336": 2446,
+    "0.390180644": 3196,
+    "0.541196100": 4433,
+    "0.765366865": 6270,
+    "0.899976223": 7373,
+    "1.175875602": 9633,
+    "1.501321110": 12299,
+    "1.847759065": 15137,
+    "1.961570560": 16069,
+    "2.053119869": 16819,
+    "2.562915447": 20995,
+    "3.072711026": 25172,
+}
+"""``round(2¹³·c)`` of the constants of ``jfdctint.c``."""
+
+
+def _descale(x: torch.Tensor, bits: int) -> torch.Tensor:
+    return (x + (1 << (bits - 1))) >> bits
+
+
+def _islow_pass(x: torch.Tensor, first: bool) -> torch.Tensor:
+    """One pass of ``jfdctint.c`` over the last dimension (8) of int64 ``x``."""
+    tmp0, tmp1, tmp2, tmp3 = (x[..., i] + x[..., 7 - i] for i in range(4))
+    tmp7, tmp6, tmp5, tmp4 = (x[..., i] - x[..., 7 - i] for i in range(4))
+    tmp10, tmp13, tmp11, tmp12 = tmp0 + tmp3, tmp0 - tmp3, tmp1 + tmp2, tmp1 - tmp2
+    odd_bits = CONST_BITS - PASS1_BITS if first else CONST_BITS + PASS1_BITS
+    if first:
+        out0, out4 = (tmp10 + tmp11) << PASS1_BITS, (tmp10 - tmp11) << PASS1_BITS
+    else:
+        out0, out4 = _descale(tmp10 + tmp11, PASS1_BITS), _descale(tmp10 - tmp11, PASS1_BITS)
+    z1 = (tmp12 + tmp13) * _C["0.541196100"]
+    out2 = _descale(z1 + tmp13 * _C["0.765366865"], odd_bits)
+    out6 = _descale(z1 - tmp12 * _C["1.847759065"], odd_bits)
+    z1, z2, z3, z4 = tmp4 + tmp7, tmp5 + tmp6, tmp4 + tmp6, tmp5 + tmp7
+    z5 = (z3 + z4) * _C["1.175875602"]
+    tmp4, tmp5 = tmp4 * _C["0.298631336"], tmp5 * _C["2.053119869"]
+    tmp6, tmp7 = tmp6 * _C["3.072711026"], tmp7 * _C["1.501321110"]
+    z1, z2 = z1 * -_C["0.899976223"], z2 * -_C["2.562915447"]
+    z3, z4 = z3 * -_C["1.961570560"] + z5, z4 * -_C["0.390180644"] + z5
+    out7 = _descale(tmp4 + z1 + z3, odd_bits)
+    out5 = _descale(tmp5 + z2 + z4, odd_bits)
+    out3 = _descale(tmp6 + z2 + z3, odd_bits)
+    out1 = _descale(tmp7 + z1 + z4, odd_bits)
+    return torch.stack((out0, out1, out2, out3, out4, out5, out6, out7), -1)
+
+
+def islow_dct(planes: torch.Tensor) -> torch.Tensor:
+    """libjpeg's islow forward DCT of every 8×8 block of int64 ``(N, C, H, W)`` samples in [0, 255] (centred on 128
+    inside): 8 × the orthonormal DCT, rounded as libjpeg rounds; same shape, int64.
+
+    Example:
+        >>> int(islow_dct(torch.full((1, 1, 8, 8), 130, dtype=torch.int64))[0, 0, 0, 0])  # 8 × (8 × 2)
+        128
+    """
+    n, c, h, w = planes.shape
+    blocks = (planes - 128).reshape(n, c, h // 8, 8, w // 8, 8).permute(0, 1, 2, 4, 3, 5)
+    rows = _islow_pass(blocks, first=True)
+    columns = _islow_pass(rows.transpose(-1, -2), first=False).transpose(-1, -2)
+    return columns.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
+
+
+def ycbcr_fixed(rgb: torch.Tensor) -> torch.Tensor:
+    """libjpeg's integer JFIF conversion of int64 ``(N, 3, H, W)`` RGB in [0, 255]: YCbCr, int64, [0, 255].
+
+    Example:
+        >>> ycbcr_fixed(torch.tensor([255, 0, 0]).view(1, 3, 1, 1)).flatten().tolist()
+        [76, 85, 255]
+    """
+    weights = torch.tensor(_RGB_TO_YCBCR_FIXED, dtype=torch.int64, device=rgb.device)
+    offsets = torch.tensor((_ONE_HALF, _CHROMA_OFFSET, _CHROMA_OFFSET), dtype=torch.int64, device=rgb.device)
+    return (torch.einsum("ij,njhw->nihw", weights, rgb) + offsets.view(1, 3, 1, 1)) >> SCALEBITS
+
+
+def _pad_rows(planes: torch.Tensor, multiple: int) -> torch.Tensor:
+    missing = -planes.shape[-2] % multiple
+    if not missing:
+        return planes
+    return torch.cat((planes, planes[..., -1:, :].expand(*planes.shape[:-2], missing, planes.shape[-1])), -2)
+
+
+def _downsample(chroma: torch.Tensor, sampling: tuple[int, int]) -> torch.Tensor:
+    """libjpeg's box downsampling of int64 ``(N, k, H, W)`` by ``sampling`` (rows, cols) with its ordered bias."""
+    rows, cols = sampling
+    n, k, h, w = chroma.shape
+    sums = chroma.reshape(n, k, h // rows, rows, w // cols, cols).sum((3, 5))
+    count = rows * cols
+    if count == 1:
+        return sums
+    base = 1 if count == 4 else 0
+    bias = base + torch.arange(w // cols, device=chroma.device) % 2  # 1, 2, 1, … (0, 1, … for two samples)
+    return (sums + bias) >> (count.bit_length() - 1)
+
+
+def libjpeg_workspace(z: torch.Tensor, layout: JpegLayout) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The islow DCT outputs libjpeg quantizes for uint8 ``z`` ``(N, C, h, w)``: luma ``(N, 1, 8·by, 8·bx)`` and chroma
+    ``(N, 2, 8·cy, 8·cx)`` (``None`` for gray), int64, 8 × the orthonormal DCT of the level-shifted planes."""
+    h, w = z.shape[-2:]
+    cols = layout.mcu[1]
+    x = z.to(torch.int64)
+    missing = -w % cols
+    if missing:
+        x = torch.cat((x, x[..., -1:].expand(*x.shape[:-1], missing)), -1)
+    by, bx = layout.luma_blocks(h, w)
+    if layout.gray:
+        return islow_dct(_pad_rows(x, 8))[..., : 8 * by, : 8 * bx], None
+    ycc = _pad_rows(ycbcr_fixed(x), layout.sampling[0])
+    luma = islow_dct(_pad_rows(ycc[:, :1], 8))[..., : 8 * by, : 8 * bx]
+    cy, cx = layout.chroma_blocks(h, w)
+    chroma = _pad_rows(_downsample(ycc[:, 1:], layout.sampling), 8)
+    return luma, islow_dct(chroma)[..., : 8 * cy, : 8 * cx]
+
+
+def quantize_workspace(workspace: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """libjpeg's quantization of int64 ``workspace`` ``(..., H, W)`` by the ``(8, 8)`` ``table``: the integer
+    coefficients, ``sign · ⌊(|ws| + 4Q) / 8Q⌋``, int64.
+
+    Example:
+        >>> quantize_workspace(torch.tensor([[-12, -11, 11, 12] + [0] * 4] * 8), torch.full((8, 8), 3)).tolist()[0]
+        [-1, 0, 0, 1, 0, 0, 0, 0]
+    """
+    divisor = 8 * table.to(torch.int64).repeat(workspace.shape[-2] // 8, workspace.shape[-1] // 8)
+    return torch.sign(workspace) * ((workspace.abs() + divisor // 2) // divisor)
+
+
+def bin_interval(coefficients: torch.Tensor, table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The int64 workspace values ``[low, high]`` that :func:`quantize_workspace` turns into ``coefficients``
+    ``(..., H, W)`` (integers) under ``table`` ``(8, 8)``.
+
+    Example:
+        >>> low, high = bin_interval(torch.tensor([[-1, 0, 1] + [0] * 5] * 8), torch.full((8, 8), 3))
+        >>> low[0, :3].tolist(), high[0, :3].tolist()
+        ([-35, -11, 12], [-12, 11, 35])
+    """
+    c = coefficients.to(torch.int64)
+    divisor = 8 * table.to(torch.int64).repeat(c.shape[-2] // 8, c.shape[-1] // 8)
+    half = divisor // 2
+    low = c * divisor - half + (c <= 0).to(torch.int64)
+    high = c * divisor + half - (c >= 0).to(torch.int64)
+    return low, high
