@@ -9,6 +9,7 @@ read from the Typer app (``fuzzcases.option_cases``: values of its kind, input i
 has, JPEGs cut short, damaged or CMYK among them). Usage:
 
     python benchmarks/robustness.py [--out benchmarks/results/robustness.json] [--root TREE --commit C] [--timeout S]
+        [--group issue|numeric|output|checkpoint|option]
 
 ``--root`` runs another source tree's srcli on the same cases (the baseline before the fixes:
 ``git archive 4f170e6 | tar -x -C /tmp/base``, then ``--root /tmp/base --commit 4f170e6``);
