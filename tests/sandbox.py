@@ -181,7 +181,7 @@ class Sandbox:
     def close(self) -> None:
         if self.process.stdin:
             self.process.stdin.close()
-        self.process.wait(timeout=10)
+        self.process.wait(timeout=120)  # a zygote at nice 19 on a loaded machine is slow to go
         for leftover in self.scratch.iterdir():
             leftover.unlink()
         self.scratch.rmdir()
