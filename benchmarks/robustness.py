@@ -4,9 +4,12 @@ exit status, one line on stderr when it fails, no traceback, nothing left behind
 
 The grid: every numeric option of every command × NUMBERS (NaN, ±inf, 0, negative, huge, non-integer,
 not a number), upscale's output specs × input sets × flags (and every --ext to stdout), corrupted
-checkpoints (every corruption × 8 positions), and the cases of the issue. Usage:
+checkpoints (every corruption × 8 positions), the cases of the issues, and every parameter of every command
+read from the Typer app (``fuzzcases.option_cases``: values of its kind, input images of every kind a user
+has, JPEGs cut short, damaged or CMYK among them). Usage:
 
     python benchmarks/robustness.py [--out benchmarks/results/robustness.json] [--root TREE --commit C] [--timeout S]
+        [--group issue|numeric|output|checkpoint|option]
 
 ``--root`` runs another source tree's srcli on the same cases (the baseline before the fixes:
 ``git archive 4f170e6 | tar -x -C /tmp/base``, then ``--root /tmp/base --commit 4f170e6``);
@@ -63,7 +66,16 @@ def grid() -> list[tuple[str, fuzzcases.Case]]:
             cases.append(("output", fuzzcases.output_case(("a.png",), "-", flags, ext)))
     for kind in fuzzcases.CORRUPTIONS:
         cases += [("checkpoint", fuzzcases.checkpoint_case(kind, position)) for position in POSITIONS]
+    cases += [("option", case) for _, case in fuzzcases.option_cases()]
     return cases
+
+
+def command_of(case: fuzzcases.Case) -> str:
+    """The command a case runs: ``upscale``, ``train sr``, ``models info``."""
+    return " ".join(case.args[:2] if case.args[0] in GROUPS else case.args[:1])
+
+
+GROUPS = ("train", "cs", "models")
 
 
 def summary(verdicts: list[tuple[str, fuzzcases.Verdict]]) -> dict[str, object]:
@@ -79,9 +91,13 @@ def summary(verdicts: list[tuple[str, fuzzcases.Verdict]]) -> dict[str, object]:
         }
 
     groups = sorted({group for group, _ in verdicts})
+    commands = sorted({command_of(v.case) for _, v in verdicts})
     return {
         "all": figures([v for _, v in verdicts]),
         "by_group": {group: figures([v for g, v in verdicts if g == group]) for group in groups},
+        "by_command": {
+            command: figures([v for _, v in verdicts if command_of(v.case) == command]) for command in commands
+        },
         "exit_statuses": dict(Counter(str(v.outcome.status) for _, v in verdicts)),
     }
 
@@ -107,6 +123,7 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=ROOT, help="source tree whose srcli runs the cases")
     parser.add_argument("--timeout", type=float, default=fuzzcases.TIMEOUT)
     parser.add_argument("--commit", default=None, help="the commit --root holds, where it is not a git checkout")
+    parser.add_argument("--group", action="append", help="run only this group of cases (repeatable)")
     arguments = parser.parse_args()
     fuzzcases.TIMEOUT = arguments.timeout
     started = time.time()
@@ -115,7 +132,8 @@ def main() -> None:
     try:
         fuzzcases.make_assets(scratch / "assets")
         with Sandbox(arguments.root) as sandbox:
-            for index, (group, case) in enumerate(grid()):
+            chosen = [(g, c) for g, c in grid() if not arguments.group or g in arguments.group]
+            for index, (group, case) in enumerate(chosen):
                 verdict = fuzzcases.run_case(sandbox, case, scratch / "assets", scratch / f"case-{index}")
                 shutil.rmtree(scratch / f"case-{index}")
                 verdicts.append((group, verdict))

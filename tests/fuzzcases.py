@@ -48,6 +48,8 @@ class Case:
     flipped byte). ``outputs``: the files a success leaves (relative to the case folder).
     ``message``: a piece of text the error line must hold. ``stdout``: ``png``, ``jpeg``, ``webp``,
     ``tiff``, ``json`` or ``empty``. ``setup`` prepares the folder; ``check`` judges more of the outcome.
+    ``any_outputs``: a success may create any new path (the case's value names where it writes).
+    ``closed_stdout``: stdout is a pipe whose reader has gone (``| head -1``).
     """
 
     name: str
@@ -62,6 +64,8 @@ class Case:
     interrupt_when: str | None = None
     setup: Callable[[Path], None] | None = None
     check: Callable[[Path, Outcome], str | None] | None = None
+    any_outputs: bool = False
+    closed_stdout: bool = False
 
 
 def case(name: str, args: list[str], status: int | set[int], **more) -> Case:
@@ -109,6 +113,7 @@ def make_assets(folder: Path) -> None:
     torch.manual_seed(0)
     save_checkpoint(folder / "x2.safetensors", SRVGGNetCompact(3, 8, 2, 2), {"task": "sr"})
     sample_file(folder / "a.png", folder / "m.safetensors", 0.1, 0, overwrite=False)
+    make_odd_inputs(folder)
     for path in folder.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
 
@@ -199,13 +204,15 @@ def judge(case: Case, outcome: Outcome, folder: Path, before: dict[str, str], af
     if "Traceback" in outcome.stderr or "internal error" in outcome.stderr:
         problems.append("a traceback")
     if outcome.status > 0 and not outcome.timed_out:
-        prefix = "srcli: interrupted:" if outcome.status == 130 else "srcli: error:"
+        prefix = "srcli: interrupted:" if outcome.status == EXIT_INTERRUPTED else "srcli: error:"
         if len(lines) != 1 or not lines[0].startswith(prefix):
             problems.append(f"{len(lines)} lines on stderr, expected one '{prefix} …' line")
         elif case.message and case.message not in lines[0]:
             problems.append(f"the error line lacks {case.message!r}: {lines[0]}")
     changed = sorted({path for path, state in after.items() if before.get(path) != state} | (set(before) - set(after)))
     allowed = _with_folders(case.outputs) if outcome.status == 0 else set()
+    if outcome.status == 0 and case.any_outputs:
+        allowed |= {path for path in changed if path not in before}
     allowed |= _with_folders(_recorded_outputs(outcome))  # a batch stopped midway keeps what it reported
     verdict.left_behind = [path for path in changed if path not in allowed]
     if verdict.left_behind:
@@ -267,6 +274,7 @@ def run_case(sandbox, case: Case, assets: Path, work: Path) -> Verdict:
         weights=work / "weights" if case.weights else None,
         interrupt_when=case.interrupt_when,
         no_hard_links=case.no_hard_links,
+        closed_stdout=case.closed_stdout,
     )
     return judge(case, outcome, work, before, snapshot(work))
 
@@ -725,10 +733,23 @@ def _quiet_and_json_cases() -> list[Case]:
     return cases
 
 
+LONG_NAME = "x" * 300
+"""A file name longer than any file system allows (255 bytes)."""
+
+
 def issue_39_cases() -> list[Case]:
     """What a new user tripped over in issue 39: every command under upscale's contract."""
     bench = ["bench", "--model", "x2.safetensors", "--json"]
     return [
+        case("models list --json | head -1", ["models", "list", "--json"], 141, message="broken pipe",
+             closed_stdout=True),
+        case("check --json | head -1", ["check", "sr.png", "lr.png", "--json"], 141, message="broken pipe",
+             closed_stdout=True),
+        case("check a file name too long", ["check", LONG_NAME, "lr.png"], 2, message="too long"),
+        case("upscale -o a file name too long", ["upscale", "a.png", "--model", "x2.safetensors", "-o",
+                                                 f"{LONG_NAME}.png", "-q"], 2, message="too long"),
+        case("project -o a file name too long", ["project", "sr.png", "lr.png", "-o", f"{LONG_NAME}.png", "-q"], 2,
+             message="too long"),
         case("bench --data a missing folder", [*bench, "--data", "nonexistent"], 2, message="no such folder",
              stdout="empty"),
         case("bench --data an empty folder", [*bench, "--data", "dir"], 2, message="no images", stdout="empty"),
@@ -811,3 +832,213 @@ def issue_28_cases() -> list[Case]:
         case("no hard links: never clobbers", [*up, "-o", "old.png", "-q"], 2, message="exists", no_hard_links=True,
              check=_old_is_untouched),
     ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- every option of every command (issue 39)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a command of srcli's Typer app: ``flag`` (``--tile``; a positional's name for an
+    argument), its annotation's ``kind`` (int, float, bool, str, Path, an Enum) and whether it repeats."""
+
+    command: tuple[str, ...]
+    flag: str
+    kind: type
+    positional: bool
+    multiple: bool
+
+
+def app_parameters() -> list[Parameter]:
+    """Every parameter of every command, read from the app itself: a new option is in the grid unasked."""
+    import typing
+    from enum import Enum
+
+    import typer
+
+    from srcli.cli import app
+
+    root = typer.main.get_command(app)
+    context_type = type(typer.Context(root))
+    found: list[Parameter] = []
+
+    def walk(command, path: tuple[str, ...], context) -> None:
+        if hasattr(command, "list_commands"):
+            for name in command.list_commands(context):
+                sub = command.get_command(context, name)
+                walk(sub, (*path, name), context_type(sub, parent=context))
+            return
+        for param in command.params:
+            annotation = param.type_descriptor.annotation
+            multiple = typing.get_origin(annotation) is list or bool(getattr(param, "multiple", False))
+            while typing.get_args(annotation):  # list[str], Path | None: the element type
+                annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+            if param.name == "help" or getattr(param, "is_eager", False):
+                continue
+            positional = type(param).__name__ == "TyperArgument"
+            flag = param.name if positional else max(param.opts, key=len)
+            kind = annotation if isinstance(annotation, type) else str
+            kind = kind if kind in (int, float, bool, str) or issubclass(kind, Enum) else str
+            found.append(Parameter(path, flag, kind, positional, multiple))
+
+    walk(root, (), typer.Context(root))
+    return found
+
+
+IMAGE = "{image}"
+"""Where a base command line takes an input image: each of :data:`IMAGE_FILES` in turn, ``a.png`` otherwise."""
+BASES: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...], str | None]] = {
+    ("degrade",): (("degrade", IMAGE, "--scale", "2", "-o", "small.png", "-q"), ("small.png",), None),
+    ("check",): (("check", "sr.png", IMAGE, "--json"), (), "json"),
+    ("project",): (("project", "sr.png", IMAGE, "-o", "p.png", "-q"), ("p.png",), None),
+    ("upscale",): (("upscale", IMAGE, "--model", "x2.safetensors", "-o", "out.png", "-q"), ("out.png",), None),
+    ("deblur",): (("deblur", IMAGE, "--kernel", "motion:5,30", "--model", "k.safetensors", "-o", "out.png", "-q"),
+                  ("out.png",), None),
+    ("colorize",): (("colorize", IMAGE, "-o", "out.png", "-q"), ("out.png",), None),
+    ("bench",): (("bench", "--data", "bench", "--model", "x2.safetensors", "--json"), (), "json"),
+    ("train", "sr"): ((*TRAIN["sr"],), (), None),
+    ("train", "cs"): ((*TRAIN["cs"],), (), None),
+    ("train", "colorize"): ((*TRAIN["colorize"],), (), None),
+    ("train", "gan"): (("train", "gan", "--scale", "2", "--data", "missing", "--out", "w.safetensors"), (), None),
+    ("train", "naturalness"): (("train", "naturalness", "--scale", "2", "--data", "missing", "--out",
+                                "w.safetensors"), (), None),
+    ("train", "usrnet"): (("train", "usrnet", "--data", "missing", "--out", "w.safetensors"), (), None),
+    ("cs", "sample"): (("cs", "sample", IMAGE, "--ratio", "0.1", "-o", "s.safetensors", "--json",
+                        "--no-model-check"), ("s.safetensors",), "json"),
+    ("cs", "reconstruct"): (("cs", "reconstruct", "m.safetensors", "-o", "out.png", "--json"), ("out.png",), "json"),
+    ("models", "list"): (("models", "list", "--json"), (), "json"),
+    ("models", "info"): (("models", "info", "compact-x2"), (), "json"),
+    ("models", "pull"): (("models", "pull", "compact-x2"), (), None),
+    ("models", "verify"): (("models", "verify"), (), None),
+    ("models", "export"): (("models", "export", "compact-x2", "exported"), ("exported",), None),
+}  # fmt: skip
+"""For each command: a command line that succeeds (training: that stops at its missing data, exit 2), the
+files it writes, and what its stdout holds. Every command of the app must have one (a test holds it)."""
+EXTRA_BASES = [
+    (("degrade", "a.png", "--scale", "2", "--jpeg", "40", "-o", "small.jpg", "-q"), ("small.jpg",), None,
+     ("--jpeg", "--subsampling", "--noise", "--seed")),
+    (("upscale", "a.png", "--model", "x2.safetensors", "--degradation", "motion:3,0", "-o", "out.png", "-q"),
+     ("out.png",), None, ("--noise", "--degradation", "--correction")),
+]  # fmt: skip
+"""More base lines for the options whose meaning depends on another (--subsampling under --jpeg, a kernel's
+--noise), with the options tried on them."""
+IMAGE_FILES = ("a.png", "g.png", "rgba.png", "deep.png", "palette.png", "one.png", "photo.jpg", "gray.jpg",
+               "cmyk.jpg", "progressive.jpg", "truncated.jpg", "corrupt.jpg", "truncated.png", "a.webp", "a.tiff",
+               "empty.png", "notes.txt", "dir", "missing.png")  # fmt: skip
+"""What a user passes where an image goes: every kind srcli reads, JPEGs whole, CMYK, cut short or damaged."""
+STRINGS = ("", "bogus", "nan", "-1", "1,2,3", "notes.txt", "dir", "missing/x", "a.png", "x" * 300)
+"""What a user types for a text option: empty, unknown, a number, a list, a path of each kind, a long name."""
+MODEL_NAMES = ("compact-x2", "usrnet-tiny", "colornet", "cs-0.1", "bogus", "", "x2.safetensors", "notes.txt",
+               "dir", "../weights/compact-x2")  # fmt: skip
+OUTPUT_NAMES = ("/proc/srcli-x", "dir", "notes.txt", "newdir", "missing/deep/x")
+DIRECT_OUTPUT_OPTIONS = ("--output", "--out", "--run-dir", "--heatmap", "--suffix", "--ext", "folder")
+"""Options that name what is written: a success may write where the value says."""
+
+
+def make_odd_inputs(folder: Path) -> None:
+    """The files of :data:`IMAGE_FILES` beyond the first assets, and the tiny USRNet ``k.safetensors``."""
+    from srcli.archs.usrnet import USRNet
+    from srcli.checkpoints.load import save_checkpoint
+
+    generator = torch.Generator().manual_seed(39)
+    photo = _smooth(generator, 3, 24, 20)
+    array = photo.permute(1, 2, 0).numpy()
+    Image.fromarray(array).save(folder / "photo.jpg", quality=80)
+    Image.fromarray(array).convert("L").save(folder / "gray.jpg", quality=80)
+    Image.fromarray(array).convert("CMYK").save(folder / "cmyk.jpg", quality=80)
+    Image.fromarray(array).save(folder / "progressive.jpg", quality=80, progressive=True)
+    data = (folder / "photo.jpg").read_bytes()
+    (folder / "truncated.jpg").write_bytes(data[: len(data) * 2 // 3])
+    damaged = bytearray(data)
+    for index in range(len(damaged) // 2, len(damaged) - 2, 7):
+        damaged[index] ^= 0x5A
+    (folder / "corrupt.jpg").write_bytes(bytes(damaged))
+    Image.fromarray(array).save(folder / "a.webp")
+    Image.fromarray(array).save(folder / "a.tiff")
+    Image.fromarray(array).convert("P").save(folder / "palette.png")
+    Image.fromarray(array[:1, :1]).save(folder / "one.png")
+    Image.fromarray((photo[0].int() * 257).numpy().astype("uint16")).save(folder / "deep.png")
+    Image.fromarray(array).convert("RGBA").save(folder / "rgba.png")
+    png = (folder / "a.png").read_bytes()
+    (folder / "truncated.png").write_bytes(png[: len(png) // 2])
+    (folder / "empty.png").write_bytes(b"")
+    torch.manual_seed(0)
+    save_checkpoint(folder / "k.safetensors", USRNet(n_iter=2, h_nc=8, nc=(4, 8, 8, 8), nb=1),
+                    {"task": "kernel", "scales": "1,2,3,4"})  # fmt: skip
+
+
+def _values(parameter: Parameter) -> tuple[str | None, ...]:
+    """What the grid tries for ``parameter``: ``None`` for a flag given alone."""
+    from enum import Enum
+
+    if parameter.kind is bool:
+        return (None,)
+    if parameter.kind in (int, float):
+        return NUMBERS
+    if issubclass(parameter.kind, Enum):
+        return (*(member.value for member in parameter.kind), "bogus", "")
+    if parameter.flag in ("--model", "--teacher", "--naturalness", "--init", "name"):
+        return MODEL_NAMES
+    if parameter.flag in DIRECT_OUTPUT_OPTIONS:
+        return (*STRINGS, *OUTPUT_NAMES)
+    return STRINGS
+
+
+def _covered_by_numeric(parameter: Parameter) -> bool:
+    return any(option.flag == parameter.flag and tuple(option.base[: len(parameter.command)]) == parameter.command
+               for option in NUMERIC)  # fmt: skip
+
+
+def _set(args: list[str], flag: str, value: str | None, positional_index: int | None) -> list[str]:
+    """``args`` with ``flag`` given ``value``: a positional replaced in place, an option appended (Click keeps
+    the last of a repeated option; a repeatable one gains this value)."""
+    if positional_index is not None:
+        return [*args[:positional_index], value or "", *args[positional_index + 1 :]]
+    return [*args, flag] if value is None else [*args, flag, value]
+
+
+def option_cases() -> list[tuple[str, Case]]:
+    """``(command, case)``: every parameter of every command (from :func:`app_parameters`) × the values of its
+    kind, on that command's base lines, held to the contract: exit 0 or 2 (a training base stops at its missing
+    data: 2), one line when refused, naming the option where the value is not a number of its kind, nothing
+    left behind; where the value names an output, a success may write there."""
+    from enum import Enum
+
+    cases: list[tuple[str, Case]] = []
+    bases = [(command, (*base, None)) for command, base in BASES.items()]
+    bases += [(tuple(extra[0][:1]), extra) for extra in EXTRA_BASES]
+    parameters = app_parameters()
+    for command, (args, outputs, stdout, only) in bases:
+        name_of_command = " ".join(command)
+        if only is None:
+            line = [a if a != IMAGE else "a.png" for a in args]
+            cases.append((name_of_command, case(f"{name_of_command} as it stands", line, 2 if command[0] == "train"
+                                                else 0, outputs=outputs, stdout=stdout, any_outputs=True)))  # fmt: skip
+        for parameter in (p for p in parameters if p.command == command):
+            if (only is None and _covered_by_numeric(parameter)) or (only is not None and parameter.flag not in only):
+                continue
+            index = None
+            if parameter.positional:
+                slots = [i for i, a in enumerate(args) if i >= len(command) and not a.startswith("-")
+                         and (i == 0 or not args[i - 1].startswith("-"))]  # fmt: skip
+                order = [p for p in parameters if p.command == command and p.positional]
+                if order.index(parameter) >= len(slots):
+                    continue
+                index = slots[order.index(parameter)]
+            values = IMAGE_FILES if index is not None and args[index] == IMAGE else _values(parameter)
+            for value in values:
+                line = [a if a != IMAGE else "a.png" for a in _set(list(args), parameter.flag, value, index)]
+                training = command[0] == "train"
+                status: int | set[int] = 2 if training else {0, 2}
+                message = None
+                if parameter.kind in (int, float) and value is not None and parse(parameter.kind, value) is None:
+                    status, message = 2, parameter.flag
+                if isinstance(parameter.kind, type) and issubclass(parameter.kind, Enum) and value in ("bogus", ""):
+                    status, message = 2, parameter.flag
+                title = f"{name_of_command} {parameter.flag} {value!r}" + (" (jpeg)" if "--jpeg" in args else "")
+                free = parameter.flag in DIRECT_OUTPUT_OPTIONS
+                written = () if free else outputs
+                cases.append((name_of_command, case(title, line, status, outputs=written, message=message,
+                                                    stdout=stdout if stdout == "json" else None,
+                                                    any_outputs=free)))  # fmt: skip
+    return cases

@@ -4,7 +4,8 @@ Starting Python and importing torch takes seconds, so a *zygote* process imports
 child for every command: the child sets ``RLIMIT_AS`` (its address space may grow by ``memory`` bytes
 at most) and ``RLIMIT_CPU``, restores Python's own SIGINT handler, runs the command line in a folder of its
 own and exits with its code; the zygote kills it after ``timeout`` seconds. A hang or a runaway
-allocation therefore fails a test instead of taking the machine down.
+allocation therefore fails a test instead of taking the machine down. ``HF_HUB_OFFLINE`` is set: no
+command reaches the network.
 
     with Sandbox() as sandbox:
         outcome = sandbox.run(["upscale", "a.png", "-q"], cwd=folder)
@@ -43,6 +44,10 @@ def child(request):
     os.dup2(stdin, 0)
     for fd, name in ((1, "stdout"), (2, "stderr")):
         os.dup2(os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
+    if request["closed_stdout"]:  # a reader that went away, as `| head -1` does
+        reader, writer = os.pipe()
+        os.close(reader)
+        os.dup2(writer, 1)
     torch.set_num_threads(1)
     if request["weights"]:
         srcli.checkpoints.manifest.weights_dir = lambda: __import__("pathlib").Path(request["weights"])
@@ -112,7 +117,7 @@ class Sandbox:
 
     def __init__(self, root: Path = ROOT) -> None:
         """``root``: the source tree whose ``srcli`` the commands run (this one by default)."""
-        environment = dict(os.environ, PYTHONPATH=str(root), COLUMNS="200", NO_COLOR="1")
+        environment = dict(os.environ, PYTHONPATH=str(root), COLUMNS="200", NO_COLOR="1", HF_HUB_OFFLINE="1")
         environment.pop("PYTEST_CURRENT_TEST", None)
         self.process = subprocess.Popen(
             [sys.executable, "-c", ZYGOTE],
@@ -137,11 +142,13 @@ class Sandbox:
         umask: int = 0o022,
         interrupt_when: str | None = None,
         no_hard_links: bool = False,
+        closed_stdout: bool = False,
     ) -> Outcome:
         """Run ``srcli ARGS`` in ``cwd``; ``memory`` bytes of address space beyond the zygote's at most.
 
         ``weights`` stands in for the shipped weights folder; ``interrupt_when`` sends SIGINT once that
-        path (relative to ``cwd``) exists; ``no_hard_links`` makes ``os.link`` fail as on FAT or SMB.
+        path (relative to ``cwd``) exists; ``no_hard_links`` makes ``os.link`` fail as on FAT or SMB;
+        ``closed_stdout`` makes stdout a pipe whose reader has gone.
         """
         out, err = self.scratch / "stdout", self.scratch / "stderr"
         request = {
@@ -156,6 +163,7 @@ class Sandbox:
             "umask": umask,
             "interrupt_when": interrupt_when,
             "no_hard_links": no_hard_links,
+            "closed_stdout": closed_stdout,
         }
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(json.dumps(request) + "\n")
@@ -173,7 +181,7 @@ class Sandbox:
     def close(self) -> None:
         if self.process.stdin:
             self.process.stdin.close()
-        self.process.wait(timeout=10)
+        self.process.wait(timeout=120)  # a zygote at nice 19 on a loaded machine is slow to go
         for leftover in self.scratch.iterdir():
             leftover.unlink()
         self.scratch.rmdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import math
 import os
@@ -33,6 +34,9 @@ EXIT_INTERRUPTED = 130
 """Ctrl-C (128 + SIGINT): one line; a batch also lists the files it finished, every one complete."""
 EXIT_TERMINATED = 143
 """SIGTERM inside a batch (128 + SIGTERM, as a shell reports a process that SIGTERM ended): as Ctrl-C."""
+EXIT_BROKEN_PIPE = 141
+"""stdout closed by its reader (``srcli models list --json | head -1``; 128 + SIGPIPE, as a shell reports a
+process that SIGPIPE ended): one line, nothing more written."""
 INT64 = 2**63
 CLICK_ERRORS = sys.modules[typer.BadParameter.__module__]
 """Click's exception classes, wherever this Typer takes them from (newer ones vendor Click)."""
@@ -47,8 +51,10 @@ def error_boundary(command: F) -> F:
     Before the command runs, every float option must be finite and every integer one fit in 64 bits
     (:func:`refuse_unusable_numbers`). A :class:`srcli.errors.SrcliError` is bad input: one line on
     stderr and exit 2 (with ``--debug``, its traceback too); so is running out of memory
-    (:func:`out_of_memory`). Any other exception is a bug: one line saying so, the traceback, exit 70.
-    Ctrl-C is one line and exit 130 (SIGTERM inside a batch: 143); Typer's own exits pass through.
+    (:func:`out_of_memory`) and a path no system call can use (:func:`unusable_path`). Any other exception
+    is a bug: one line saying so, the traceback, exit 70.
+    Ctrl-C is one line and exit 130 (SIGTERM inside a batch: 143; stdout closed by its reader: 141); Typer's
+    own exits pass through.
     """
 
     @functools.wraps(command)
@@ -69,8 +75,12 @@ def error_boundary(command: F) -> F:
         except KeyboardInterrupt:
             report.interrupted("stopped by Ctrl-C")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit then succeeds
+            report.error("stdout was closed by its reader (a broken pipe): stopped")
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except Exception as error:  # not a known error: a bug, never disguised as bad input
-            if (shortage := out_of_memory(error)) is not None:
+            if (shortage := out_of_memory(error) or unusable_path(error)) is not None:
                 report.error(shortage)
                 raise typer.Exit(EXIT_BAD_INPUT) from None
             traceback.print_exc(file=sys.stderr)
@@ -97,6 +107,23 @@ def out_of_memory(error: BaseException) -> str | None:
     asked = re.search(r"allocate (\d+) bytes", text)
     size = f" (an allocation of {int(asked.group(1)) / 2**30:.1f} GiB failed)" if asked else ""
     return f"out of memory{size}: use smaller tiles (--tile), a smaller image, batch or patch, or another device"
+
+
+UNUSABLE_PATH = {
+    errno.ENAMETOOLONG: "a file name too long for the file system",
+    errno.ELOOP: "a loop of symbolic links",
+}
+"""The ``OSError`` numbers that say a path the user named cannot be used by any system call, and what it is."""
+
+
+def unusable_path(error: BaseException) -> str | None:
+    """The one line for a path no system call can use (a name too long, a symlink loop), or None. Not a bug:
+    the path is the user's."""
+    if not isinstance(error, OSError) or error.errno not in UNUSABLE_PATH:
+        return None
+    name = str(error.filename or "")
+    shown = name if len(name) <= 60 else "…" + name[-59:]
+    return f"{UNUSABLE_PATH[error.errno]}: {shown}"
 
 
 def refuse_unusable_numbers(values: Mapping[str, Any]) -> None:

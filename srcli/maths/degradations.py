@@ -273,7 +273,7 @@ class BlurDecimate(LinearOperator):
         if not total > 0:
             raise ValueError(f"a blur kernel must have a positive sum, got {total}")
         self.kernel = (kernel / total).to(torch.float64)
-        self.scale, self.offset = scale, scale // 2
+        self.scale, self.offset, self.size = scale, scale // 2, (height, width)
         padded = torch.zeros(height, width, dtype=torch.float64)
         kh, kw = self.kernel.shape
         padded[:kh, :kw] = self.kernel
@@ -332,6 +332,15 @@ CG_STEPS = 200
 """Conjugate-gradient steps of :class:`ReflectBlur` at most (each four FFTs); it stops at :data:`CG_TOLERANCE`."""
 CG_TOLERANCE = 1e-10
 """Relative residual norm at which :class:`ReflectBlur`'s conjugate gradients stop (far below a level)."""
+RELAXED_TOLERANCE = 1e-6
+"""Relative residual norm at which :meth:`ReflectBlur.relaxed`'s solves stop: its residual is a noise level
+matched to :data:`DISCREPANCY_TOLERANCE`, far coarser, and the result is rounded to integers after."""
+SEARCH_TOLERANCE = 1e-3
+"""Relative residual norm of the solves that search ``α`` (the last ``α`` is solved again to
+:data:`RELAXED_TOLERANCE`, from where they stopped)."""
+SEARCH_STEPS = 40
+"""Conjugate-gradient steps of each solve that searches ``α`` at most: a first guess far below the ``α`` sought
+is ill-conditioned, and its unconverged residual already says which way to move."""
 ALPHA_FLOOR = 1e-7
 """The smallest ``α`` :meth:`ReflectBlur.relaxed` uses (``AAᵀ`` has eigenvalues up to 1): its conjugate
 gradients converge above it; a noise level that asks for less leaves a slightly larger residual."""
@@ -339,6 +348,27 @@ DISCREPANCY_STEPS = 8
 """Secant steps of :meth:`ReflectBlur.relaxed` on ``α`` at most (each one conjugate-gradient solve)."""
 DISCREPANCY_TOLERANCE = 0.02
 """Relative distance of :meth:`ReflectBlur.relaxed`'s residual from the noise level at which ``α`` is kept."""
+
+
+def fast_length(length: int, scale: int) -> int:
+    """The smallest multiple of ``scale`` ≥ ``length`` whose ``1/scale`` has prime factors 2, 3, 5 and 7 only:
+    a size the FFT is fast at, at both resolutions (a prime size such as 337 takes it about five times longer).
+
+    Example:
+        >>> fast_length(337, 1), fast_length(337, 4)
+        (343, 360)
+    """
+
+    def smooth(n: int) -> bool:
+        for prime in (2, 3, 5, 7):
+            while n % prime == 0:
+                n //= prime
+        return n == 1
+
+    lr = -(-length // scale)
+    while not smooth(lr):
+        lr += 1
+    return lr * scale
 
 
 def _fold_reflection(padded: torch.Tensor, margin: int, dim: int) -> torch.Tensor:
@@ -378,47 +408,64 @@ class ReflectBlur(LinearOperator):
         if self.margin >= min(height, width):
             raise ValueError(f"kernel {tuple(kernel.shape)} is too large for an image of {height}×{width}")
         self.height, self.width = height, width
-        self.circular = BlurDecimate(kernel, scale, height + 2 * self.margin, width + 2 * self.margin)
+        grid = (fast_length(height + 2 * self.margin, scale), fast_length(width + 2 * self.margin, scale))
+        self.circular = BlurDecimate(kernel, scale, *grid)
 
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` mirrored by the margin, then zeros up to the circular grid (beyond the kernel's reach)."""
         m = self.margin
-        return torch.nn.functional.pad(x, (m, m, m, m), mode="reflect")
+        mirrored = torch.nn.functional.pad(x, (m, m, m, m), mode="reflect")
+        grid = self.circular.size
+        return torch.nn.functional.pad(mirrored, (0, grid[1] - mirrored.shape[-1], 0, grid[0] - mirrored.shape[-2]))
 
     def _pad_adjoint(self, padded: torch.Tensor) -> torch.Tensor:
-        """The adjoint of reflect padding: each mirrored pixel's value is added back onto its source."""
-        return _fold_reflection(_fold_reflection(padded, self.margin, -1), self.margin, -2)
+        """The adjoint of :meth:`_pad`: each mirrored pixel's value is added back onto its source."""
+        m = self.margin
+        mirrored = padded[..., : self.height + 2 * m, : self.width + 2 * m]
+        return _fold_reflection(_fold_reflection(mirrored, m, -1), m, -2)
+
+    def _embed(self, y: torch.Tensor) -> torch.Tensor:
+        """An LR image on the circular operator's LR grid: zeros around it (the adjoint of :meth:`_crop`)."""
+        b = self.margin // self.scale
+        rows, cols = (side // self.scale for side in self.circular.size)
+        return torch.nn.functional.pad(y, (b, cols - b - y.shape[-1], b, rows - b - y.shape[-2]))
+
+    def _crop(self, lr: torch.Tensor) -> torch.Tensor:
+        b = self.margin // self.scale
+        return lr[..., b : b + self.height // self.scale, b : b + self.width // self.scale]
 
     def A(self, x: torch.Tensor) -> torch.Tensor:
-        b = self.margin // self.scale
-        lr = self.circular.A(self._pad(x))
-        return lr[..., b : lr.shape[-2] - b, b : lr.shape[-1] - b]
+        return self._crop(self.circular.A(self._pad(x)))
 
     def At(self, y: torch.Tensor) -> torch.Tensor:
-        b = self.margin // self.scale
-        padded = torch.nn.functional.pad(y, (b, b, b, b))
-        return self._pad_adjoint(self.circular.At(padded))
+        return self._pad_adjoint(self.circular.At(self._embed(y)))
 
     def _precondition(self, r: torch.Tensor, alpha: float) -> torch.Tensor:
-        b = self.margin // self.scale
-        padded = torch.nn.functional.pad(r, (b, b, b, b))  # zeros: crop ∘ circulant⁻¹ ∘ pad is symmetric
-        solved = self.circular.solve(padded, alpha)
-        return solved[..., b : solved.shape[-2] - b, b : solved.shape[-1] - b]
+        return self._crop(self.circular.solve(self._embed(r), alpha))  # crop ∘ circulant⁻¹ ∘ embed: symmetric
 
-    def _solve(self, y: torch.Tensor, alpha: float = 0.0) -> torch.Tensor:
-        """``u`` with ``(AAᵀ + α) u = y`` by conjugate gradients (per image and channel), preconditioned by the
-        circular operator's exact ``(AAᵀ + α)⁻¹``."""
-        u = torch.zeros_like(y)
-        residual = y.clone()
+    def _solve(
+        self,
+        y: torch.Tensor,
+        alpha: float = 0.0,
+        start: torch.Tensor | None = None,
+        tolerance: float = CG_TOLERANCE,
+        steps: int = CG_STEPS,
+    ) -> torch.Tensor:
+        """``u`` with ``(AAᵀ + α) u = y`` by conjugate gradients (per image and channel) from ``start`` (zeros by
+        default), preconditioned by the circular operator's exact ``(AAᵀ + α)⁻¹``, until the residual is
+        ``tolerance`` of ``y`` or after ``steps``."""
+        u = torch.zeros_like(y) if start is None else start.clone()
+        residual = y.clone() if start is None else y - self.A(self.At(u)) - alpha * u
         direction = self._precondition(residual, alpha)
         rho = (residual * direction).sum((-2, -1), keepdim=True)
         scale = y.square().sum((-2, -1), keepdim=True).clamp_min(1e-300)
-        for _ in range(CG_STEPS):
+        for _ in range(steps):
+            if bool((residual.square().sum((-2, -1), keepdim=True) <= tolerance**2 * scale).all()):
+                break
             applied = self.A(self.At(direction)) + alpha * direction
             step = rho / (direction * applied).sum((-2, -1), keepdim=True).clamp_min(1e-300)
             u = u + step * direction
             residual = residual - step * applied
-            if bool((residual.square().sum((-2, -1), keepdim=True) <= CG_TOLERANCE**2 * scale).all()):
-                break
             preconditioned = self._precondition(residual, alpha)
             rho_next = (residual * preconditioned).sum((-2, -1), keepdim=True)
             direction = preconditioned + (rho_next / rho.clamp_min(1e-300)) * direction
@@ -449,17 +496,19 @@ class ReflectBlur(LinearOperator):
         if sigma <= 0:
             return self.project(z, y)
         r = y - self.A(z)
-        b = self.margin // self.scale
-        spectrum = torch.fft.fft2(torch.nn.functional.pad(r, (b, b, b, b)))
+        spectrum = torch.fft.fft2(self._embed(r))
         values = (1.0 / self.circular._inverse).to(r.device).expand(spectrum.shape)
         padded_share = math.sqrt(r.shape[-2] * r.shape[-1] / (spectrum.shape[-2] * spectrum.shape[-1]))
         count = spectrum.shape[-2] * spectrum.shape[-1]
         alpha = max(_discrepancy_alpha(spectrum.abs() / math.sqrt(count), values, sigma * padded_share), ALPHA_FLOOR)
 
+        previous: list[torch.Tensor | None] = [None]  # each solve starts from the last one's u
+
         def solved(alpha: float) -> tuple[torch.Tensor, float]:
             """``u`` for this ``α`` and the log of the residual ``α u``'s root mean square over ``sigma``
             (increasing in ``α``, also where the gradients have not converged)."""
-            u = self._solve(r, alpha)
+            u = self._solve(r, alpha, previous[0], SEARCH_TOLERANCE, SEARCH_STEPS)
+            previous[0] = u
             return u, math.log(float((alpha * u).square().mean().sqrt()) / sigma)
 
         u, error = solved(alpha)
@@ -479,7 +528,7 @@ class ReflectBlur(LinearOperator):
                 log_alpha = here[0] - math.copysign(max(4 * abs(error), 2 * math.log(10)), error)
             alpha = min(max(math.exp(log_alpha), ALPHA_FLOOR), 1e30)
             u, error = solved(alpha)
-        return z + self.At(u)
+        return z + self.At(self._solve(r, alpha, u, RELAXED_TOLERANCE))
 
     def __repr__(self) -> str:
         return f"ReflectBlur(kernel={tuple(self.circular.kernel.shape)}, scale={self.scale})"

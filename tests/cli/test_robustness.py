@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzzcases import (
+    BASES,
     CORRUPTIONS,
     EXTS,
     FLAG_SETS,
@@ -28,10 +29,12 @@ from tests.fuzzcases import (
     NUMERIC,
     OUTPUT_SPECS,
     Case,
+    app_parameters,
     checkpoint_case,
     issue_cases,
     make_assets,
     numeric_case,
+    option_cases,
     output_case,
     run_case,
 )
@@ -119,9 +122,26 @@ def test_corrupted_checkpoints_are_refused_in_one_line_and_never_run_code(sandbo
     holds(sandbox, assets, case)
 
 
+OPTION_CASES = [case for _, case in option_cases()]
+
+
+@QUICK
+@given(case=st.sampled_from(OPTION_CASES))
+def test_every_option_of_every_command_keeps_the_contract(sandbox, assets, case):
+    """Any parameter of any command (read from the Typer app) with a value of its kind or an odd input image."""
+    holds(sandbox, assets, case)
+
+
+def test_every_command_of_the_app_has_a_base_line_so_its_options_are_in_the_grid():
+    commands = {parameter.command for parameter in app_parameters()}
+    assert commands <= set(BASES), f"no base command line for {sorted(commands - set(BASES))}"
+    tried = {(case.args[0], case.args[1] if case.args[0] in ("train", "cs", "models") else "") for case in OPTION_CASES}
+    assert {(c[0], c[1] if len(c) > 1 else "") for c in BASES} <= tried
+
+
 @pytest.mark.slow
 @THOROUGH
-@given(case=st.one_of(numeric_cases(), output_cases(), checkpoint_cases()))
+@given(case=st.one_of(numeric_cases(), output_cases(), checkpoint_cases(), st.sampled_from(OPTION_CASES)))
 def test_many_more_cases_keep_the_contract(sandbox, assets, case):
     holds(sandbox, assets, case)
 

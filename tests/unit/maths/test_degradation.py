@@ -158,3 +158,19 @@ def test_mirrored_blur_relaxes_to_the_noise_level_and_denoises(kernel, scale, ge
     residual = (y - op.A(relaxed)).square().mean().sqrt().item()
     assert residual == pytest.approx(2.55, rel=0.03)
     assert (relaxed - truth).square().mean() < (guess - truth).square().mean()  # it moves towards the data
+
+
+@settings(max_examples=10, deadline=None)
+@given(height=st.integers(17, 41), width=st.integers(17, 41), scale=st.sampled_from([1, 2, 3]))
+def test_mirrored_blur_on_any_size_is_its_adjoints_adjoint_and_projects_exactly(height, width, scale):
+    """Any size, prime ones included (the circular grid is padded to one the FFT is fast at, beyond the kernel's
+    reach): ``⟨Ax, y⟩ = ⟨x, Aᵀy⟩`` and ``A(project(x, y)) = y``."""
+    height, width = height - height % scale, width - width % scale
+    op = ReflectBlur(motion_kernel(7, 30), scale, height, width)
+    generator = torch.Generator().manual_seed(height * 100 + width)
+    x = torch.rand(1, 2, height, width, generator=generator, dtype=torch.float64)
+    y = torch.rand(1, 2, height // scale, width // scale, generator=generator, dtype=torch.float64)
+    assert float((op.A(x) * y).sum()) == pytest.approx(float((x * op.At(y)).sum()), rel=1e-10)
+    if scale > 1:  # at scale 1 a motion kernel's spectrum has zeros: only a relaxed projection is asked of it
+        target = op.A(torch.rand(x.shape, generator=generator, dtype=torch.float64))
+        assert (op.A(op.project(x, target)) - target).abs().max() < 1e-6
