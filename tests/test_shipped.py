@@ -147,7 +147,7 @@ def test_shipped_colorizer_round_trips_the_example(cli, tmp_path, gray):
     result = cli("colorize", EXAMPLE, "-o", output, "--gray", gray, "--json", "-q")
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    assert record["model"] == "colornet" and record["consistency_exact"] and record["colourfulness"] > 5
+    assert record["model"] == "colorunet" and record["consistency_exact"] and record["colourfulness"] > 5
     with Image.open(output) as colour, Image.open(EXAMPLE) as source:
         if gray == "bt601":
             assert colour.convert("L").tobytes() == source.convert("L").tobytes()
