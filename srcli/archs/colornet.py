@@ -60,40 +60,26 @@ def decode_chroma(
     return F.interpolate(coarse, scale_factor=DOWN, mode="bilinear", align_corners=False)
 
 
-class ColorNet(nn.Module):
-    """Gray ``(N, 1, H, W)`` in [0, 1] (H, W multiples of 4) → RGB ``(N, 3, H, W)``, unclamped."""
+class ChromaClassifier(nn.Module):
+    """What the chroma-bin colorizers share: the bins and decoding settings (buffers, so a checkpoint carries
+    them), the annealed-mean decoding and the config. A subclass gives :meth:`logits`."""
 
     bins: torch.Tensor
     temperature: torch.Tensor
     saturation: torch.Tensor
 
     def __init__(
-        self,
-        num_feat: int = 32,
-        num_conv: int = 8,
-        bins: torch.Tensor | None = None,
-        temperature: float = 0.4,
-        saturation: float = 1.0,
+        self, num_feat: int, num_conv: int, bins: torch.Tensor | None, temperature: float, saturation: float
     ) -> None:
         super().__init__()
         self.num_feat, self.num_conv = num_feat, num_conv
         self.register_buffer("bins", chroma_grid() if bins is None else bins.clone())
         self.register_buffer("temperature", torch.tensor(float(temperature)))
         self.register_buffer("saturation", torch.tensor(float(saturation)))
-        layers: list[nn.Module] = [nn.Conv2d(DOWN * DOWN, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
-        for _ in range(num_conv):
-            layers += [nn.Conv2d(num_feat, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
-        layers.append(nn.Conv2d(num_feat, self.bins.shape[0], 3, 1, 1))
-        self.body = nn.ModuleList(layers)
-
-    input_multiple = DOWN
 
     def logits(self, gray: torch.Tensor) -> torch.Tensor:
-        """Bin scores ``(N, K, H/4, W/4)``."""
-        out = F.pixel_unshuffle(gray, DOWN) - 0.5
-        for layer in self.body:
-            out = layer(out)
-        return out
+        """Bin scores ``(N, K, H/4, W/4)`` of gray ``(N, 1, H, W)``."""
+        raise NotImplementedError
 
     def chroma(self, gray: torch.Tensor) -> torch.Tensor:
         """Annealed-mean chroma ``(N, 2, H, W)``, upsampled bilinearly from quarter resolution."""
@@ -110,6 +96,34 @@ class ColorNet(nn.Module):
             "temperature": float(self.temperature),
             "saturation": float(self.saturation),
         }
+
+
+class ColorNet(ChromaClassifier):
+    """Gray ``(N, 1, H, W)`` in [0, 1] (H, W multiples of 4) → RGB ``(N, 3, H, W)``, unclamped."""
+
+    def __init__(
+        self,
+        num_feat: int = 32,
+        num_conv: int = 8,
+        bins: torch.Tensor | None = None,
+        temperature: float = 0.4,
+        saturation: float = 1.0,
+    ) -> None:
+        super().__init__(num_feat, num_conv, bins, temperature, saturation)
+        layers: list[nn.Module] = [nn.Conv2d(DOWN * DOWN, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
+        for _ in range(num_conv):
+            layers += [nn.Conv2d(num_feat, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
+        layers.append(nn.Conv2d(num_feat, self.bins.shape[0], 3, 1, 1))
+        self.body = nn.ModuleList(layers)
+
+    input_multiple = DOWN
+
+    def logits(self, gray: torch.Tensor) -> torch.Tensor:
+        """Bin scores ``(N, K, H/4, W/4)``."""
+        out = F.pixel_unshuffle(gray, DOWN) - 0.5
+        for layer in self.body:
+            out = layer(out)
+        return out
 
 
 def is_colornet(state_dict: Mapping[str, torch.Tensor]) -> bool:

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srcli.archs.colornet import DOWN, chroma_grid, decode_chroma, rgb_from
+from srcli.archs.colornet import DOWN, ChromaClassifier
 
 WIDTHS = (1, 2, 3, 4)
 """Width of each level in units of ``num_feat``: 1/4, 1/8, 1/16, 1/32 of the input."""
@@ -50,12 +50,8 @@ class UpStep(nn.Module):
         return self.fuse(up + skip)
 
 
-class ColorUNet(nn.Module):
+class ColorUNet(ChromaClassifier):
     """Gray ``(N, 1, H, W)`` in [0, 1] (H, W multiples of 32) → RGB ``(N, 3, H, W)``, unclamped."""
-
-    bins: torch.Tensor
-    temperature: torch.Tensor
-    saturation: torch.Tensor
 
     def __init__(
         self,
@@ -65,11 +61,7 @@ class ColorUNet(nn.Module):
         temperature: float = 0.4,
         saturation: float = 1.0,
     ) -> None:
-        super().__init__()
-        self.num_feat, self.num_conv = num_feat, num_conv
-        self.register_buffer("bins", chroma_grid() if bins is None else bins.clone())
-        self.register_buffer("temperature", torch.tensor(float(temperature)))
-        self.register_buffer("saturation", torch.tensor(float(saturation)))
+        super().__init__(num_feat, num_conv, bins, temperature, saturation)
         widths = [num_feat * m for m in WIDTHS]
         levels = []
         for level, width in enumerate(widths):
@@ -94,22 +86,6 @@ class ColorUNet(nn.Module):
         for step, skip in zip(self.decoder, reversed(skips[:-1]), strict=True):
             out = step(out, skip)
         return self.head(out)
-
-    def chroma(self, gray: torch.Tensor) -> torch.Tensor:
-        """Annealed-mean chroma ``(N, 2, H, W)``, upsampled bilinearly from quarter resolution."""
-        return decode_chroma(self.logits(gray), self.bins, self.temperature, self.saturation)
-
-    def forward(self, gray: torch.Tensor) -> torch.Tensor:
-        return rgb_from(gray, self.chroma(gray))
-
-    @property
-    def config(self) -> dict[str, float]:
-        return {
-            "num_feat": self.num_feat,
-            "num_conv": self.num_conv,
-            "temperature": float(self.temperature),
-            "saturation": float(self.saturation),
-        }
 
 
 def is_colorunet(state_dict: Mapping[str, torch.Tensor]) -> bool:
