@@ -63,7 +63,11 @@ def psnr_y(sr: torch.Tensor, hr: torch.Tensor, border: int) -> float:
     return psnr(_crop(rgb_to_y(sr), border), _crop(rgb_to_y(hr), border), 255.0)
 
 
-def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+SSIM_WINDOW = 11
+"""Side of SSIM's Gaussian window: an image scored needs at least this many pixels a side after its border."""
+
+
+def _gaussian_window(size: int = SSIM_WINDOW, sigma: float = 1.5) -> torch.Tensor:
     coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-coords.square() / (2 * sigma * sigma))
     g = g / g.sum()
@@ -189,7 +193,8 @@ def laplacian_energy(rgb: torch.Tensor, border: int) -> float:
 
 def detail(sr: torch.Tensor, hr: torch.Tensor, border: int) -> float:
     """Detail energy: :func:`laplacian_energy` of ``sr`` relative to that of the photo ``hr``, both
-    ``(N, 3, H, W)`` RGB in [0, 1]; below 1 an output is smoother than the photo, above 1 busier.
+    ``(N, 3, H, W)`` RGB in [0, 1]; below 1 an output is smoother than the photo, above 1 busier; NaN for a
+    photo without any (a flat one).
     (Set5 ×4, mean over images: bicubic 0.04, an L1-trained net about 0.4, GAN-trained ones about 1.)
 
     Example:
@@ -198,7 +203,8 @@ def detail(sr: torch.Tensor, hr: torch.Tensor, border: int) -> float:
         >>> detail(hr, hr, border=2), detail(blurred, hr, border=2) < 0.2
         (1.0, True)
     """
-    return laplacian_energy(sr, border) / laplacian_energy(hr, border)
+    photo = laplacian_energy(hr, border)
+    return laplacian_energy(sr, border) / photo if photo else math.nan
 
 
 def local_variance(x: torch.Tensor, size: int) -> torch.Tensor:

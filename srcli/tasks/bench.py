@@ -28,7 +28,7 @@ from srcli.checkpoints.resolve import total_scale
 from srcli.errors import ImageError
 from srcli.io.images import Picture, decode_picture, encode_picture, pil_to_tensor, tensor_to_pil
 from srcli.io.testsets import image_files, protocol_pair, score_sr
-from srcli.maths.metrics import FalseTexture, detail, false_texture
+from srcli.maths.metrics import SSIM_WINDOW, FalseTexture, detail, false_texture
 from srcli.maths.niqe import niqe
 from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, Timings
@@ -93,7 +93,8 @@ def _rounded(value: float, digits: int) -> float | None:
 
 
 def mean_of_defined(values: Sequence[float]) -> float:
-    """The mean of the values that are not NaN (NIQE is undefined for small images); NaN if none are."""
+    """The mean of the values that are not NaN (NIQE is undefined for small images, detail for flat photos);
+    NaN if none are."""
     defined = [value for value in values if not math.isnan(value)]
     return sum(defined) / len(defined) if defined else math.nan
 
@@ -148,6 +149,12 @@ def bench_pair(path: Path, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
         raise ImageError(f"{path}: cannot be read as an image ({error})") from None
     if lr.shape[-1] == 0 or lr.shape[-2] == 0:
         raise ImageError(f"{path}: smaller than one ×{scale} block")
+    needed = SSIM_WINDOW + 2 * scale  # the protocol crops `scale` border pixels before scoring
+    if min(hr.shape[-2:]) < needed:
+        height, width = hr.shape[-2:]
+        raise ImageError(
+            f"{path}: {width}×{height} is too small to score at ×{scale} ({needed} pixels a side at least)"
+        )
     return hr, lr
 
 
@@ -189,8 +196,8 @@ def bench_folder(folder: Path, stages: list[Model], options: RunOptions, scale: 
         niqe=mean_of_defined([r[0] for r in realism]),
         bicubic_niqe=mean_of_defined([r[0] for r in bicubic_realism]),
         hr_niqe=mean_of_defined(hr_niqe),
-        detail=sum(r[1] for r in realism) / count,
-        bicubic_detail=sum(r[1] for r in bicubic_realism) / count,
+        detail=mean_of_defined([r[1] for r in realism]),
+        bicubic_detail=mean_of_defined([r[1] for r in bicubic_realism]),
         false_texture=false_texture_ratio([r[2] for r in realism]),
         bicubic_false_texture=false_texture_ratio([r[2] for r in bicubic_realism]),
     )

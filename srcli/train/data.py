@@ -20,8 +20,12 @@ def load_training_images(folder: Path, min_side: int, rescales: tuple[float, ...
         raise TrainError(f"training folder not found: {folder}")
     images = []
     for path in image_files(folder):
-        with Image.open(path) as image:
-            rgb = image.convert("RGB")
+        try:
+            with Image.open(path) as image:
+                rgb = image.convert("RGB")
+        except (OSError, ValueError, Image.DecompressionBombError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise TrainError(f"cannot read training image {path}: {reason}") from None
         for copy in [rgb, *(_resized(rgb, factor) for factor in rescales)]:
             tensor = pil_to_tensor(copy)
             if min(tensor.shape[1:]) >= min_side:

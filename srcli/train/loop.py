@@ -24,10 +24,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 from torch import nn
 
-from srcli.checkpoints.load import save_checkpoint
+from srcli.checkpoints.load import load_state_dict, save_checkpoint
 from srcli.errors import TrainError
 from srcli.train.config import TrainRun, recorded_training_seconds
 from srcli.train.data import load_training_images, validation_files
@@ -84,8 +83,12 @@ class Task:
         initialize(net)
 
     def load_init(self, net: nn.Module, path: Path) -> None:
-        """Start from the ``--init`` weights at ``path``."""
-        net.load_state_dict(load_file(str(path)), strict=True)
+        """Start from the ``--init`` weights at ``path`` (an unreadable file or one that does not fit: one line)."""
+        try:
+            net.load_state_dict(load_state_dict(path), strict=True)
+        except RuntimeError as error:
+            reason = str(error).strip().splitlines()[-1].strip()  # torch's last line names the tensor
+            raise TrainError(f"--init {path} does not fit this network: {reason}") from None
 
     def wrap(self, net: nn.Module) -> nn.Module:
         """The started network as it is trained and validated (inside PD, usually); the task keeps both."""

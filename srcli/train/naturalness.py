@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
@@ -92,6 +92,8 @@ class NaturalnessTrainConfig(TrainRun):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.scale < 1:
+            raise TrainError(f"must be at least 1, got {self.scale}", "scale")
         if self.patch % self.scale:
             raise TrainError(f"must be a multiple of the scale ({self.scale}), got {self.patch}", "patch")
 
@@ -175,8 +177,11 @@ def load_naturalness(path: Path, scale: int) -> NaturalnessNet:
     ``srcli train naturalness`` at ``path``; refused unless it was trained for ×``scale``."""
     if not path.is_file():
         raise TrainError(f"naturalness weights not found: {path}")
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata() or {}
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+    except (OSError, SafetensorError):
+        metadata = {}
     if metadata.get("format") != FORMAT:
         raise TrainError(f"{path} is not a naturalness discriminator (made by srcli train naturalness)")
     if metadata.get("scale") != str(scale):

@@ -23,11 +23,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from safetensors.torch import load_file
 from torch import nn
 
 from srcli.archs.compact import SKIPS, deepen_compact, is_compact, widen_compact_scale
-from srcli.checkpoints.load import build_network
+from srcli.checkpoints.load import build_network, load_state_dict
 from srcli.errors import TrainError
 from srcli.io.degradation_spec import downsample_rounded, parse_spec, separable
 from srcli.io.images import pil_to_tensor
@@ -269,7 +268,7 @@ def load_initial_weights(net: nn.Module, path: Path, arch: str, scale: int, num_
     sub-pixel grid resampled (without changing what it computes where its scale divides ``scale``),
     one with fewer convolutions than ``num_conv`` is deepened without changing what it computes
     (:func:`srcli.archs.compact.widen_compact_scale`, :func:`srcli.archs.compact.deepen_compact`)."""
-    state_dict = load_file(str(path))
+    state_dict = load_state_dict(path)
     try:
         if arch == "compact" and is_compact(state_dict):
             state_dict = deepen_compact(widen_compact_scale(state_dict, scale), num_conv)

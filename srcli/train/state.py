@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
@@ -89,7 +89,7 @@ def is_state(path: Path) -> bool:
     try:
         with safe_open(str(path), framework="pt") as handle:
             return "schedule" in (handle.metadata() or {})
-    except (OSError, ValueError, RuntimeError):  # not a safetensors file: the weights loader says why
+    except (OSError, ValueError, RuntimeError, SafetensorError):  # not a safetensors file: the weights loader says why
         return False
 
 
