@@ -214,7 +214,8 @@ def judge(case: Case, outcome: Outcome, folder: Path, before: dict[str, str], af
     if outcome.status == 0 and case.any_outputs:
         allowed |= {path for path in changed if path not in before}
     allowed |= _with_folders(_recorded_outputs(outcome))  # a batch stopped midway keeps what it reported
-    verdict.left_behind = [path for path in changed if path not in allowed]
+    inside = tuple(f"{output}/" for output in case.outputs) if outcome.status == 0 else ()  # an output folder's files
+    verdict.left_behind = [path for path in changed if path not in allowed and not path.startswith(inside or ("\0",))]
     if verdict.left_behind:
         problems.append(f"left behind: {', '.join(verdict.left_behind)}")
     if outcome.status == 0:

@@ -57,8 +57,13 @@ def pull(entry: ModelEntry, repo: str | None = None, revision: str | None = None
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     repo_id, rev = repo or entry.repo or DEFAULT_REPO, revision or entry.revision
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise ModelError(f"{repo_id[:80]!r} is not a Hub repository id ({str(error).splitlines()[0]})") from None
     had_it = cached_path(entry, repo_id, rev) is not None
     try:
         path = Path(
@@ -170,9 +175,12 @@ def export_model(entry: ModelEntry, weights: Path, folder: Path) -> list[Path]:
     import json
     import shutil
 
-    if folder.exists() and any(folder.iterdir()):
-        raise ModelError(f"{folder} exists and is not empty")
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ModelError(f"{folder} exists and is not an empty folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ModelError(f"cannot create {folder}: {error.strerror or error}") from None
     from srcli.checkpoints.load import read_metadata  # torch: `srcli models list` must not wait for it
 
     header = read_metadata(weights)

@@ -1,5 +1,6 @@
 """What the option grid found (benchmarks/robustness.py): unreadable training inputs, a text file as weights, a
-zero scale, a photo too small or too flat to score — each is one line and exit 2, never an internal error."""
+zero scale, a photo too small or too flat to score, an export folder that cannot be one — each is one line and
+exit 2, never an internal error."""
 
 from __future__ import annotations
 
@@ -61,3 +62,9 @@ def test_a_flat_photo_benches_with_an_undefined_detail(tmp_path, cli):
     result = cli("bench", "--data", tmp_path, "--scale", "4", "--json")
     assert result.exit_code == 0, result.output
     assert '"detail": null' in result.stdout
+
+
+@pytest.mark.parametrize("folder_name", ["notes.txt", "/proc/srcli-x"])
+def test_an_export_folder_that_cannot_be_one_is_one_line(folder, cli, monkeypatch, folder_name):
+    monkeypatch.chdir(folder)
+    assert folder_name in one_line_exit_2(cli("models", "export", "compact-x2", folder_name))

@@ -195,3 +195,9 @@ def test_info_and_unknown_model(cli, remote_model):
     assert info["repo"] == "acme/models" and info["training"]["steps"] == 4
     unknown = cli("models", "info", "nope")
     assert unknown.exit_code == 2 and "unknown model 'nope'" in unknown.stderr
+
+
+def test_a_repository_id_the_hub_refuses_is_one_line(cli, hub, remote_model):
+    result = cli("models", "pull", "remote-x2", "--repo", "-1")
+    assert result.exit_code == 2 and "not a Hub repository id" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
