@@ -21,9 +21,7 @@ import json
 import math
 import multiprocessing
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
+from harness import commit, cpu_model
 
 from srcli.checkpoints.resolve import resolve
 from srcli.io.images import Picture
@@ -46,21 +45,6 @@ SCALE = 4
 PHOTO = "HR"
 PEER = "realesrgan-x4plus"
 Upscale = Callable[[torch.Tensor], torch.Tensor]
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
-def commit() -> str:
-    """HEAD of the repository, ``+dirty`` when ``srcli/`` differs from it."""
-    git = ["git", "-C", str(ROOT)]
-    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
-    dirty = subprocess.run([*git, "status", "--porcelain", "--", "srcli"], capture_output=True, text=True, check=False)
-    return (head or "unknown") + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def paired(differences: list[float]) -> list[float | None]:

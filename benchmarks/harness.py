@@ -1,7 +1,7 @@
 """What every benchmark records beside its numbers: the machine, its load, paired differences.
 
 Imported by the scripts run from the repository root as ``python benchmarks/SCRIPT.py`` (their folder is
-on ``sys.path``).
+on ``sys.path``); a script in a subfolder puts ``benchmarks/`` on ``sys.path`` first.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import statistics
 import subprocess
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def cpu_model() -> str:
     """The CPU's model name from ``/proc/cpuinfo``, else the platform's processor string."""
@@ -22,6 +24,14 @@ def cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor()
+
+
+def commit() -> str:
+    """HEAD of the repository, ``+dirty`` when ``srcli/`` differs from it (the code imported is not the commit's)."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "srcli"], capture_output=True, text=True, check=False)
+    return (head or "unknown") + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def machine() -> dict[str, object]:

@@ -18,9 +18,9 @@ import io
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +34,9 @@ from srcli.tasks.jpeg_input import file_agreement, jpeg_input
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_jpeg_picture, upscale_picture
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
+from harness import cpu_model
+
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench"
 SCALE = 4
 
@@ -43,13 +46,6 @@ def paired(differences: list[float]) -> tuple[float, float]:
     mean = statistics.fmean(differences)
     spread = statistics.stdev(differences) if len(differences) > 1 else math.nan
     return mean, spread / math.sqrt(len(differences))
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def measure(image_path: Path, quality: int, jpeg_model, box_model, options: RunOptions) -> dict[str, float]:

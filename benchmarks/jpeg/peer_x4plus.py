@@ -36,34 +36,20 @@ import json
 import math
 import multiprocessing
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
+from harness import commit, cpu_model
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT.parent / "shared" / "data" / "bench"
 SCALE, GRID = 4, 32
 METHODS = ("bare", "jpeg", "box")
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
-def commit() -> str:
-    """HEAD of the repository, ``+dirty`` when ``srcli/`` differs from it (the code imported is not the commit's)."""
-    git = ["git", "-C", str(ROOT)]
-    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
-    dirty = subprocess.run([*git, "status", "--porcelain", "--", "srcli"], capture_output=True, text=True, check=False)
-    return (head or "unknown") + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def paired(differences: list[float]) -> tuple[float, float | None]:

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -23,14 +24,10 @@ from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, Timings
 from srcli.tasks.sr import upscale_picture
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
+from harness import cpu_model
+
 BABY = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench" / "Set5" / "baby.png"
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def main() -> None:

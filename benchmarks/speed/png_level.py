@@ -13,6 +13,7 @@ import argparse
 import io
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -25,15 +26,11 @@ from srcli.io.images import read_picture, tensor_to_pil
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_picture
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
+from harness import cpu_model
+
 BENCH = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench"
 IMAGES = ("Set5/bird.png", "Set5/butterfly.png", "BSD68/101085.png", "BSD68/108005.png")
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def main() -> None:
