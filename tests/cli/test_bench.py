@@ -52,7 +52,6 @@ def test_bench_reports_niqe_and_detail_of_the_saved_outputs(cli, tmp_path, gener
     import torch.nn.functional as F
 
     from srcli.checkpoints.pristine import shipped_pristine
-    from srcli.io.images import read_picture
     from srcli.maths.metrics import detail
     from srcli.maths.niqe import niqe
 
@@ -60,14 +59,7 @@ def test_bench_reports_niqe_and_detail_of_the_saved_outputs(cli, tmp_path, gener
     folder.mkdir()
     hr = F.avg_pool2d(random_channels(generator, 3, 200, 104).float()[None], 5, 1, 2, count_include_pad=False)
     save_8bit(folder / "a.png", hr[0].round().int())
-    model = tmp_path / "m.safetensors"
-    torch.manual_seed(0)
-    save_checkpoint(model, SRVGGNetCompact(3, 8, 2, 2), {"task": "sr"})
-    record = json.loads(cli("bench", "--data", folder, "--model", model, "--json").stdout)
-    hr, lr = protocol_pair(folder / "a.png", 2)
-    save_8bit(tmp_path / "lr.png", lr[0])
-    assert cli("upscale", tmp_path / "lr.png", "--model", model, "-o", tmp_path / "sr.png", "-q").exit_code == 0
-    sr = read_picture(tmp_path / "sr.png").color.unsqueeze(0).double() / 255
+    model, record, hr, lr, sr = bench_and_upscale(cli, folder, tmp_path)
     assert record["niqe"] == round(niqe(sr, shipped_pristine()), 3)
     assert record["hr_niqe"] == round(niqe(hr.double() / 255, shipped_pristine()), 3)
     assert record["detail"] == round(detail(sr, hr.double() / 255, 2), 3)
@@ -82,7 +74,6 @@ def test_bench_reports_niqe_and_detail_of_the_saved_outputs(cli, tmp_path, gener
 def test_bench_reports_false_texture_of_the_saved_outputs(cli, tmp_path, generator):
     """The saved output's local std where the photo is flat over the photo's own (null where nothing is flat),
     beside bicubic's; a random model paints texture on the flat half that bicubic does not."""
-    from srcli.io.images import read_picture
     from srcli.maths.metrics import false_texture
 
     folder = tmp_path / "set"
@@ -90,14 +81,7 @@ def test_bench_reports_false_texture_of_the_saved_outputs(cli, tmp_path, generat
     photo = random_channels(generator, 3, 48, 64)
     photo[:, :, :32] = 120 + random_channels(generator, 3, 48, 32, max_value=1)  # flat, with a grain of one level
     save_8bit(folder / "a.png", photo)
-    model = tmp_path / "m.safetensors"
-    torch.manual_seed(0)
-    save_checkpoint(model, SRVGGNetCompact(3, 8, 2, 2), {"task": "sr"})
-    record = json.loads(cli("bench", "--data", folder, "--model", model, "--json").stdout)
-    hr, lr = protocol_pair(folder / "a.png", 2)
-    save_8bit(tmp_path / "lr.png", lr[0])
-    assert cli("upscale", tmp_path / "lr.png", "--model", model, "-o", tmp_path / "sr.png", "-q").exit_code == 0
-    sr = read_picture(tmp_path / "sr.png").color.unsqueeze(0).double() / 255
+    model, record, hr, lr, sr = bench_and_upscale(cli, folder, tmp_path)
     score = false_texture(sr, hr.double() / 255, 2)
     assert record["false_texture"] == round(score.output / score.photo, 3)
     bicubic = false_texture(bicubic_upscale(lr, 2).double() / 255, hr.double() / 255, 2)
@@ -106,3 +90,19 @@ def test_bench_reports_false_texture_of_the_saved_outputs(cli, tmp_path, generat
     busy.mkdir()
     save_8bit(busy / "b.png", random_channels(generator, 3, 40, 40))
     assert json.loads(cli("bench", "--data", busy, "--model", model, "--json").stdout)["false_texture"] is None
+
+
+def bench_and_upscale(cli, folder, tmp_path):
+    """``srcli bench`` of ``folder`` (one photo, ``a.png``) with a small random ×2 model, and the same model's
+    upscale of the photo's LR through ``srcli upscale``: the model's path, the bench record, the HR and LR
+    ``(1, 3, ·, ·)`` uint8 and the saved output ``(1, 3, H, W)`` in [0, 1]."""
+    from srcli.io.images import read_picture
+
+    model = tmp_path / "m.safetensors"
+    torch.manual_seed(0)
+    save_checkpoint(model, SRVGGNetCompact(3, 8, 2, 2), {"task": "sr"})
+    record = json.loads(cli("bench", "--data", folder, "--model", model, "--json").stdout)
+    hr, lr = protocol_pair(folder / "a.png", 2)
+    save_8bit(tmp_path / "lr.png", lr[0])
+    assert cli("upscale", tmp_path / "lr.png", "--model", model, "-o", tmp_path / "sr.png", "-q").exit_code == 0
+    return model, record, hr, lr, read_picture(tmp_path / "sr.png").color.unsqueeze(0).double() / 255
