@@ -77,9 +77,9 @@ def is_compact(state_dict: Mapping[str, torch.Tensor]) -> bool:
     )
 
 
-def compact_from_state_dict(state_dict: Mapping[str, torch.Tensor], skip: str = "nearest") -> SRVGGNetCompact:
-    """Build an SRVGGNetCompact whose hyperparameters are read off the tensor shapes (the skip, which no
-    tensor holds, is given)."""
+def compact_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> SRVGGNetCompact:
+    """Build an SRVGGNetCompact whose hyperparameters are read off the tensor shapes (its skip, which no tensor
+    holds, is the header's: :func:`srcli.archs.with_settings`)."""
     conv_indices = sorted(
         int(key.split(".")[1])
         for key, tensor in state_dict.items()
@@ -90,7 +90,7 @@ def compact_from_state_dict(state_dict: Mapping[str, torch.Tensor], skip: str = 
     scale = round((out_channels / in_ch) ** 0.5)
     if scale * scale * in_ch != out_channels:
         raise ValueError(f"last conv has {out_channels} channels: not {in_ch}·scale² for any scale")
-    return SRVGGNetCompact(in_ch, num_feat, len(conv_indices) - 2, scale, skip)
+    return SRVGGNetCompact(in_ch, num_feat, len(conv_indices) - 2, scale)
 
 
 def widen_compact_scale(state_dict: Mapping[str, torch.Tensor], scale: int) -> dict[str, torch.Tensor]:
