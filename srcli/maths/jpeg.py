@@ -188,10 +188,16 @@ def _tile_table(table: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return steps if steps.dim() == 2 else steps[:, None]
 
 
-def _pad_rows(planes: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Repeat the last row of ``(N, C, H, W)`` until ``H`` is a multiple of ``multiple``."""
+def pad_rows(planes: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Repeat the last row of ``(N, C, H, W)`` (any dtype) until ``H`` is a multiple of ``multiple``."""
     missing = -planes.shape[-2] % multiple
     return F.pad(planes, (0, 0, 0, missing), mode="replicate") if missing else planes
+
+
+def pad_columns(planes: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Repeat the last column of ``(N, C, H, W)`` (any dtype) until ``W`` is a multiple of ``multiple``."""
+    missing = -planes.shape[-1] % multiple
+    return F.pad(planes, (0, missing, 0, 0), mode="replicate") if missing else planes
 
 
 def fold_padding(change: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -216,13 +222,12 @@ def _planes(z: torch.Tensor, layout: JpegLayout) -> tuple[torch.Tensor, torch.Te
     to whole MCUs as libjpeg pads: the last column repeated in the input (before sampling), the last row
     repeated in each sampled plane (after it), the input's own rows only to a multiple of the sampling block."""
     rows, cols = layout.mcu
-    missing = -z.shape[-1] % cols
-    wide = F.pad(z, (0, missing, 0, 0), mode="replicate") if missing else z
+    wide = pad_columns(z, cols)
     if layout.gray:
-        return _pad_rows(wide - 128, rows), None
+        return pad_rows(wide - 128, rows), None
     ycc = rgb_to_ycbcr(wide) - 128
-    sampled = F.avg_pool2d(_pad_rows(ycc[:, 1:], layout.sampling[0]), layout.sampling)
-    return _pad_rows(ycc[:, :1], rows), _pad_rows(sampled, 8)
+    sampled = F.avg_pool2d(pad_rows(ycc[:, 1:], layout.sampling[0]), layout.sampling)
+    return pad_rows(ycc[:, :1], rows), pad_rows(sampled, 8)
 
 
 def _crop_blocks(plane: torch.Tensor, blocks: tuple[int, int]) -> torch.Tensor:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from srcli.maths.jpeg import JpegLayout
+from srcli.maths.jpeg import JpegLayout, pad_columns, pad_rows
 
 SCALEBITS = 16
 """Fractional bits of libjpeg's colour conversion."""
@@ -101,13 +101,6 @@ def ycbcr_fixed(rgb: torch.Tensor) -> torch.Tensor:
     return (torch.einsum("ij,njhw->nihw", weights, rgb) + offsets.view(1, 3, 1, 1)) >> SCALEBITS
 
 
-def _pad_rows(planes: torch.Tensor, multiple: int) -> torch.Tensor:
-    missing = -planes.shape[-2] % multiple
-    if not missing:
-        return planes
-    return torch.cat((planes, planes[..., -1:, :].expand(*planes.shape[:-2], missing, planes.shape[-1])), -2)
-
-
 def _downsample(chroma: torch.Tensor, sampling: tuple[int, int]) -> torch.Tensor:
     """libjpeg's box downsampling of int64 ``(N, k, H, W)`` by ``sampling`` (rows, cols) with its ordered bias."""
     rows, cols = sampling
@@ -125,18 +118,14 @@ def libjpeg_workspace(z: torch.Tensor, layout: JpegLayout) -> tuple[torch.Tensor
     """The islow DCT outputs libjpeg quantizes for uint8 ``z`` ``(N, C, h, w)``: luma ``(N, 1, 8·by, 8·bx)`` and chroma
     ``(N, 2, 8·cy, 8·cx)`` (``None`` for gray), int64, 8 × the orthonormal DCT of the level-shifted planes."""
     h, w = z.shape[-2:]
-    cols = layout.mcu[1]
-    x = z.to(torch.int64)
-    missing = -w % cols
-    if missing:
-        x = torch.cat((x, x[..., -1:].expand(*x.shape[:-1], missing)), -1)
+    x = pad_columns(z.to(torch.int64), layout.mcu[1])
     by, bx = layout.luma_blocks(h, w)
     if layout.gray:
-        return islow_dct(_pad_rows(x, 8))[..., : 8 * by, : 8 * bx], None
-    ycc = _pad_rows(ycbcr_fixed(x), layout.sampling[0])
-    luma = islow_dct(_pad_rows(ycc[:, :1], 8))[..., : 8 * by, : 8 * bx]
+        return islow_dct(pad_rows(x, 8))[..., : 8 * by, : 8 * bx], None
+    ycc = pad_rows(ycbcr_fixed(x), layout.sampling[0])
+    luma = islow_dct(pad_rows(ycc[:, :1], 8))[..., : 8 * by, : 8 * bx]
     cy, cx = layout.chroma_blocks(h, w)
-    chroma = _pad_rows(_downsample(ycc[:, 1:], layout.sampling), 8)
+    chroma = pad_rows(_downsample(ycc[:, 1:], layout.sampling), 8)
     return luma, islow_dct(chroma)[..., : 8 * cy, : 8 * cx]
 
 
