@@ -43,3 +43,15 @@ class ModelError(SrcliError):
 
 class TrainError(SrcliError):
     """Training cannot start: a bad data folder, an incompatible checkpoint or teacher."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of ``error``'s message, or its type's name when it has none: a library's error as part of
+    one line for the user.
+
+    Example:
+        >>> first_line(ValueError("bad header\\nat byte 8")), first_line(KeyError())
+        ('bad header', 'KeyError')
+    """
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

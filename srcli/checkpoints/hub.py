@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from srcli.checkpoints.manifest import ModelEntry, sha256_of
-from srcli.errors import ModelError
+from srcli.errors import ModelError, first_line
 
 DEFAULT_REPO = "srcli/srcli-models"
 
@@ -63,7 +63,7 @@ def pull(entry: ModelEntry, repo: str | None = None, revision: str | None = None
     try:
         validate_repo_id(repo_id)
     except HFValidationError as error:
-        raise ModelError(f"{repo_id[:80]!r} is not a Hub repository id ({str(error).splitlines()[0]})") from None
+        raise ModelError(f"{repo_id[:80]!r} is not a Hub repository id ({first_line(error)})") from None
     had_it = cached_path(entry, repo_id, rev) is not None
     try:
         path = Path(

@@ -20,7 +20,7 @@ from torch import nn
 
 from srcli.archs import ARCHITECTURES, Model, architecture_of, describe, detect, with_settings
 from srcli.archs.rrdb_layouts import is_old_rrdbnet, to_basicsr_layout
-from srcli.errors import ModelError
+from srcli.errors import ModelError, first_line
 from srcli.io.atomic import write_bytes_atomic
 
 FORMAT = "srcli"
@@ -50,12 +50,7 @@ def read_metadata(path: Path) -> dict[str, str]:
         with safe_open(str(path), framework="pt") as handle:
             return dict(handle.metadata() or {})
     except Exception as error:  # safetensors raises its own and OS errors for unreadable files
-        raise ModelError(f"cannot read {path.name}: {_first_line(error)}") from None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+        raise ModelError(f"cannot read {path.name}: {first_line(error)}") from None
 
 
 def _read_tensors(path: Path) -> object:
@@ -68,7 +63,7 @@ def _read_tensors(path: Path) -> object:
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a weights-only refusal, a truncated zip, a text file: all mean "unusable"
         if path.suffix == ".safetensors":
-            raise ModelError(f"cannot read {path.name}: not a valid safetensors file ({_first_line(error)})") from None
+            raise ModelError(f"cannot read {path.name}: not a valid safetensors file ({first_line(error)})") from None
         raise ModelError(
             f"cannot read {path.name}: not a weights-only PyTorch checkpoint (srcli never unpickles code; "
             "convert it to .safetensors with the tool that made it)"
@@ -121,7 +116,7 @@ def network_from_state_dict(
         net.load_state_dict(state_dict, strict=True)
     except (KeyError, ValueError, IndexError, RuntimeError) as error:
         raise ModelError(f"{name} looks like a {arch.name} checkpoint but its tensors do not fit: "
-                         f"{_first_line(error)}") from None  # fmt: skip
+                         f"{first_line(error)}") from None  # fmt: skip
     _check_finite(state_dict, name)
     try:
         return with_settings(net, config or {})

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from srcli.errors import TrainError
+from srcli.errors import TrainError, first_line
 from srcli.io.images import pil_to_tensor
 from srcli.io.testsets import image_files
 
@@ -24,8 +24,7 @@ def load_training_images(folder: Path, min_side: int, rescales: tuple[float, ...
             with Image.open(path) as image:
                 rgb = image.convert("RGB")
         except (OSError, ValueError, Image.DecompressionBombError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise TrainError(f"cannot read training image {path}: {reason}") from None
+            raise TrainError(f"cannot read training image {path}: {first_line(error)}") from None
         for copy in [rgb, *(_resized(rgb, factor) for factor in rescales)]:
             tensor = pil_to_tensor(copy)
             if min(tensor.shape[1:]) >= min_side:

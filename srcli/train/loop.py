@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from srcli.checkpoints.load import load_state_dict, save_checkpoint
-from srcli.errors import TrainError
+from srcli.errors import TrainError, first_line
 from srcli.train.config import TrainRun, recorded_training_seconds
 from srcli.train.data import load_training_images, validation_files
 from srcli.train.ema import WeightAverage
@@ -274,8 +274,7 @@ def _warm_start(path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, cr
     try:
         load_state(path, net, optimizer, critics)
     except (KeyError, RuntimeError, ValueError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise TrainError(f"{path} is the state of another kind of run: {first}") from None
+        raise TrainError(f"{path} is the state of another kind of run: {first_line(error)}") from None
 
 
 def _networks(
