@@ -87,8 +87,7 @@ class Task:
         try:
             net.load_state_dict(load_state_dict(path), strict=True)
         except RuntimeError as error:
-            reason = str(error).strip().splitlines()[-1].strip()  # torch's last line names the tensor
-            raise TrainError(f"--init {path} does not fit this network: {reason}") from None
+            raise init_does_not_fit(path, error) from None
 
     def wrap(self, net: nn.Module) -> nn.Module:
         """The started network as it is trained and validated (inside PD, usually); the task keeps both."""
@@ -131,6 +130,12 @@ class Task:
 
     def finish(self, net: nn.Module, out: Path, report: Report) -> None:
         """After the last step (the colorizer calibrates its decoding here); nothing by default."""
+
+
+def init_does_not_fit(path: Path, error: Exception) -> TrainError:
+    """The one line for start weights at ``path`` that ``load_state_dict`` (or a resampling before it) refused
+    with ``error``: torch's last line names the tensor."""
+    return TrainError(f"--init {path} does not fit this network: {str(error).strip().splitlines()[-1].strip()}")
 
 
 def initialize(net: nn.Module) -> None:

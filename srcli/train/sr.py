@@ -38,7 +38,7 @@ from srcli.maths.metrics import Y_WEIGHTS, psnr_y
 from srcli.maths.operators import CORRECTIONS, AvgPool, PDWrapper
 from srcli.train.config import LEAD, NETWORK, PD, TrainRun, option
 from srcli.train.data import sample_batch, sample_pairs
-from srcli.train.loop import Report, Task, fit
+from srcli.train.loop import Report, Task, fit, init_does_not_fit
 from srcli.train.teacher import load_teacher, weights_digest, with_targets
 
 
@@ -274,8 +274,7 @@ def load_initial_weights(net: nn.Module, path: Path, arch: str, scale: int, num_
             state_dict = deepen_compact(widen_compact_scale(state_dict, scale), num_conv)
         net.load_state_dict(state_dict, strict=True)
     except (ValueError, RuntimeError) as error:
-        reason = str(error).strip().splitlines()[-1].strip()  # torch's last line names the tensor
-        raise TrainError(f"--init {path} does not fit this network: {reason}") from error
+        raise init_does_not_fit(path, error) from error
 
 
 class SRTask(Task):
