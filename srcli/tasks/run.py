@@ -8,6 +8,7 @@ way for all of them: refuse to clobber before any work, write atomically, time, 
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -27,12 +28,38 @@ TileCallback = Callable[[int, int], None]
 """Called with ``(tiles done, tiles in all)`` after every tile."""
 
 ACCELERATE_VARIABLE = "SRCLI_ACCELERATE"
-"""The environment variable that turns the accelerated network path off: ``0`` (or ``false``, ``no``, ``off``)."""
+"""The environment variable that chooses the network path: ``0`` (or ``false``, ``no``, ``off``) plain eager
+float32, ``fp32`` channels-last float32, anything else (the default) channels-last with bfloat16 where
+:func:`bf16_allowed` says so."""
+
+_OFF = ("0", "false", "no", "off")
+
+
+def _accelerate_setting() -> str:
+    return os.environ.get(ACCELERATE_VARIABLE, "1").strip().lower()
 
 
 def accelerate_from_environment() -> bool:
-    """Whether the accelerated network path is on: unless :data:`ACCELERATE_VARIABLE` says ``0``."""
-    return os.environ.get(ACCELERATE_VARIABLE, "1").strip().lower() not in ("0", "false", "no", "off")
+    """Whether the accelerated network path (channels-last) is on: unless :data:`ACCELERATE_VARIABLE` says ``0``."""
+    return _accelerate_setting() not in _OFF
+
+
+def bf16_from_environment() -> bool:
+    """Whether bfloat16 may run on a CPU that computes it natively: unless :data:`ACCELERATE_VARIABLE` is ``0`` or
+    ``fp32``."""
+    return _accelerate_setting() not in (*_OFF, "fp32") and cpu_computes_bf16()
+
+
+@functools.cache
+def cpu_computes_bf16() -> bool:
+    """Whether this CPU has bfloat16 dot products in hardware (AVX512-BF16 or AMX-BF16, read from
+    ``/proc/cpuinfo``), where oneDNN's bfloat16 convolutions beat float32; False where that cannot be read."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            flags = next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 @dataclass(frozen=True)
@@ -55,6 +82,8 @@ class RunOptions:
     png_level: int | None = None  # zlib level of PNG outputs; None: srcli.io.images.PNG_LEVEL
     # the accelerated network path (channels-last convolutions); off: plain eager torch, the fallback
     accelerate: bool = field(default_factory=accelerate_from_environment)
+    # srcli's own compact SR nets in bfloat16 on a CPU that computes it natively (srcli.tasks.sr.runs_in_bf16)
+    cpu_bf16: bool = field(default_factory=bf16_from_environment)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -74,12 +103,13 @@ class RunOptions:
 
 @dataclass
 class Timings:
-    """Seconds spent in the network and in the operator's finish (PD, quantisation, copying), and the
-    tile side each stage ran with."""
+    """Seconds spent in the network and in the operator's finish (PD, quantisation, copying), the tile side
+    each stage ran with, and the network path where it depends on the model."""
 
     network: float = 0.0
     projection: float = 0.0
     tiles: list[int] = field(default_factory=list)
+    network_path: str | None = None  # set where the path depends on the model: None, the options' own
 
 
 def resolve_device(name: str) -> torch.device:
@@ -181,7 +211,7 @@ def run_record(options: RunOptions, timings: Timings, started: float) -> dict[st
         "device": describe_device(options.device),
         "pd": options.pd,
         "ensemble": options.ensemble,
-        "network_path": options.network_path,
+        "network_path": timings.network_path or options.network_path,
         "tile": timings.tiles[0] if timings.tiles else None,
         "seconds": round(time.perf_counter() - started, 3),
         "network_seconds": round(timings.network, 3),

@@ -14,9 +14,11 @@ that scale (:func:`upscale_resampled`), so the saved file is exact as always.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,13 +136,54 @@ def _from_rgb_batch(output: torch.Tensor, channels: int) -> torch.Tensor:
     return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)  # no copy for plain RGB or gray
 
 
+BF16_ARCHS = ("compact",)
+"""Architectures whose srcli-trained nets run in bfloat16 on a CPU that computes it natively: every shipped
+compact SR model measured within 0.01 dB PSNR-Y of float32 (benchmarks/speed/bf16_psnr.py); the saved files
+are exact either way (PD and exact quantisation run in float32 on the network's float32 output)."""
+
+
+def runs_in_bf16(model: Model, options: RunOptions) -> bool:
+    """Whether ``model`` runs in bfloat16: one of srcli's own nets (``trained_on`` known) of :data:`BF16_ARCHS`,
+    on the CPU, with :attr:`RunOptions.cpu_bf16` on."""
+    on_cpu = options.cpu_bf16 and options.device.type == "cpu"
+    return on_cpu and model.arch in BF16_ARCHS and model.trained_on is not None
+
+
+def network_path(stages: list[Model], options: RunOptions) -> str:
+    """What the record calls the way the stages' networks ran."""
+    if any(runs_in_bf16(stage, options) for stage in stages):
+        return f"{options.network_path}, bfloat16 autocast"
+    return options.network_path
+
+
+_BF16_TWINS: weakref.WeakKeyDictionary[torch.nn.Module, tuple[tuple[int, ...], torch.nn.Module]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _bf16_twin(net: torch.nn.Module) -> torch.nn.Module:
+    """A bfloat16 copy of ``net`` (the float32 net stays as it is), made once per network and again after any
+    in-place change of its parameters (their version counters)."""
+    versions = tuple(parameter._version for parameter in net.parameters())
+    known = _BF16_TWINS.get(net)
+    if known is None or known[0] != versions:
+        known = (versions, copy.deepcopy(net).to(torch.bfloat16))
+        _BF16_TWINS[net] = known
+    return known[1]
+
+
 def network_estimate(model: Model, window: torch.Tensor, options: RunOptions) -> torch.Tensor:
-    """``(1, C, h, w)`` float in [0, 1] (CPU) → ``(1, C, s·h, s·w)`` float32 estimate (CPU), unclamped."""
+    """``(1, C, h, w)`` float in [0, 1] (CPU) → ``(1, C, s·h, s·w)`` float32 estimate (CPU), unclamped.
+
+    Where :func:`runs_in_bf16`, the convolutions run in bfloat16 under autocast (weights cast once) while the
+    input and the skip connection stay float32."""
     height, width = window.shape[-2:]
     batch = pad_to_multiple(_to_rgb_batch(window), model.input_multiple)
     batch = batch.to(options.device, options.dtype, memory_format=options.memory_format)
-    net = SelfEnsemble(model.net) if options.ensemble else model.net
-    with torch.inference_mode():
+    bf16 = runs_in_bf16(model, options)
+    base = _bf16_twin(model.net) if bf16 else model.net
+    net = SelfEnsemble(base) if options.ensemble else base
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         output = net(batch).float().cpu()
     output = output[..., : height * model.scale, : width * model.scale]
     return _from_rgb_batch(output, window.shape[1])
@@ -415,6 +458,7 @@ class Upscale:
     def restore(self, item: Picture, timings: Timings, on_tile: TileCallback | None) -> Picture:
         self.found.clear()
         stages = self.stages_for(item)
+        timings.network_path = network_path(stages, self.options)
         if self.takes_jpeg_path(item):
             jpeg = jpeg_input(item)
             if jpeg is not None:

@@ -32,7 +32,7 @@ from srcli.maths.round_trip import ROUND_TRIP_STEPS, RoundedLinear, RoundedResiz
 from srcli.maths.tiling import auto_tile
 from srcli.tasks.batch import Job
 from srcli.tasks.run import RunOptions, TileCallback, Timings, fill_tiles
-from srcli.tasks.sr import network_estimate, resample_record, resampled_estimate, stage_overlap
+from srcli.tasks.sr import network_estimate, network_path, resample_record, resampled_estimate, stage_overlap
 
 MAX_RESIDUAL_SCALE = 2.0
 """The most the denoiser's residual ``y − ŷ`` is stretched by to reach the noise level: a denoiser that keeps
@@ -98,6 +98,7 @@ class UpscaleDegraded:
 
     def restore(self, item: Picture, timings: Timings, on_tile: TileCallback | None) -> Picture:
         stages = self.stages_for(item)
+        timings.network_path = network_path(stages, self.options)
         started = time.perf_counter()
         denoised = denoised_colour(item, self.noise) if self.denoises else None
         timings.projection += time.perf_counter() - started

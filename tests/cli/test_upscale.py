@@ -448,10 +448,19 @@ def test_png_compression_changes_bytes_never_pixels(cli, models, tmp_path, gener
     assert refused.exit_code == 2
 
 
-@pytest.mark.parametrize(("value", "path"), [(None, "eager channels_last"), ("0", "eager (SRCLI_ACCELERATE=0)")])
-def test_srcli_accelerate_0_runs_plain_eager_and_the_record_names_the_path(
-    cli, models, tmp_path, generator, monkeypatch, value, path
+@pytest.mark.parametrize(
+    ("value", "bf16_cpu", "path"),
+    [
+        (None, True, "eager channels_last, bfloat16 autocast"),
+        (None, False, "eager channels_last"),
+        ("fp32", True, "eager channels_last"),
+        ("0", True, "eager (SRCLI_ACCELERATE=0)"),
+    ],
+)
+def test_srcli_accelerate_chooses_the_network_path_and_the_record_names_it(
+    cli, models, tmp_path, generator, monkeypatch, value, bf16_cpu, path
 ):
+    monkeypatch.setattr("srcli.tasks.run.cpu_computes_bf16", lambda: bf16_cpu)
     if value is None:
         monkeypatch.delenv("SRCLI_ACCELERATE", raising=False)
     else:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from srcli.errors import ModelError
+from srcli.tasks import run
 from srcli.tasks.batch import Job
 from srcli.tasks.run import OUTPUT_LIMIT, RunOptions, Timings, fill_tiles, run_job
 
@@ -100,14 +101,43 @@ def test_a_first_attempt_refuses_an_existing_output_before_any_work(job):
 
 
 @pytest.mark.parametrize(
-    ("value", "on"), [(None, True), ("1", True), ("0", False), ("false", False), (" OFF ", False), ("no", False)]
-)
-def test_srcli_accelerate_environment_variable(monkeypatch, value, on):
-
+    ("value", "on", "bf16"),
+    [(None, True, True), ("1", True, True), ("fp32", True, False), (" FP32 ", True, False), ("0", False, False),
+     ("false", False, False), (" OFF ", False, False), ("no", False, False)],
+)  # fmt: skip
+def test_srcli_accelerate_environment_variable(monkeypatch, value, on, bf16):
+    monkeypatch.setattr("srcli.tasks.run.cpu_computes_bf16", lambda: True)
     if value is None:
         monkeypatch.delenv("SRCLI_ACCELERATE", raising=False)
     else:
         monkeypatch.setenv("SRCLI_ACCELERATE", value)
     options = RunOptions()
-    assert options.accelerate is on
+    assert options.accelerate is on and options.cpu_bf16 is bf16
     assert options.memory_format == (torch.channels_last if on else torch.contiguous_format)
+
+
+def test_bfloat16_stays_off_on_a_cpu_that_does_not_compute_it(monkeypatch):
+    monkeypatch.setattr("srcli.tasks.run.cpu_computes_bf16", lambda: False)
+    monkeypatch.delenv("SRCLI_ACCELERATE", raising=False)
+    assert RunOptions().accelerate and not RunOptions().cpu_bf16
+
+
+@pytest.mark.parametrize(
+    ("flags", "native"),
+    [("fpu avx2 avx512f", False), ("fpu avx512f avx512_bf16", True), ("fpu amx_bf16 amx_tile", True), (None, False)],
+)
+def test_cpu_computes_bf16_reads_the_flags_of_proc_cpuinfo(monkeypatch, tmp_path, flags, native):
+    info = tmp_path / "cpuinfo"
+    if flags is not None:
+        info.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n\n")
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        return real_open(info if path == "/proc/cpuinfo" else path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", fake_open)
+    run.cpu_computes_bf16.cache_clear()
+    try:
+        assert run.cpu_computes_bf16() is native
+    finally:
+        run.cpu_computes_bf16.cache_clear()

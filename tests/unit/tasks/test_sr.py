@@ -17,6 +17,8 @@ from srcli.tasks.sr import (
     _chain_estimate,
     chain_needed_overlap,
     needed_overlap,
+    network_estimate,
+    runs_in_bf16,
     stage_overlap,
     upscale_picture,
     upscale_resampled,
@@ -129,3 +131,40 @@ def test_the_area_resample_of_a_consistent_estimate_moves_only_the_rounding(gene
     assert torch.allclose(torch.nn.functional.avg_pool2d(estimate, 5), window, atol=1e-5)
     unprojected = upscale_resampled(Picture(lr, None, 8), [model], 5, bare).color
     assert not torch.equal(_box_means(unprojected, 5), lr.to(torch.float64))
+
+
+def _own_model(generator: torch.Generator):
+    """A compact net as srcli's own checkpoints describe themselves (trained on box LRs)."""
+    return dataclasses.replace(_model(generator), trained_on="box")
+
+
+def test_only_srclis_own_compact_nets_on_the_cpu_run_in_bfloat16(generator):
+    own, foreign = _own_model(generator), _model(generator)
+    on = RunOptions(cpu_bf16=True)
+    assert runs_in_bf16(own, on)
+    assert not runs_in_bf16(foreign, on)  # trained_on unknown: not measured, stays float32
+    assert not runs_in_bf16(dataclasses.replace(own, arch="rrdbnet"), on)
+    assert not runs_in_bf16(own, RunOptions(cpu_bf16=False))
+    assert not runs_in_bf16(own, dataclasses.replace(on, device=torch.device("meta")))
+
+
+@pytest.mark.parametrize("tile", [0, 16])
+def test_a_bfloat16_network_still_gives_exact_outputs_close_to_float32(generator, tile):
+    lr = random_channels(generator, 3, 40, 24)
+    model = _own_model(generator)
+    fp32 = upscale_picture(Picture(lr, None, 8), model, RunOptions(tile=tile, cpu_bf16=False))
+    bf16 = upscale_picture(Picture(lr, None, 8), model, RunOptions(tile=tile, cpu_bf16=True))
+    assert torch.equal(_box_means(bf16.color, 2), lr.to(torch.float64))
+    difference = (fp32.color.to(torch.int32) - bf16.color.to(torch.int32)).abs()
+    assert 0 < difference.max() <= 4  # bfloat16 moves some values (else the test would not test it), by little
+    assert next(model.net.parameters()).dtype == torch.float32  # the model keeps its float32 weights
+
+
+def test_the_bfloat16_copy_follows_in_place_changes_of_the_weights(generator):
+    model, window = _own_model(generator), random_channels(generator, 3, 12, 10)[None].float() / 255
+    options = RunOptions(cpu_bf16=True)
+    before = network_estimate(model, window, options)
+    with torch.no_grad():
+        model.net.body[-1].bias.add_(0.25)
+    after = network_estimate(model, window, options)
+    assert torch.allclose(after - before, torch.full_like(before, 0.25), atol=0.02)
