@@ -20,12 +20,20 @@ MOTION = "motion:9,30"
 
 def test_models_list_shows_the_shipped_defaults_with_metrics(cli):
     records = [json.loads(line) for line in cli("models", "list", "--json").stdout.splitlines()]
-    defaults = {r["scale"]: r for r in records if r["task"] == "sr" and r["default"]}
+    defaults = {r["scale"]: r for r in records if r["task"] == "sr" and r["default"] and r["degradation"] == "box"}
     assert 4 in defaults
     for record in defaults.values():
         assert record["location"] == "shipped"
         for name in ("Set5", "Set14", "BSD68"):
             assert record["metrics"][name]["psnr_y"] > record["metrics"][name]["bicubic_psnr_y"]
+    jpeg = {r["scale"]: r for r in records if r["task"] == "sr" and r["default"] and r["degradation"] == "jpeg"}
+    assert set(jpeg) == {2, 4}
+    for record in jpeg.values():  # each beats the pixel-exact path on JPEG LRs, every saved file explaining its JPEG
+        for name in ("Set5", "Set14", "BSD68"):
+            q40 = record["metrics"][name]["jpeg_q40"]
+            assert q40["psnr_y"] > q40["box_path_psnr_y"]
+            done, images = map(int, q40["files_all_coefficients"].split("/"))
+            assert done == images
 
 
 def test_models_list_table_shows_every_task(cli):

@@ -1,10 +1,10 @@
-"""srcli's JPEG path against the pixel-exact one, on JPEG-coded box ×4 LRs of the benchmark sets.
+"""srcli's JPEG path against the pixel-exact one, on JPEG-coded box ×s LRs of the benchmark sets (s: the models').
 
-For every image: HR (RGB, cropped to a multiple of 4), LR = ``Image.reduce(4)`` saved by Pillow at each quality
+For every image: HR (RGB, cropped to a multiple of s), LR = ``Image.reduce(s)`` saved by Pillow at each quality
 (4:2:0). Two runs of ``upscale`` as the command makes them: the default for a JPEG (``--jpeg-model``, projected
 onto the file's bins) and ``--degradation box`` (``--box-model``, pixel-exact PD onto the decoded LR). Per run:
-PSNR-Y against HR (shared/README's protocol), the 32-pixel grid ratio (:func:`srcli.maths.metrics.block_border_ratio`,
-the JPEG's 8×8 grid seen at ×4), and for the JPEG path the share of the file's coefficients the saved file
+PSNR-Y against HR (shared/README's protocol), the 8·s-pixel grid ratio (:func:`srcli.maths.metrics.block_border_ratio`,
+the JPEG's 8×8 grid seen at ×s), and for the JPEG path the share of the file's coefficients the saved file
 reproduces (reduce, encode with the file's tables). Differences are paired image by image, with standard errors.
 
     python benchmarks/jpeg/jpeg_input.py --sets Set14,BSD68 --qualities 40,60,75,90 \\
@@ -38,7 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the
 from harness import cpu_model
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench"
-SCALE = 4
 
 
 def paired(differences: list[float]) -> tuple[float, float]:
@@ -49,12 +48,14 @@ def paired(differences: list[float]) -> tuple[float, float]:
 
 
 def measure(image_path: Path, quality: int, jpeg_model, box_model, options: RunOptions) -> dict[str, float]:
+    scale = jpeg_model.scale
+    grid = 8 * scale  # the JPEG's 8×8 block grid seen in the output
     with Image.open(image_path) as opened:
         hr_image = opened.convert("RGB")
-    width, height = hr_image.width // SCALE * SCALE, hr_image.height // SCALE * SCALE
+    width, height = hr_image.width // scale * scale, hr_image.height // scale * scale
     hr_image = hr_image.crop((0, 0, width, height))
     buffer = io.BytesIO()
-    hr_image.reduce(SCALE).save(buffer, "JPEG", quality=quality, subsampling="4:2:0")
+    hr_image.reduce(scale).save(buffer, "JPEG", quality=quality, subsampling="4:2:0")
     picture = decode_picture(buffer.getvalue(), image_path.name)
     jpeg = jpeg_input(picture)
     assert jpeg is not None
@@ -66,14 +67,14 @@ def measure(image_path: Path, quality: int, jpeg_model, box_model, options: RunO
     box = upscale_picture(picture, box_model, options)
     box_seconds = time.perf_counter() - started
     saved = decode_picture(encode_picture(default, ".png"), "saved", trusted=True)  # what the file holds
-    found = file_agreement(jpeg, saved.channels(), SCALE)
+    found = file_agreement(jpeg, saved.channels(), scale)
     outputs = {"jpeg": default.color.unsqueeze(0).double() / 255, "box": box.color.unsqueeze(0).double() / 255}
     return {
-        "psnr_y_jpeg": psnr_y(outputs["jpeg"], hr, SCALE),
-        "psnr_y_box": psnr_y(outputs["box"], hr, SCALE),
-        "grid_jpeg": block_border_ratio(outputs["jpeg"], 32),
-        "grid_box": block_border_ratio(outputs["box"], 32),
-        "grid_hr": block_border_ratio(hr, 32),
+        "psnr_y_jpeg": psnr_y(outputs["jpeg"], hr, scale),
+        "psnr_y_box": psnr_y(outputs["box"], hr, scale),
+        "grid_jpeg": block_border_ratio(outputs["jpeg"], grid),
+        "grid_box": block_border_ratio(outputs["box"], grid),
+        "grid_hr": block_border_ratio(hr, grid),
         "coefficients": found.fraction,
         "exact": float(found.exact),
         "seconds_jpeg": jpeg_seconds,
@@ -101,7 +102,8 @@ def summarise(rows: list[dict[str, float]]) -> dict[str, float]:
 
 def markdown(results: dict) -> str:
     lines = [
-        f"JPEG input ×4: `{results['jpeg_model']}` on the file's bins vs `{results['box_model']}` pixel-exact "
+        f"JPEG input ×{results.get('scale', 4)}: `{results['jpeg_model']}` on the file's bins vs "
+        f"`{results['box_model']}` pixel-exact "
         f"(commit {results['commit'][:10]}, {results['cpu']}, load {results['load']}).",
         "",
         "| set | q | images | PSNR-Y JPEG path | PSNR-Y box | gain (± s.e.) | grid JPEG / box / HR | coefficients "
@@ -131,6 +133,8 @@ def main() -> None:
     torch.set_grad_enabled(False)
     jpeg_model, _ = resolve(args.jpeg_model, "sr")
     box_model, _ = resolve(args.box_model, "sr")
+    if box_model.scale != jpeg_model.scale:
+        parser.error(f"the models' scales differ: ×{jpeg_model.scale} and ×{box_model.scale}")
     options = RunOptions(tile=0)
     rows: dict[str, list[dict[str, float]]] = {}
     for name in args.sets.split(","):
@@ -145,6 +149,7 @@ def main() -> None:
     results = {
         "jpeg_model": args.jpeg_model,
         "box_model": args.box_model,
+        "scale": jpeg_model.scale,
         "commit": commit,
         "cpu": cpu_model(),
         "load": [round(x, 2) for x in os.getloadavg()],
