@@ -9,12 +9,12 @@ schedule a checkpoint must match to be resumed. :meth:`TrainRun.command_line` an
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from srcli.checkpoints.load import read_metadata
 from srcli.errors import TrainError
 
 # Where a flag stands in the recorded command line (ties keep the order the fields are declared in):
@@ -111,14 +111,14 @@ class TrainRun:
         return {"train_seconds": seconds, "train_seconds_total": f"{self.init_seconds + float(seconds):.1f}"}
 
 
+def weights_digest(path: Path) -> str:
+    """sha256 of a weights file: a resumed run checks that its teacher (or naturalness judge) is the one it
+    began with."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def override(name: str, default: Any) -> Any:
     """:class:`TrainRun`'s field ``name`` (its flag, place and schedule) with another default, for a
     task's configuration (a plain ``steps: int = 6000`` there would drop the field's metadata)."""
     spec = TrainRun.__dataclass_fields__[name]
     return field(default=default, init=spec.init, metadata=spec.metadata)
-
-
-def recorded_training_seconds(weights: Path | None) -> float:
-    """The training time a weights file's header records, with the runs before it (0 without one)."""
-    header = read_metadata(weights) if weights else {}
-    return float(header.get("train_seconds_total", header.get("train_seconds", 0)))

@@ -41,14 +41,13 @@ from srcli.errors import TrainError
 from srcli.io.testsets import protocol_pair
 from srcli.maths.metrics import detail, psnr_y
 from srcli.maths.operators import CORRECTIONS, AvgPool, PDWrapper
-from srcli.train.config import EXTRA, LEAD, NETWORK, TrainRun, option, override
+from srcli.train.config import EXTRA, LEAD, NETWORK, TrainRun, option, override, weights_digest
 from srcli.train.data import sample_batch
 from srcli.train.discriminator import UNetDiscriminatorSN
 from srcli.train.ldl import ldl_loss
 from srcli.train.loop import Report, Task, fit
 from srcli.train.naturalness import load_naturalness
 from srcli.train.sr import box_lr, load_initial_weights
-from srcli.train.teacher import weights_digest
 
 
 @dataclass(kw_only=True)

@@ -36,10 +36,10 @@ from srcli.maths.degradations import Resize
 from srcli.maths.jpeg import JpegCoefficients, box_target
 from srcli.maths.metrics import Y_WEIGHTS, psnr_y
 from srcli.maths.operators import CORRECTIONS, AvgPool, PDWrapper
-from srcli.train.config import LEAD, NETWORK, PD, TrainRun, option
+from srcli.train.config import LEAD, NETWORK, PD, TrainRun, option, weights_digest
 from srcli.train.data import sample_batch, sample_pairs
 from srcli.train.loop import Report, Task, fit, init_does_not_fit
-from srcli.train.teacher import load_teacher, weights_digest, with_targets
+from srcli.train.teacher import load_teacher, with_targets
 
 
 @dataclass(kw_only=True)

@@ -14,10 +14,9 @@ import srcli.train.cs
 import srcli.train.gan
 import srcli.train.naturalness
 import srcli.train.sr
-import srcli.train.teacher
 import srcli.train.usrnet
 from srcli.checkpoints.load import read_metadata
-from srcli.train.config import TrainRun
+from srcli.train.config import TrainRun, weights_digest
 from srcli.train.state import saved_schedule
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -91,7 +90,7 @@ def test_the_schedule_key_of_a_distilled_run_holds_the_teachers_digest(parsed):
     assert key == {
         "scale": 2, "arch": "compact", "num_feat": 64, "num_conv": 12, "steps": 2200, "batch": 16, "patch": 48,
         "lr": 3e-05, "lr_min": 1e-05, "pd": True, "seed": 0, "init": "weights/compact-x2.safetensors",
-        "teacher": srcli.train.teacher.weights_digest(ROOT / "training" / "distill-x2" / "teacher.safetensors"),
+        "teacher": weights_digest(ROOT / "training" / "distill-x2" / "teacher.safetensors"),
     }  # fmt: skip
 
 
