@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import typing
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,13 @@ import srcli.train.gan
 import srcli.train.naturalness
 import srcli.train.sr
 import srcli.train.usrnet
+from srcli.archs.compact import SKIPS
 from srcli.checkpoints.load import read_metadata
-from srcli.train.config import TrainRun, weights_digest
+from srcli.errors import TrainError
+from srcli.maths.operators import CORRECTIONS
+from srcli.train.config import Correction, Skip, TrainRun, weights_digest
+from srcli.train.configs.colorize import NUM_CONV, ColorizeTrainConfig
+from srcli.train.configs.sr import SRTrainConfig
 from srcli.train.state import saved_schedule
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -132,3 +138,21 @@ def test_a_run_from_before_an_option_keeps_its_schedule_key(parsed):
     }
     changed = parsed("srcli train sr --scale 2 --data d --out o.safetensors --loss mse --rescale 0.5").schedule_key()
     assert changed == key | {"loss": "mse", "rescales": [0.5]}
+
+
+def test_the_choices_an_option_offers_are_those_its_trainer_takes():
+    assert typing.get_args(Correction) == CORRECTIONS
+    assert typing.get_args(Skip) == SKIPS
+    assert typing.get_args(typing.get_type_hints(SRTrainConfig)["loss"]) == tuple(srcli.train.sr.LOSSES)
+    arch = typing.get_type_hints(ColorizeTrainConfig)["arch"]
+    assert typing.get_args(arch) == tuple(srcli.train.colorize.NETWORKS) == tuple(NUM_CONV)
+
+
+def test_a_choice_outside_its_values_is_refused(tmp_path):
+    with pytest.raises(TrainError, match="loss must be one of l1, mse, l1-luma, got 'l2'"):
+        SRTrainConfig(scale=2, data=tmp_path, out=tmp_path / "o.safetensors", loss="l2")
+
+
+def test_options_left_unset_are_derived(tmp_path):
+    config = ColorizeTrainConfig(data=tmp_path, out=tmp_path / "u.safetensors", arch="colorunet")
+    assert config.run_dir == Path("runs") / "u" and config.num_conv == NUM_CONV["colorunet"]
