@@ -1,86 +1,43 @@
 """``srcli train sr|cs|colorize|gan|naturalness|usrnet``: how the shipped weights were made (PD inside the
-forward pass)."""
+forward pass).
+
+Each command's options are its configuration's fields (:mod:`srcli.train.configs`), whose metadata declares
+their flags, defaults and help once: :func:`_train_command` makes them the command's Typer signature, then
+``--threads`` and ``--resume``, and builds the configuration from what the command line gives."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import types
+import typing
+from collections.abc import Callable
 from enum import Enum
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 
 from srcli.cli import report
 from srcli.cli.common import Threads, fail
-from srcli.cli.sr import Correction
+from srcli.train.config import TrainRun, negated
+from srcli.train.configs.colorize import ColorizeTrainConfig
+from srcli.train.configs.cs import CSTrainConfig
+from srcli.train.configs.gan import GANTrainConfig
+from srcli.train.configs.naturalness import NaturalnessTrainConfig
+from srcli.train.configs.sr import SRTrainConfig
+from srcli.train.configs.usrnet import USRNetTrainConfig
 
 train_app = typer.Typer(
     help="Train the networks srcli ships (PD inside the forward pass).", no_args_is_help=True, rich_markup_mode=None
 )
 
-TrainData = Annotated[Path, typer.Option(help="Folder of training images.")]
-TrainOut = Annotated[Path, typer.Option(help="Where to write the weights (.safetensors).")]
-TrainVal = Annotated[Path | None, typer.Option(help="Folder of validation images (PSNR every --val-every steps).")]
-RunDir = Annotated[
-    Path | None, typer.Option(help="Folder for state, log.csv and convergence.png [default: runs/<out stem>].")
-]
-Steps = Annotated[int, typer.Option(help="Length of the cosine schedule, in steps.")]
-Minutes = Annotated[float | None, typer.Option(help="Stop after this many minutes (resume later).")]
-StopAt = Annotated[int | None, typer.Option(help="Stop (and checkpoint) at this step; resume later.")]
-Init = Annotated[
-    Path | None,
-    typer.Option(
-        help="Start from these weights (a new schedule) instead of a fresh initialisation; or from another "
-        "run's state.safetensors: a warm restart (weights, Adam moments, weight average; a new schedule)."
-    ),
-]
-Batch = Annotated[int, typer.Option(help="Patches per step.")]
-LearningRate = Annotated[float, typer.Option(help="Peak learning rate (Adam).")]
-Seed = Annotated[int, typer.Option(help="Seed for initialisation and sampling.")]
-ValEvery = Annotated[int, typer.Option(help="Validate, log and checkpoint every N steps.")]
 Resume = Annotated[bool, typer.Option(help="Continue from the run folder's state.")]
-Ema = Annotated[
-    float | None,
-    typer.Option(
-        help="Validate and export an exponential moving average of the weights with this decay (0.999: "
-        "about the last 1000 steps). Training itself is unchanged, so it can be added when resuming."
-    ),
+COMMAND_LINE_ONLY = [
+    inspect.Parameter("threads", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Threads),
+    inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Resume),
 ]
-
-
-class Skip(str, Enum):
-    """How a compact net upsamples the LR into its skip connection."""
-
-    nearest = "nearest"
-    bilinear = "bilinear"
-
-
-SkipOption = Annotated[
-    Skip,
-    typer.Option(
-        help="The compact net's skip: the LR upsampled nearest (Real-ESRGAN's; what the body misses shows "
-        "as a faint s×s block grid) or bilinear (no grid)."
-    ),
-]
-
-
-class ColorArch(str, Enum):
-    """The networks ``srcli train colorize`` trains."""
-
-    colornet = "colornet"
-    colorunet = "colorunet"
-
-
-class Loss(str, Enum):
-    """The pixel loss of ``srcli train sr``."""
-
-    l1 = "l1"
-    mse = "mse"
-    l1_luma = "l1-luma"
-
-
-def _run_dir(run_dir: Path | None, out: Path) -> Path:
-    """The run folder: ``--run-dir``, or ``runs/<out stem>``."""
-    return run_dir or Path("runs") / out.stem
+"""The options of every training command that are no part of its configuration."""
+Config = TypeVar("Config", bound=TrainRun)
 
 
 def _echo_row(row: dict[str, str]) -> None:
@@ -131,352 +88,116 @@ def _check_ranges(config: object) -> None:
         fail(f"--scale must be an integer in [{MIN_SCALE}, {MAX_SCALE}], got {scale}")
 
 
-@train_app.command("sr")
-def train_sr_command(
-    scale: Annotated[int, typer.Option(help="Upscaling factor.")],
-    data: TrainData,
-    out: TrainOut,
-    val: TrainVal = None,
-    run_dir: RunDir = None,
-    arch: Annotated[str, typer.Option(help="Architecture.")] = "compact",
-    num_feat: Annotated[int, typer.Option(help="Feature channels.")] = 48,
-    num_conv: Annotated[int, typer.Option(help="Body convolutions.")] = 16,
-    steps: Steps = 20000,
-    minutes: Minutes = None,
-    stop_at: StopAt = None,
-    init: Annotated[
-        Path | None,
-        typer.Option(
-            help="Start from these weights (a new schedule). A compact net of another scale keeps its "
-            "body and has its sub-pixel grid resampled: where its scale divides --scale (x4 for x8) "
-            "training starts from its output, nearest-upsampled; otherwise (x4 for x3) from its body. "
-            "One with fewer --num-conv is deepened by identity layers: training starts from its output."
-        ),
-    ] = None,
-    batch: Batch = 16,
-    patch: Annotated[int, typer.Option(help="LR patch side in pixels.")] = 32,
-    lr: LearningRate = 5e-4,
-    pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
-    correction: Annotated[
-        Correction, typer.Option(help="PD's right inverse: nearest (A⁺) or smooth (bilinear back-projection, no grid).")
-    ] = Correction.nearest,
-    skip: SkipOption = Skip.nearest,
-    loss: Annotated[
-        Loss,
-        typer.Option(
-            help="Pixel loss: l1, mse (the squared error PSNR measures), or l1-luma (L1 on BT.601 luma, "
-            "which PSNR-Y scores, plus a quarter of the RGB L1)."
-        ),
-    ] = Loss.l1,
-    rescale: Annotated[
-        list[float] | None,
-        typer.Option(
-            help="Also train on every photo resized by this factor in (0, 1), Lanczos (repeat for more "
-            "factors: --rescale 0.8 --rescale 0.6). Patches are drawn uniformly over photos and copies."
-        ),
-    ] = None,
-    teacher: Annotated[
-        Path | None,
-        typer.Option(
-            help="Train towards these x--scale weights' self-ensemble (8 flips and transposes, PD-projected) "
-            "instead of the HR patch: distillation, usually from the --init weights. The teacher runs once on "
-            "every whole training photo before the first step (and again on --resume)."
-        ),
-    ] = None,
-    degradation: Annotated[
-        str,
-        typer.Option(
-            help="The LR it learns to invert: box (s×s mean), bicubic (Pillow's resize, the published tables' "
-            "LR), bicubic-matlab or gaussian:σ. The LR of each whole photo is made once, patches are cut in "
-            "pairs on the scale grid, the output is projected under that degradation and validated on it."
-        ),
-    ] = "box",
-    jpeg_quality: Annotated[
-        list[int] | None,
-        typer.Option(
-            help="Twice, LOW then HIGH (--jpeg-quality 30 --jpeg-quality 95): save every box LR patch as a JPEG "
-            "at a random quality in this range (sampling "
-            "4:2:0, 4:4:4 or 4:2:2 per batch), train on what a decoder shows and project the output onto the "
-            "file's quantization bins (the JPEG path of srcli upscale)."
-        ),
-    ] = None,
-    seed: Seed = 0,
-    val_every: ValEvery = 500,
-    ema: Ema = None,
-    threads: Threads = None,
-    resume: Resume = False,
-) -> None:
+def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """A ``Literal`` field's values as an Enum, which Typer shows and checks as the other commands' choices."""
+    return Enum(name, [(value, value) for value in values], type=str)  # type: ignore[return-value]
+
+
+def _typer_option(spec: dataclasses.Field[Any], hint: Any) -> inspect.Parameter:
+    """The Typer option of a configuration field: its flag, help and default (None: unset), a ``Literal``
+    field's values as choices, a tuple field's items as a repeated option, a boolean's ``--no-`` flag."""
+    flag, annotation = spec.metadata["flag"], hint
+    default = inspect.Parameter.empty if spec.default is dataclasses.MISSING else spec.default
+    if typing.get_origin(hint) is Literal:
+        annotation = _choices(spec.name, typing.get_args(hint))
+        default = annotation(default)
+    elif typing.get_origin(hint) is tuple:
+        annotation = types.GenericAlias(list, typing.get_args(hint)[:1])
+    elif hint is bool:
+        flag = f"{flag}/{negated(flag)}"
+    if default is None:
+        annotation = annotation | None
+    option = typer.Option(flag, help=spec.metadata["help"])
+    return inspect.Parameter(
+        spec.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[annotation, option]
+    )
+
+
+def _field_value(value: Any) -> Any:
+    """What the configuration takes for an option's value: a choice's text, a repeated option's tuple."""
+    if isinstance(value, Enum):
+        return value.value
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _train_command(
+    config_class: type[Config],
+) -> Callable[[Callable[[Config, bool], None]], Callable[[Config, bool], None]]:
+    """Register ``srcli train <config_class.command>``: the decorated function (its docstring the help) trains
+    the configuration the command line makes (``resume``: continue from the run folder's state)."""
+
+    def register(train: Callable[[Config, bool], None]) -> Callable[[Config, bool], None]:
+        def command(*, threads: int | None, resume: bool, **options: Any) -> None:
+            _set_threads(threads)
+            config = config_class(**{name: _field_value(value) for name, value in options.items()})
+            _check_ranges(config)
+            train(config, resume)
+
+        hints = typing.get_type_hints(config_class)
+        options = [_typer_option(spec, hints[spec.name]) for spec in config_class.options()]
+        command.__signature__ = inspect.Signature([*options, *COMMAND_LINE_ONLY])  # type: ignore[attr-defined]
+        command.__doc__ = train.__doc__
+        train_app.command(config_class.command)(command)
+        return train
+
+    return register
+
+
+@_train_command(SRTrainConfig)
+def train_sr_command(config: SRTrainConfig, resume: bool) -> None:
     """Train a super-resolution network on box-downsampled patches (or --degradation's), L1 (or MSE) loss
     on the PD output."""
-    from srcli.train.sr import SRTrainConfig, train_sr
+    from srcli.train.sr import train_sr
 
-    _set_threads(threads)
-    config = SRTrainConfig(
-        scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), arch=arch, num_feat=num_feat,
-        num_conv=num_conv, steps=steps, minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch,
-        lr=lr, pd=pd, correction=correction.value, skip=skip.value, loss=loss.value, rescales=tuple(rescale or ()),
-        teacher=teacher, degradation=degradation, seed=seed, val_every=val_every, ema=ema,
-        jpeg_quality=tuple(jpeg_quality or ()),
-    )  # fmt: skip
-    _check_ranges(config)
     train_sr(config, resume=resume, report=_echo_row)
 
 
-@train_app.command("cs")
-def train_cs_command(
-    ratio: Annotated[float, typer.Option(help="Sampling ratio the network reconstructs.")],
-    data: TrainData,
-    out: TrainOut,
-    val: TrainVal = None,
-    run_dir: RunDir = None,
-    sensing_seed: Annotated[int, typer.Option(help="Seed of the sensing rows the model is fitted to.")] = 0,
-    num_feat: Annotated[int, typer.Option(help="Refiner feature channels.")] = 32,
-    num_conv: Annotated[int, typer.Option(help="Refiner body convolutions.")] = 8,
-    steps: Steps = 6000,
-    minutes: Minutes = None,
-    stop_at: StopAt = None,
-    init: Init = None,
-    batch: Batch = 16,
-    patch: Annotated[int, typer.Option(help="Patch side in pixels (a multiple of 32).")] = 96,
-    lr: LearningRate = 5e-4,
-    pd: Annotated[bool, typer.Option("--pd/--no-pd", help="Train through the PD projection.")] = True,
-    seed: Seed = 0,
-    val_every: ValEvery = 250,
-    ema: Ema = None,
-    threads: Threads = None,
-    resume: Resume = False,
-) -> None:
+@_train_command(CSTrainConfig)
+def train_cs_command(config: CSTrainConfig, resume: bool) -> None:
     """Train a compressed-sensing network: linear stage started at the LMMSE estimate of the
     training blocks, half-resolution refiner, L1 loss on the PD output."""
-    from srcli.train.cs import CSTrainConfig, train_cs
+    from srcli.train.cs import train_cs
 
-    _set_threads(threads)
-    config = CSTrainConfig(
-        ratio=ratio, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), sensing_seed=sensing_seed,
-        num_feat=num_feat, num_conv=num_conv, steps=steps, minutes=minutes, stop_at=stop_at, init=init,
-        batch=batch, patch=patch, lr=lr, pd=pd, seed=seed, val_every=val_every, ema=ema,
-    )  # fmt: skip
-    _check_ranges(config)
     train_cs(config, resume=resume, report=_echo_row)
 
 
-@train_app.command("colorize")
-def train_colorize_command(
-    data: TrainData,
-    out: TrainOut,
-    val: TrainVal = None,
-    run_dir: RunDir = None,
-    arch: Annotated[
-        ColorArch,
-        typer.Option(
-            help="colornet (convolutions at 1/4 resolution) or colorunet (a U-Net down to 1/32 with a pooled "
-            "feature of the whole picture: it sees what an object is; --patch a multiple of 32)."
-        ),
-    ] = ColorArch.colornet,
-    num_feat: Annotated[int, typer.Option(help="Feature channels (colorunet: of its finest level).")] = 32,
-    num_conv: Annotated[
-        int | None, typer.Option(help="Convolutions: colornet's in all (8), colorunet's per level (2).")
-    ] = None,
-    calibrate: Annotated[
-        Path | None,
-        typer.Option(help="Colour images to calibrate temperature and saturation on [default: --val]."),
-    ] = None,
-    temperature: Annotated[float, typer.Option(help="Annealed-mean temperature for validation.")] = 0.4,
-    sigma: Annotated[float, typer.Option(help="Width of the soft chroma targets.")] = 0.04,
-    rebalance: Annotated[
-        float,
-        typer.Option(
-            help="Mix of uniform in the class rebalancing (0 = full, 1 = none: the network's honest mean, which the "
-            "calibrated saturation scales; it keeps the 0.5 dB margin where rebalancing paints gray pictures)."
-        ),
-    ] = 0.5,
-    steps: Steps = 4000,
-    minutes: Minutes = None,
-    stop_at: StopAt = None,
-    init: Init = None,
-    batch: Batch = 32,
-    patch: Annotated[int, typer.Option(help="Patch side in pixels (a multiple of 4; of 32 for colorunet).")] = 64,
-    lr: LearningRate = 5e-4,
-    seed: Seed = 0,
-    val_every: ValEvery = 250,
-    ema: Ema = None,
-    threads: Threads = None,
-    resume: Resume = False,
-) -> None:
+@_train_command(ColorizeTrainConfig)
+def train_colorize_command(config: ColorizeTrainConfig, resume: bool) -> None:
     """Train a colorization network: chroma classified at quarter resolution with rebalanced soft
     targets; gray comes from the input through PD, so only chroma is learned. At the end the
     decoding (temperature, saturation) is calibrated on --calibrate: the most colourful whose
     PSNR beats the gray copy's by 0.5 dB."""
-    from srcli.train.colorize import NUM_CONV, ColorizeTrainConfig, train_colorize
+    from srcli.train.colorize import train_colorize
 
-    _set_threads(threads)
-    config = ColorizeTrainConfig(
-        data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), calibrate=calibrate, arch=arch.value,
-        num_feat=num_feat, num_conv=NUM_CONV[arch.value] if num_conv is None else num_conv, temperature=temperature,
-        sigma=sigma, rebalance=rebalance, steps=steps, minutes=minutes, stop_at=stop_at, init=init, batch=batch,
-        patch=patch, lr=lr, seed=seed, val_every=val_every, ema=ema,
-    )  # fmt: skip
-    _check_ranges(config)
     train_colorize(config, resume=resume, report=_echo_row)
 
 
-@train_app.command("gan")
-def train_gan_command(
-    scale: Annotated[int, typer.Option(help="Upscaling factor.")],
-    data: TrainData,
-    out: TrainOut,
-    val: Annotated[
-        Path | None,
-        typer.Option(help="Folder of validation images (PSNR-Y and detail energy every --val-every steps)."),
-    ] = None,
-    run_dir: RunDir = None,
-    init: Annotated[
-        Path | None,
-        typer.Option(
-            help="Start the generator from these compact SR weights (usually a PSNR-trained net); or from a "
-            "gan run's state.safetensors: a warm restart (generator, discriminator, their Adam moments and the "
-            "weight average; a new schedule)."
-        ),
-    ] = None,
-    num_feat: Annotated[int, typer.Option(help="Generator (compact) feature channels.")] = 64,
-    num_conv: Annotated[int, typer.Option(help="Generator (compact) body convolutions.")] = 8,
-    d_feat: Annotated[int, typer.Option(help="Discriminator (U-Net, spectral norm) base channels.")] = 32,
-    steps: Steps = 5000,
-    minutes: Minutes = None,
-    stop_at: StopAt = None,
-    batch: Batch = 8,
-    patch: Annotated[int, typer.Option(help="LR patch side in pixels (HR side, patch·scale, a multiple of 8).")] = 24,
-    lr: Annotated[float, typer.Option(help="Peak learning rate (Adam) of generator and discriminator.")] = 1e-4,
-    l1_weight: Annotated[float, typer.Option(help="Weight of the L1 loss to the HR patch.")] = 1.0,
-    adv_weight: Annotated[float, typer.Option(help="Weight of the relativistic adversarial loss.")] = 0.02,
-    fm_weight: Annotated[float, typer.Option(help="Weight of feature matching on the discriminator.")] = 1.0,
-    naturalness: Annotated[
-        Path | None,
-        typer.Option(
-            help="A naturalness discriminator (srcli train naturalness, same --scale), frozen: its verdict "
-            "on the output joins the loss, weighted by --nat-weight."
-        ),
-    ] = None,
-    nat_weight: Annotated[float, typer.Option(help="Weight of the naturalness loss (with --naturalness).")] = 1e-3,
-    ldl: Annotated[
-        float,
-        typer.Option(
-            help="Weight of LDL's artefact loss (Liang et al. 2022; 0: off, LDL used 1): an L1 to the HR patch "
-            "weighted where the output's residual is erratic and the weight average's output is closer. Needs --ema."
-        ),
-    ] = 0.0,
-    correction: Annotated[
-        Correction,
-        typer.Option(
-            help="PD's right inverse inside training: nearest (A⁺, constant per s×s block) or smooth "
-            "(bilinear back-projection: no block grid for the texture the generator adds)."
-        ),
-    ] = Correction.nearest,
-    skip: SkipOption = Skip.nearest,
-    seed: Seed = 0,
-    val_every: Annotated[int, typer.Option(help="Validate, log, checkpoint and export every N steps.")] = 250,
-    ema: Ema = None,
-    threads: Threads = None,
-    resume: Resume = False,
-) -> None:
+@_train_command(GANTrainConfig)
+def train_gan_command(config: GANTrainConfig, resume: bool) -> None:
     """Train an adversarial SR generator through PD: the compact net's output, projected to be
     exactly consistent with the LR, against a U-Net discriminator (relativistic average GAN loss),
     with L1 and feature matching. The run keeps its last export (PSNR-Y falls as detail rises)."""
-    from srcli.train.gan import GANTrainConfig, train_gan
+    from srcli.train.gan import train_gan
 
-    _set_threads(threads)
-    config = GANTrainConfig(
-        scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), init=init, num_feat=num_feat,
-        num_conv=num_conv, d_feat=d_feat, steps=steps, minutes=minutes, stop_at=stop_at, batch=batch,
-        patch=patch, lr=lr, l1_weight=l1_weight, adv_weight=adv_weight, fm_weight=fm_weight,
-        naturalness=naturalness, nat_weight=nat_weight, ldl=ldl, correction=correction.value, skip=skip.value,
-        seed=seed, val_every=val_every, ema=ema,
-    )  # fmt: skip
-    _check_ranges(config)
     train_gan(config, resume=resume, report=_echo_row)
 
 
-@train_app.command("naturalness")
-def train_naturalness_command(
-    scale: Annotated[int, typer.Option(help="Upscaling factor whose LR the unnatural copies keep.")],
-    data: TrainData,
-    out: TrainOut,
-    val: Annotated[
-        Path | None, typer.Option(help="Folder of validation images (accuracy every --val-every steps).")
-    ] = None,
-    run_dir: RunDir = None,
-    num_feat: Annotated[int, typer.Option(help="Base channels of the classifier.")] = 32,
-    steps: Steps = 1500,
-    minutes: Minutes = None,
-    stop_at: StopAt = None,
-    init: Init = None,
-    batch: Annotated[int, typer.Option(help="Photos per step (and as many unnatural copies).")] = 16,
-    patch: Annotated[int, typer.Option(help="HR patch side in pixels (a multiple of --scale).")] = 96,
-    lr: LearningRate = 2e-4,
-    blur: Annotated[float, typer.Option(help="Share of the smooth consistent image in a blurred copy.")] = 0.5,
-    noise: Annotated[float, typer.Option(help="Standard deviation of the null-space noise of a noisy copy.")] = 0.05,
-    seed: Seed = 0,
-    val_every: ValEvery = 250,
-    ema: Ema = None,
-    threads: Threads = None,
-    resume: Resume = False,
-) -> None:
+@_train_command(NaturalnessTrainConfig)
+def train_naturalness_command(config: NaturalnessTrainConfig, resume: bool) -> None:
     """Train a NatSR-style naturalness discriminator: photos against blurred and noisy copies that
     keep their box LR exactly (they differ only where an SR network inside PD chooses), for
     srcli train gan --naturalness."""
-    from srcli.train.naturalness import NaturalnessTrainConfig, train_naturalness
+    from srcli.train.naturalness import train_naturalness
 
-    _set_threads(threads)
-    config = NaturalnessTrainConfig(
-        scale=scale, data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), num_feat=num_feat, steps=steps,
-        minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch, lr=lr, blur=blur, noise=noise,
-        seed=seed, val_every=val_every, ema=ema,
-    )  # fmt: skip
-    _check_ranges(config)
     train_naturalness(config, resume=resume, report=_echo_row)
 
 
-@train_app.command("usrnet")
-def train_usrnet_command(
-    data: TrainData,
-    out: TrainOut,
-    val: Annotated[
-        Path | None,
-        typer.Option(help="Folder of validation images: their centre 240 px under one fixed degradation per scale."),
-    ] = None,
-    run_dir: RunDir = None,
-    iterations: Annotated[int, typer.Option(help="Unfolded iterations (data step + prior step).")] = 6,
-    channels: Annotated[str, typer.Option(help="The prior ResUNet's channels at its 4 levels.")] = "16,32,64,64",
-    blocks: Annotated[int, typer.Option(help="Residual blocks per level of the prior.")] = 2,
-    hyper_feat: Annotated[int, typer.Option(help="Width of the hyper-parameter MLP.")] = 32,
-    scales: Annotated[str, typer.Option(help="Scales to train for, one per step (1 is deblurring).")] = "1,2,3,4",
-    max_noise: Annotated[float, typer.Option(help="Noise levels drawn up to this (levels; none for 1 in 8).")] = 25.0,
-    kernel_size: Annotated[int, typer.Option(help="Side of the random kernels (odd, HR pixels).")] = 25,
-    steps: Steps = 6000,
-    minutes: Minutes = None,
-    stop_at: StopAt = None,
-    init: Init = None,
-    batch: Batch = 8,
-    patch: Annotated[int, typer.Option(help="HR patch side in pixels (a multiple of every scale).")] = 48,
-    lr: LearningRate = 2e-4,
-    seed: Seed = 0,
-    val_every: ValEvery = 200,
-    ema: Ema = None,
-    threads: Threads = None,
-    resume: Resume = False,
-) -> None:
+@_train_command(USRNetTrainConfig)
+def train_usrnet_command(config: USRNetTrainConfig, resume: bool) -> None:
     """Train USRNet (deep unfolding: closed-form data step, ResUNet prior, hyper-parameter MLP) for every
     scale in --scales, random blur kernels (Gaussians, motion, bicubic) and noise levels, L1 loss. The
     defaults are USRNet-tiny's sizes (0.59 M parameters); upstream's full model is --iterations 8
     --channels 64,128,256,512 --hyper-feat 64."""
-    from srcli.train.usrnet import USRNetTrainConfig, train_usrnet
+    from srcli.train.usrnet import train_usrnet
 
-    _set_threads(threads)
-    config = USRNetTrainConfig(
-        data=data, out=out, val=val, run_dir=_run_dir(run_dir, out), iterations=iterations, channels=channels,
-        blocks=blocks, hyper_feat=hyper_feat, scales=scales, max_noise=max_noise, kernel_size=kernel_size,
-        steps=steps, minutes=minutes, stop_at=stop_at, init=init, batch=batch, patch=patch, lr=lr, seed=seed,
-        val_every=val_every, ema=ema,
-    )  # fmt: skip
-    _check_ranges(config)
     train_usrnet(config, resume=resume, report=_echo_row)

@@ -17,7 +17,6 @@ saturations, the most colourful whose PSNR beats the gray copy's by :data:`CALIB
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -28,11 +27,10 @@ from torch import nn
 from srcli.archs.colornet import DOWN, ColorNet, chroma_grid, chroma_of, rgb_from
 from srcli.archs.colorunet import ColorUNet
 from srcli.checkpoints.load import read_metadata, save_checkpoint
-from srcli.errors import TrainError
 from srcli.io.images import read_picture
 from srcli.maths.metrics import colourfulness, has_colour, psnr
 from srcli.maths.operators import Gray, PDWrapper, pad_to_multiple
-from srcli.train.config import INPUTS, NETWORK, TrainRun, option, override
+from srcli.train.configs.colorize import ColorizeTrainConfig
 from srcli.train.data import sample_batch, validation_files
 from srcli.train.loop import Report, Task, fit
 
@@ -41,33 +39,6 @@ CALIBRATION_SATURATIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.
 CALIBRATION_MARGIN_DB = 0.5
 """How far the calibrated decoding's mean PSNR must beat the gray copy's on the calibration images."""
 NETWORKS: dict[str, type[ColorNet | ColorUNet]] = {"colornet": ColorNet, "colorunet": ColorUNet}
-NUM_CONV = {"colornet": 8, "colorunet": 2}
-"""``--num-conv`` by default: ColorNet's convolutions in all, ColorUNet's per level."""
-
-
-@dataclass(kw_only=True)
-class ColorizeTrainConfig(TrainRun):
-    command = "colorize"
-
-    calibrate: Path | None = option(None, flag="--calibrate", place=INPUTS, optional=True)
-    arch: str = option("colornet", flag="--arch", place=NETWORK, schedule=True, optional=True)
-    num_feat: int = option(32, flag="--num-feat", place=NETWORK, schedule=True)
-    num_conv: int = option(8, flag="--num-conv", place=NETWORK, schedule=True)
-    temperature: float = option(0.4, flag="--temperature", place=NETWORK)
-    sigma: float = option(0.04, flag="--sigma", place=NETWORK, schedule=True)
-    rebalance: float = option(0.5, flag="--rebalance", place=NETWORK, schedule=True)
-    steps: int = override("steps", 4000)
-    batch: int = override("batch", 32)
-    patch: int = override("patch", 64)
-    val_every: int = override("val_every", 250)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.arch not in NETWORKS:
-            raise TrainError(f"must be one of {', '.join(NETWORKS)}, got {self.arch!r}", "arch")
-        multiple = NETWORKS[self.arch].input_multiple
-        if self.patch % multiple:
-            raise TrainError(f"must be a multiple of {multiple} for {self.arch}, got {self.patch}", "patch")
 
 
 def nearest_bins(chroma: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:

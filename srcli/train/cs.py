@@ -10,7 +10,6 @@ whole network then trains end to end on L1 of the PD output.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -22,27 +21,12 @@ from srcli.errors import TrainError
 from srcli.io.images import read_picture
 from srcli.maths.metrics import psnr
 from srcli.maths.operators import BlockCS, PDWrapper, pad_to_multiple
-from srcli.train.config import LEAD, NETWORK, PD, TrainRun, option, override
+from srcli.train.configs.cs import CSTrainConfig
 from srcli.train.data import sample_batch
 from srcli.train.loop import Report, Task, fit, initialize
 
 STATISTICS_OFFSETS = 2
 """Block grids (at random offsets) per training image for the block statistics."""
-
-
-@dataclass(kw_only=True)
-class CSTrainConfig(TrainRun):
-    command = "cs"
-
-    ratio: float = option(flag="--ratio", place=LEAD, schedule=True)
-    block: int = option(32, schedule=True)
-    sensing_seed: int = option(0, flag="--sensing-seed", place=NETWORK, schedule=True)
-    num_feat: int = option(32, flag="--num-feat", place=NETWORK, schedule=True)
-    num_conv: int = option(8, flag="--num-conv", place=NETWORK, schedule=True)
-    steps: int = override("steps", 6000)
-    patch: int = override("patch", 96)
-    pd: bool = option(True, flag="--pd", place=PD, schedule=True)
-    val_every: int = override("val_every", 250)
 
 
 def block_statistics(

@@ -27,7 +27,6 @@ run keeps its last export, not the best PSNR one (the best PSNR is the least rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -35,76 +34,18 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from srcli.archs.compact import SKIPS
 from srcli.checkpoints.load import build_network
 from srcli.errors import TrainError
 from srcli.io.testsets import protocol_pair
 from srcli.maths.metrics import detail, psnr_y
-from srcli.maths.operators import CORRECTIONS, AvgPool, PDWrapper
-from srcli.train.config import EXTRA, LEAD, NETWORK, TrainRun, option, override
+from srcli.maths.operators import AvgPool, PDWrapper
+from srcli.train.configs.gan import GANTrainConfig
 from srcli.train.data import sample_batch
 from srcli.train.discriminator import UNetDiscriminatorSN
 from srcli.train.ldl import ldl_loss
 from srcli.train.loop import Report, Task, fit
 from srcli.train.naturalness import load_naturalness
 from srcli.train.sr import box_lr, load_initial_weights
-from srcli.train.teacher import weights_digest
-
-
-@dataclass(kw_only=True)
-class GANTrainConfig(TrainRun):
-    command = "gan"
-
-    scale: int = option(flag="--scale", place=LEAD, schedule=True)
-    num_feat: int = option(64, flag="--num-feat", place=NETWORK, schedule=True)
-    num_conv: int = option(8, flag="--num-conv", place=NETWORK, schedule=True)
-    d_feat: int = option(32, flag="--d-feat", place=NETWORK, schedule=True)
-    steps: int = override("steps", 5000)
-    batch: int = override("batch", 8)
-    patch: int = override("patch", 24)
-    lr: float = override("lr", 1e-4)
-    val_every: int = override("val_every", 250)
-    l1_weight: float = option(1.0, flag="--l1-weight", place=EXTRA, schedule=True)
-    adv_weight: float = option(0.02, flag="--adv-weight", place=EXTRA, schedule=True)
-    fm_weight: float = option(1.0, flag="--fm-weight", place=EXTRA, schedule=True)
-    naturalness: Path | None = option(None, flag="--naturalness", optional=True)
-    naturalness_sha256: str = option("", init=False, schedule=True, optional=True, key="naturalness")
-    nat_weight: float = option(1e-3, flag="--nat-weight", schedule=True, optional=True)
-    correction: str = option("nearest", flag="--correction", schedule=True, optional=True)
-    skip: str = option("nearest", flag="--skip", place=NETWORK, schedule=True, optional=True)
-    ldl: float = option(0.0, flag="--ldl", schedule=True, optional=True)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.correction not in CORRECTIONS:
-            raise TrainError(f"must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}", "correction")
-        if self.skip not in SKIPS:
-            raise TrainError(f"must be one of {', '.join(SKIPS)}, got {self.skip!r}", "skip")
-        if self.patch * self.scale % 8:
-            side = self.patch * self.scale
-            raise TrainError(f"--patch × --scale must be a multiple of 8 (the discriminator's), got {side}")
-        if self.ldl < 0:
-            raise TrainError(f"must be at least 0, got {self.ldl}", "ldl")
-        if self.ldl and self.ema is None:
-            raise TrainError("--ldl needs --ema: its artefact map compares the output with the weight average's")
-        if self.naturalness is not None:
-            if not self.naturalness.is_file():
-                raise TrainError(f"naturalness weights not found: {self.naturalness}")
-            self.naturalness_sha256 = weights_digest(self.naturalness)  # its content, not its path
-
-    def network_config(self) -> dict[str, int | str]:
-        return {
-            "in_ch": 3,
-            "num_feat": self.num_feat,
-            "num_conv": self.num_conv,
-            "scale": self.scale,
-            "skip": self.skip,
-        }
-
-    def schedule_key(self) -> dict[str, object]:
-        """:meth:`TrainRun.schedule_key`, with the weight average's decay where ``--ldl`` trains on its output."""
-        key = super().schedule_key()
-        return key | {"ema": self.ema} if self.ldl else key
 
 
 def relativistic_losses(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -26,9 +26,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from srcli.checkpoints.load import load_state_dict, save_checkpoint
+from srcli.checkpoints.load import load_state_dict, read_metadata, save_checkpoint
 from srcli.errors import TrainError, first_line
-from srcli.train.config import TrainRun, recorded_training_seconds
+from srcli.train.config import TrainRun
 from srcli.train.data import load_training_images, validation_files
 from srcli.train.ema import WeightAverage
 from srcli.train.interrupt import stop_requests
@@ -175,6 +175,12 @@ def _write_log(path: Path, fields: list[str], rows: list[dict[str, str]]) -> Non
         writer.writeheader()
         writer.writerows(rows)
     temporary.replace(path)
+
+
+def recorded_training_seconds(weights: Path | None) -> float:
+    """The training time a weights file's header records, with the runs before it (0 without one)."""
+    header = read_metadata(weights) if weights else {}
+    return float(header.get("train_seconds_total", header.get("train_seconds", 0)))
 
 
 def _start(config: TrainRun, resume: bool) -> bool:

@@ -18,7 +18,6 @@ It is trained once and then frozen: ``srcli train gan --naturalness PATH`` adds
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -32,7 +31,7 @@ from srcli.errors import TrainError
 from srcli.io.atomic import write_bytes_atomic
 from srcli.io.images import pil_to_tensor
 from srcli.maths.operators import AvgPool
-from srcli.train.config import EXTRA, LEAD, NETWORK, TrainRun, option, override
+from srcli.train.configs.naturalness import NaturalnessTrainConfig
 from srcli.train.data import sample_batch
 from srcli.train.loop import Report, Task, fit
 
@@ -75,27 +74,6 @@ def noisy_copies(hr: torch.Tensor, scale: int, noise: float, generator: torch.Ge
     operator = AvgPool(scale)
     n = torch.randn(hr.shape, generator=generator)
     return hr + noise * (n - operator.A_pinv(operator.A(n)))
-
-
-@dataclass(kw_only=True)
-class NaturalnessTrainConfig(TrainRun):
-    command = "naturalness"
-
-    scale: int = option(flag="--scale", place=LEAD, schedule=True)
-    num_feat: int = option(32, flag="--num-feat", place=NETWORK, schedule=True)
-    steps: int = override("steps", 1500)
-    patch: int = override("patch", 96)  # the HR side here: the classifier sees HR-sized images
-    lr: float = override("lr", 2e-4)
-    val_every: int = override("val_every", 250)
-    blur: float = option(0.5, flag="--blur", place=EXTRA, schedule=True)
-    noise: float = option(0.05, flag="--noise", place=EXTRA, schedule=True)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.scale < 1:
-            raise TrainError(f"must be at least 1, got {self.scale}", "scale")
-        if self.patch % self.scale:
-            raise TrainError(f"must be a multiple of the scale ({self.scale}), got {self.patch}", "patch")
 
 
 def _rgb(path: Path) -> torch.Tensor:

@@ -17,7 +17,6 @@ crosses the border (:func:`loss_band`) and counts only HR pixels whose constrain
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -25,7 +24,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from srcli.archs.compact import SKIPS, deepen_compact, is_compact, widen_compact_scale
+from srcli.archs.compact import deepen_compact, is_compact, widen_compact_scale
 from srcli.checkpoints.load import build_network, load_state_dict
 from srcli.errors import TrainError
 from srcli.io.degradation_spec import downsample_rounded, parse_spec, separable
@@ -35,76 +34,11 @@ from srcli.io.testsets import Upscaler, evaluate_sr
 from srcli.maths.degradations import Resize
 from srcli.maths.jpeg import JpegCoefficients, box_target
 from srcli.maths.metrics import Y_WEIGHTS, psnr_y
-from srcli.maths.operators import CORRECTIONS, AvgPool, PDWrapper
-from srcli.train.config import LEAD, NETWORK, PD, TrainRun, option
+from srcli.maths.operators import AvgPool, PDWrapper
+from srcli.train.configs.sr import SRTrainConfig
 from srcli.train.data import sample_batch, sample_pairs
 from srcli.train.loop import Report, Task, fit, init_does_not_fit
-from srcli.train.teacher import load_teacher, weights_digest, with_targets
-
-
-@dataclass(kw_only=True)
-class SRTrainConfig(TrainRun):
-    command = "sr"
-
-    scale: int = option(flag="--scale", place=LEAD, schedule=True)
-    arch: str = option("compact", flag="--arch", place=NETWORK, schedule=True)
-    num_feat: int = option(48, flag="--num-feat", place=NETWORK, schedule=True)
-    num_conv: int = option(16, flag="--num-conv", place=NETWORK, schedule=True)
-    pd: bool = option(True, flag="--pd", place=PD, schedule=True)
-    # the right inverse PD corrects with (srcli.maths.operators.CORRECTIONS); a state without it resumes as nearest
-    correction: str = option("nearest", flag="--correction", schedule=True, optional=True)
-    # how a compact net upsamples the LR into its skip (srcli.archs.compact.SKIPS); a state without it: nearest
-    skip: str = option("nearest", flag="--skip", place=NETWORK, schedule=True, optional=True)
-    # optional in the schedule: a state without loss, rescales or teacher resumes with these defaults
-    loss: str = option("l1", flag="--loss", schedule=True, optional=True)
-    rescales: tuple[float, ...] = option((), flag="--rescale", schedule=True, optional=True)
-    teacher: Path | None = option(None, flag="--teacher", optional=True)
-    teacher_sha256: str = option("", init=False, schedule=True, optional=True, key="teacher")  # its content
-    # the LR the network learns to invert (a separable spec of srcli.io.degradation_spec)
-    degradation: str = option("box", flag="--degradation", schedule=True, optional=True)
-    # JPEG-coded LRs at a random quality in this range (empty: clean LRs), projected onto their bins
-    jpeg_quality: tuple[int, ...] = option((), flag="--jpeg-quality", schedule=True, optional=True)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.correction not in CORRECTIONS:
-            raise TrainError(f"must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}", "correction")
-        if self.skip not in SKIPS:
-            raise TrainError(f"must be one of {', '.join(SKIPS)}, got {self.skip!r}", "skip")
-        if self.skip != "nearest" and self.arch != "compact":
-            raise TrainError(f"--skip is a setting of the compact architecture, not of {self.arch}")
-        if self.loss not in LOSSES:
-            raise TrainError(f"must be one of {', '.join(LOSSES)}, got {self.loss!r}", "loss")
-        self.rescales = tuple(self.rescales)
-        if any(not 0 < factor < 1 for factor in self.rescales):
-            raise TrainError(f"--rescale factors must be in (0, 1), got {', '.join(map(str, self.rescales))}")
-        kind, _ = parse_spec(self.degradation)
-        if kind not in TRAINED_DEGRADATIONS:
-            raise TrainError(
-                f"--degradation must be one of {', '.join(TRAINED_DEGRADATIONS)} (gaussian:σ with its σ), "
-                f"got {self.degradation!r}"
-            )
-        if kind != "box" and self.teacher is not None:
-            raise TrainError("--teacher targets are box-projected; it cannot be combined with --degradation")
-        self.jpeg_quality = tuple(self.jpeg_quality)
-        if self.jpeg_quality:
-            if len(self.jpeg_quality) != 2 or not 1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 100:
-                raise TrainError(f"JPEG quality takes a range LOW,HIGH in 1..100, got {self.jpeg_quality}")
-            if kind != "box" or self.teacher is not None:
-                raise TrainError("JPEG training takes the box degradation and no teacher")
-        if self.teacher is not None:
-            if not self.teacher.is_file():
-                raise TrainError(f"teacher weights not found: {self.teacher}")
-            self.teacher_sha256 = weights_digest(self.teacher)
-
-    def network_config(self) -> dict[str, int | str]:
-        config: dict[str, int | str] = {"in_ch": 3, "num_feat": self.num_feat, "num_conv": self.num_conv}
-        config["scale"] = self.scale
-        return {**config, "skip": self.skip} if self.arch == "compact" else config
-
-
-TRAINED_DEGRADATIONS = ("box", "bicubic", "bicubic-matlab", "gaussian")
-"""What ``--degradation`` takes: the separable degradations (:class:`srcli.maths.degradations.Resize`)."""
+from srcli.train.teacher import load_teacher, with_targets
 
 LUMA_WEIGHTS = torch.tensor(Y_WEIGHTS) / 255  # Y - 16 in [0, 219/255] for RGB in [0, 1]
 CHROMA_SHARE = 0.25  # of the RGB L1 kept in l1-luma, so that colour stays anchored

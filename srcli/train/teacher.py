@@ -11,7 +11,6 @@ from the whole image around it, and a step costs no teacher pass.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -64,8 +63,3 @@ def with_targets(
         if index % 50 == 0 or index == len(images):
             report({"teacher_targets": f"{index}/{len(images)}", "seconds": f"{time.monotonic() - started:.0f}"})
     return paired
-
-
-def weights_digest(path: Path) -> str:
-    """sha256 of a weights file: a resumed run checks that its teacher is the one it began with."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()

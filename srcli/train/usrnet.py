@@ -14,7 +14,6 @@ scale (:data:`VALIDATION`), PSNR-Y with the scale's border cropped; ``val_psnr_y
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -28,7 +27,7 @@ from srcli.io.images import pil_to_tensor
 from srcli.maths.blur_kernels import gaussian_kernel
 from srcli.maths.degradations import interior_kernel
 from srcli.maths.metrics import psnr_y
-from srcli.train.config import EXTRA, NETWORK, TrainRun, option, override
+from srcli.train.configs.usrnet import USRNetTrainConfig
 from srcli.train.data import sample_batch
 from srcli.train.kernels import centred, random_kernel, trajectory_kernel
 from srcli.train.loop import Report, Task, fit
@@ -40,59 +39,6 @@ VALIDATION = {1: ("motion", 2.55), 2: ("anisotropic", 0.0), 3: ("bicubic", 0.0),
 σ 2.0 × 0.8 at 30°, bicubic ×3, an isotropic Gaussian of σ 1.6 (the benchmarks' ×4 setting)."""
 SILENT_SHARE = 8
 """One patch in this many has no noise at all (as upstream)."""
-
-
-def _numbers(text: str, parameter: str, count: int | None = None) -> tuple[int, ...]:
-    try:
-        values = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise TrainError(f"takes integers separated by commas, got {text!r}", parameter) from None
-    if (count is not None and len(values) != count) or not all(value > 0 for value in values):
-        raise TrainError(f"takes {count or 'some'} positive integers separated by commas, got {text!r}", parameter)
-    return values
-
-
-@dataclass(kw_only=True)
-class USRNetTrainConfig(TrainRun):
-    command = "usrnet"
-
-    iterations: int = option(6, flag="--iterations", place=NETWORK, schedule=True)
-    channels: str = option("16,32,64,64", flag="--channels", place=NETWORK, schedule=True)
-    blocks: int = option(2, flag="--blocks", place=NETWORK, schedule=True)
-    hyper_feat: int = option(32, flag="--hyper-feat", place=NETWORK, schedule=True)
-    steps: int = override("steps", 6000)
-    batch: int = override("batch", 8)
-    patch: int = override("patch", 48)
-    lr: float = override("lr", 2e-4)
-    val_every: int = override("val_every", 200)
-    scales: str = option("1,2,3,4", flag="--scales", place=EXTRA, schedule=True)
-    max_noise: float = option(25.0, flag="--max-noise", place=EXTRA, schedule=True)
-    kernel_size: int = option(25, flag="--kernel-size", place=EXTRA, schedule=True)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 1 <= self.iterations <= 32 or not 1 <= self.blocks <= 8 or not 1 <= self.hyper_feat <= 1024:
-            raise TrainError("--iterations must be in [1, 32], --blocks in [1, 8], --hyper-feat in [1, 1024]")
-        channels = _numbers(self.channels, "channels", 4)
-        if max(channels) > 1024:
-            raise TrainError(f"must be at most 1024 each, got {self.channels}", "channels")
-        scales = self.scale_list()
-        if not all(1 <= scale <= 4 for scale in scales):
-            raise TrainError(f"must be in 1..4, got {self.scales}", "scales")
-        if any(self.patch % scale for scale in scales):
-            raise TrainError(f"(HR pixels) must be a multiple of every scale, got {self.patch}", "patch")
-        if not 0 <= self.max_noise <= 255:
-            raise TrainError(f"must be a level in [0, 255], got {self.max_noise}", "max_noise")
-        if self.kernel_size % 2 == 0 or not 1 <= self.kernel_size <= self.patch:
-            raise TrainError(f"must be odd and at most the patch ({self.patch}), got {self.kernel_size}", "kernel_size")
-
-    def scale_list(self) -> tuple[int, ...]:
-        return _numbers(self.scales, "scales")
-
-    def network_config(self) -> dict[str, object]:
-        nc = list(_numbers(self.channels, "channels", 4))
-        return {"n_iter": self.iterations, "h_nc": self.hyper_feat, "in_nc": 4, "out_nc": 3, "nc": nc,
-                "nb": self.blocks}  # fmt: skip
 
 
 def validation_kernel(scale: int, size: int) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import typing
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,14 @@ import srcli.train.cs
 import srcli.train.gan
 import srcli.train.naturalness
 import srcli.train.sr
-import srcli.train.teacher
 import srcli.train.usrnet
+from srcli.archs.compact import SKIPS
 from srcli.checkpoints.load import read_metadata
-from srcli.train.config import TrainRun
+from srcli.errors import TrainError
+from srcli.maths.operators import CORRECTIONS
+from srcli.train.config import Correction, Skip, TrainRun, weights_digest
+from srcli.train.configs.colorize import NUM_CONV, ColorizeTrainConfig
+from srcli.train.configs.sr import SRTrainConfig
 from srcli.train.state import saved_schedule
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -91,7 +96,7 @@ def test_the_schedule_key_of_a_distilled_run_holds_the_teachers_digest(parsed):
     assert key == {
         "scale": 2, "arch": "compact", "num_feat": 64, "num_conv": 12, "steps": 2200, "batch": 16, "patch": 48,
         "lr": 3e-05, "lr_min": 1e-05, "pd": True, "seed": 0, "init": "weights/compact-x2.safetensors",
-        "teacher": srcli.train.teacher.weights_digest(ROOT / "training" / "distill-x2" / "teacher.safetensors"),
+        "teacher": weights_digest(ROOT / "training" / "distill-x2" / "teacher.safetensors"),
     }  # fmt: skip
 
 
@@ -133,3 +138,21 @@ def test_a_run_from_before_an_option_keeps_its_schedule_key(parsed):
     }
     changed = parsed("srcli train sr --scale 2 --data d --out o.safetensors --loss mse --rescale 0.5").schedule_key()
     assert changed == key | {"loss": "mse", "rescales": [0.5]}
+
+
+def test_the_choices_an_option_offers_are_those_its_trainer_takes():
+    assert typing.get_args(Correction) == CORRECTIONS
+    assert typing.get_args(Skip) == SKIPS
+    assert typing.get_args(typing.get_type_hints(SRTrainConfig)["loss"]) == tuple(srcli.train.sr.LOSSES)
+    arch = typing.get_type_hints(ColorizeTrainConfig)["arch"]
+    assert typing.get_args(arch) == tuple(srcli.train.colorize.NETWORKS) == tuple(NUM_CONV)
+
+
+def test_a_choice_outside_its_values_is_refused(tmp_path):
+    with pytest.raises(TrainError, match="loss must be one of l1, mse, l1-luma, got 'l2'"):
+        SRTrainConfig(scale=2, data=tmp_path, out=tmp_path / "o.safetensors", loss="l2")
+
+
+def test_options_left_unset_are_derived(tmp_path):
+    config = ColorizeTrainConfig(data=tmp_path, out=tmp_path / "u.safetensors", arch="colorunet")
+    assert config.run_dir == Path("runs") / "u" and config.num_conv == NUM_CONV["colorunet"]

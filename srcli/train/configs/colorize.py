@@ -1,0 +1,59 @@
+"""The configuration of ``srcli train colorize`` (:mod:`srcli.train.colorize`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from srcli.errors import TrainError
+from srcli.train.config import INPUTS, NETWORK, TrainRun, option, override
+
+NUM_CONV = {"colornet": 8, "colorunet": 2}
+"""``--num-conv`` by default: ColorNet's convolutions in all, ColorUNet's per level."""
+
+
+@dataclass(kw_only=True)
+class ColorizeTrainConfig(TrainRun):
+    command = "colorize"
+
+    calibrate: Path | None = option(
+        None, flag="--calibrate", place=INPUTS, optional=True,
+        help="Colour images to calibrate temperature and saturation on [default: --val].",
+    )  # fmt: skip
+    arch: Literal["colornet", "colorunet"] = option(
+        "colornet", flag="--arch", place=NETWORK, schedule=True, optional=True,
+        help="colornet (convolutions at 1/4 resolution) or colorunet (a U-Net down to 1/32 with a pooled feature "
+        "of the whole picture: it sees what an object is; --patch a multiple of 32).",
+    )  # fmt: skip
+    num_feat: int = option(
+        32, flag="--num-feat", place=NETWORK, schedule=True, help="Feature channels (colorunet: of its finest level)."
+    )
+    num_conv: int = option(
+        None, flag="--num-conv", place=NETWORK, schedule=True,
+        help=f"Convolutions: colornet's in all ({NUM_CONV['colornet']}), colorunet's per level "
+        f"({NUM_CONV['colorunet']}).",
+    )  # fmt: skip
+    temperature: float = option(
+        0.4, flag="--temperature", place=NETWORK, help="Annealed-mean temperature for validation."
+    )
+    sigma: float = option(0.04, flag="--sigma", place=NETWORK, schedule=True, help="Width of the soft chroma targets.")
+    rebalance: float = option(
+        0.5, flag="--rebalance", place=NETWORK, schedule=True,
+        help="Mix of uniform in the class rebalancing (0 = full, 1 = none: the network's honest mean, which the "
+        "calibrated saturation scales; it keeps the 0.5 dB margin where rebalancing paints gray pictures).",
+    )  # fmt: skip
+    steps: int = override("steps", 4000)
+    batch: int = override("batch", 32)
+    patch: int = override("patch", 64, help="Patch side in pixels (a multiple of 4; of 32 for colorunet).")
+    val_every: int = override("val_every", 250)
+
+    def __post_init__(self) -> None:
+        from srcli.train.colorize import NETWORKS
+
+        super().__post_init__()
+        if self.num_conv is None:
+            self.num_conv = NUM_CONV[self.arch]
+        multiple = NETWORKS[self.arch].input_multiple
+        if self.patch % multiple:
+            raise TrainError(f"must be a multiple of {multiple} for {self.arch}, got {self.patch}", "patch")
