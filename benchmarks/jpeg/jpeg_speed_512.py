@@ -1,15 +1,19 @@
-"""The JPEG path's time against the pixel-exact path's on a 512² JPEG → ×4 (Set5 baby at each quality), both
-with the same model so that only the projection differs; rounds in turns, the median ratio and the load average.
+"""The JPEG path's time against the pixel-exact path's on 512² JPEGs → ×4, both with the same model so that only
+the projection differs; rounds in turns, per quality the median ratio of summed times, and the load average.
 
-    python benchmarks/jpeg/jpeg_speed_512.py --qualities 40,75,90 --rounds 3
+    python benchmarks/jpeg/jpeg_speed_512.py --qualities 40,60,75,90 --rounds 3 \\
+        --out benchmarks/results/jpeg-speed-512.json
+
+The pictures are Set5 baby and Set14 lenna, pepper and baboon (all 512×512), saved by Pillow at each quality (4:2:0).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import os
+import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -22,37 +26,56 @@ from srcli.tasks.jpeg_input import jpeg_input
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_jpeg_picture, upscale_picture
 
-BABY = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench" / "Set5" / "baby.png"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
+from harness import machine
+
+BENCH = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench"
+PHOTOS = [BENCH / "Set5" / "baby.png", *(BENCH / "Set14" / f"{name}.png" for name in ("lenna", "pepper", "baboon"))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--qualities", default="40,75,90")
+    parser.add_argument("--qualities", default="40,60,75,90")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", default="compact-jpeg-x4")
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     model, _ = resolve(args.model, "sr")
-    with Image.open(BABY) as opened:
-        photo = opened.convert("RGB")
     options = RunOptions()
+    results: dict[str, object] = {"machine": machine(), "model": args.model, "network_path": options.network_path,
+                                  "photos": [f"{p.parent.name}/{p.name}" for p in PHOTOS], "qualities": {}}  # fmt: skip
     for quality in map(int, args.qualities.split(",")):
-        buffer = io.BytesIO()
-        photo.save(buffer, "JPEG", quality=quality)
-        picture = decode_picture(buffer.getvalue(), "baby.jpg")
-        jpeg = jpeg_input(picture)
-        assert jpeg is not None
-        ratios = []
+        inputs = []
+        for photo in PHOTOS:
+            buffer = io.BytesIO()
+            with Image.open(photo) as opened:
+                opened.convert("RGB").save(buffer, "JPEG", quality=quality)
+            picture = decode_picture(buffer.getvalue(), photo.with_suffix(".jpg").name)
+            jpeg = jpeg_input(picture)
+            assert jpeg is not None
+            inputs.append((picture, jpeg))
+        rounds, fractions = [], []
         for _ in range(args.rounds):
-            started = time.perf_counter()
-            upscale_picture(picture, model, options)
-            box = time.perf_counter() - started
-            started = time.perf_counter()
-            _, found = upscale_jpeg_picture(picture, jpeg, model, options)
-            ratios.append((time.perf_counter() - started) / box)
-        load = [round(x, 2) for x in os.getloadavg()]
-        print(f"q{quality}: JPEG path / pixel-exact {statistics.median(ratios):.2f}× (rounds {ratios}), "
-              f"coefficients {100 * found.fraction:.4f} %, load {load}")  # fmt: skip
+            box = jpeg_seconds = 0.0
+            for picture, jpeg in inputs:
+                started = time.perf_counter()
+                upscale_picture(picture, model, options)
+                box += time.perf_counter() - started
+                started = time.perf_counter()
+                _, found = upscale_jpeg_picture(picture, jpeg, model, options)
+                jpeg_seconds += time.perf_counter() - started
+                fractions.append(found.fraction)
+            rounds.append((box, jpeg_seconds))
+        ratios = [jpeg_seconds / box for box, jpeg_seconds in rounds]
+        row = {"ratio": round(statistics.median(ratios), 3), "ratios": [round(r, 3) for r in ratios],
+               "seconds_box_jpeg": [[round(b, 3), round(j, 3)] for b, j in rounds],
+               "coefficients_min": min(fractions)}  # fmt: skip
+        results["qualities"][str(quality)] = row  # type: ignore[index]
+        print(f"q{quality}", json.dumps(row), flush=True)
+    results["machine_after"] = machine()
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":
