@@ -17,7 +17,7 @@ from srcli.errors import ImageError
 from srcli.io.images import Picture, orient, unorient
 from srcli.io.jpeg_files import encode_like, read_coefficients
 from srcli.maths.box import box_rounded
-from srcli.maths.jpeg import Agreement, JpegCoefficients, Smoothness, agreement, smooth_to_bins
+from srcli.maths.jpeg import Agreement, JpegCoefficients, Smoothness, agreement, shrink_to_centres, smooth_to_bins
 from srcli.maths.jpeg_search import integer_antecedent
 
 
@@ -55,15 +55,19 @@ def jpeg_input(picture: Picture) -> JpegInput | None:
 
 
 def consistent_lr(
-    jpeg: JpegInput, estimate: torch.Tensor, smoothness: Smoothness = Smoothness()
+    jpeg: JpegInput, estimate: torch.Tensor, smoothness: Smoothness = Smoothness(), shrink: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, Agreement]:
     """The 8-bit LR ``(C, h, w)`` (as displayed) the saved upscale reduces to: the network's box-downsampled
     estimate ``(C, h, w)`` float in levels, moved into the file's bins (:func:`srcli.maths.jpeg.smooth_to_bins` with
-    ``smoothness``; the default is the Euclidean projection) and made integer with the real encoder's check
-    (:func:`srcli.maths.jpeg_search.integer_antecedent`); and how much of the file it reproduces."""
+    ``smoothness``; the default is the Euclidean projection), with ``shrink`` ``(2, 8, 8)`` (luma, chroma per
+    frequency, in [0, 1]) moved that far from each bin's centre (:func:`srcli.maths.jpeg.shrink_to_centres`; None
+    leaves it) and made integer with the real encoder's check (:func:`srcli.maths.jpeg_search.integer_antecedent`);
+    and how much of the file it reproduces."""
     stored = jpeg.stored(estimate.to(torch.float64).clamp(0, 255))
     if smoothness != Smoothness():  # the Euclidean projection is integer_antecedent's own first step
         stored = smooth_to_bins(stored, jpeg.coefficients, smoothness).clamp(0, 255)
+    if shrink is not None:
+        stored = shrink_to_centres(stored, jpeg.coefficients, shrink).clamp(0, 255)
     lr, found = integer_antecedent(stored, jpeg.coefficients, jpeg.encode, fallback=jpeg.stored(jpeg.decoded))
     return orient(lr[0], jpeg.orientation), found
 

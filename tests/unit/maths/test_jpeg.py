@@ -26,6 +26,7 @@ from srcli.maths.jpeg import (
     quality_tables,
     quantize_coefficients,
     rgb_to_ycbcr,
+    shrink_to_centres,
     smooth_to_bins,
     ycbcr_to_rgb,
 )
@@ -256,3 +257,36 @@ def test_integer_antecedent_repairs_with_the_encoders_verdict():
         assert agreement(encode(image), file) == found
         assert found.coefficients >= rounded.coefficients and found.mcus >= rounded.mcus
         assert found.fraction >= floor and found.fraction > rounded.fraction, (found, rounded)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    layout=st.sampled_from(LAYOUTS),
+    mcu_rows=st.integers(1, 3),
+    mcu_cols=st.integers(1, 3),
+    quality=st.integers(5, 100),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_shrinking_towards_the_centres_stays_in_the_bins_and_interpolates(layout, mcu_rows, mcu_cols, quality, seed):
+    # a convex combination of an image in the bins and the bins' centres: every coefficient stays in its bin, and
+    # sits at λ of its way from the centre; λ = 1 leaves the image, λ = 0 gives the centres (the decoded luma)
+    generator = torch.Generator().manual_seed(seed)
+    channels, height, width = 1 if layout.gray else 3, mcu_rows * layout.mcu[0], mcu_cols * layout.mcu[1]
+    truth, guess = (
+        torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 255 for _ in "ab"
+    )
+    file = quantize_coefficients(truth, quality_tables(quality), layout)
+    inside = smooth_to_bins(guess, file, Smoothness(0.3, 0.1))
+    weights = torch.rand(2, 8, 8, generator=generator, dtype=torch.float64)
+    shrunk = shrink_to_centres(inside, file, weights)
+    before, after = dct_coefficients(inside, file.tables, layout), dct_coefficients(shrunk, file.tables, layout)
+    for component, (was, now, centre) in enumerate(zip(before, after, (file.luma, file.chroma), strict=True)):
+        if centre is None:
+            continue
+        assert (now - centre).abs().max().item() <= 0.5 + 1e-6
+        keep = weights[component].repeat(centre.shape[-2] // 8, centre.shape[-1] // 8)
+        assert torch.allclose(now - centre, keep * (was - centre), atol=1e-6)
+    assert torch.allclose(shrink_to_centres(inside, file, torch.ones(2, 8, 8, dtype=torch.float64)), inside)
+    centres = shrink_to_centres(inside, file, torch.zeros(2, 8, 8, dtype=torch.float64))
+    luma_of = (lambda image: image) if layout.gray else (lambda image: rgb_to_ycbcr(image)[:, :1])
+    assert torch.allclose(luma_of(centres), luma_of(decode(file)), atol=1e-6)
