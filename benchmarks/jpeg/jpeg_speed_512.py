@@ -4,7 +4,7 @@ the projection differs; rounds in turns, per quality the median ratio of summed 
     python benchmarks/jpeg/jpeg_speed_512.py --qualities 40,60,75,90 --rounds 3 \\
         --out benchmarks/results/jpeg-speed-512.json
 
-The pictures are Set5 baby and Set14 lenna, pepper and baboon (all 512×512), saved by Pillow at each quality (4:2:0).
+The pictures are Set5 baby and Set14 lenna, pepper and bridge (all 512×512), saved by Pillow at each quality (4:2:0).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the
 from harness import machine
 
 BENCH = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench"
-PHOTOS = [BENCH / "Set5" / "baby.png", *(BENCH / "Set14" / f"{name}.png" for name in ("lenna", "pepper", "baboon"))]
+PHOTOS = [BENCH / "Set5" / "baby.png", *(BENCH / "Set14" / f"{name}.png" for name in ("lenna", "pepper", "bridge"))]
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ from srcli.tasks.sr import upscale_picture
 BENCH = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench"
 PICTURES = {
     256: [("BSD68", "101087.png"), ("BSD68", "119082.png"), ("Set14", "comic.png"), ("Set14", "zebra.png")],
-    512: [("Set14", "lenna.png"), ("Set14", "baboon.png"), ("Set14", "pepper.png")],
+    512: [("Set14", "lenna.png"), ("Set14", "bridge.png"), ("Set14", "pepper.png")],
 }
 
 
