@@ -18,7 +18,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from srcli.checkpoints.load import network_from_state_dict
+from srcli.archs import network_from_state_dict
 from srcli.io.testsets import image_files
 from srcli.maths.operators import AvgPool, PDWrapper
 from srcli.train.sr import validate
@@ -42,7 +42,7 @@ def main() -> None:
     record["ema_updates"] = int(metadata["ema_updates"])
     for kind in ("model", "ema"):
         weights = {key.split(".", 1)[1]: value for key, value in tensors.items() if key.startswith(f"{kind}.")}
-        net = network_from_state_dict(weights, f"{args.state} ({kind})")
+        net = network_from_state_dict(weights)
         model = PDWrapper(net.eval(), AvgPool(net.scale))
         for name in ("Set5", "Set14"):
             record[f"{name}_{'last_step' if kind == 'model' else 'average'}"] = round(

@@ -18,6 +18,7 @@ from srcli.archs.colornet import DOWN, ColorNet, colornet_from_state_dict, is_co
 from srcli.archs.colorunet import ColorUNet, colorunet_from_state_dict, is_colorunet
 from srcli.archs.compact import SKIPS, SRVGGNetCompact, compact_from_state_dict, is_compact
 from srcli.archs.csnet import CSNet, csnet_from_state_dict, is_csnet
+from srcli.archs.rrdb_layouts import is_old_rrdbnet, to_basicsr_layout
 from srcli.archs.rrdbnet import RRDBNet, is_rrdbnet, rrdbnet_from_state_dict
 from srcli.archs.srresnet import SRResNet, is_srresnet, srresnet_from_state_dict
 from srcli.archs.usrnet import GLOBAL_RADIUS, USRNet, is_usrnet, usrnet_from_state_dict
@@ -65,6 +66,27 @@ def detect(state_dict: Mapping[str, torch.Tensor]) -> Architecture | None:
     if len(found) > 1:
         raise RuntimeError(f"architecture detection is ambiguous: {', '.join(a.name for a in found)}")
     return found[0] if found else None
+
+
+def network_from_state_dict(
+    state_dict: Mapping[str, torch.Tensor], config: Mapping[str, object] | None = None
+) -> nn.Module | None:
+    """The registered network whose layout ``state_dict`` has, with its weights (hyperparameters read off the shapes,
+    older RRDBNet layouts renamed first) and the settings of a checkpoint header's ``config`` that no tensor holds;
+    None for a layout no architecture here has. Raises ValueError, naming the architecture, when the tensors do not
+    fit it or a setting cannot be taken."""
+    if is_old_rrdbnet(state_dict):
+        state_dict = to_basicsr_layout(state_dict)
+    arch = detect(state_dict)
+    if arch is None:
+        return None
+    try:
+        net = arch.from_state_dict(state_dict)
+        net.load_state_dict(state_dict, strict=True)
+    except (KeyError, ValueError, IndexError, RuntimeError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"looks like a {arch.name} checkpoint but its tensors do not fit: {reason}") from None
+    return with_settings(net, config or {})
 
 
 def with_settings(net: nn.Module, config: Mapping[str, object]) -> nn.Module:

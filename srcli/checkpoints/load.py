@@ -18,7 +18,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
-from srcli.archs import ARCHITECTURES, Model, architecture_of, describe, detect, with_settings
+from srcli.archs import ARCHITECTURES, Model, architecture_of, describe, network_from_state_dict
 from srcli.archs.rrdb_layouts import is_old_rrdbnet, to_basicsr_layout
 from srcli.errors import ModelError, first_line
 from srcli.io.atomic import write_bytes_atomic
@@ -70,9 +70,8 @@ def _read_tensors(path: Path) -> object:
         ) from None
 
 
-def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Tensors from ``.safetensors``, or ``.pth``/``.pt`` through ``weights_only=True`` (no pickle code),
-    under the keys of srcli's architectures (older RRDBNet layouts are renamed)."""
+def _tensors(path: Path) -> dict[str, torch.Tensor]:
+    """The state dict a file holds, as stored (unnested from trainers' wrappers), every tensor finite."""
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     state = _read_tensors(path)
@@ -81,6 +80,16 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
             state = state[key]
     if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelError(f"{path.name} holds no state dict of tensors")
+    bad = [key for key, value in state.items() if value.is_floating_point() and not torch.isfinite(value).all()]
+    if bad:
+        raise ModelError(f"{path.name}: {len(bad)} tensor(s) hold NaN or infinite values (first: {bad[0]})")
+    return state
+
+
+def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors from ``.safetensors``, or ``.pth``/``.pt`` through ``weights_only=True`` (no pickle code),
+    under the keys of srcli's architectures (older RRDBNet layouts are renamed)."""
+    state = _tensors(path)
     if is_old_rrdbnet(state):
         try:
             return to_basicsr_layout(state)
@@ -102,38 +111,26 @@ def header_config(metadata: Mapping[str, str]) -> dict[str, object]:
     return config
 
 
-def network_from_state_dict(
-    state_dict: Mapping[str, torch.Tensor], name: str, config: Mapping[str, object] | None = None
-) -> nn.Module:
-    """The network ``state_dict`` belongs to, with its weights (hyperparameters read off the shapes, settings
-    no tensor holds from the header's ``config``)."""
-    arch = detect(state_dict)
-    if arch is None:
-        hint = "" if importlib.util.find_spec("spandrel") else "; srcli[spandrel] knows many more"
-        raise ModelError(f"{name}: unknown architecture (first keys: {', '.join(list(state_dict)[:4])}){hint}")
+def _network(state_dict: Mapping[str, torch.Tensor], name: str, config: Mapping[str, object]) -> nn.Module | None:
+    """:func:`srcli.archs.network_from_state_dict` with its refusals as one :class:`ModelError` line."""
     try:
-        net = arch.from_state_dict(state_dict)
-        net.load_state_dict(state_dict, strict=True)
-    except (KeyError, ValueError, IndexError, RuntimeError) as error:
-        raise ModelError(f"{name} looks like a {arch.name} checkpoint but its tensors do not fit: "
-                         f"{first_line(error)}") from None  # fmt: skip
-    _check_finite(state_dict, name)
-    try:
-        return with_settings(net, config or {})
+        return network_from_state_dict(state_dict, config)
     except ValueError as error:
         raise ModelError(f"{name}: {error}") from None
 
 
-def _check_finite(state_dict: Mapping[str, torch.Tensor], name: str) -> None:
-    bad = [key for key, value in state_dict.items() if value.is_floating_point() and not torch.isfinite(value).all()]
-    if bad:
-        raise ModelError(f"{name}: {len(bad)} tensor(s) hold NaN or infinite values (first: {bad[0]})")
+def _unknown(state_dict: Mapping[str, torch.Tensor], name: str) -> ModelError:
+    hint = "" if importlib.util.find_spec("spandrel") else "; srcli[spandrel] knows many more"
+    return ModelError(f"{name}: unknown architecture (first keys: {', '.join(list(state_dict)[:4])}){hint}")
 
 
 def load_network(path: Path) -> tuple[nn.Module, dict[str, str]]:
     """A network in eval mode with its weights, and the checkpoint's metadata."""
+    state_dict = _tensors(path)
     metadata = read_metadata(path) if path.suffix == ".safetensors" else {}
-    net = network_from_state_dict(load_state_dict(path), path.name, header_config(metadata))
+    net = _network(state_dict, path.name, header_config(metadata))
+    if net is None:
+        raise _unknown(state_dict, path.name)
     return net.eval(), metadata
 
 
@@ -159,15 +156,15 @@ def load_model(path: Path, name: str | None = None) -> tuple[Model, dict[str, st
     with the correction it suits (:func:`trained_correction`) and the LR it was trained for
     (:func:`trained_degradation`); a state dict srcli's registry does not
     know goes to spandrel where the extra is installed (:mod:`srcli.checkpoints.spandrel_models`)."""
-    state_dict = load_state_dict(path)
+    state_dict = _tensors(path)
     metadata = read_metadata(path) if path.suffix == ".safetensors" else {}
-    if detect(state_dict) is None:
-        from srcli.checkpoints.spandrel_models import spandrel_model
+    correction, trained_on = trained_correction(metadata), trained_degradation(metadata)
+    net = _network(state_dict, path.name, header_config(metadata))
+    if net is not None:
+        return replace(describe(net.eval(), name or path.name), correction=correction, trained_on=trained_on), metadata
+    from srcli.checkpoints.spandrel_models import spandrel_model
 
-        _check_finite(state_dict, path.name)
-        foreign = spandrel_model(state_dict, name or path.name)
-        if foreign is not None:
-            return foreign, metadata
-    net = network_from_state_dict(state_dict, path.name, header_config(metadata)).eval()
-    model = describe(net, name or path.name)
-    return replace(model, correction=trained_correction(metadata), trained_on=trained_degradation(metadata)), metadata
+    foreign = spandrel_model(state_dict, name or path.name)
+    if foreign is None:
+        raise _unknown(state_dict, path.name)
+    return foreign, metadata
