@@ -2,7 +2,9 @@
 
 Adding an architecture is its module plus one line in :data:`ARCHITECTURES`. Detection is strict
 (each ``detect`` accepts only its own layout), so no order matters; :func:`describe` gives what the
-engine needs to know about a network (task, scale, input multiple, receptive radius, ...).
+engine needs to know about a network (task, scale, input multiple, receptive radius, ...);
+:func:`model_from_state_dict` builds one from a state dict, through spandrel (``spandrel_models``, the optional
+extra) for the architectures the registry does not have.
 """
 
 from __future__ import annotations
@@ -87,6 +89,24 @@ def network_from_state_dict(
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(f"looks like a {arch.name} checkpoint but its tensors do not fit: {reason}") from None
     return with_settings(net, config or {})
+
+
+def model_from_state_dict(
+    state_dict: Mapping[str, torch.Tensor], name: str, config: Mapping[str, object] | None = None
+) -> Model | None:
+    """The :class:`Model` of ``state_dict`` named ``name``: a registered network (:func:`network_from_state_dict`,
+    in eval mode), else one spandrel recognises where the ``srcli[spandrel]`` extra is installed
+    (:mod:`srcli.archs.spandrel_models`); None for a layout neither knows. Raises ValueError, its message starting
+    with ``name``, for tensors that do not fit the layout they have or a network that is no RGB SR model."""
+    try:
+        net = network_from_state_dict(state_dict, config)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    if net is not None:
+        return describe(net.eval(), name)
+    from srcli.archs.spandrel_models import spandrel_model
+
+    return spandrel_model(state_dict, name)
 
 
 def with_settings(net: nn.Module, config: Mapping[str, object]) -> nn.Module:

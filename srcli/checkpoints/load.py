@@ -18,7 +18,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
-from srcli.archs import ARCHITECTURES, Model, architecture_of, describe, network_from_state_dict
+from srcli.archs import ARCHITECTURES, Model, architecture_of, model_from_state_dict, network_from_state_dict
 from srcli.archs.rrdb_layouts import is_old_rrdbnet, to_basicsr_layout
 from srcli.errors import ModelError, first_line
 from srcli.io.atomic import write_bytes_atomic
@@ -128,7 +128,8 @@ def load_network(path: Path) -> tuple[nn.Module, dict[str, str]]:
     """A network in eval mode with its weights, and the checkpoint's metadata."""
     state_dict = _tensors(path)
     metadata = read_metadata(path) if path.suffix == ".safetensors" else {}
-    net = _network(state_dict, path.name, header_config(metadata))
+    config = header_config(metadata)
+    net = _network(state_dict, path.name, config)
     if net is None:
         raise _unknown(state_dict, path.name)
     return net.eval(), metadata
@@ -154,17 +155,16 @@ def trained_degradation(metadata: Mapping[str, str]) -> str | None:
 def load_model(path: Path, name: str | None = None) -> tuple[Model, dict[str, str]]:
     """:func:`load_network` described (:class:`srcli.archs.Model`), named ``name`` or the file's name,
     with the correction it suits (:func:`trained_correction`) and the LR it was trained for
-    (:func:`trained_degradation`); a state dict srcli's registry does not
-    know goes to spandrel where the extra is installed (:mod:`srcli.checkpoints.spandrel_models`)."""
+    (:func:`trained_degradation`); a state dict srcli's registry does not know goes to spandrel where the
+    extra is installed (:func:`srcli.archs.model_from_state_dict`)."""
     state_dict = _tensors(path)
     metadata = read_metadata(path) if path.suffix == ".safetensors" else {}
     correction, trained_on = trained_correction(metadata), trained_degradation(metadata)
-    net = _network(state_dict, path.name, header_config(metadata))
-    if net is not None:
-        return replace(describe(net.eval(), name or path.name), correction=correction, trained_on=trained_on), metadata
-    from srcli.checkpoints.spandrel_models import spandrel_model
-
-    foreign = spandrel_model(state_dict, name or path.name)
-    if foreign is None:
+    config = header_config(metadata)
+    try:
+        model = model_from_state_dict(state_dict, name or path.name, config)
+    except ValueError as error:
+        raise ModelError(str(error)) from None
+    if model is None:
         raise _unknown(state_dict, path.name)
-    return foreign, metadata
+    return replace(model, correction=correction, trained_on=trained_on), metadata

@@ -3,7 +3,7 @@
 
 srcli's registry is asked first (its trainable architectures, and the RRDBNet layouts it renames); a state
 dict it does not know goes to spandrel's ``load_from_state_dict``. Loading stays safe: the tensors come
-from :func:`srcli.checkpoints.load.load_state_dict` (safetensors, or ``torch.load(weights_only=True)``), never
+from :mod:`srcli.checkpoints.load` (safetensors, or ``torch.load(weights_only=True)``), never
 TorchScript or a plain pickle. The network honours spandrel's size requirements inside its forward pass
 (padded to ``multiple_of``/``minimum``/square, the output cropped back), so PD runs on the unpadded grid;
 where spandrel discourages tiling, or the model tiles internally, srcli runs the picture whole by default.
@@ -18,7 +18,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from srcli.archs import Model
-from srcli.errors import ModelError
 
 UNKNOWN_RADIUS = 1 << 16
 """The receptive radius srcli assumes for a spandrel network (attention reaches across its window or the
@@ -46,8 +45,8 @@ class SpandrelNet(nn.Module):
 
 def spandrel_model(state_dict: Mapping[str, torch.Tensor], name: str) -> Model | None:
     """The SR network spandrel recognises in ``state_dict``, described; None where spandrel is not
-    installed or knows no architecture for it. Raises :class:`ModelError` for a recognised network that
-    is no RGB super-resolution model, or whose tensors do not fit."""
+    installed or knows no architecture for it. Raises ValueError (its message starts with ``name``) for a
+    recognised network that is no RGB super-resolution model, or whose tensors do not fit."""
     try:
         from spandrel import ImageModelDescriptor, ModelLoader, UnsupportedModelError
         from spandrel import ModelTiling as Tiling
@@ -59,13 +58,13 @@ def spandrel_model(state_dict: Mapping[str, torch.Tensor], name: str) -> Model |
         return None
     except Exception as error:  # spandrel raises what its architecture code raises for tensors that do not fit
         text = str(error).strip().splitlines()
-        raise ModelError(f"{name}: spandrel cannot load it ({text[0] if text else type(error).__name__})") from None
+        raise ValueError(f"{name}: spandrel cannot load it ({text[0] if text else type(error).__name__})") from None
     architecture = descriptor.architecture.id
     if not isinstance(descriptor, ImageModelDescriptor) or descriptor.purpose not in ("SR", "FaceSR"):
-        raise ModelError(f"{name} is a {architecture} model for {descriptor.purpose}, not super-resolution")
+        raise ValueError(f"{name} is a {architecture} model for {descriptor.purpose}, not super-resolution")
     if descriptor.input_channels != 3 or descriptor.output_channels != 3 or descriptor.scale < 2:
         channels = f"{descriptor.input_channels} to {descriptor.output_channels} channels at ×{descriptor.scale}"
-        raise ModelError(f"{name}: a {architecture} net from {channels}; srcli upscales RGB ×2 or more")
+        raise ValueError(f"{name}: a {architecture} net from {channels}; srcli upscales RGB ×2 or more")
     net = SpandrelNet(descriptor).eval()
     return Model(
         net=net,
