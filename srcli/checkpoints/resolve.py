@@ -45,9 +45,9 @@ def local_path(entry: ModelEntry) -> Path:
 
 def load_named(spec: str) -> tuple[Model, dict[str, str]]:
     """The model ``spec`` names (a manifest name or a checkpoint path), whatever its task, and its header."""
-    if looks_like_path(spec):
-        return load_model(Path(spec))
-    return load_model(local_path(find_entry(spec)), spec)
+    named = not looks_like_path(spec)
+    path = local_path(find_entry(spec)) if named else Path(spec)
+    return load_model(path, spec if named else None)
 
 
 def resolve(spec: str, task: str) -> tuple[Model, dict[str, str]]:
