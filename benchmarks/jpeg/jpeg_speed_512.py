@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -22,7 +22,10 @@ from srcli.tasks.jpeg_input import jpeg_input
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_jpeg_picture, upscale_picture
 
-BABY = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench" / "Set5" / "baby.png"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
+from harness import BENCH, load
+
+BABY = BENCH / "Set5" / "baby.png"
 
 
 def main() -> None:
@@ -50,9 +53,9 @@ def main() -> None:
             started = time.perf_counter()
             _, found = upscale_jpeg_picture(picture, jpeg, model, options)
             ratios.append((time.perf_counter() - started) / box)
-        load = [round(x, 2) for x in os.getloadavg()]
+        now = load()
         print(f"q{quality}: JPEG path / pixel-exact {statistics.median(ratios):.2f}× (rounds {ratios}), "
-              f"coefficients {100 * found.fraction:.4f} %, load {load}")  # fmt: skip
+              f"coefficients {100 * found.fraction:.4f} %, load {now}")  # fmt: skip
 
 
 if __name__ == "__main__":
