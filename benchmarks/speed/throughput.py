@@ -7,7 +7,12 @@
 * tiled against untiled: time and the largest difference in levels;
 * throughput by tile size.
 
+``--throughput-only`` measures the first item for every shipped model of every task (colorization, CS
+reconstruction from a sample at the model's ratio, deblurring ``gaussian:1.6`` with noise 2.55 at ×1),
+through each task's own ``restore``, and stops there.
+
     python benchmarks/speed/throughput.py [--threads 2] [--repeats 3] > benchmarks/results/speed.json
+    python benchmarks/speed/throughput.py --throughput-only > benchmarks/results/speed-all-models.json
 
 Inputs are crops of a training photo (shared/data/train), so the content is natural.
 """
@@ -16,8 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,7 +36,7 @@ from srcli.tasks.run import RunOptions, Timings
 from srcli.tasks.sr import upscale_picture
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
-from harness import TRAIN
+from harness import TRAIN, machine
 
 PHOTO = TRAIN / "12003.jpg"
 
@@ -57,6 +62,34 @@ def timed(picture: Picture, model, options: RunOptions, repeats: int) -> tuple[f
     return best, best_timings, output
 
 
+def task_for(entry, folder: Path, source: Path):
+    """The file task that runs ``entry`` (a shipped model of another task than SR) and the item it reads."""
+    from srcli.tasks.colorize import colorize_task
+    from srcli.tasks.cs import Reconstruct, sample_file
+    from srcli.tasks.usrnet import deblur_task
+
+    if entry.task == "colorize":
+        task = colorize_task(entry.name, "mean", RunOptions())
+    elif entry.task == "cs":
+        measured = folder / f"{entry.name}.cs.safetensors"
+        sample_file(source, measured, entry.ratio, 0, True)
+        task, source = Reconstruct(entry.name, RunOptions()), measured
+    else:
+        task = deblur_task(resolve(entry.name, "kernel")[0], RunOptions(), "gaussian:1.6", 2.55)
+    return task, task.read(str(source))
+
+
+def timed_task(task, item, repeats: int) -> float:
+    """Best wall time of ``task.restore`` over ``repeats`` runs after one warm-up run."""
+    task.restore(item, Timings(), None)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        task.restore(item, Timings(), None)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def overhead(name: str, timings: Timings) -> dict[str, object]:
     """PD + exact quantisation time against the network's, from one run."""
     return {
@@ -71,25 +104,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--throughput-only", action="store_true", help="every shipped model's throughput, no more")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     record: dict[str, object] = {
         "date": time.strftime("%Y-%m-%d"),
         "threads": args.threads,
-        "machine": f"{platform.machine()} {platform.processor()}".strip(),
+        "machine": machine(),
         "torch": torch.__version__,
     }
     throughput = {}
-    for entry in load_manifest():
-        if entry.task != "sr" or not entry.shipped:
-            continue
-        model = resolve(entry.name, "sr")[0]
-        seconds, timings, out = timed(photo(256), model, RunOptions(), args.repeats)
-        throughput[entry.name] = {
-            "seconds": round(seconds, 3),
-            "output_mp_per_s": round(out.width * out.height / 1e6 / seconds, 3),
-        }
+    with tempfile.TemporaryDirectory() as scratch:
+        source = Path(scratch) / "photo.png"
+        Image.open(PHOTO).convert("RGB").resize((256, 256), Image.Resampling.BICUBIC).save(source)
+        for entry in load_manifest():
+            if not entry.shipped or (entry.task != "sr" and not args.throughput_only):
+                continue
+            if entry.task == "sr":
+                model = resolve(entry.name, "sr")[0]
+                seconds, timings, out = timed(photo(256), model, RunOptions(), args.repeats)
+                pixels = out.width * out.height
+            else:
+                task, item = task_for(entry, Path(scratch), source)
+                seconds, pixels = timed_task(task, item, args.repeats), 256 * 256
+            throughput[entry.name] = {
+                "task": entry.task,
+                "seconds": round(seconds, 3),
+                "output_mp_per_s": round(pixels / 1e6 / seconds, 3),
+            }
+            print(entry.name, throughput[entry.name], file=sys.stderr, flush=True)
     record["throughput_256_cpu"] = throughput
+    if args.throughput_only:
+        record["machine_after"] = machine()
+        print(json.dumps(record, indent=2))
+        return
 
     default = next(e for e in load_manifest() if e.task == "sr" and e.scale == 4 and e.default)
     model = resolve(default.name, "sr")[0]
