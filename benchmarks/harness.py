@@ -1,7 +1,11 @@
-"""What every benchmark records beside its numbers: the machine, its load, paired differences.
+"""What every benchmark shares: where the data is, the images a set is evaluated on, paired differences with
+standard errors, and the stamp of the commit and the machine's load its record carries.
 
-Imported by the scripts run from the repository root as ``python benchmarks/SCRIPT.py`` (their folder is
-on ``sys.path``); a script in a subfolder puts ``benchmarks/`` on ``sys.path`` first.
+The scripts live in folders by purpose and are run from the repository root as
+``python benchmarks/FOLDER/SCRIPT.py``; each puts ``benchmarks/`` on ``sys.path`` first::
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
+    from harness import BENCH, machine, paired
 """
 
 from __future__ import annotations
@@ -14,6 +18,19 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+"""The repository."""
+SHARED = ROOT.parent / "shared" / "data"
+"""The data beside the repository (``shared/README.md``): ``bench/`` (Set5, Set14, BSD68) and ``train/``."""
+BENCH = SHARED / "bench"
+TRAIN = SHARED / "train" / "CBSD432"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def bench_files(name: str, limit: int | None = None) -> list[Path]:
+    """The images of benchmark set ``name`` (a folder of :data:`BENCH`), sorted, the first ``limit`` of them."""
+    from srcli.io.testsets import image_files
+
+    return image_files(BENCH / name)[:limit]
 
 
 def cpu_model() -> str:
@@ -34,19 +51,20 @@ def commit() -> str:
     return (head or "unknown") + ("+dirty" if dirty.stdout.strip() else "")
 
 
+def load() -> list[float]:
+    """The load averages over 1, 5 and 15 minutes (a shared machine's speed follows them)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def machine() -> dict[str, object]:
-    """CPU model, core count, load averages (1, 5, 15 min) and the commit measured."""
-    commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True, check=False)
-    return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "load": [round(x, 2) for x in os.getloadavg()],
-        "commit": commit.stdout.strip() or None,
-    }
+    """The stamp of a record: CPU model, core count, load averages (1, 5, 15 min) and the commit measured."""
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "load": load(), "commit": commit()}
 
 
-def paired(differences: list[float], digits: int = 4) -> dict[str, float]:
-    """Mean of per-image differences and its standard error (sample spread / √n; NaN for one image)."""
+def paired(differences: list[float], digits: int = 4) -> dict[str, float | None]:
+    """Mean of per-image differences and its standard error (sample spread / √n; None for one image)."""
     mean = statistics.fmean(differences)
-    spread = statistics.stdev(differences) if len(differences) > 1 else math.nan
+    if len(differences) < 2:
+        return {"mean": round(mean, digits), "standard_error": None}
+    spread = statistics.stdev(differences)
     return {"mean": round(mean, digits), "standard_error": round(spread / math.sqrt(len(differences)), digits)}

@@ -1,5 +1,5 @@
 """What a new user gets wrong, and the one contract srcli must keep for each (tests/cli/test_robustness.py,
-benchmarks/robustness.py).
+benchmarks/house/robustness.py).
 
 A :class:`Case` is a command line run in a fresh folder holding the assets of :func:`make_assets`, under the
 :class:`tests.sandbox.Sandbox`'s memory and time limits. :func:`judge` holds it to the contract: the

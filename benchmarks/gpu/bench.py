@@ -17,8 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,7 +32,9 @@ from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, Timings
 from srcli.tasks.sr import upscale_picture
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
+from harness import ROOT, commit, cpu_model, load
+
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -48,33 +49,14 @@ class PrecisionOptions(RunOptions):
         return self.precision
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def machine(device: torch.device) -> dict[str, object]:
     record: dict[str, object] = {
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
         "device": str(device),
-        "commit": git_commit(),
-        "loadavg_start": os.getloadavg(),
+        "commit": commit(),
+        "loadavg_start": load(),
     }
     if device.type == "cuda":
         record["gpu"] = torch.cuda.get_device_name(device)
@@ -216,12 +198,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                     row |= timing | {
                         "values_differing_from_fp32_eager": int((difference > 0).sum()),
                         "max_level_difference_from_fp32_eager": int(difference.max()),
-                        "loadavg": os.getloadavg(),
+                        "loadavg": load(),
                     }
                     results.append(row)
                     print(json.dumps(row), flush=True)
                     save()
-    record["machine"]["loadavg_end"] = os.getloadavg()  # type: ignore[index]
+    record["machine"]["loadavg_end"] = load()  # type: ignore[index]
     save()
     return record
 

@@ -16,10 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,16 +32,7 @@ from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_jpeg_picture, upscale_picture
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
-from harness import cpu_model
-
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench"
-
-
-def paired(differences: list[float]) -> tuple[float, float]:
-    """Mean of per-image differences and its standard error (sample spread / √n)."""
-    mean = statistics.fmean(differences)
-    spread = statistics.stdev(differences) if len(differences) > 1 else math.nan
-    return mean, spread / math.sqrt(len(differences))
+from harness import BENCH, machine, paired
 
 
 def measure(image_path: Path, quality: int, jpeg_model, box_model, options: RunOptions) -> dict[str, float]:
@@ -83,13 +71,13 @@ def measure(image_path: Path, quality: int, jpeg_model, box_model, options: RunO
 
 
 def summarise(rows: list[dict[str, float]]) -> dict[str, float]:
-    gain, gain_se = paired([r["psnr_y_jpeg"] - r["psnr_y_box"] for r in rows])
+    gain = paired([r["psnr_y_jpeg"] - r["psnr_y_box"] for r in rows], 6)
     return {
         "images": len(rows),
         "psnr_y_jpeg": statistics.fmean(r["psnr_y_jpeg"] for r in rows),
         "psnr_y_box": statistics.fmean(r["psnr_y_box"] for r in rows),
-        "gain_db": gain,
-        "gain_se_db": gain_se,
+        "gain_db": gain["mean"],
+        "gain_se_db": gain["standard_error"],
         "grid_jpeg": statistics.fmean(r["grid_jpeg"] for r in rows),
         "grid_box": statistics.fmean(r["grid_box"] for r in rows),
         "grid_hr": statistics.fmean(r["grid_hr"] for r in rows),
@@ -101,10 +89,10 @@ def summarise(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 def markdown(results: dict) -> str:
+    stamp = results["machine"]
     lines = [
         f"JPEG input ×{results.get('scale', 4)}: `{results['jpeg_model']}` on the file's bins vs "
-        f"`{results['box_model']}` pixel-exact "
-        f"(commit {results['commit'][:10]}, {results['cpu']}, load {results['load']}).",
+        f"`{results['box_model']}` pixel-exact (commit {stamp['commit'][:10]}, {stamp['cpu']}, load {stamp['load']}).",
         "",
         "| set | q | images | PSNR-Y JPEG path | PSNR-Y box | gain (± s.e.) | grid JPEG / box / HR | coefficients "
         "(min, files 100 %) | time ratio |",
@@ -138,21 +126,18 @@ def main() -> None:
     options = RunOptions(tile=0)
     rows: dict[str, list[dict[str, float]]] = {}
     for name in args.sets.split(","):
-        files = sorted((SHARED / name).glob("*.png"))
+        files = sorted((BENCH / name).glob("*.png"))
         files = files[: args.images] if args.images else files
         for quality in map(int, args.qualities.split(",")):
             key = f"{name}@{quality}"
             rows[key] = [measure(path, quality, jpeg_model, box_model, options) for path in files]
             summary = summarise(rows[key])
             print(key, json.dumps({k: round(v, 4) for k, v in summary.items()}), flush=True)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     results = {
         "jpeg_model": args.jpeg_model,
         "box_model": args.box_model,
         "scale": jpeg_model.scale,
-        "commit": commit,
-        "cpu": cpu_model(),
-        "load": [round(x, 2) for x in os.getloadavg()],
+        "machine": machine(),
         "summary": {key: summarise(value) for key, value in rows.items()},
         "images": rows,
     }

@@ -27,9 +27,8 @@ from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_jpeg_picture, upscale_picture
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
-from harness import machine
+from harness import BENCH, machine
 
-BENCH = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench"
 PHOTOS = [BENCH / "Set5" / "baby.png", *(BENCH / "Set14" / f"{name}.png" for name in ("lenna", "pepper", "bridge"))]
 
 

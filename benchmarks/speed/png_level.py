@@ -27,9 +27,8 @@ from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_picture
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
-from harness import cpu_model
+from harness import BENCH, load, machine
 
-BENCH = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench"
 IMAGES = ("Set5/bird.png", "Set5/butterfly.png", "BSD68/101085.png", "BSD68/108005.png")
 
 
@@ -48,7 +47,7 @@ def main() -> None:
     sizes: dict[tuple[str, int], int] = {}
     loads = []
     for _ in range(args.repeats):
-        loads.append(os.getloadavg())
+        loads.append(load())
         for level in range(10):
             for name, image in outputs.items():
                 buffer = io.BytesIO()
@@ -59,7 +58,7 @@ def main() -> None:
                 sizes[name, level] = buffer.tell()
                 decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())))
                 assert np.array_equal(decoded, np.asarray(image)), (name, level)
-    loads.append(os.getloadavg())
+    loads.append(load())
     raw = sum(image.width * image.height * 3 for image in outputs.values())
     megapixels = sum(image.width * image.height for image in outputs.values()) / 1e6
     by_level = {}
@@ -75,7 +74,7 @@ def main() -> None:
         }
     record = {
         "what": __doc__.splitlines()[0],
-        "cpu": cpu_model(),
+        "machine": machine(),
         "threads": 2,
         "nice": os.nice(0),
         "loadavg_per_repeat": loads,

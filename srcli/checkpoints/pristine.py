@@ -1,7 +1,7 @@
 """The NIQE pristine model as a file: ``weights/niqe-pristine.safetensors`` (a statistics file, not a network).
 
 Two float64 tensors, ``mean`` ``(36,)`` and ``cov`` ``(36, 36)``, the Gaussian of the sharpest
-96×96 patches of the CBSD432 training photos, fitted by ``benchmarks/niqe_fit.py``; its header says
+96×96 patches of the CBSD432 training photos, fitted by ``benchmarks/realism/niqe_fit.py``; its header says
 how. Its provenance (data, command, patches, sha256) is ``weights/niqe-pristine.json`` beside it.
 """
 

@@ -15,7 +15,7 @@ Luma is BT.601 Y in [16, 235] rounded to integers (as MATLAB's ``rgb2ycbcr`` of 
 half scale is MATLAB's antialiased bicubic ``imresize(·, 0.5)``, and padding is MATLAB's
 ``replicate``; with MATLAB's published pristine parameters these features give MATLAB's scores
 (checked against BasicSR's port, which matches MATLAB R2021a to 1e-5 on its example; see
-``benchmarks/niqe_check_basicsr.py``). The
+``benchmarks/peers/niqe_check_basicsr.py``). The
 pristine model is fitted from a folder of photos by :func:`fit_pristine`, keeping in every photo the
 patches whose mean local deviation is at least 0.75 of its sharpest patch's, as the paper does.
 """

@@ -47,7 +47,7 @@ a 64-pixel tile then costs (64 + 2·32)² / 64² = 4 tiles' work."""
 TILED_PSNR_FLOOR_DB: dict[str, float] = {"rrdbnet": 49.8, "compact": 96.9}
 """Per architecture whose receptive radius can exceed :data:`OVERLAP_CAP`: the lowest PSNR of a tiled upscale
 against the untiled one with the default overlap and feather at tile 64, over 8 BSD68 images
-(``benchmarks/tile_seams.py``: Real-ESRGAN x4plus, 23 blocks; realesr-animevideov3, 16 convolutions, with
+(``benchmarks/quality/tile_seams.py``: Real-ESRGAN x4plus, 23 blocks; realesr-animevideov3, 16 convolutions, with
 the smooth correction); the report states it where tiles differ from the untiled picture. Smaller tiles
 have more seams."""
 
@@ -95,7 +95,7 @@ def stage_feather(model: Model, options: RunOptions) -> int:
 
 RESAMPLE = "bicubic"
 """How an estimate of a larger scale is brought to the asked one (:data:`srcli.maths.resample.RESAMPLES`). Measured
-(``benchmarks/resampled_scales.py``, paired over the images, area − bicubic): ×3 from ×4 −0.023 ± 0.007 dB on
+(``benchmarks/quality/resampled_scales.py``, paired over the images, area − bicubic): ×3 from ×4 −0.023 ± 0.007 dB on
 BSD68 (−0.033 ± 0.040 on Set5), ×5–×7 from ×8 within ±0.01 dB (1–2 standard errors): bicubic is never
 worse. Area is local to each LR pixel and keeps an estimate consistent at ×E consistent at ×T."""
 

@@ -1,4 +1,4 @@
-"""What the option grid found (benchmarks/robustness.py): unreadable training inputs, a text file as weights, a
+"""What the option grid found (benchmarks/house/robustness.py): unreadable training inputs, a text file as weights, a
 zero scale, a photo too small or too flat to score, an export folder that cannot be one — each is one line and
 exit 2, never an internal error."""
 

@@ -1,8 +1,9 @@
 """Training configurations: the command line and resume key derived from field metadata match what
-the shipped weights and the kept run states recorded."""
+the shipped weights and the kept training runs (their ``config.json``) recorded."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import typing
@@ -23,7 +24,6 @@ from srcli.maths.operators import CORRECTIONS
 from srcli.train.config import Correction, Skip, TrainRun, weights_digest
 from srcli.train.configs.colorize import NUM_CONV, ColorizeTrainConfig
 from srcli.train.configs.sr import SRTrainConfig
-from srcli.train.state import saved_schedule
 
 ROOT = Path(__file__).resolve().parents[3]
 MANIFEST = json.loads((ROOT / "weights" / "manifest.json").read_text())["models"]
@@ -63,31 +63,46 @@ def test_the_recorded_command_of_every_shipped_model_is_rebuilt_exactly(parsed, 
     assert read_metadata(ROOT / "weights" / entry["file"])["command"] == recorded
 
 
-RESUME_COMMANDS = {  # the resume commands of training/README.md, for the run states kept there
-    "wide-x4": "srcli train sr --scale 4 --data ../shared/data/train/CBSD432 --val ../shared/data/bench/Set5 "
-    "--out runs/wide-x4.safetensors --run-dir training/wide-x4 --num-feat 64 --num-conv 8 --patch 48 "
-    "--steps 30000 --lr 1e-3 --val-every 250 --ema 0.999 --threads 2 --resume",
-    "wide-x8": "srcli train sr --scale 8 --data ../shared/data/train/CBSD432 --val ../shared/data/bench/Set5 "
-    "--init weights/compact-x4.safetensors --out runs/wide-x8.safetensors --run-dir training/wide-x8 "
-    "--num-feat 64 --num-conv 8 --patch 40 --steps 15000 --lr 6e-4 --ema 0.999 --val-every 250 --threads 2 --resume",
-    "wide-x2": "srcli train sr --scale 2 --data ../shared/data/train/CBSD432 --val ../shared/data/bench/Set5 "
-    "--out runs/wide-x2.safetensors --run-dir training/wide-x2 --num-feat 64 --num-conv 8 --patch 48 "
-    "--steps 30000 --lr 1e-3 --val-every 250 --ema 0.999 --threads 2 --resume",
-    "ft-x2": "srcli train sr --scale 2 --data ../shared/data/train/CBSD432 --val ../shared/data/bench/Set5 "
-    "--init weights/compact-x2.safetensors --out runs/ft-x2.safetensors --run-dir training/ft-x2 --num-feat 64 "
-    "--num-conv 8 --patch 64 --steps 8000 --lr 3e-4 --val-every 250 --ema 0.999 --threads 2 --resume",
-    "deep-x2": "srcli train sr --scale 2 --data ../shared/data/train/CBSD432 --val ../shared/data/bench/Set5 "
-    "--init weights/compact-x2.safetensors --out runs/deep-x2.safetensors --run-dir training/deep-x2 "
-    "--num-feat 64 --num-conv 12 --patch 48 --steps 6000 --lr 4e-4 --val-every 250 --ema 0.999 --threads 2 --resume",
-}
+RUNS = sorted((ROOT / "training").glob("*/config.json"))
+"""The configurations of the kept training runs (their states are not kept: training/README.md)."""
 
 
-@pytest.mark.parametrize("run", RESUME_COMMANDS)
-def test_kept_run_states_still_match_their_resume_commands(parsed, run):
-    config = parsed(RESUME_COMMANDS[run])
-    assert config.run_dir == Path("training") / run
-    saved = saved_schedule(ROOT / "training" / run / "state.safetensors")
-    assert json.loads(json.dumps(config.schedule_key())) == saved
+def built(recorded: dict, parsed) -> TrainRun:
+    """The current configuration a run's ``config.json`` describes: its fields as they were written (the first
+    runs wrote their command line beside them: that is parsed)."""
+    if "command" in recorded:
+        return parsed(recorded["command"])
+    classes = [cls for cls in TrainRun.__subclasses__() if set(recorded) <= {f.name for f in dataclasses.fields(cls)}]
+    assert len(classes) == 1, f"fields {sorted(recorded)} fit {classes}"
+    fields = {f.name: f for f in dataclasses.fields(classes[0])}
+    types = typing.get_type_hints(classes[0])
+    values = {}
+    for name, value in recorded.items():
+        if not fields[name].init:
+            continue
+        if isinstance(value, str) and "Path" in str(types[name]):
+            value = Path(value)
+        values[name] = tuple(value) if isinstance(value, list) else value
+    return classes[0](**values)
+
+
+@pytest.mark.parametrize("path", RUNS, ids=[path.parent.name for path in RUNS])
+def test_every_kept_run_config_still_builds_a_configuration_whose_command_parses_back(parsed, path):
+    config = built(json.loads(path.read_text()), parsed)
+    again = parsed(config.command_line())
+    assert again.command_line() == config.command_line()
+    assert again.schedule_key() == config.schedule_key()
+
+
+def without_paths(config: TrainRun) -> dict[str, object]:
+    """A run's schedule key without its ``--init`` path (the same weights are named from several folders)."""
+    return {"command": config.command} | {k: v for k, v in config.schedule_key().items() if k != "init"}
+
+
+def test_every_shipped_model_has_a_kept_training_run_with_its_schedule(parsed):
+    kept = [without_paths(built(json.loads(path.read_text()), parsed)) for path in RUNS]
+    missing = [entry["name"] for entry in MANIFEST if without_paths(parsed(entry["training"]["command"])) not in kept]
+    assert not missing, f"no training/*/config.json records the schedule of {missing}"
 
 
 def test_the_schedule_key_of_a_distilled_run_holds_the_teachers_digest(parsed):
