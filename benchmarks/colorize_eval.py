@@ -138,11 +138,11 @@ def set_pictures(folder: Path) -> list[tuple[str, Picture]]:
     return [(path.name, read_picture(path)) for path in image_files(folder)]
 
 
-def side_by_side(triples: list, path: Path, tile_height: int | None = None, quality: int = 90) -> None:
-    """A JPEG with one row per image: gray | srcli | original (each tile ``tile_height`` pixels high where given)."""
+def side_by_side(triples: list, path: Path, tile_width: int | None = None, quality: int = 90) -> None:
+    """A JPEG with one row per image: gray | srcli | original (each tile ``tile_width`` pixels wide where given)."""
     tiles = [[tensor_to_pil(g.expand(3, -1, -1)), tensor_to_pil(c), tensor_to_pil(o)] for _, g, c, o in triples]
-    if tile_height is not None:
-        sizes = [(round(row[0].width * tile_height / row[0].height), tile_height) for row in tiles]
+    if tile_width is not None:
+        sizes = [(tile_width, round(row[0].height * tile_width / row[0].width)) for row in tiles]
         tiles = [
             [tile.resize(size, Image.Resampling.LANCZOS) for tile in row]
             for row, size in zip(tiles, sizes, strict=True)
@@ -183,7 +183,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="*", default=["Set5", "BSD68"])
     parser.add_argument("--sweep", type=float, nargs="*", default=[], help="temperatures to try on Set14")
     parser.add_argument("--picture", nargs="*", default=[], help="image names for the README's side-by-side")
-    parser.add_argument("--picture-height", type=int, default=128, help="its tiles' height in pixels")
+    parser.add_argument("--picture-width", type=int, default=192, help="its tiles' width in pixels")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -235,7 +235,7 @@ def main() -> None:
         side_by_side(pictures, out / f"colorize-{args.name}-bsd68.jpg")
     if args.picture:
         drawn = [chosen_triples[name] for name in args.picture]
-        side_by_side(drawn, out / f"colorize-{args.name}-picture.jpg", args.picture_height, quality=85)
+        side_by_side(drawn, out / f"colorize-{args.name}-picture.jpg", args.picture_width, quality=85)
     (out / f"colorize-{args.name}.json").write_text(json.dumps(record, indent=2) + "\n")
     if not args.no_manifest:
         first = next(iter(by_setting.values()))
