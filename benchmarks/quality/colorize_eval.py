@@ -13,7 +13,9 @@ asks for a ratio of at least 0.8 and a gain of at least 0.5 dB (``meets_issue_41
 
 ``--vividness`` measures each dial setting (``srcli colorize --vividness``; the model's own decoding
 without it); the first is the one recorded in the manifest. ``--unseen`` adds a set of photos outside
-the training and benchmark sets (``PATH`` or ``PATH@left,top,right,bottom`` for a crop). ``--sweep``
+the training and benchmark sets (``PATH`` or ``PATH@left,top,right,bottom`` for a crop; its rows are recorded image
+by image). ``--picture NAME...`` draws the side-by-side of those images (of any set, by file name) small, for the
+README, as ``colorize-NAME-picture.jpg``. ``--sweep``
 also measures other temperatures on Set14 (the calibration set of ``srcli train colorize``; BSD68 is
 never used to choose). Writes the manifest entry (with ``--name``, unless ``--no-manifest``),
 benchmarks/results/colorize-NAME.json and a side-by-side picture (gray | srcli | original) of the first
@@ -107,26 +109,34 @@ def summarise(rows: list[dict], modes: tuple[str, ...]) -> dict[str, object]:
 
 
 def evaluate_pictures(
-    net: torch.nn.Module, pictures: list[tuple[str, Picture]], modes: tuple[str, ...]
+    net: torch.nn.Module, pictures: list[tuple[str, Picture]], modes: tuple[str, ...], rows: list | None = None
 ) -> tuple[dict[str, object], list]:
     """The summary over the colour pictures (gray ones are left out: no colour to compare with) and
-    the (gray, output, original) triples."""
-    rows, triples = [], []
+    the (gray, output, original) triples; each image's row is appended to ``rows`` where given."""
+    kept, triples = [], []
     for name, picture in pictures:
         if has_colour(picture.color):
             row, triple = evaluate_row(net, name, picture, modes)
-            rows.append(row)
-            triples.append(triple)
-    return summarise(rows, modes), triples
+            kept.append(row)
+            triples.append((name, *triple))
+    if rows is not None:
+        rows.extend(kept)
+    return summarise(kept, modes), triples
 
 
 def set_pictures(folder: Path) -> list[tuple[str, Picture]]:
     return [(path.name, read_picture(path)) for path in image_files(folder)]
 
 
-def side_by_side(triples: list, path: Path) -> None:
-    """A JPEG with one row per image: gray | srcli | original."""
-    tiles = [[tensor_to_pil(g.expand(3, -1, -1)), tensor_to_pil(c), tensor_to_pil(o)] for g, c, o in triples]
+def side_by_side(triples: list, path: Path, tile_width: int | None = None, quality: int = 90) -> None:
+    """A JPEG with one row per image: gray | srcli | original (each tile ``tile_width`` pixels wide where given)."""
+    tiles = [[tensor_to_pil(g.expand(3, -1, -1)), tensor_to_pil(c), tensor_to_pil(o)] for _, g, c, o in triples]
+    if tile_width is not None:
+        sizes = [(tile_width, round(row[0].height * tile_width / row[0].width)) for row in tiles]
+        tiles = [
+            [tile.resize(size, Image.Resampling.LANCZOS) for tile in row]
+            for row, size in zip(tiles, sizes, strict=True)
+        ]
     width = max(sum(t.width for t in row) for row in tiles)
     height = sum(row[0].height for row in tiles)
     canvas = Image.new("RGB", (width, height), "white")
@@ -137,7 +147,7 @@ def side_by_side(triples: list, path: Path) -> None:
             canvas.paste(tile, (left, top))
             left += tile.width
         top += row[0].height
-    canvas.save(path, quality=90)  # a picture for people: JPEG keeps the repository small
+    canvas.save(path, quality=quality)  # a picture for people: JPEG keeps the repository small
 
 
 def main() -> None:
@@ -150,6 +160,8 @@ def main() -> None:
     parser.add_argument("--unseen", nargs="*", default=[], help="photos outside every set: PATH[@l,t,r,b]")
     parser.add_argument("--sets", nargs="*", default=["Set5", "BSD68"])
     parser.add_argument("--sweep", type=float, nargs="*", default=[], help="temperatures to try on Set14")
+    parser.add_argument("--picture", nargs="*", default=[], help="image names for the README's side-by-side")
+    parser.add_argument("--picture-width", type=int, default=192, help="its tiles' width in pixels")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -175,23 +187,34 @@ def main() -> None:
         sets["unseen"] = [unseen_picture(spec) for spec in args.unseen]
     by_setting: dict[str, dict[str, object]] = {}
     pictures: list = []
+    chosen_triples: dict[str, tuple] = {}
+    unseen_rows: dict[str, list] = {}
     for vividness in args.vividness or [None]:
         decoding = calibrated if vividness is None else vivid_decoding(vividness, *calibrated)
         net.temperature.fill_(decoding[0])
         net.saturation.fill_(decoding[1])
         results: dict[str, object] = {"temperature": round(decoding[0], 4), "saturation": round(decoding[1], 4)}
+        setting = "calibrated" if vividness is None else f"vividness {vividness:g}"
         for name, chosen in sets.items():
-            results[name], triples = evaluate_pictures(net, chosen, ("mean", "bt601"))
+            rows = unseen_rows.setdefault(setting, []) if name == "unseen" else None
+            results[name], triples = evaluate_pictures(net, chosen, ("mean", "bt601"), rows)
             if name == "BSD68" and not pictures:
                 pictures = triples[:SIDE_BY_SIDE_IMAGES]
-        by_setting["calibrated" if vividness is None else f"vividness {vividness:g}"] = results
+            if not by_setting:
+                chosen_triples |= {t[0]: t for t in triples if t[0] in args.picture}
+        by_setting[setting] = results
     net.temperature.fill_(calibrated[0])
     net.saturation.fill_(calibrated[1])
     record["results"] = by_setting
     record["unseen_photos"] = args.unseen
+    if unseen_rows:
+        record["unseen_rows"] = unseen_rows
     out = ROOT / "benchmarks" / "results"
     if pictures:
         side_by_side(pictures, out / f"colorize-{args.name}-bsd68.jpg")
+    if args.picture:
+        drawn = [chosen_triples[name] for name in args.picture]
+        side_by_side(drawn, out / f"colorize-{args.name}-picture.jpg", args.picture_width, quality=85)
     (out / f"colorize-{args.name}.json").write_text(json.dumps(record, indent=2) + "\n")
     if not args.no_manifest:
         first = next(iter(by_setting.values()))

@@ -44,6 +44,7 @@ def model_entry(
             "seconds_with_init": float(header.get("train_seconds_total", header.get("train_seconds", 0))),
             "parameters": sum(p.numel() for p in net.parameters()),
             "config": json.loads(header.get("config", "{}")),
+            **({"recalibrated": header["recalibrated"]} if "recalibrated" in header else {}),
         },
     }
 

@@ -68,9 +68,18 @@ def test_the_most_colourful_decoding_with_the_margin_is_chosen(margin, chosen):
     assert choose_decoding(table, margin) == tuple(float(v) for v in chosen.split(","))
 
 
+@pytest.mark.parametrize(("originals", "chosen"), [(100.0, "0.4,1.5"), (40.0, "0.7,1.0"), (20.0, "1.0,0.5")])
+def test_colour_past_the_ratio_is_not_bought_with_psnr(originals, chosen):
+    from srcli.train.colorize import choose_decoding
+
+    table = {"gray": [20.0, 0.0], "0.4,1.5": [20.2, 40.0], "0.7,1.0": [20.5, 30.0], "1.0,0.5": [20.9, 10.0]}
+    table["originals"] = [originals]  # 0.85 of 40 is 34: 30 is the most colourful below; of 20, none is: the least
+    assert choose_decoding(table, 0.0, max_ratio=0.85) == tuple(float(v) for v in chosen.split(","))
+
+
 @pytest.mark.parametrize("margin", [0.0, 0.5])
 def test_calibration_picks_the_most_colourful_decoding_that_beats_gray(tmp_path, generator, margin):
-    from srcli.train.colorize import calibrate_decoding
+    from srcli.train.colorize import CALIBRATION_MAX_RATIO, calibrate_decoding
 
     folder = tmp_path / "calibrate"
     folder.mkdir()
@@ -81,10 +90,13 @@ def test_calibration_picks_the_most_colourful_decoding_that_beats_gray(tmp_path,
     net = ColorNet(num_feat=8, num_conv=1)
     temperature, saturation, table = calibrate_decoding(net, sorted(folder.iterdir()), margin)
     chosen = table[f"{temperature},{saturation}"]
-    grid = {key: value for key, value in table.items() if key != "gray"}
+    grid = {key: value for key, value in table.items() if key not in ("gray", "originals")}
     passing = [value for value in grid.values() if value[0] >= table["gray"][0] + margin]
-    if passing:
-        assert chosen[0] >= table["gray"][0] + margin and chosen[1] == max(value[1] for value in passing)
+    below = [value for value in passing if value[1] <= CALIBRATION_MAX_RATIO * table["originals"][0]]
+    if below:
+        assert chosen[0] >= table["gray"][0] + margin and chosen[1] == max(value[1] for value in below)
+    elif passing:
+        assert chosen[1] == min(value[1] for value in passing)
     else:
         assert chosen[0] == max(value[0] for value in grid.values())
     assert float(net.temperature) == pytest.approx(0.4) and float(net.saturation) == 1.0  # left as it was
