@@ -6,11 +6,14 @@ import json
 import math
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from srcli.tasks.run import TileCallback
 
 stderr = Console(stderr=True, highlight=False)
 
@@ -124,7 +127,7 @@ def consistency_verdict(record: Mapping[str, Any]) -> str:
             "" if record["jpeg_exact"] else f": {100 * share:.3f} % of coefficients"
         )
     if "residual_rms" in record:  # a projection relaxed to a noise level
-        verdict += f", residual σ {record['residual_rms']:.2f} for noise {record['noise']:.2f}"
+        verdict += f", saved file's residual σ {record['residual_rms']:.2f} (target {record['noise']:.2f})"
     return verdict
 
 
@@ -151,9 +154,9 @@ def describe_run(record: Mapping[str, object]) -> str:
     return f"{record['model']} ({', '.join(parts)})" if parts else str(record["model"])
 
 
-Records = Callable[[Callable[[Any], Callable[[int, int], None]]], Iterator[dict[str, Any]]]
+Records = Callable[[Callable[[Any], "TileCallback"]], Iterator[dict[str, Any]]]
 """A batch's records as its engine makes them: ``records(starting)`` yields one record per file; the local
-engine calls ``starting(job)`` before each file, for the callback that shows its tiles' progress."""
+engine calls ``starting(job)`` before each file, for the callback that shows its tiles' and projection's progress."""
 
 
 def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> tuple[int, int, str | None]:
@@ -199,13 +202,17 @@ def run_batch(total: int, records: Records, json_output: bool, quiet: bool) -> t
         files = progress.add_task("files", total=total)
         tiles = progress.add_task("tiles", total=1, visible=False)
 
-        def starting(job) -> Callable[[int, int], None]:
+        def starting(job: Any) -> TileCallback:
             progress.update(files, description=f"[bold]{Path(job.source).name}")
             progress.reset(tiles, total=1, visible=True, description="tiles")
+            shown = ["tiles"]
 
-            def on_tile(finished: int, all_tiles: int) -> None:
-                last = finished >= all_tiles  # then the finish and the write, which no tile count measures
-                progress.update(tiles, completed=finished, total=all_tiles, description="writing" if last else "tiles",
+            def on_tile(finished: int, all_tiles: int, stage: str = "tiles") -> None:
+                last = finished >= all_tiles  # then what comes next (a projection, the write) is not this count
+                if stage != shown[0]:  # another count (a projection's steps): its speed and ETA start afresh
+                    shown[0] = stage
+                    progress.reset(tiles, total=all_tiles, completed=finished, description=stage)
+                progress.update(tiles, completed=finished, total=all_tiles, description="writing" if last else stage,
                                 refresh=last)  # fmt: skip
 
             return on_tile

@@ -22,6 +22,7 @@ residual has the stated noise level (the discrepancy principle).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -30,6 +31,10 @@ from srcli.maths.operators import LinearOperator
 EIGEN_FLOOR = 1e-10
 """Eigenvalues of ``AAᵀ`` below this fraction of the largest are raised to it."""
 SEPARABLE_KERNELS = ("box", "bicubic", "bicubic-matlab", "gaussian")
+Progress = Callable[[int, int], None]
+"""Called with ``(steps done, steps planned)`` as a long solve goes; the plan is a forecast and may move."""
+Relaxer = Callable[[torch.Tensor], torch.Tensor]
+"""A relaxed projection onto one ``y`` at one noise level, as a function of the estimate ``z``."""
 
 
 def _cubic(x: torch.Tensor, a: float = -0.5) -> torch.Tensor:
@@ -221,6 +226,21 @@ class Resize(LinearOperator):
         alpha = _discrepancy_alpha(spectrum, values, sigma)
         return z + self.At(self._back(spectrum / (values + alpha)))
 
+    def relaxer(self, y: torch.Tensor, sigma: float, on_step: Progress | None = None) -> Relaxer:
+        """:meth:`relaxed` onto ``y`` as a function of ``z`` (:func:`srcli.maths.in_range.relaxed_in_range`); it is
+        closed-form, so ``on_step`` counts each call as one step."""
+        calls = 0
+
+        def relax(z: torch.Tensor) -> torch.Tensor:
+            nonlocal calls
+            x = self.relaxed(z, y, sigma)
+            calls += 1
+            if on_step:
+                on_step(calls, calls + 1)
+            return x
+
+        return relax
+
     def __repr__(self) -> str:
         return f"Resize({self.rows.shape[0]}×{self.cols.shape[0]} ← {self.rows.shape[1]}×{self.cols.shape[1]})"
 
@@ -338,6 +358,9 @@ matched to :data:`DISCREPANCY_TOLERANCE`, far coarser, and the result is rounded
 SEARCH_TOLERANCE = 1e-3
 """Relative residual norm of the solves that search ``α`` (the last ``α`` is solved again to
 :data:`RELAXED_TOLERANCE`, from where they stopped)."""
+ROUND_TOLERANCE = 1e-3
+"""Relative residual norm at which a warm-started call of :meth:`ReflectBlur.relaxer` stops (a round of
+:func:`srcli.maths.in_range.relaxed_in_range`, whose result moves again by clipping)."""
 SEARCH_STEPS = 40
 """Conjugate-gradient steps of each solve that searches ``α`` at most: a first guess far below the ``α`` sought
 is ill-conditioned, and its unconverged residual already says which way to move."""
@@ -348,6 +371,29 @@ DISCREPANCY_STEPS = 8
 """Secant steps of :meth:`ReflectBlur.relaxed` on ``α`` at most (each one conjugate-gradient solve)."""
 DISCREPANCY_TOLERANCE = 0.02
 """Relative distance of :meth:`ReflectBlur.relaxed`'s residual from the noise level at which ``α`` is kept."""
+
+
+def _secant_alpha(alpha: float, error: float, solved: Callable[[float], tuple[torch.Tensor, float]]) -> float:
+    """The ``α`` whose residual is within :data:`DISCREPANCY_TOLERANCE` of the noise level, from ``α`` with
+    ``error`` (the log of the residual over the level): up to :data:`DISCREPANCY_STEPS` secant steps in ``log α``
+    (Illinois), each ``solved(α)`` giving ``(u, error)``, leaping by decades until the level is bracketed."""
+    below: tuple[float, float] | None = None  # (log α, error) with the residual under sigma, and over it
+    above: tuple[float, float] | None = None
+    last: bool | None = None  # which end the last step replaced (True: the one below)
+    for _ in range(DISCREPANCY_STEPS):
+        if abs(error) <= math.log1p(DISCREPANCY_TOLERANCE) or alpha >= 1e30 or (error > 0 and alpha == ALPHA_FLOOR):
+            break
+        here, side = (math.log(alpha), error), error < 0
+        if side == last and below and above:  # Illinois: the end kept twice in a row has its error halved
+            below, above = (below, (above[0], above[1] / 2)) if side else ((below[0], below[1] / 2), above)
+        below, above, last = (here, above, side) if side else (below, here, side)
+        if below and above:
+            log_alpha = below[0] - below[1] * (above[0] - below[0]) / (above[1] - below[1])
+        else:  # not bracketed yet: leap by at least two decades (the residual can be flat in α)
+            log_alpha = here[0] - math.copysign(max(4 * abs(error), 2 * math.log(10)), error)
+        alpha = min(max(math.exp(log_alpha), ALPHA_FLOOR), 1e30)
+        _, error = solved(alpha)
+    return alpha
 
 
 def fast_length(length: int, scale: int) -> int:
@@ -450,22 +496,27 @@ class ReflectBlur(LinearOperator):
         start: torch.Tensor | None = None,
         tolerance: float = CG_TOLERANCE,
         steps: int = CG_STEPS,
+        on_step: Callable[[int, float], None] | None = None,
     ) -> torch.Tensor:
         """``u`` with ``(AAᵀ + α) u = y`` by conjugate gradients (per image and channel) from ``start`` (zeros by
         default), preconditioned by the circular operator's exact ``(AAᵀ + α)⁻¹``, until the residual is
-        ``tolerance`` of ``y`` or after ``steps``."""
+        ``tolerance`` of ``y`` or after ``steps``. ``on_step(steps done, decades left)`` is called before each
+        step and at the end: how many powers of ten the worst channel's residual is still above ``tolerance``."""
         u = torch.zeros_like(y) if start is None else start.clone()
         residual = y.clone() if start is None else y - self.A(self.At(u)) - alpha * u
         direction = self._precondition(residual, alpha)
         rho = (residual * direction).sum((-2, -1), keepdim=True)
         scale = y.square().sum((-2, -1), keepdim=True).clamp_min(1e-300)
-        for _ in range(steps):
-            if bool((residual.square().sum((-2, -1), keepdim=True) <= tolerance**2 * scale).all()):
+        for step in range(steps + 1):
+            ratio = float((residual.square().sum((-2, -1), keepdim=True) / scale).max().sqrt())
+            if on_step:
+                on_step(step, max(math.log10(max(ratio, 1e-300) / tolerance), 0.0))
+            if ratio <= tolerance or step == steps:
                 break
             applied = self.A(self.At(direction)) + alpha * direction
-            step = rho / (direction * applied).sum((-2, -1), keepdim=True).clamp_min(1e-300)
-            u = u + step * direction
-            residual = residual - step * applied
+            size = rho / (direction * applied).sum((-2, -1), keepdim=True).clamp_min(1e-300)
+            u = u + size * direction
+            residual = residual - size * applied
             preconditioned = self._precondition(residual, alpha)
             rho_next = (residual * preconditioned).sum((-2, -1), keepdim=True)
             direction = preconditioned + (rho_next / rho.clamp_min(1e-300)) * direction
@@ -478,10 +529,7 @@ class ReflectBlur(LinearOperator):
 
     def relaxed(self, z: torch.Tensor, y: torch.Tensor, sigma: float) -> torch.Tensor:
         """``z + Aᵀ(AAᵀ + α)⁻¹(y − Az)`` for this (non-circular) operator, ``α`` by the discrepancy principle
-        (residual root mean square ``sigma``): the first ``α`` from the circular operator on the residual
-        zero-padded to its grid, then up to :data:`DISCREPANCY_STEPS` secant steps in ``log α`` on the true
-        residual ``α u`` until it is within :data:`DISCREPANCY_TOLERANCE` of ``sigma``; ``sigma = 0`` is
-        :meth:`project`.
+        (residual root mean square ``sigma``): :meth:`relaxer` for one ``z``; ``sigma = 0`` is :meth:`project`.
 
         Example:
             >>> from srcli.maths.blur_kernels import gaussian_kernel
@@ -493,42 +541,70 @@ class ReflectBlur(LinearOperator):
             >>> abs(float(residual.square().mean().sqrt()) / 0.02 - 1) < DISCREPANCY_TOLERANCE
             True
         """
+        return self.relaxer(y, sigma)(z)
+
+    def relaxer(self, y: torch.Tensor, sigma: float, on_step: Progress | None = None) -> Relaxer:
+        """The relaxed projection onto ``y`` ``(N, C, h, w)`` at noise level ``sigma``, as a function of ``z``
+        ``(N, C, H, W)``, for one ``z`` or several in turn (:func:`srcli.maths.in_range.relaxed_in_range`).
+
+        The first ``α`` comes from the circular operator on the residual zero-padded to its grid (a later call
+        starts from the last call's ``α`` and ``u``); then up to :data:`DISCREPANCY_STEPS` secant steps in
+        ``log α`` on the true residual ``α u`` until it is within :data:`DISCREPANCY_TOLERANCE` of ``sigma``.
+        ``on_step`` is called after every conjugate-gradient step (:data:`Progress`), the plan forecast from
+        the steps a decade of residual has taken so far; ``sigma = 0`` is :meth:`project`.
+        """
         if sigma <= 0:
-            return self.project(z, y)
-        r = y - self.A(z)
+            return lambda z: self.project(z, y)
+        last: tuple[float, torch.Tensor] | None = None  # the last call's α and u: the next call starts there
+        done = 0
+
+        def counted(later: float) -> Callable[[int, float], None]:
+            """A solve's ``on_step``: ``later`` decades of solves still to come after it are forecast too."""
+            first = [0.0]
+
+            def tick(step: int, left: float) -> None:
+                nonlocal done
+                if step == 0:
+                    first[0] = left
+                    return
+                done += 1
+                per_decade = step / max(first[0] - left, 0.1)
+                if on_step:
+                    on_step(done, done + max(math.ceil((left + later) * per_decade), 1))
+
+            return tick
+
+        def relax(z: torch.Tensor) -> torch.Tensor:
+            nonlocal last
+            r = y - self.A(z)
+            alpha, start = last if last is not None else (self._circular_alpha(r, sigma), None)
+            previous: list[torch.Tensor | None] = [start]  # each solve starts from the last one's u
+            final = math.log10(SEARCH_TOLERANCE / RELAXED_TOLERANCE)
+
+            def solved(alpha: float) -> tuple[torch.Tensor, float]:
+                """``u`` for this ``α`` and the log of the residual ``α u``'s root mean square over ``sigma``
+                (increasing in ``α``, also where the gradients have not converged)."""
+                u = self._solve(r, alpha, previous[0], SEARCH_TOLERANCE, SEARCH_STEPS, counted(final))
+                previous[0] = u
+                return u, math.log(max(float((alpha * u).square().mean().sqrt()), 1e-300) / sigma)
+
+            tolerance = RELAXED_TOLERANCE if last is None else ROUND_TOLERANCE
+            u, error = solved(alpha)
+            alpha = _secant_alpha(alpha, error, solved)
+            u = self._solve(r, alpha, previous[0], tolerance, on_step=counted(0.0))
+            last = (alpha, u)
+            return z + self.At(u)
+
+        return relax
+
+    def _circular_alpha(self, r: torch.Tensor, sigma: float) -> float:
+        """The discrepancy's ``α`` for the circular operator on ``r`` zero-padded to its grid (at least
+        :data:`ALPHA_FLOOR`): the first guess of :meth:`relaxer`."""
         spectrum = torch.fft.fft2(self._embed(r))
         values = (1.0 / self.circular._inverse).to(r.device).expand(spectrum.shape)
         padded_share = math.sqrt(r.shape[-2] * r.shape[-1] / (spectrum.shape[-2] * spectrum.shape[-1]))
         count = spectrum.shape[-2] * spectrum.shape[-1]
-        alpha = max(_discrepancy_alpha(spectrum.abs() / math.sqrt(count), values, sigma * padded_share), ALPHA_FLOOR)
-
-        previous: list[torch.Tensor | None] = [None]  # each solve starts from the last one's u
-
-        def solved(alpha: float) -> tuple[torch.Tensor, float]:
-            """``u`` for this ``α`` and the log of the residual ``α u``'s root mean square over ``sigma``
-            (increasing in ``α``, also where the gradients have not converged)."""
-            u = self._solve(r, alpha, previous[0], SEARCH_TOLERANCE, SEARCH_STEPS)
-            previous[0] = u
-            return u, math.log(float((alpha * u).square().mean().sqrt()) / sigma)
-
-        u, error = solved(alpha)
-        below: tuple[float, float] | None = None  # (log α, error) with the residual under sigma, and over it
-        above: tuple[float, float] | None = None
-        last: bool | None = None  # which end the last step replaced (True: the one below)
-        for _ in range(DISCREPANCY_STEPS):
-            if abs(error) <= math.log1p(DISCREPANCY_TOLERANCE) or alpha >= 1e30 or (error > 0 and alpha == ALPHA_FLOOR):
-                break
-            here, side = (math.log(alpha), error), error < 0
-            if side == last and below and above:  # Illinois: the end kept twice in a row has its error halved
-                below, above = (below, (above[0], above[1] / 2)) if side else ((below[0], below[1] / 2), above)
-            below, above, last = (here, above, side) if side else (below, here, side)
-            if below and above:
-                log_alpha = below[0] - below[1] * (above[0] - below[0]) / (above[1] - below[1])
-            else:  # not bracketed yet: leap by at least two decades (the residual can be flat in α)
-                log_alpha = here[0] - math.copysign(max(4 * abs(error), 2 * math.log(10)), error)
-            alpha = min(max(math.exp(log_alpha), ALPHA_FLOOR), 1e30)
-            u, error = solved(alpha)
-        return z + self.At(self._solve(r, alpha, u, RELAXED_TOLERANCE))
+        return max(_discrepancy_alpha(spectrum.abs() / math.sqrt(count), values, sigma * padded_share), ALPHA_FLOOR)
 
     def __repr__(self) -> str:
         return f"ReflectBlur(kernel={tuple(self.circular.kernel.shape)}, scale={self.scale})"

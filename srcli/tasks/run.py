@@ -24,8 +24,13 @@ from srcli.maths.tiling import Tile, plan_tiles, tile_apply
 from srcli.tasks.batch import Job
 from srcli.tasks.interrupts import interruptible
 
-TileCallback = Callable[[int, int], None]
-"""Called with ``(tiles done, tiles in all)`` after every tile."""
+
+class TileCallback(Protocol):
+    """Called with ``(tiles done, tiles in all)`` after every tile, and with ``(steps done, steps planned,
+    "projecting")`` as a long projection goes (its plan a forecast that may move)."""
+
+    def __call__(self, done: int, total: int, stage: str = "tiles", /) -> None: ...
+
 
 ACCELERATE_VARIABLE = "SRCLI_ACCELERATE"
 """The environment variable that chooses the network path: ``0`` (or ``false``, ``no``, ``off``) plain eager

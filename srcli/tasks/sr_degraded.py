@@ -9,7 +9,8 @@ With a noise level σ nothing is claimed exact: the input's colour is denoised f
 (:func:`srcli.maths.denoise.denoise`), the networks run on the denoised LR ``ŷ``, and their estimate is projected
 onto ``y − κ(y − ŷ)``, with ``κ`` such
 that the saved file's residual against the input has level σ (the discrepancy principle; ``κ`` ≤
-:data:`MAX_RESIDUAL_SCALE`). A network that takes the noise level itself (USRNet) is relaxed onto the input instead.
+:data:`MAX_RESIDUAL_SCALE`). A network that takes the noise level itself (USRNet) is relaxed onto the input instead,
+inside the file's range (:mod:`srcli.maths.in_range`), so that clipping the saved file to it keeps that residual.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from srcli.archs import Model
 from srcli.checkpoints.resolve import total_scale
 from srcli.io.degradation_spec import downsample_float, operator_for, parse_spec
 from srcli.io.images import Picture, decode_picture, encode_picture, read_picture
-from srcli.maths.degradations import Resize
+from srcli.maths.degradations import ReflectBlur, Resize
 from srcli.maths.denoise import denoise
+from srcli.maths.in_range import relaxed_in_range
 from srcli.maths.metrics import consistency_psnr
 from srcli.maths.operators import LinearOperator
 from srcli.maths.round_trip import ROUND_TRIP_STEPS, RoundedLinear, RoundedResize, round_trip
@@ -111,7 +113,7 @@ class UpscaleDegraded:
         z = resampled_estimate(z, stages, self.scale, self.options)
         started = time.perf_counter()
         try:
-            return self._project(item, z, denoised)
+            return self._project(item, z, denoised, on_tile)
         finally:
             timings.projection += time.perf_counter() - started
 
@@ -120,9 +122,13 @@ class UpscaleDegraded:
         for the picture, :class:`srcli.tasks.usrnet.UpscaleUnfolded`)."""
         return self.stages
 
-    def _project(self, item: Picture, z: torch.Tensor, denoised: torch.Tensor | None) -> Picture:
+    def _project(
+        self, item: Picture, z: torch.Tensor, denoised: torch.Tensor | None, on_tile: TileCallback | None
+    ) -> Picture:
         """The estimate ``z`` projected under the degradation and rounded: onto :func:`noisy_target` where the
-        input was ``denoised``, else relaxed to the noise level, else exactly (the integer round trip)."""
+        input was ``denoised``, else relaxed to the noise level inside the file's range
+        (:func:`srcli.maths.in_range.relaxed_in_range`, its steps reported to ``on_tile``), else exactly (the
+        integer round trip)."""
         operator = operator_for(self.degradation, self.scale, z.shape[1], z.shape[2])
         y = item.channels()
         if denoised is not None:
@@ -130,7 +136,7 @@ class UpscaleDegraded:
             x = operator.project(z.unsqueeze(0), target.unsqueeze(0))[0]
             return item.with_channels(x.round().clamp(0, item.max_value).to(y.dtype))
         if self.noise > 0 or not self.options.pd:
-            x = z if not self.options.pd else operator.relaxed(z.unsqueeze(0), y.double().unsqueeze(0), self.noise)[0]
+            x = z if not self.options.pd else relaxed_file(operator, z, y.double(), self.noise, item.max_value, on_tile)
             return item.with_channels(x.round().clamp(0, item.max_value).to(y.dtype))
         projected = operator.project(z.unsqueeze(0), y.to(torch.float64).unsqueeze(0))[0]
         reference = self._reference(operator, item.bit_depth)
@@ -178,6 +184,24 @@ class UpscaleDegraded:
             "mode": item.mode,
             **verdict,
         }
+
+
+def relaxed_file(operator: Resize | ReflectBlur, z: torch.Tensor, y: torch.Tensor, noise: float, top: int,
+                 on_tile: TileCallback | None) -> torch.Tensor:  # fmt: skip
+    """``z`` ``(C, H, W)`` relaxed onto ``y`` ``(C, h, w)`` at level ``noise`` inside ``[0, top]``
+    (:func:`srcli.maths.in_range.relaxed_in_range`), its conjugate-gradient steps reported to ``on_tile`` as
+    ``"projecting"`` and the last as done."""
+    done = [0]
+
+    def on_step(steps: int, planned: int) -> None:
+        done[0] = steps
+        if on_tile:
+            on_tile(steps, planned, "projecting")
+
+    x = relaxed_in_range(operator.relaxer(y.unsqueeze(0), noise, on_step), z.unsqueeze(0), top)[0]
+    if on_tile and done[0]:
+        on_tile(done[0], done[0], "projecting")
+    return x
 
 
 def denoised_colour(picture: Picture, noise: float) -> torch.Tensor:

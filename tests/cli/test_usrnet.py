@@ -129,3 +129,26 @@ def test_fixed_degradation_mirrors_the_margin_and_crops_it_back():
     margin = -(-(4 + 2) // 2)
     assert seen == [((1, 3, 10 + 2 * margin, 12 + 2 * margin), (1, 1, 9, 9), 2, pytest.approx(0.01))]
     assert torch.equal(out, torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+@pytest.mark.parametrize("noise", [0.0, 2.55])
+def test_deblur_reports_the_saved_residual_and_moves_its_progress_while_projecting(tmp_path, photo, usrnet, noise):
+    from srcli.checkpoints.resolve import resolve
+    from srcli.tasks.batch import Job
+    from srcli.tasks.run import RunOptions, run_file
+    from srcli.tasks.usrnet import deblur_task
+
+    task = deblur_task(resolve(str(usrnet), "kernel")[0], RunOptions(), "motion:9,30", noise)
+    calls: list[tuple[int, int, str]] = []
+
+    def on_tile(done: int, total: int, stage: str = "tiles") -> None:
+        calls.append((done, total, stage))
+
+    record = run_file(Job(str(photo), str(tmp_path / "sharp.png")), task, False, on_tile)
+    saved, blurred = read_picture(str(tmp_path / "sharp.png")), read_picture(str(photo))
+    residual = downsample_float(saved.channels(), 1, "motion:9,30") - blurred.channels().double()
+    assert record["residual_rms"] == pytest.approx(float(residual.square().mean().sqrt()), abs=1e-4)
+    assert record["noise"] == pytest.approx(float(np.hypot(noise, ROUNDING_NOISE)))
+    steps = [done for done, _, stage in calls if stage == "projecting"]
+    assert len(steps) > 2 and steps == sorted(steps) and steps[0] < steps[-1]  # it moves, forwards
+    assert calls[0][2] == "tiles" and calls[-1][0] == calls[-1][1]  # after the tiles, and it ends done
