@@ -276,8 +276,8 @@ def test_sixteen_bit_values_are_rounded_from_float64():
     holds 60000.501 and 59999.499 as 60000.5 and 59999.5, a tie."""
     values = torch.tensor([[60000.501, 59999.499, 60000.0, 60000.0]], dtype=torch.float64)
     assert quantize_blocks(values, torch.tensor([60000]), 65535).tolist() == [[60001, 59999, 60000, 60000]]
-    sr = values.view(1, 1, 2, 2)
-    assert quantize_sr(sr, torch.tensor([[[[60000]]]]), 2, 65535).flatten().tolist() == [60001, 59999, 60000, 60000]
+    sr = quantize_sr(values.view(1, 1, 2, 2), torch.tensor([[[[60000]]]]), 2, 65535)
+    assert sr.dtype == torch.int32 and sr.flatten().tolist() == [60001, 59999, 60000, 60000]
 
 
 def test_inputs_are_not_modified():
@@ -332,9 +332,19 @@ def test_pillow_luma_is_pillow_convert_l():
             torch.cat([zeros, ramp, zeros], 1),
             torch.cat([zeros, zeros, ramp], 1),
             torch.randint(0, 256, (1, 3, 1, 256), generator=_gen(5)),
+            # weighted sums 65536 L + 32767 (the last to round down) and 65536 L − 32768 (the first to round up)
+            torch.tensor([[3, 65, 232], [3, 186, 30], [4, 56, 188], [3, 55, 187]] * 64).T.reshape(1, 3, 1, 256),
         ],
         0,
     )
     luma = pillow_luma(rgb)
-    assert luma.dtype == torch.int64 and luma.shape == (4, 1, 1, 256)
+    assert luma.dtype == torch.int64 and luma.shape == (5, 1, 1, 256)
     assert torch.equal(luma, _pillow_gray(rgb))
+
+
+def test_a_block_missing_many_units_is_completed():
+    """Fifteen values at 10.4 and one at 4 (mean 10) round to a sum 6 short: six of the tied 10.4s go up, whatever
+    the number of blocks (the completion loop is bounded by the block size, not the block count)."""
+    values = torch.tensor([[10.4] * 15 + [4.0]], dtype=torch.float64)
+    result = quantize_blocks(values, torch.tensor([10]), 255)[0].tolist()
+    assert result[-1] == 4 and sorted(result[:-1]) == [10] * 9 + [11] * 6

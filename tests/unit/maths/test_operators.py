@@ -257,6 +257,8 @@ def test_pad_to_multiple_reflects_and_replicates():
     tall = torch.arange(10.0).view(1, 1, 5, 2)  # 5×2 to 6×3: pads of 1, less than both sides, reflect
     expected = [[0, 1, 0], [2, 3, 2], [4, 5, 4], [6, 7, 6], [8, 9, 8], [6, 7, 6]]
     assert pad_to_multiple(tall, 3).tolist() == [[expected]]
+    column = torch.arange(3.0).view(1, 1, 3, 1)  # a pad of 1 column is not less than the width 1: replicate
+    assert pad_to_multiple(column, 2).tolist() == [[[[0, 0], [1, 1], [2, 2], [2, 2]]]]
 
 
 def test_pd_wrapper_output_is_consistent_and_keeps_the_null_space_part():
@@ -279,7 +281,7 @@ def test_real_valued_operators_refuse_to_quantize():
 @settings(max_examples=30, deadline=None)
 @given(
     mode=st.sampled_from(["mean", "bt601"]),
-    unit=st.sampled_from([1.0, 255.0]),
+    unit=st.sampled_from([1.0, 2.0, 255.0]),
     spread=st.sampled_from([5.0, 60.0]),
     seed=st.integers(0, 2**31),
 )
@@ -305,12 +307,12 @@ def test_gray_quantize_is_exact_and_near(mode, unit, spread, seed):
     projection = op.project(levels, gray.double())
     inside = ((projection > 0) & (projection < 255)).all(1, keepdim=True).expand_as(projection)
     assert ((result - projection).abs()[inside] <= 1.5).all()
-    plain = op.quantize(levels / unit, gray, 255, unit=unit)
+    plain = op.quantize(levels / unit, gray, 255, unit=unit) if unit != 1.0 else op.quantize(levels, gray, 255)
     assert plain.dtype == torch.int32 and torch.equal(plain.long(), result)
 
 
 def test_gray_bt601_is_eight_bit_only():
-    with pytest.raises(ValueError, match=r"Gray\('bt601'\) is Pillow's 8-bit convert\('L'\): max_value must be 255"):
+    with pytest.raises(ValueError, match=r"^Gray\('bt601'\) is Pillow's 8-bit convert\('L'\): max_value must be 255$"):
         Gray("bt601").quantize(torch.zeros(1, 3, 1, 1), torch.zeros(1, 1, 1, 1, dtype=torch.int64), 65535)
     sixteen = Gray("mean").quantize(torch.full((1, 3, 1, 1), 40000.0), torch.tensor([[[[40001]]]]), 65535)
     assert sixteen.flatten().tolist() == [40001, 40001, 40001]
