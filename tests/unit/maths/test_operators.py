@@ -205,6 +205,7 @@ def test_defaults_are_the_documented_ones():
     x = random_tensor(3, (1, 3, 2, 2))
     assert torch.equal(Gray().A(x), Gray("mean").A(x))
     assert BlockCS(0.5, block=2).m == 2  # the smallest block
+    assert BlockCS(1.0, block=4).m == 16  # ratio 1: as many rows as pixels, allowed
     assert BlockCS(0.01, block=4).m == 1  # round(0.16) = 0 rows: at least one
 
 
