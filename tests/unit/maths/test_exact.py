@@ -348,3 +348,15 @@ def test_a_block_missing_many_units_is_completed():
     values = torch.tensor([[10.4] * 15 + [4.0]], dtype=torch.float64)
     result = quantize_blocks(values, torch.tensor([10]), 255)[0].tolist()
     assert result[-1] == 4 and sorted(result[:-1]) == [10] * 9 + [11] * 6
+
+
+def test_pillow_gray_step_up_after_a_clipped_channel():
+    """Gray 250 from (300, 240, 240): PD shifts every channel by 250 − 257.94 to (292.06, 232.06, 232.06), red clips
+    at 255 and the rounded weighted sum 15655037 lies 696195 below Pillow's window (65536·250 − 32768). Red has no
+    room, blue's 23 levels are worth 171833: green moves up by ⌈696195 / 38470⌉ = 19 levels, to 251."""
+    from srcli.maths.exact import quantize_gray_pillow
+
+    estimate = torch.tensor([300.0, 240.0, 240.0], dtype=torch.float64).view(1, 3, 1, 1)
+    result = quantize_gray_pillow(estimate, torch.tensor([[[[250]]]]))
+    assert result.flatten().tolist() == [255, 251, 232]
+    assert _pillow_gray(result).item() == 250
