@@ -12,7 +12,7 @@ from PIL import Image
 
 from srcli.maths.blur_kernels import gaussian_kernel, motion_kernel
 from srcli.maths.degradations import BlurDecimate, ReflectBlur, Resize, covered_border, interior_kernel, resize_matrix
-from srcli.maths.round_trip import RoundedResize, round_trip
+from srcli.maths.round_trip import RoundedLinear, RoundedResize, round_trip
 
 KINDS = ["box", "bicubic", "bicubic-matlab", "gaussian"]
 
@@ -174,3 +174,36 @@ def test_mirrored_blur_on_any_size_is_its_adjoints_adjoint_and_projects_exactly(
     if scale > 1:  # at scale 1 a motion kernel's spectrum has zeros: only a relaxed projection is asked of it
         target = op.A(torch.rand(x.shape, generator=generator, dtype=torch.float64))
         assert (op.A(op.project(x, target)) - target).abs().max() < 1e-6
+
+
+def test_rounded_linear_rounds_half_up_and_clips():
+    """2×2 box means 1.75, 1.25, 0.5 (half up: 1), 254.75 and 0 by hand, channel by channel; gains of 2 and −1 clip
+    at 255 and 0."""
+    hr = torch.tensor([[[1, 2, 1, 1, 0, 0, 254, 255, 0, 0], [2, 2, 1, 2, 0, 2, 255, 255, 0, 0]]])
+    hr = torch.cat([hr, 255 - hr])  # two channels: the second one's means are 255 minus the first's
+    expected = [[[2, 1, 1, 255, 0]], [[253, 254, 255, 0, 255]]]  # 253.25, 253.75, 254.5 half up, 0.25, 255
+    rounded = RoundedLinear(Resize.of("box", 2, 2, 10), 255)(hr)
+    assert rounded.dtype == torch.int64 and rounded.tolist() == expected
+    assert RoundedResize(Resize.of("box", 2, 2, 10), 255, pillow=False)(hr).tolist() == expected
+
+    class Gain:
+        def __init__(self, gain: float) -> None:
+            self.gain = gain
+
+        def A(self, x: torch.Tensor) -> torch.Tensor:
+            return self.gain * x
+
+    assert RoundedLinear(Gain(2), 255)(torch.tensor([[[100, 128]]])).tolist() == [[[200, 255]]]  # type: ignore[arg-type]
+    assert RoundedLinear(Gain(-1), 255)(torch.tensor([[[0, 3]]])).tolist() == [[[0, 0]]]  # type: ignore[arg-type]
+
+
+def test_round_trip_of_a_consistent_integer_estimate_is_itself():
+    """An integer image whose stored degradation is y comes back unchanged, int64, with nothing missed."""
+    op = Resize.of("box", 2, 4, 4)
+    reference = RoundedResize(op, 255, pillow=False)
+    image = torch.tensor([[[0, 1, 2, 3], [4, 5, 6, 7], [250, 251, 252, 253], [254, 255, 255, 255]]])
+    y = reference(image)
+    result, missed = round_trip(image.double(), y, reference)
+    assert missed == 0 and result.dtype == torch.int64 and torch.equal(result, image)
+    linear, missed = round_trip(image.double(), y, RoundedLinear(op, 255))
+    assert missed == 0 and linear.dtype == torch.int64 and torch.equal(linear, image)

@@ -8,7 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srcli.maths.metrics import block_border_ratio, psnr
-from srcli.maths.operators import AvgPool, BlockCS, Gray, smooth_radius, smooth_right_inverse, smooth_upsample
+from srcli.maths.operators import (
+    AvgPool,
+    BlockCS,
+    Gray,
+    PDWrapper,
+    pad_to_multiple,
+    smooth_radius,
+    smooth_right_inverse,
+    smooth_upsample,
+)
 
 FLOAT64_PSNR_DB = 200.0
 
@@ -166,10 +175,145 @@ def test_gray_bt601_weights_match_pillow():
         (lambda: AvgPool(4, "bicubic"), "correction"),
         (lambda: Gray("luma"), "gray mode"),
         (lambda: BlockCS(0.0), "ratio"),
-        (lambda: AvgPool(3).A(torch.zeros(1, 1, 4, 3)), "multiple"),
-        (lambda: BlockCS(0.1, 8).A(torch.zeros(1, 1, 8, 12)), "multiple"),
+        (lambda: AvgPool(3).A(torch.zeros(1, 1, 4, 3)), r"image size \(4, 3\) is not a multiple of the scale 3"),
+        (lambda: AvgPool(3).A(torch.zeros(1, 1, 3, 4)), r"image size \(3, 4\) is not a multiple"),
+        (lambda: BlockCS(0.1, 8).A(torch.zeros(1, 1, 8, 12)), r"image size \(8, 12\) is not a multiple of the block 8"),
+        (lambda: BlockCS(1.5), "ratio"),
+        (lambda: BlockCS(0.5, block=1), "block must be at least 2, got 1"),
+        (lambda: Gray().A(torch.zeros(1, 4, 2, 5)), "needs 3 channels, got 4"),
+        (lambda: AvgPool(4, "bicubic"), "correction must be one of nearest, smooth, got 'bicubic'"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_smooth_correction_reaches_exactly_its_radius():
+    """The Neumann series has ``steps`` terms of a 3-tap kernel and ``U`` one LR pixel more: a one-pixel residual
+    reaches exactly :func:`smooth_radius` LR pixels, not one fewer."""
+    r = torch.zeros(1, 1, 41, 41, dtype=torch.float64)
+    r[..., 20, 20] = 1.0
+    spread = smooth_right_inverse(r, 4)
+    reach = smooth_radius()
+    assert spread[..., 80:84, 4 * (20 + reach) : 4 * (21 + reach)].abs().max() > 0
+    assert spread[..., 4 * (20 - reach) : 4 * (21 - reach), 80:84].abs().max() > 0
+
+
+def test_defaults_are_the_documented_ones():
+    assert torch.equal(BlockCS(0.25).rows, BlockCS(0.25, block=32, seed=0).rows)
+    x = random_tensor(3, (1, 3, 2, 2))
+    assert torch.equal(Gray().A(x), Gray("mean").A(x))
+    assert BlockCS(0.5, block=2).m == 2  # the smallest block
+    assert BlockCS(1.0, block=4).m == 16  # ratio 1: as many rows as pixels, allowed
+    assert BlockCS(0.01, block=4).m == 1  # round(0.16) = 0 rows: at least one
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_blockcs_keeps_the_input_dtype(dtype):
+    op = BlockCS(0.25, block=8)
+    x = random_tensor(5, (1, 2, 16, 8), dtype=dtype)
+    y = op.A(x)
+    assert y.dtype == dtype and op.A_pinv(y).dtype == dtype
+    assert torch.allclose(op.A(op.A_pinv(y)).double(), y.double(), atol=1e-5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    correction=st.sampled_from(["nearest", "smooth"]),
+    scale=st.sampled_from([2, 3, 4]),
+    max_value=st.sampled_from([255, 65535]),
+    unit=st.sampled_from([None, 255.0]),
+    seed=st.integers(0, 2**31),
+)
+def test_quantize_is_the_projection_rounded(correction, scale, max_value, unit, seed):
+    """In range, the exact result is the float projection of ``x_r · unit`` (unit 1 by default) moved by less
+    than one level per value; written into ``out`` when given."""
+    generator = torch.Generator().manual_seed(seed)
+    op = AvgPool(scale, correction)
+    y = torch.randint(max_value // 4, 3 * max_value // 4, (1, 2, 4, 3), generator=generator)
+    levels = op.A_pinv(y.double()) + torch.randn(1, 2, 4 * scale, 3 * scale, generator=generator, dtype=torch.float64)
+    projection = op.project(levels, y.double())
+    out = torch.empty(1, 2, 4 * scale, 3 * scale, dtype=torch.int64)
+    if unit is None:
+        result = op.quantize(levels, y, max_value, out=out)
+    else:
+        result = op.quantize(levels / unit, y, max_value, unit=unit, out=out)
+    assert result is out
+    assert ((result.double() - projection).abs() < 1 + 1e-3).all()  # float32 work for 8 bits
+
+
+def test_scales_two_to_sixteen_are_accepted():
+    for scale in (2, 16):
+        assert AvgPool(scale).A(torch.ones(1, 1, scale, scale)).shape == (1, 1, 1, 1)
+
+
+def test_pad_to_multiple_reflects_and_replicates():
+    x = torch.arange(6.0).view(1, 1, 2, 3)
+    square = torch.zeros(1, 1, 6, 6)
+    assert pad_to_multiple(square, 3) is square  # nothing to pad: the input itself
+    assert pad_to_multiple(x, 2).tolist() == [[[[0.0, 1.0, 2.0, 1.0], [3.0, 4.0, 5.0, 4.0]]]]  # reflect
+    # 2 rows to 4: a pad of 2 is not less than the height, so both sides replicate
+    assert pad_to_multiple(x, 4).tolist() == [[[[0, 1, 2, 2], [3, 4, 5, 5], [3, 4, 5, 5], [3, 4, 5, 5]]]]
+    tall = torch.arange(10.0).view(1, 1, 5, 2)  # 5×2 to 6×3: pads of 1, less than both sides, reflect
+    expected = [[0, 1, 0], [2, 3, 2], [4, 5, 4], [6, 7, 6], [8, 9, 8], [6, 7, 6]]
+    assert pad_to_multiple(tall, 3).tolist() == [[expected]]
+    column = torch.arange(3.0).view(1, 1, 3, 1)  # a pad of 1 column is not less than the width 1: replicate
+    assert pad_to_multiple(column, 2).tolist() == [[[[0, 0], [1, 1], [2, 2], [2, 2]]]]
+
+
+def test_pd_wrapper_output_is_consistent_and_keeps_the_null_space_part():
+    op = AvgPool(2)
+    net = torch.nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+    pd = PDWrapper(net, op)
+    y = random_tensor(11, (1, 3, 4, 5))
+    out = pd(y)
+    assert pd.net is net and pd.operator is op
+    assert torch.allclose(op.A(out), y, atol=1e-12)
+    up = net(y)
+    assert torch.allclose(out - op.A_pinv(op.A(out)), up - op.A_pinv(op.A(up)), atol=1e-12)
+
+
+def test_real_valued_operators_refuse_to_quantize():
+    with pytest.raises(NotImplementedError, match="BlockCS measures real values: use project"):
+        BlockCS(0.5, block=4).quantize(torch.zeros(1, 1, 4, 4), torch.zeros(1, 8, 1, 1), 255)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    mode=st.sampled_from(["mean", "bt601"]),
+    unit=st.sampled_from([1.0, 2.0, 255.0]),
+    spread=st.sampled_from([5.0, 60.0]),
+    seed=st.integers(0, 2**31),
+)
+def test_gray_quantize_is_exact_and_near(mode, unit, spread, seed):
+    """The channel mean (``mean``) or Pillow's own ``convert("L")`` (``bt601``, from Pillow) equals the gray; in
+    range, every channel is within 1.5 levels of the PD estimate ``x + (y − A x)``; ``out`` is written."""
+    from srcli.io.images import pil_to_tensor, tensor_to_pil
+
+    generator = torch.Generator().manual_seed(seed)
+    gray = torch.randint(30, 226, (2, 1, 3, 4), generator=generator)
+    levels = (
+        gray.double().expand(2, 3, 3, 4) + torch.randn(2, 3, 3, 4, generator=generator, dtype=torch.float64) * spread
+    )
+    op = Gray(mode)
+    out = torch.empty(2, 3, 3, 4, dtype=torch.int64)
+    result = op.quantize(levels / unit, gray, 255, unit=unit, out=out)
+    assert result is out
+    if mode == "mean":
+        assert torch.equal(result.sum(1, keepdim=True), 3 * gray)
+    else:
+        pillow = torch.stack([pil_to_tensor(tensor_to_pil(image).convert("L")) for image in result])
+        assert torch.equal(pillow.long(), gray)
+    projection = op.project(levels, gray.double())
+    inside = ((projection > 0) & (projection < 255)).all(1, keepdim=True).expand_as(projection)
+    assert ((result - projection).abs()[inside] <= 1.5).all()
+    plain = op.quantize(levels / unit, gray, 255, unit=unit) if unit != 1.0 else op.quantize(levels, gray, 255)
+    assert plain.dtype == torch.int32 and torch.equal(plain.long(), result)
+
+
+def test_gray_bt601_is_eight_bit_only():
+    with pytest.raises(ValueError, match=r"^Gray\('bt601'\) is Pillow's 8-bit convert\('L'\): max_value must be 255$"):
+        Gray("bt601").quantize(torch.zeros(1, 3, 1, 1), torch.zeros(1, 1, 1, 1, dtype=torch.int64), 65535)
+    sixteen = Gray("mean").quantize(torch.full((1, 3, 1, 1), 40000.0), torch.tensor([[[[40001]]]]), 65535)
+    assert sixteen.flatten().tolist() == [40001, 40001, 40001]
