@@ -13,6 +13,7 @@ from srcli.maths.operators import (
     BlockCS,
     Gray,
     PDWrapper,
+    _lr_box_upsample,
     pad_to_multiple,
     smooth_radius,
     smooth_right_inverse,
@@ -317,3 +318,17 @@ def test_gray_bt601_is_eight_bit_only():
         Gray("bt601").quantize(torch.zeros(1, 3, 1, 1), torch.zeros(1, 1, 1, 1, dtype=torch.int64), 65535)
     sixteen = Gray("mean").quantize(torch.full((1, 3, 1, 1), 40000.0), torch.tensor([[[[40001]]]]), 65535)
     assert sixteen.flatten().tolist() == [40001, 40001, 40001]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    scale=st.integers(2, 8),
+    height=st.integers(1, 9),
+    width=st.integers(1, 9),
+    seed=st.integers(0, 2**16),
+)
+def test_the_lr_grid_filter_is_the_box_mean_of_the_bilinear_upsample(scale, height, width, seed):
+    """``A(U z)`` as two 3-tap passes on the LR grid equals averaging the bilinear upsample, borders included."""
+    z = torch.randn(1, 2, height, width, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    direct = torch.nn.functional.avg_pool2d(smooth_upsample(z, scale), scale)
+    assert torch.allclose(_lr_box_upsample(z, scale), direct, atol=1e-12)
