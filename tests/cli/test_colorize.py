@@ -115,7 +115,7 @@ def test_the_report_shows_colourfulness_and_both_consistency_figures(
 ):
     """The table gives the float PSNR of the output's gray, whether the gray an editor makes is exact, and
     the colourfulness (issue 39: it showed one figure and no colourfulness)."""
-    monkeypatch.setenv("COLUMNS", "200")  # no cell wraps
+    monkeypatch.setenv("COLUMNS", "400")  # no cell wraps, whatever the length of pytest's temporary paths
     image = save_8bit(tmp_path / "in.png", random_channels(generator, 1, 16, 16))
     result = cli("colorize", image, "-o", tmp_path / "out.png", "--model", model_path, "--gray", gray)
     assert result.exit_code == 0, result.output
