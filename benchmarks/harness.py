@@ -10,6 +10,7 @@ The scripts live in folders by purpose and are run from the repository root as
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
@@ -68,3 +69,12 @@ def paired(differences: list[float], digits: int = 4) -> dict[str, float | None]
         return {"mean": round(mean, digits), "standard_error": None}
     spread = statistics.stdev(differences)
     return {"mean": round(mean, digits), "standard_error": round(spread / math.sqrt(len(differences)), digits)}
+
+
+def emit(results: dict[str, object], out: Path | None) -> None:
+    """A record as indented JSON: into ``out`` where given, else on stdout."""
+    text = json.dumps(results, indent=1)
+    if out:
+        out.write_text(text + "\n")
+    else:
+        print(text)

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import machine, paired
+from harness import emit, machine, paired
 
 from srcli.checkpoints.load import load_model
 from srcli.io.images import Picture
@@ -77,11 +77,7 @@ def main() -> None:
         }
         print(name, json.dumps(summary), flush=True)
         results["models"][name] = {"summary": summary, "images": rows}  # type: ignore[index]
-    text = json.dumps(results, indent=1)
-    if args.out:
-        args.out.write_text(text + "\n")
-    else:
-        print(text)
+    emit(results, args.out)
 
 
 if __name__ == "__main__":

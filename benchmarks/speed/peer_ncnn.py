@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import machine
+from harness import emit, machine
 
 from srcli.checkpoints.resolve import resolve
 from srcli.io.images import Picture, pil_to_tensor
@@ -112,11 +112,7 @@ def main() -> None:
         results["sides"][str(side)] = {"pictures": [f"{s}/{n}" for s, n in names], "arms": rows}  # type: ignore[index]
         print(side, json.dumps(rows), flush=True)
     results["machine_after"] = machine()
-    text = json.dumps(results, indent=1)
-    if args.out:
-        args.out.write_text(text + "\n")
-    else:
-        print(text)
+    emit(results, args.out)
 
 
 if __name__ == "__main__":
