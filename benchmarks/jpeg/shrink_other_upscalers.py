@@ -11,7 +11,6 @@ without it; per upscaler the paired PSNR-Y difference (with − without) and its
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -27,9 +26,7 @@ from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_picture
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
-from harness import machine, paired
-
-BSD68 = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench" / "BSD68"
+from harness import BENCH, machine, paired
 
 
 def main() -> None:
@@ -42,7 +39,7 @@ def main() -> None:
     deltas: dict[str, list[float]] = {name: [] for name in ("bicubic", *nets)}
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        for path in sorted(BSD68.glob("*.png"))[-args.images :]:
+        for path in sorted((BENCH / "BSD68").glob("*.png"))[-args.images :]:
             with Image.open(path) as opened:
                 hr = opened.convert("RGB")
             hr = hr.crop((0, 0, hr.width // 4 * 4, hr.height // 4 * 4))
@@ -66,7 +63,7 @@ def main() -> None:
                 deltas[name].append(scores[1] - scores[0])
             print(path.name, {name: round(values[-1], 4) for name, values in deltas.items()}, flush=True)
     for name, values in deltas.items():
-        print(name, "shrink − no shrink, PSNR-Y dB:", paired(values), "mean", round(statistics.fmean(values), 4))
+        print(name, "shrink − no shrink, PSNR-Y dB:", paired(values))
 
 
 if __name__ == "__main__":

@@ -30,9 +30,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import machine
+from harness import BENCH, machine
 
-BENCH = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench"
 NCNN = """
 import sys
 from pathlib import Path

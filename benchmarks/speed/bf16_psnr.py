@@ -21,25 +21,18 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import emit, machine, paired
+from harness import BENCH, ROOT, emit, machine, paired
 
 from srcli.checkpoints.load import load_model
 from srcli.io.images import Picture
 from srcli.io.testsets import image_files, protocol_pair
 from srcli.maths.metrics import psnr_y
+from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, cpu_computes_bf16
 from srcli.tasks.sr import runs_in_bf16, upscale_picture
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT.parent / "shared" / "data" / "bench"
 MODELS = ("compact-x2", "compact-x3", "compact-x4", "compact-x8", "compact-bicubic-x2", "compact-bicubic-x4",
           "compact-jpeg-x4", "realistic-x4")  # fmt: skip
-
-
-def exact(out: torch.Tensor, lr: torch.Tensor, scale: int) -> bool:
-    """Whether the box means of ``out`` ``(3, H, W)`` are exactly ``lr`` ``(3, h, w)``."""
-    means = torch.nn.functional.avg_pool2d(out.to(torch.float64)[None], scale)[0]
-    return torch.equal(means, lr.to(torch.float64))
 
 
 def main() -> None:
@@ -68,7 +61,7 @@ def main() -> None:
                     "set": set_name, "image": path.name, "psnr_fp32": round(scores[0], 4),
                     "delta_db": round(scores[1] - scores[0], 5),
                     "values_differing": int((outs[0] != outs[1]).sum()), "values": outs[0].numel(),
-                    "exact": all(exact(out, lr[0], model.scale) for out in outs),
+                    "exact": all(box_consistency(out, lr[0], model.scale, 255).exact for out in outs),
                 })  # fmt: skip
         summary = {
             "delta_db": paired([row["delta_db"] for row in rows], 5),

@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import emit, machine
+from harness import BENCH, emit, machine
 
 from srcli.checkpoints.resolve import resolve
 from srcli.io.images import Picture, pil_to_tensor
@@ -34,7 +34,6 @@ from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, Timings, cpu_computes_bf16
 from srcli.tasks.sr import upscale_picture
 
-BENCH = Path(__file__).resolve().parents[3] / "shared" / "data" / "bench"
 PICTURES = {
     256: [("BSD68", "101087.png"), ("BSD68", "119082.png"), ("Set14", "comic.png"), ("Set14", "zebra.png")],
     512: [("Set14", "lenna.png"), ("Set14", "bridge.png"), ("Set14", "pepper.png")],
