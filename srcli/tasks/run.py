@@ -35,7 +35,7 @@ class TileCallback(Protocol):
 ACCELERATE_VARIABLE = "SRCLI_ACCELERATE"
 """The environment variable that chooses the network path: ``0`` (or ``false``, ``no``, ``off``) plain eager
 float32, ``fp32`` channels-last float32, anything else (the default) channels-last with bfloat16 where
-:func:`bf16_allowed` says so."""
+:func:`srcli.tasks.sr.runs_in_bf16` says so."""
 
 _OFF = ("0", "false", "no", "off")
 
