@@ -8,7 +8,8 @@ exactly consistent; ``F = 0`` is the PSNR model itself and ``F = 1`` the realist
 The realistic model is the one named (a manifest name or a checkpoint path), else the manifest's
 realistic model of the scale. Its PSNR end is, in this order: the manifest entry's ``psnr_model``, the
 checkpoint header's ``psnr_model`` (a manifest name or a path, relative to the checkpoint's folder),
-the shipped default SR model of its scale.
+the shipped default SR model of the scale in the header's network config (else of the scale asked, ×4 by
+default). Both files are found and checked first, then each is loaded once.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import torch
 from torch import nn
 
 from srcli.archs import Model, describe
+from srcli.checkpoints.load import checkpoint_header, header_config, load_model
 from srcli.checkpoints.manifest import defaults, find_entry, realistic_entries
-from srcli.checkpoints.resolve import DEFAULT_SCALE, checked_task, looks_like_path, resolve
+from srcli.checkpoints.resolve import DEFAULT_SCALE, checked_task, locate, looks_like_path
 from srcli.errors import ModelError, OptionError
 
 
@@ -67,7 +69,10 @@ def blend(psnr: Model, realistic: Model, realism: float) -> Model:
     if not 0 <= realism <= 1:
         raise OptionError(f"realism must be between 0 and 1, got {realism}")
     if psnr.scale != realistic.scale:
-        raise ModelError(f"{realistic.name} upscales ×{realistic.scale} but its PSNR model {psnr.name} ×{psnr.scale}")
+        raise ModelError(
+            f"{realistic.name} upscales ×{realistic.scale} but its PSNR model {psnr.name} ×{psnr.scale}; ask for "
+            f"scale {realistic.scale}, or name its PSNR model as psnr_model in the realistic checkpoint's header"
+        )
     if realism == 0:
         return psnr
     if realism == 1:
@@ -90,8 +95,9 @@ def blend(psnr: Model, realistic: Model, realism: float) -> Model:
     )
 
 
-def _psnr_spec(spec: str, header: dict[str, str], scale: int) -> str:
-    """Where the realistic model ``spec`` says its PSNR end is (see the module docstring)."""
+def _psnr_spec(spec: str, header: dict[str, str], scale: int | None) -> str:
+    """Where the realistic model ``spec`` (checkpoint header ``header``, asked for ``scale``) says its PSNR
+    end is (see the module docstring)."""
     entry_link = None if looks_like_path(spec) else find_entry(spec).psnr_model
     if entry_link:
         return entry_link
@@ -100,7 +106,8 @@ def _psnr_spec(spec: str, header: dict[str, str], scale: int) -> str:
         if looks_like_path(linked) and not Path(linked).is_absolute():
             return str(Path(spec).parent / linked)
         return linked
-    return default_name_for_scale(scale)
+    own = header_config(header).get("scale")
+    return default_name_for_scale(own if isinstance(own, int) else scale or DEFAULT_SCALE)
 
 
 def default_name_for_scale(scale: int) -> str:
@@ -130,9 +137,13 @@ def realism_model(
                 f"no realistic ×{wanted} model ships with this srcli; name one (a checkpoint path) as the model"
             )
         spec = entries[0].name
-    realistic, header = checked_task(found, "sr") if found is not None else resolve(spec, "sr")
+    if found is None:
+        realistic_file = locate(spec)
+        files = [locate(_psnr_spec(spec, checkpoint_header(realistic_file[0]), scale)), realistic_file]
+    else:
+        files = [locate(_psnr_spec(spec, found[1], scale))]
+    psnr, *loaded = [checked_task(load_model(*file), "sr")[0] for file in files]
+    realistic = checked_task(found, "sr")[0] if found is not None else loaded[0]
     if scale is not None and realistic.scale != scale:
         raise ModelError(f"model {realistic.name} upscales ×{realistic.scale}, but scale {scale} was asked")
-    psnr_spec = _psnr_spec(spec, header, realistic.scale)
-    psnr, _ = resolve(psnr_spec, "sr")
     return blend(psnr, realistic, realism)

@@ -53,6 +53,11 @@ def read_metadata(path: Path) -> dict[str, str]:
         raise ModelError(f"cannot read {path.name}: {first_line(error)}") from None
 
 
+def checkpoint_header(path: Path) -> dict[str, str]:
+    """The header of a checkpoint file: a safetensors file's metadata, empty for other formats."""
+    return read_metadata(path) if path.suffix == ".safetensors" else {}
+
+
 def _read_tensors(path: Path) -> object:
     """What the file holds, read without running code; every failure is one :class:`ModelError` line."""
     try:
@@ -158,7 +163,7 @@ def load_model(path: Path, name: str | None = None) -> tuple[Model, dict[str, st
     (:func:`trained_degradation`); a state dict srcli's registry does not know goes to spandrel where the
     extra is installed (:func:`srcli.archs.model_from_state_dict`)."""
     state_dict = _tensors(path)
-    metadata = read_metadata(path) if path.suffix == ".safetensors" else {}
+    metadata = checkpoint_header(path)
     correction, trained_on = trained_correction(metadata), trained_degradation(metadata)
     config = header_config(metadata)
     try:

@@ -43,11 +43,17 @@ def local_path(entry: ModelEntry) -> Path:
     return pull(entry)
 
 
+def locate(spec: str) -> tuple[Path, str | None]:
+    """The checkpoint file ``spec`` names (a manifest name, checked, or a path) and the model's name (the
+    manifest's; None for a path, whose model takes the file's name)."""
+    if looks_like_path(spec):
+        return Path(spec), None
+    return local_path(find_entry(spec)), spec
+
+
 def load_named(spec: str) -> tuple[Model, dict[str, str]]:
     """The model ``spec`` names (a manifest name or a checkpoint path), whatever its task, and its header."""
-    named = not looks_like_path(spec)
-    path = local_path(find_entry(spec)) if named else Path(spec)
-    return load_model(path, spec if named else None)
+    return load_model(*locate(spec))
 
 
 def resolve(spec: str, task: str) -> tuple[Model, dict[str, str]]:

@@ -26,11 +26,11 @@ from srcli.cli.common import (
     SkipExisting,
     Workers,
     check_batch_options,
+    check_quality,
     chosen_ext,
     ray_settings,
     run_jobs,
     run_options,
-    with_quality,
 )
 
 
@@ -95,13 +95,15 @@ def colorize(
 
     check_batch_options(output, json_output, overwrite, skip_existing)
     on_ray = ray_settings(ray, ray_address, workers, device)
-    options = run_options(device, tile, tile_overlap, half, no_pd, ray=on_ray, png_level=png_compression)
+    options = run_options(
+        device, tile, tile_overlap, half, no_pd, ray=on_ray, png_level=png_compression, quality=quality
+    )
 
     def make_task(options: RunOptions) -> Colorize:
         """The task with its model loaded, here or on each Ray worker."""
         return colorize_task(model, gray.value, options, temperature, saturation, vividness)
 
     jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)
-    options = with_quality(options, quality, jobs)
+    check_quality(quality, jobs)
     task = make_task(options)
     run_jobs(jobs, task, make_task, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import functools
 import math
@@ -222,10 +221,10 @@ Quality = Annotated[
 ]
 
 
-def with_quality(options: Any, quality: int | None, jobs: list) -> Any:
-    """``options`` with the ``--quality`` of JPEG or WebP output; refuses it for any other format (one line)."""
+def check_quality(quality: int | None, jobs: list) -> None:
+    """Refuse ``--quality`` (one line) where a job's output is neither JPEG nor WebP."""
     if quality is None:
-        return options
+        return
     from srcli.io.images import LOSSY_FORMATS, SAVE_FORMATS
 
     for job in jobs:
@@ -233,7 +232,6 @@ def with_quality(options: Any, quality: int | None, jobs: list) -> Any:
         if image_format not in LOSSY_FORMATS:
             where = "stdout" if job.target == "-" else job.target
             fail(f"--quality is for JPEG or WebP output, not {image_format} ({where}); pass --ext jpg or --ext webp")
-    return dataclasses.replace(options, quality=quality)
 
 
 Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders; keep the tree under -o.")]
@@ -266,6 +264,7 @@ def run_options(
     ensemble: bool = False,
     ray: RaySettings | None = None,
     png_level: int | None = None,
+    quality: int | None = None,
 ):
     """The engine's :class:`~srcli.tasks.run.RunOptions` from the command's options (checked). With
     ``ray`` the device is each worker's to resolve (:func:`srcli.tasks.raybatch.ray_records`), so here
@@ -278,7 +277,14 @@ def run_options(
     if (overlap is not None and overlap < 0) or (tile is not None and tile < 0):
         raise OptionError("--tile and --tile-overlap must not be negative")
     return RunOptions(
-        device=resolved, tile=tile, overlap=overlap, half=half, pd=not no_pd, ensemble=ensemble, png_level=png_level
+        device=resolved,
+        tile=tile,
+        overlap=overlap,
+        half=half,
+        pd=not no_pd,
+        ensemble=ensemble,
+        png_level=png_level,
+        quality=quality,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -30,19 +31,19 @@ from srcli.cli.common import (
     Threads,
     Workers,
     check_batch_options,
+    check_quality,
     chosen_ext,
     fail,
     ray_settings,
     run_jobs,
     run_options,
-    with_quality,
 )
 
 OVERLAP_CAP = 32
 """``srcli.tasks.sr.OVERLAP_CAP`` for the help text, which must not import torch (a test holds them equal)."""
 
 if TYPE_CHECKING:
-    from srcli.tasks.run import FileTask, RunOptions
+    pass
 
 Scale = Annotated[
     int | None,
@@ -146,26 +147,28 @@ def upscale(
     """Upscale images ×2 to ×8. Every saved file is exactly consistent with its input: its
     box downsample (or the --degradation's) equals the input byte for byte (alpha and 16-bit too).
     Exit 1 if some files failed, 2 if every one did."""
-    from srcli.checkpoints.plan import plan_upscale
     from srcli.tasks.batch import plan_jobs
-    from srcli.tasks.upscale import upscale_task
+    from srcli.tasks.upscale import planned_upscale, upscale_task
 
     check_batch_options(output, json_output, overwrite, skip_existing)
     on_ray = ray_settings(ray, ray_address, workers, device)
-    options = run_options(device, tile, tile_overlap, half, no_pd, ensemble, on_ray, png_compression)
+    options = run_options(device, tile, tile_overlap, half, no_pd, ensemble, on_ray, png_compression, quality)
     options = dataclasses.replace(options, correction=correction.value if correction else None)
-    plan = plan_upscale(model, scale, degradation, realism, noise, ensemble)
-
-    def make_task(options: RunOptions) -> FileTask:
-        """The task with its models loaded, here or on each Ray worker."""
-        return upscale_task(plan_upscale(model, scale, degradation, realism, noise, ensemble), options)
-
+    plan, task = planned_upscale(options, model, scale, degradation, realism, noise)
     jobs = plan_jobs(inputs, output, suffix if suffix is not None else f"_x{plan.scale}", chosen_ext(ext), recursive)
-    options = with_quality(options, quality, jobs)
+    check_quality(quality, jobs)
     if not quiet and not plan.kernel_conditioned:
         _note_plan(plan.sr, plan.kind, degradation if model is None and realism is None else None)
-    task = upscale_task(plan, options)
-    run_jobs(jobs, task, make_task, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)
+    run_jobs(
+        jobs,
+        task,
+        functools.partial(upscale_task, plan),
+        overwrite,
+        skip_existing,
+        json_output,
+        quiet or output == "-",
+        on_ray,
+    )
 
 
 def check_scale(scale: int | None) -> None:
@@ -236,9 +239,9 @@ def deblur(
     degradation_kernel(kernel, 1)  # a bad kernel: one line, before any model is loaded
     if not 0 <= noise < 1e4:
         fail(f"--noise must be a level in [0, 10000), got {noise}")
-    options = run_options(device, tile, tile_overlap, half, no_pd, png_level=png_compression)
+    options = run_options(device, tile, tile_overlap, half, no_pd, png_level=png_compression, quality=quality)
     jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)
-    options = with_quality(options, quality, jobs)
+    check_quality(quality, jobs)
     found, _ = resolve(model if model is not None else default_name("kernel", "deblurring"), "kernel")
     task = deblur_task(found, options, kernel, noise)
     run_jobs(jobs, task, lambda options: deblur_task(found, options, kernel, noise), overwrite, skip_existing,

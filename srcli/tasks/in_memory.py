@@ -15,14 +15,13 @@ from typing import Any
 import torch
 from PIL import Image
 
-from srcli.checkpoints.plan import plan_upscale
 from srcli.errors import ImageError, OptionError
 from srcli.io.images import Picture, decode_picture, encode_picture
 from srcli.maths.operators import AvgPool
 from srcli.tasks.check import check_pictures
 from srcli.tasks.colorize import colorize_task
 from srcli.tasks.run import FileTask, RunOptions, Timings, resolve_device
-from srcli.tasks.upscale import upscale_task
+from srcli.tasks.upscale import planned_upscale
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -81,8 +80,8 @@ def upscale_image(
     **options: Any,
 ) -> Image.Image:
     """``srcli upscale`` of one image (see :func:`srcli.upscale`)."""
-    plan = plan_upscale(model, scale, degradation, realism, noise, options.get("ensemble", False))
-    return run_on_image(upscale_task(plan, run_options(**options)), image)
+    _, task = planned_upscale(run_options(**options), model, scale, degradation, realism, noise)
+    return run_on_image(task, image)
 
 
 def colorize_image(

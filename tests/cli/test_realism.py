@@ -86,6 +86,14 @@ def test_without_a_link_the_psnr_end_is_the_shipped_default_of_its_scale(cli, tm
     )
 
 
+def test_without_a_link_or_a_scale_the_header_scale_picks_the_psnr_end(cli, tmp_path, generator):
+    realistic = checkpoint(tmp_path / "gan-x2.safetensors", SRVGGNetCompact(3, 64, 12, 2), 4)
+    source = save_8bit(tmp_path / "in.png", smooth_channels(generator, 3, 10, 12))
+    result = cli("upscale", source, "--model", realistic, "--realism", "0.5", "--json", "-q", "-o", tmp_path / "h.png")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["model"] == "compact-x2 ↔ gan-x2.safetensors (realism 0.5)"
+
+
 @pytest.fixture
 def manifest_with_a_realistic_model(tmp_path, monkeypatch, pair):
     weights = tmp_path / "weights"
