@@ -346,13 +346,21 @@ def run_jobs(
     file failed (nothing written: bad input, as a single input that fails), 1 if some did and others were
     done or skipped, 130 when Ctrl-C stopped it, 143 when SIGTERM did.
 
-    Here every file goes through :func:`srcli.tasks.run.run_job` with ``task``; with ``ray`` each Ray
+    Here every file goes through :func:`srcli.tasks.run.run_job` with ``task``, or, for a batch of small files on a
+    CPU of several cores, several at once (:mod:`srcli.tasks.pipeline`); with ``ray`` each Ray
     worker does the same with its own task, ``make_task(options)`` on its own device
     (:func:`srcli.tasks.raybatch.ray_records`)."""
+    from srcli.tasks.pipeline import file_workers, pipelined_records
     from srcli.tasks.run import run_job
 
     debug = state["debug"]
-    if ray is None:
+    workers = file_workers(task.options, jobs) if ray is None else 1
+    if ray is None and workers > 1:
+
+        def records(starting: Callable) -> Iterator[dict[str, Any]]:
+            return pipelined_records(jobs, task, make_task, overwrite, skip_existing, starting, workers, debug)
+
+    elif ray is None:
 
         def records(starting: Callable) -> Iterator[dict[str, Any]]:
             for job in jobs:

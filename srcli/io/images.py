@@ -120,6 +120,16 @@ def _read_bytes(source: Path | str) -> bytes:
         raise ImageError(f"{path}: cannot read ({error.strerror})") from None
 
 
+def header_pixels(source: Path | str) -> int | None:
+    """Width × height as the file's header gives it, without decoding; None where Pillow cannot tell."""
+    try:
+        with warnings.catch_warnings(), Image.open(source) as image:
+            warnings.simplefilter("ignore")
+            return image.width * image.height
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def _png_bit_depth(data: bytes) -> int:
     """The bit depth in a PNG's IHDR, or 0 when ``data`` is not a PNG."""
     if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 26:

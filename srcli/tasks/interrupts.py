@@ -7,7 +7,7 @@ which a file is read and computed: there a signal (or one already pending) raise
 SIGTERM its subclass :class:`Terminated`) at once, and nothing of that file is on disk yet. A second signal while
 one is pending stops at once.
 
-Outside :func:`held_interrupts` (a library call, another thread) both are no-ops and Ctrl-C behaves
+Outside :func:`held_interrupts` (a library call) and outside the main thread both are no-ops and Ctrl-C behaves
 as usual.
 """
 
@@ -67,8 +67,9 @@ def held_interrupts() -> Iterator[Held]:
 
 @contextmanager
 def interruptible() -> Iterator[None]:
-    """A window of the innermost :func:`held_interrupts` block where Ctrl-C and SIGTERM raise at once."""
-    if not _current:
+    """A window of the innermost :func:`held_interrupts` block where Ctrl-C and SIGTERM raise at once (signals
+    reach the main thread only: in any other thread it is a no-op)."""
+    if not _current or threading.current_thread() is not threading.main_thread():
         yield
         return
     held = _current[-1]

@@ -259,20 +259,22 @@ class FileTask(Protocol):
         ...
 
 
-def run_file(
+@dataclass
+class Computed:
+    """A file restored, encoded and measured, not yet written: its ``data`` and its JSON ``record``;
+    ``earlier``: a retried job whose output may be its dead attempt's (:func:`run_file`)."""
+
+    job: Job
+    data: bytes
+    record: dict[str, Any]
+    earlier: bool = False
+
+
+def compute_file(
     job: Job, task: FileTask, overwrite: bool, on_tile: TileCallback | None = None, retry: bool = False
-) -> dict[str, Any]:
-    """Read, restore, write atomically, and measure the saved file; returns its JSON record (DESIGN §4).
-
-    Nothing is written when any step fails, and an existing output is refused before any work. In a
-    batch (:func:`srcli.tasks.interrupts.held_interrupts`) Ctrl-C stops at once while the file is
-    read and computed, and waits while it is written and measured, so a written file has its record.
-
-    ``retry``: the job may be run again after a worker died (:mod:`srcli.tasks.raybatch`), perhaps
-    after the dead attempt wrote its output. Then an existing output is refused only after the work,
-    unless it holds exactly the bytes this run makes: that is the earlier attempt's file, left as it
-    is and reported as this run's.
-    """
+) -> Computed:
+    """Read, restore, encode and measure one file (the first half of :func:`run_file`); nothing is written.
+    Ctrl-C stops it at once (:func:`srcli.tasks.interrupts.interruptible`)."""
     started = time.perf_counter()
     earlier = retry and not overwrite and job.target != STDIO and Path(job.target).exists()
     task.check_target(job, overwrite or earlier)  # every other check of the target still holds
@@ -282,9 +284,7 @@ def run_file(
         result = task.restore(item, timings, on_tile)
         data, kept = task.encode(result, job.suffix)
         del result  # the saved file is measured from its bytes; free the pixels first
-    if not earlier or not _holds(job.target, data):
-        write_bytes_atomic(data, job.target, overwrite, make_folders=job.make_folders)
-    return {
+    record = {
         "input": job.source,
         "output": job.target,
         "task": task.name,
@@ -292,6 +292,32 @@ def run_file(
         **run_record(task.options, timings, started),
         "error": None,
     }
+    return Computed(job, data, record, earlier)
+
+
+def write_file(computed: Computed, overwrite: bool) -> dict[str, Any]:
+    """Write a computed file atomically (the second half of :func:`run_file`); returns its record."""
+    job = computed.job
+    if not computed.earlier or not _holds(job.target, computed.data):
+        write_bytes_atomic(computed.data, job.target, overwrite, make_folders=job.make_folders)
+    return computed.record
+
+
+def run_file(
+    job: Job, task: FileTask, overwrite: bool, on_tile: TileCallback | None = None, retry: bool = False
+) -> dict[str, Any]:
+    """Read, restore, measure, write atomically; returns the file's JSON record (DESIGN §4).
+
+    Nothing is written when any step fails, and an existing output is refused before any work. In a
+    batch (:func:`srcli.tasks.interrupts.held_interrupts`) Ctrl-C stops at once while the file is
+    read and computed, and waits while it is measured and written, so a written file has its record.
+
+    ``retry``: the job may be run again after a worker died (:mod:`srcli.tasks.raybatch`), perhaps
+    after the dead attempt wrote its output. Then an existing output is refused only after the work,
+    unless it holds exactly the bytes this run makes: that is the earlier attempt's file, left as it
+    is and reported as this run's.
+    """
+    return write_file(compute_file(job, task, overwrite, on_tile, retry), overwrite)
 
 
 def _holds(path: str, data: bytes) -> bool:
@@ -315,14 +341,40 @@ def run_job(
     record when ``skip_existing`` finds its output, or a record with ``error`` (one line) when the file
     cannot be done, so the batch goes on. Any other exception is a bug and propagates; with ``debug``
     the file's own error propagates too (for its traceback)."""
+    return finish_job(compute_job(job, task, overwrite, skip_existing, on_tile, debug, retry), overwrite, debug)
+
+
+def compute_job(
+    job: Job,
+    task: FileTask,
+    overwrite: bool,
+    skip_existing: bool,
+    on_tile: TileCallback | None = None,
+    debug: bool = False,
+    retry: bool = False,
+) -> Computed | dict[str, Any]:
+    """The first half of :func:`run_job`: the file computed (:func:`compute_file`), or its final record
+    (skipped, or the one-line error)."""
     if skip_existing and job.target != STDIO and Path(job.target).exists():
         return {"input": job.source, "output": job.target, "skipped": True, "error": None}
     try:
-        return run_file(job, task, overwrite, on_tile, retry)
+        return compute_file(job, task, overwrite, on_tile, retry)
     except (SrcliError, OSError) as failure:  # this file cannot be done; any other error is a bug
         if debug:
             raise
         return {"input": job.source, "output": None, "error": error_line(failure)}
+
+
+def finish_job(outcome: Computed | dict[str, Any], overwrite: bool, debug: bool = False) -> dict[str, Any]:
+    """The second half of :func:`run_job`: a computed file written (:func:`write_file`), its record returned."""
+    if not isinstance(outcome, Computed):
+        return outcome
+    try:
+        return write_file(outcome, overwrite)
+    except (SrcliError, OSError) as failure:
+        if debug:
+            raise
+        return {"input": outcome.job.source, "output": None, "error": error_line(failure)}
 
 
 def error_line(failure: BaseException) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -160,16 +161,19 @@ _BF16_TWINS: weakref.WeakKeyDictionary[torch.nn.Module, tuple[tuple[int, ...], t
     weakref.WeakKeyDictionary()
 )
 
+_BF16_LOCK = threading.Lock()
+
 
 def _bf16_twin(net: torch.nn.Module) -> torch.nn.Module:
     """A bfloat16 copy of ``net`` (the float32 net stays as it is), made once per network and again after any
     in-place change of its parameters (their version counters)."""
     versions = tuple(parameter._version for parameter in net.parameters())
-    known = _BF16_TWINS.get(net)
-    if known is None or known[0] != versions:
-        known = (versions, copy.deepcopy(net).to(torch.bfloat16))
-        _BF16_TWINS[net] = known
-    return known[1]
+    with _BF16_LOCK:  # files computed side by side (srcli.tasks.pipeline) share their networks
+        known = _BF16_TWINS.get(net)
+        if known is None or known[0] != versions:
+            known = (versions, copy.deepcopy(net).to(torch.bfloat16))
+            _BF16_TWINS[net] = known
+        return known[1]
 
 
 def network_estimate(model: Model, window: torch.Tensor, options: RunOptions) -> torch.Tensor:

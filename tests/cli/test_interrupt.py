@@ -13,8 +13,8 @@ import torch
 
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.checkpoints.load import save_checkpoint
+from srcli.tasks import pipeline, sr
 from srcli.tasks import run as engine
-from srcli.tasks import sr
 from tests.images import random_channels, save_8bit
 
 
@@ -63,12 +63,29 @@ def test_ctrl_c_while_a_file_is_written_finishes_and_reports_it(cli, batch, monk
     assert result.stderr.strip().splitlines()[-1].startswith("srcli: interrupted: stopped after 2 of 5")
 
 
-def test_ctrl_c_while_a_file_is_computed_stops_at_once_and_writes_nothing_of_it(cli, batch, monkeypatch):
+@pytest.fixture
+def one_at_a_time(monkeypatch):
+    """The batch computes one file at a time (as on one core), not small files side by side."""
+    monkeypatch.setattr(pipeline, "file_workers", lambda options, jobs: 1)
+
+
+def test_ctrl_c_while_a_file_is_computed_stops_at_once_and_writes_nothing_of_it(cli, batch, monkeypatch, one_at_a_time):
     ctrl_c_on_call(monkeypatch, sr, "fill_tiles", 3, before=True)
     result = upscale(cli, batch)
     assert result.exit_code == 130
     assert len(result.stdout.splitlines()) == 2 and outputs(batch) == ["p0_x2.png", "p1_x2.png"]
     assert "stopped after 2 of 5 file(s)" in result.stderr
+
+
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_files_are_computed_side_by_side_writes_only_what_it_reports(cli, batch, monkeypatch, sent):
+    monkeypatch.setattr(pipeline, "file_workers", lambda options, jobs: 2)
+    ctrl_c_on_call(monkeypatch, sr, "fill_tiles", 3, before=True, sent=sent)
+    result = upscale(cli, batch)
+    assert result.exit_code == (130 if sent == signal.SIGINT else 143)
+    reported = [json.loads(line)["output"].split("/")[-1] for line in result.stdout.splitlines()]
+    assert reported == outputs(batch) and len(reported) < 3
+    assert f"stopped after {len(reported)} of 5 file(s)" in result.stderr
 
 
 def test_sigterm_while_a_file_is_written_finishes_it_and_exits_143(cli, batch, monkeypatch):
@@ -79,7 +96,7 @@ def test_sigterm_while_a_file_is_written_finishes_it_and_exits_143(cli, batch, m
     assert result.stderr.strip().splitlines()[-1].startswith("srcli: interrupted: stopped after 3 of 5")
 
 
-def test_sigterm_while_a_file_is_computed_stops_at_once_leaving_no_temporary(cli, batch, monkeypatch):
+def test_sigterm_while_a_file_is_computed_stops_at_once_leaving_no_temporary(cli, batch, monkeypatch, one_at_a_time):
     ctrl_c_on_call(monkeypatch, sr, "fill_tiles", 2, before=True, sent=signal.SIGTERM)
     result = upscale(cli, batch)
     assert result.exit_code == 143 and outputs(batch) == ["p0_x2.png"]
