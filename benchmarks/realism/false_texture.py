@@ -28,7 +28,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
-from harness import ROOT, bench_files, load, machine, paired
 
 from srcli.checkpoints.resolve import resolve
 from srcli.io.images import Picture
@@ -37,6 +36,9 @@ from srcli.maths.metrics import false_texture
 from srcli.tasks.bench import bicubic_upscale
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_picture
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
+from harness import ROOT, bench_files, load, machine, paired
 
 SCALE = 4
 PHOTO = "HR"

@@ -1,4 +1,4 @@
-"""The README's picture of ×4 crops: bicubic | PSNR model | realistic model | Real-ESRGAN x4plus | HR.
+"""The README's picture of ×4 crops: bicubic | compact-x4 (PSNR) | realistic-x4 | Real-ESRGAN x4plus | HR.
 
     python benchmarks/realism/realistic_crops.py --realistic weights/realistic-x4.safetensors \
         --peer /path/to/realesrgan-x4plus.safetensors [--out benchmarks/results/realistic-crops.png]
@@ -7,7 +7,11 @@ LR is the box average of the HR photo (the protocol of ``shared/README.md``). bi
 the PSNR and realistic models run through ``srcli upscale``'s engine (PD, exact); x4plus is shown as
 its users get it, bare (no PD), from a local copy of its weights (never shipped: converted by
 ``peers/ncnn_to_torch.py``). Each crop is taken from the whole upscale and shown at 2× (nearest).
-Each panel is labelled; the last row of the caption says which file and crop it is.
+
+The crops show where a GAN's false texture shows: flat and smooth areas (a plastered wall, a cloudy
+sky, a baby's cheek), with one texture (baboon fur) for reference. They were chosen by subject from
+the HR photos alone, before any model's output was looked at, and are not re-chosen after it.
+Each panel is labelled; the first panel's label says which file and crop (HR left, top) it is.
 """
 
 from __future__ import annotations
@@ -31,8 +35,13 @@ from harness import BENCH, ROOT
 
 SCALE, SIDE, ZOOM, LABEL = 4, 96, 2, 18
 
-# (set, file, HR left, HR top): textures where the realistic model and x4plus differ from the PSNR one
-CROPS = [("Set14", "baboon.png", 96, 272), ("BSD68", "102061.png", 100, 200), ("Set14", "zebra.png", 300, 80)]
+# (subject, set, file, HR left, HR top): chosen from the HR photos before looking at any output
+CROPS = [
+    ("wall", "BSD68", "126007.png", 244, 180),  # the yellow plastered church tower, a window above
+    ("sky", "BSD68", "3096.png", 150, 100),  # grey cloud around the bomber's wing tip
+    ("skin", "Set5", "baby.png", 160, 200),  # the baby's cheek and nose, the lower eyelid above
+    ("fur", "Set14", "baboon.png", 96, 272),  # texture, for reference
+]
 
 
 def panel(image: torch.Tensor, left: int, top: int) -> Image.Image:
@@ -51,15 +60,15 @@ def main() -> None:
     torch.set_num_threads(1)
 
     models = {
-        "PSNR (" + args.psnr + ")": (resolve(args.psnr, "sr")[0], RunOptions()),
-        "realistic (srcli, PD)": (resolve(args.realistic, "sr")[0], RunOptions()),
-        "Real-ESRGAN x4plus": (resolve(str(args.peer), "sr")[0], RunOptions(pd=False, tile=64)),
+        f"{args.psnr} (PSNR)": (resolve(args.psnr, "sr")[0], RunOptions()),
+        f"{Path(args.realistic).stem} (PD)": (resolve(args.realistic, "sr")[0], RunOptions()),
+        "x4plus (bare)": (resolve(str(args.peer), "sr")[0], RunOptions(pd=False, tile=64)),
     }
     columns = ["bicubic", *models, "HR"]
     width, row_height = SIDE * ZOOM, SIDE * ZOOM + LABEL
     sheet = Image.new("RGB", (width * len(columns), row_height * len(CROPS)), "white")
     draw = ImageDraw.Draw(sheet)
-    for row, (folder, name, left, top) in enumerate(CROPS):
+    for row, (subject, folder, name, left, top) in enumerate(CROPS):
         hr, lr = protocol_pair(BENCH / folder / name, SCALE)
         outputs = [bicubic_upscale(lr, SCALE)[0]]
         for model, options in models.values():
@@ -67,7 +76,7 @@ def main() -> None:
         outputs.append(hr[0])
         for column, (label, image) in enumerate(zip(columns, outputs, strict=True)):
             sheet.paste(panel(image, left, top), (column * width, row * row_height + LABEL))
-            caption = label if column else f"{label} · {folder}/{name} ({left},{top})"
+            caption = label if column else f"{label} · {subject}: {Path(name).stem} ({left},{top})"
             draw.text((column * width + 3, row * row_height + 3), caption, fill="black")
         print(f"{folder}/{name}: done", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
