@@ -13,6 +13,7 @@ from srcli.cli.common import OneLineErrors, error_boundary, state
 from srcli.cli.cs import cs_app
 from srcli.cli.degrade import degrade
 from srcli.cli.models import models_app
+from srcli.cli.openmp import choose_for_this_machine
 from srcli.cli.project import project
 from srcli.cli.sr import bench, deblur, upscale
 from srcli.cli.train import train_app
@@ -54,4 +55,6 @@ def main_options(
 
 
 def main() -> None:
+    """The ``srcli`` command: OpenMP's wait policy chosen for this machine (:mod:`srcli.cli.openmp`), then the app."""
+    choose_for_this_machine()
     app()
