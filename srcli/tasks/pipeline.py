@@ -35,8 +35,9 @@ from srcli.tasks.run import (
 MAX_WORKERS = 4
 """At most this many files in flight (their pictures are all in memory at once)."""
 
-SMALL_INPUT = 1_000_000
-"""Inputs of at most this many pixels (by their headers) are small enough to compute side by side."""
+SMALL_INPUT = 600_000
+"""Inputs of at most this many pixels (by their headers; 800×600 is 480 000) are small enough to compute side
+by side: at ×8 two such files in flight hold about 3 GB of float32 output between them."""
 
 
 def file_workers(options: RunOptions, jobs: list[Job]) -> int:
