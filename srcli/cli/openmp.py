@@ -2,7 +2,7 @@
 
 libgomp lets a thread that finishes its share of an operator spin before it sleeps. On an idle machine that is
 the fastest; while other processes hold the cores, the spinning thread takes the time slice its partner needs,
-and two-thread work runs 6–17× slower than with threads that sleep at once (``OMP_WAIT_POLICY=PASSIVE``), which
+and two-thread work runs 3.5–17× slower than with threads that sleep at once (``OMP_WAIT_POLICY=PASSIVE``), which
 costs 1.3–1.8× on an idle machine (``benchmarks/results/omp-wait-policy-*.json``). So srcli asks for passive
 waits when the machine is busy as it starts, and leaves libgomp's default otherwise; a policy set in the
 environment is kept.
