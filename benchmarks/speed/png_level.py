@@ -1,4 +1,7 @@
-"""Size and encode time of srcli's ×4 outputs as PNG at every zlib level (Pillow's ``compress_level`` 0–9).
+"""Size and encode time of srcli's ×4 outputs as PNG at every zlib level (Pillow's ``compress_level`` 0–9) and strategy.
+
+Beside the levels (zlib's default strategy), the strategies Pillow passes on as ``compress_type``: run-length
+matches only (``rle``, ``Z_RLE``) and Huffman coding alone (``huffman``, ``Z_HUFFMAN_ONLY``), which ignore the level.
 
 The outputs are compact-x4 ×4 upscales (through ``upscale_picture``: PD + exact) of Set5 and BSD68 photos.
 Every level is timed on every image in turns (level after level inside each repeat), the best of the repeats
@@ -30,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the
 from harness import BENCH, load, machine
 
 IMAGES = ("Set5/bird.png", "Set5/butterfly.png", "BSD68/101085.png", "BSD68/108005.png")
+VARIANTS: dict[str, dict[str, int]] = {str(level): {"compress_level": level} for level in range(10)}
+VARIANTS |= {"rle": {"compress_level": 1, "compress_type": 3}, "huffman": {"compress_level": 1, "compress_type": 2}}
 
 
 def main() -> None:
@@ -43,16 +48,16 @@ def main() -> None:
     for name in IMAGES:
         picture = read_picture(BENCH / name)
         outputs[name] = tensor_to_pil(upscale_picture(picture, model, RunOptions()).channels())
-    best: dict[tuple[str, int], float] = {}
-    sizes: dict[tuple[str, int], int] = {}
+    best: dict[tuple[str, str], float] = {}
+    sizes: dict[tuple[str, str], int] = {}
     loads = []
     for _ in range(args.repeats):
         loads.append(load())
-        for level in range(10):
+        for level, settings in VARIANTS.items():
             for name, image in outputs.items():
                 buffer = io.BytesIO()
                 started = time.perf_counter()
-                image.save(buffer, format="PNG", compress_level=level)
+                image.save(buffer, format="PNG", **settings)
                 elapsed = time.perf_counter() - started
                 best[name, level] = min(best.get((name, level), float("inf")), elapsed)
                 sizes[name, level] = buffer.tell()
@@ -62,10 +67,10 @@ def main() -> None:
     raw = sum(image.width * image.height * 3 for image in outputs.values())
     megapixels = sum(image.width * image.height for image in outputs.values()) / 1e6
     by_level = {}
-    for level in range(10):
+    for level in VARIANTS:
         seconds = sum(best[name, level] for name in IMAGES)
         size = sum(sizes[name, level] for name in IMAGES)
-        by_level[str(level)] = {
+        by_level[level] = {
             "bytes": size,
             "ratio_to_raw": round(size / raw, 4),
             "seconds": round(seconds, 3),

@@ -246,7 +246,8 @@ PngCompression = Annotated[
         min=0,
         max=9,
         help=f"zlib level of PNG outputs, 0 (fastest, largest) to 9 (smallest, slowest); the pixels are the same "
-        f"at every level [default: {PNG_LEVEL}, measured: 4× as fast as 6 for 6 % more bytes].",
+        f"at every level [default: run-length matching (zlib's Z_RLE), measured 1.5× as fast as level 3 for 2.5 % "
+        f"fewer bytes; {PNG_LEVEL} for 16-bit PNGs].",
         show_default=False,
     ),
 ]

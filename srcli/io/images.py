@@ -309,9 +309,14 @@ def _encode_png16(picture: Picture, level: int) -> bytes:
 
 
 PNG_LEVEL = 3
-"""The zlib level PNGs are written at unless asked otherwise (Pillow's own is 6). Measured on ×4 outputs
-(benchmarks/results/png-level.md): level 3 encodes about 4× as fast as 6 for files about 6 % larger; 4–9 switch zlib
-to lazy matching, which costs far more time than it saves bytes. Every level is lossless."""
+"""The zlib level of 16-bit PNGs unless asked otherwise (Pillow's own is 6): about 4× as fast as 6 for files about
+6 % larger (benchmarks/results/png-level.md); 4–9 switch zlib to lazy matching, which costs far more time than it
+saves bytes. Every level is lossless."""
+
+PNG_RLE = 3
+"""zlib's ``Z_RLE`` strategy (Pillow's ``compress_type``): 8-bit PNGs unless a level is asked for. On ×4 outputs it
+encodes 1.5× as fast as level 3 and writes 2.5 % fewer bytes (benchmarks/results/png-level.md): after PNG's row
+filters an SR output's bytes repeat in runs, which zlib's string matching searches for at a far greater cost."""
 
 JPEG_SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
 """The chroma subsamplings a JPEG can be written with."""
@@ -333,8 +338,9 @@ def encode_picture(
     """The file bytes for ``picture`` in the format of ``suffix`` (``.png``, ``.jpg``, ...); a JPEG at ``quality``
     (None: :data:`JPEG_QUALITY`) with ``subsampling`` (one of :data:`JPEG_SUBSAMPLINGS`; None: Pillow's default,
     4:2:0); a WebP lossless, or lossy at ``quality`` where one is given; a PNG at zlib level ``png_level`` (0–9;
-    None: :data:`PNG_LEVEL`), the same pixels at every level."""
-    level = PNG_LEVEL if png_level is None else png_level
+    None: run-length matching, :data:`PNG_RLE`, at 8 bits and :data:`PNG_LEVEL` at 16), the same pixels at every
+    level."""
+    level = PNG_LEVEL if png_level is None else png_level  # the 8-bit default is PNG_RLE (below)
     if not 0 <= level <= 9:
         raise ImageError(f"PNG compression level must be in 0..9, got {level}")
     image_format = SAVE_FORMATS.get(suffix.lower())
@@ -366,6 +372,8 @@ def encode_picture(
             options["subsampling"] = subsampling
     if image_format == "PNG":
         options["compress_level"] = level
+        if png_level is None:
+            options["compress_type"] = PNG_RLE
     if image_format == "WEBP" and quality is None:
         options["lossless"] = True  # lossy WebP would break exact consistency
     elif image_format == "WEBP":
