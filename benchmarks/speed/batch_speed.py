@@ -61,10 +61,18 @@ def make_folders(root: Path) -> dict[str, Path]:
     return {"512": big, "256": small}
 
 
-def timed(command: list[str], environment: dict[str, str]) -> float:
+def timed(command: list[str], extra: dict[str, str]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run(command, extra)
     return time.perf_counter() - started
+
+
+def run(command: list[str], extra: dict[str, str]) -> None:
+    """``command`` with ``extra`` added to the environment; an arm with a ``PYTHONPATH`` runs from that folder, since
+    ``python -m`` puts the working folder first on the import path, ahead of ``PYTHONPATH``."""
+    environment = {**os.environ, **extra}
+    subprocess.run(command, check=True, env=environment, cwd=extra.get("PYTHONPATH"), stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)  # fmt: skip
 
 
 def compare(inputs: Path, first: Path, second: Path) -> dict[str, object]:
@@ -115,7 +123,7 @@ def main() -> None:
                     for name in ("default", "fp32", "ncnn", "base"):
                         shutil.rmtree(root / name, ignore_errors=True)
                         (root / name).mkdir()
-                    seconds[arm].append(timed(command, {**os.environ, **extra}))
+                    seconds[arm].append(timed(command, extra))
                 print(side, {arm: round(values[-1], 2) for arm, values in seconds.items()}, flush=True)
             medians = {arm: round(statistics.median(values), 2) for arm, values in seconds.items()}
             row: dict[str, object] = {"files": len(list(source.glob("*.png"))), "median_seconds": medians}
@@ -124,7 +132,7 @@ def main() -> None:
                     ratios = [o / s for o, s in zip(seconds[arm], seconds["srcli"], strict=True)]
                     row[f"speed_of_srcli_over_{arm}"] = round(statistics.median(ratios), 3)
             for command, extra in list(arms.values())[:2]:  # the last round's outputs were cleared: make both again
-                subprocess.run(command, check=True, env={**os.environ, **extra}, stdout=subprocess.DEVNULL)
+                run(command, extra)
             row["outputs"] = compare(source, root / "default", root / "fp32")
             results["folders"][side] = row  # type: ignore[index]
             print(side, json.dumps(row), flush=True)
