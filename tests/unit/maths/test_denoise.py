@@ -39,3 +39,15 @@ def test_the_noise_of_a_photo_like_image_falls_below_half_its_level(generator):
     noisy = clean + 10 * torch.randn(clean.shape, generator=generator, dtype=torch.float64)
     error = (denoise(noisy, 10.0) - clean).square().mean().sqrt()
     assert error < 0.5 * (noisy - clean).square().mean().sqrt()
+
+
+def test_colour_is_denoised_in_the_opponent_space_and_any_positive_level_acts(generator):
+    """Three channels go through :data:`OPPONENT` (thresholding does not commute with it): not channel by channel;
+    a level under 1 still denoises."""
+    noisy = 100 + 10 * torch.randn(3, 16, 20, generator=generator, dtype=torch.float64)
+    per_channel = torch.cat([denoise(channel[None], 10.0) for channel in noisy])
+    opponent = torch.einsum("ij,jhw->ihw", OPPONENT, noisy)
+    by_hand = torch.einsum("ji,jhw->ihw", OPPONENT, torch.cat([denoise(c[None], 10.0) for c in opponent]))
+    assert torch.allclose(denoise(noisy, 10.0), by_hand, atol=1e-9)
+    assert not torch.allclose(denoise(noisy, 10.0), per_channel, atol=1e-3)
+    assert not torch.equal(denoise(noisy, 0.5), noisy)

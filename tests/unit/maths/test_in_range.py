@@ -66,3 +66,17 @@ def test_the_projection_reports_its_steps_as_they_go():
     done = [call[0] for call in calls]
     assert len(calls) > 10 and done == list(range(1, len(calls) + 1))  # one call a step, counting up
     assert all(planned > steps for steps, planned in calls)  # a plan always ahead of the steps done
+
+
+def test_the_rounds_stop_once_the_consistent_iterate_is_within_half_a_level_of_the_box():
+    """The docstring's pair (mean 200, range 255): the overshoot halves each round, 45 → 0.35 at the eighth."""
+    y = torch.tensor([300.0, 100.0], dtype=torch.float64)
+    calls = []
+
+    def mean(v: torch.Tensor) -> torch.Tensor:
+        calls.append(v)
+        return v + (y.mean() - v.mean())
+
+    out = relaxed_in_range(mean, y, 255)
+    assert len(calls) == 8
+    assert out.tolist() == [255.0, 200 - 45 / 2**7 - 55]

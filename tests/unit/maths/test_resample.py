@@ -51,3 +51,17 @@ def test_bad_arguments_are_refused():
         resample(torch.zeros(1, 1, 8, 8), 8, 5, "nearest")
     with pytest.raises(ValueError, match="not a multiple"):
         resample(torch.zeros(1, 1, 9, 8), 8, 5, "area")
+
+
+def test_bicubic_samples_at_pixel_centres():
+    """A ramp is kept by the cubic: output pixel ``j`` of a ×2 sits at ``(j + ½)/2 − ½`` (not ``align_corners``)."""
+    ramp = torch.arange(8, dtype=torch.float64).expand(1, 1, 8, 8).clone()
+    row = resample(ramp, 1, 2, "bicubic")[0, 0, 3, 3:13]
+    assert row.tolist() == pytest.approx([(j + 0.5) / 2 - 0.5 for j in range(3, 13)], abs=1e-12)
+
+
+def test_area_keeps_a_float32_image_float32():
+    x = torch.rand(1, 3, 16, 24)
+    y = resample(x, 8, 5, "area")
+    assert y.dtype == torch.float32
+    assert torch.allclose(F.avg_pool2d(y, 5), F.avg_pool2d(x, 8), atol=1e-6)
