@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import torch
-from harness import bench_files, machine, paired
 from PIL import Image
 
 from srcli.checkpoints.resolve import sr_plan
@@ -28,6 +28,9 @@ from srcli.io.testsets import protocol_pair
 from srcli.maths.metrics import block_border_ratio, psnr_y
 from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import upscale_picture
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
+from harness import bench_files, machine, paired
 
 
 def bicubic(lr: torch.Tensor, scale: int) -> torch.Tensor:

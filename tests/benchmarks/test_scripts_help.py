@@ -24,6 +24,8 @@ def test_every_script_with_a_main_is_collected():
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(BENCHMARKS)))
 def test_script_answers_help(script, monkeypatch):
     monkeypatch.setattr(sys, "argv", [str(script), "--help"])
+    monkeypatch.setattr(sys, "path", [entry for entry in sys.path if Path(entry or ".").resolve() != BENCHMARKS])
+    monkeypatch.delitem(sys.modules, "harness", raising=False)  # as a fresh `python SCRIPT` finds it, or not
     monkeypatch.syspath_prepend(str(script.parent))
     printed = io.StringIO()
     try:
