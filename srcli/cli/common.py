@@ -355,25 +355,24 @@ def run_jobs(
     from srcli.tasks.run import run_job
 
     debug = state["debug"]
-    workers = file_workers(task.options, jobs) if ray is None else 1
-    if ray is None and workers > 1:
-
-        def records(starting: Callable) -> Iterator[dict[str, Any]]:
-            return pipelined_records(jobs, task, make_task, overwrite, skip_existing, starting, workers, debug)
-
-    elif ray is None:
-
-        def records(starting: Callable) -> Iterator[dict[str, Any]]:
-            for job in jobs:
-                yield run_job(job, task, overwrite, skip_existing, starting(job), debug)
-
-    else:
+    if ray is not None:
         from srcli.tasks.raybatch import RayBatch, ray_records
 
         batch = RayBatch(make_task, task.options, ray.device, overwrite, skip_existing, ray.workers, ray.address, debug)
 
         def records(starting: Callable) -> Iterator[dict[str, Any]]:
             return ray_records(jobs, batch, report.note if not quiet else lambda message: None)
+
+    elif (workers := file_workers(task.options, jobs)) > 1:
+
+        def records(starting: Callable) -> Iterator[dict[str, Any]]:
+            return pipelined_records(jobs, task, make_task, overwrite, skip_existing, starting, workers, debug)
+
+    else:
+
+        def records(starting: Callable) -> Iterator[dict[str, Any]]:
+            for job in jobs:
+                yield run_job(job, task, overwrite, skip_existing, starting(job), debug)
 
     failed, reported, stopped = report.run_batch(len(jobs), records, json_output, quiet)
     if stopped is not None:

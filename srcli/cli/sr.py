@@ -6,7 +6,7 @@ import dataclasses
 import functools
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -42,8 +42,6 @@ from srcli.cli.common import (
 OVERLAP_CAP = 32
 """``srcli.tasks.sr.OVERLAP_CAP`` for the help text, which must not import torch (a test holds them equal)."""
 
-if TYPE_CHECKING:
-    pass
 
 Scale = Annotated[
     int | None,

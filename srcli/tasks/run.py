@@ -360,9 +360,7 @@ def compute_job(
     try:
         return compute_file(job, task, overwrite, on_tile, retry)
     except (SrcliError, OSError) as failure:  # this file cannot be done; any other error is a bug
-        if debug:
-            raise
-        return {"input": job.source, "output": None, "error": error_line(failure)}
+        return _failed(job, failure, debug)
 
 
 def finish_job(outcome: Computed | dict[str, Any], overwrite: bool, debug: bool = False) -> dict[str, Any]:
@@ -372,9 +370,14 @@ def finish_job(outcome: Computed | dict[str, Any], overwrite: bool, debug: bool 
     try:
         return write_file(outcome, overwrite)
     except (SrcliError, OSError) as failure:
-        if debug:
-            raise
-        return {"input": outcome.job.source, "output": None, "error": error_line(failure)}
+        return _failed(outcome.job, failure, debug)
+
+
+def _failed(job: Job, failure: SrcliError | OSError, debug: bool) -> dict[str, Any]:
+    """The record of a file that cannot be done (its error in one line); with ``debug`` the error propagates."""
+    if debug:
+        raise failure
+    return {"input": job.source, "output": None, "error": error_line(failure)}
 
 
 def error_line(failure: BaseException) -> str:
