@@ -20,6 +20,8 @@ type only decides how close each value lands to its projection: float32 for 8-bi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 CHUNK_ELEMENTS = 1 << 22  # bounds the (rows, 2n, n) work tensor of the clipped-block search
@@ -169,8 +171,20 @@ def quantize_blocks(values: torch.Tensor, means: torch.Tensor, max_value: int) -
     return _quantize_planes(planes, means, 1.0, max_value).T.to(torch.int32)
 
 
+STRIP_ELEMENTS = 1 << 21
+"""HR values :func:`quantize_sr` works on at a time (8 MiB of float32). Its dozen elementwise passes then run over
+memory just freed by the strip before instead of faulting in fresh pages each time: on a 2048² × 3 estimate (512² → ×4,
+2-core Xeon) 0.067 s in strips of 64 LR rows against 0.108 s for the whole image at once, the same integers."""
+
+
 def quantize_sr(
-    x: torch.Tensor, lr: torch.Tensor, scale: int, max_value: int, unit: float = 1.0, out: torch.Tensor | None = None
+    x: torch.Tensor,
+    lr: torch.Tensor,
+    scale: int,
+    max_value: int,
+    unit: float = 1.0,
+    out: torch.Tensor | None = None,
+    addend: Callable[[int, int], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Quantise an SR estimate so that its s×s box means equal the integer LR exactly.
 
@@ -180,13 +194,17 @@ def quantize_sr(
         lr: ``(N, C, h, w)`` integers in ``[0, max_value]``.
         scale: the box size ``s``.
         out: where to write the result (any integer dtype holding ``max_value``), or None.
+        addend: ``addend(top, bottom)``, a change in level units added to ``x · unit`` over LR rows
+            ``top:bottom``: a new ``(N, C, s·(bottom − top), s·w)`` tensor of the working float type
+            (float32 for ``max_value`` ≤ 255, else float64), or None for none.
 
     Returns:
         ``(N, C, s·h, s·w)`` integers with ``avg_pool2d(result, s) == lr`` exactly: ``out``, or
         a new int32 tensor.
 
     The blocks are laid out as ``s²`` planes of one value per block, so every per-block
-    reduction is an elementwise operation across planes, and the work is done in place.
+    reduction is an elementwise operation across planes, and the work is done in place, a strip
+    of LR rows at a time (:data:`STRIP_ELEMENTS`).
 
     Example:
         >>> lr = torch.tensor([[[[100, 254]]]])
@@ -198,11 +216,18 @@ def quantize_sr(
     s = scale
     if x.shape != (n, c, h * s, w * s):
         raise ValueError(f"estimate {tuple(x.shape)} does not match LR {tuple(lr.shape)} at ×{s}")
-    planes = torch.empty((s, s, n, c, h, w), dtype=_work_type(max_value))
-    planes.copy_(x.view(n, c, h, s, w, s).permute(3, 5, 0, 1, 2, 4))
-    rounded = _quantize_planes(planes.view(s * s, -1), lr.reshape(-1), unit, max_value)
     out = out if out is not None else torch.empty((n, c, h * s, w * s), dtype=torch.int32)
-    out.view(n, c, h, s, w, s).copy_(rounded.view(s, s, n, c, h, w).permute(2, 3, 4, 0, 5, 1))
+    rows = max(1, STRIP_ELEMENTS // max(1, n * c * w * s * s))
+    for top in range(0, h, rows):
+        bottom = min(h, top + rows)
+        strip, strip_unit = x[..., top * s : bottom * s, :], unit
+        if addend is not None:
+            strip, strip_unit = addend(top, bottom).add_(strip, alpha=unit), 1.0
+        planes = torch.empty((s, s, n, c, bottom - top, w), dtype=_work_type(max_value))
+        planes.copy_(strip.reshape(n, c, bottom - top, s, w, s).permute(3, 5, 0, 1, 2, 4))
+        rounded = _quantize_planes(planes.view(s * s, -1), lr[..., top:bottom, :].reshape(-1), strip_unit, max_value)
+        target = out[..., top * s : bottom * s, :].view(n, c, bottom - top, s, w, s)
+        target.copy_(rounded.view(s, s, n, c, bottom - top, w).permute(2, 3, 4, 0, 5, 1))
     return out
 
 

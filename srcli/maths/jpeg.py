@@ -283,17 +283,26 @@ def decode(coefficients: JpegCoefficients) -> torch.Tensor:
     return ycbcr_to_rgb(torch.cat((luma, chroma), 1) + 128)[..., :h, :w]
 
 
-def _clip_correction(plane: torch.Tensor, target: torch.Tensor, table: torch.Tensor, margin: float) -> torch.Tensor:
-    """The spatial change that moves every coded block of ``plane`` ``(N, k, H, W)`` into the bins of ``target``
-    ``(k, h, w)`` (``h ≤ H``)."""
-    coded = plane[..., : target.shape[-2], : target.shape[-1]]
+def _bin_edges(target: torch.Tensor, table: torch.Tensor, margin: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The DCT-domain box of the coded blocks: ``(low, high)`` ``(k, h, w)``, ``margin`` units (at most 0.4 of a
+    step) inside each edge of the bins of ``target`` ``(k, h, w)`` under ``table``."""
     steps = _tile_table(table, *target.shape[-2:])
-    slack = torch.minimum(torch.full_like(steps, margin), 0.4 * steps)
+    slack = steps.mul(0.4).clamp_(max=margin)
+    return (target - 0.5) * steps + slack, (target + 0.5) * steps - slack
+
+
+def _clip_correction(plane: torch.Tensor, edges: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """The spatial change that moves every coded block of ``plane`` ``(N, k, H, W)`` into the box ``edges``
+    (:func:`_bin_edges`, ``(k, h, w)``, ``h ≤ H``)."""
+    low, high = edges
+    h, w = low.shape[-2:]
+    coded = plane if plane.shape[-2:] == (h, w) else plane[..., :h, :w]
     values = block_dct(coded)
-    low, high = (target - 0.5) * steps + slack, (target + 0.5) * steps - slack
-    change = torch.minimum(torch.maximum(values, low), high) - values
+    change = block_dct(torch.minimum(torch.maximum(values, low), high).sub_(values), inverse=True)
+    if coded is plane:
+        return change
     correction = torch.zeros_like(plane)
-    correction[..., : target.shape[-2], : target.shape[-1]] = block_dct(change, inverse=True)
+    correction[..., :h, :w] = change
     return correction
 
 
@@ -333,9 +342,17 @@ def project_to_bins(z: torch.Tensor, coefficients: JpegCoefficients, margin: flo
         >>> bool((luma - file.luma).abs().max() <= 0.5) and bool((chroma - file.chroma).abs().max() <= 0.5)
         True
     """
-    return _apply_plane_changes(
-        z, coefficients, lambda plane, target, table, _: _clip_correction(plane, target, table, margin)
-    )
+    return _apply_plane_changes(z, coefficients, _clip_into(coefficients, margin))
+
+
+def _clip_into(coefficients: JpegCoefficients, margin: float) -> Callable[..., torch.Tensor]:
+    """The ``plane_change`` of :func:`_apply_plane_changes` that clips into ``coefficients``' bins (``margin``
+    inside), their edges computed once for every call."""
+    tables = coefficients.tables
+    edges = [_bin_edges(coefficients.luma, tables[..., 0, :, :], margin)]
+    if coefficients.chroma is not None:
+        edges.append(_bin_edges(coefficients.chroma, tables[..., 1, :, :], margin))
+    return lambda plane, target, table, component: _clip_correction(plane, edges[component])
 
 
 def project_consistent(
@@ -346,8 +363,9 @@ def project_consistent(
     image the clip leaves alone is done after one projection."""
     rows, cols = coefficients.layout.mcu
     aligned = z.shape[-2] % rows == 0 and z.shape[-1] % cols == 0
+    clip = _clip_into(coefficients, margin)
     for _ in range(iterations):
-        projected = project_to_bins(z, coefficients, margin)
+        projected = _apply_plane_changes(z, coefficients, clip)
         z = projected.clamp(0, 255)
         if aligned and torch.equal(z, projected):
             break
@@ -386,14 +404,14 @@ def _neighbour_weights(
 def _step_gradient(plane: torch.Tensor, across: torch.Tensor, down: torch.Tensor) -> torch.Tensor:
     """Gradient of ½·Σ weight·(neighbour step)² over ``plane`` ``(N, k, H, W)``, weights from
     :func:`_neighbour_weights`."""
-    horizontal = (plane[..., 1:] - plane[..., :-1]) * across
-    vertical = (plane[..., 1:, :] - plane[..., :-1, :]) * down
-    return (
-        F.pad(horizontal, (1, 0))
-        - F.pad(horizontal, (0, 1))
-        + F.pad(vertical, (0, 0, 1, 0))
-        - F.pad(vertical, (0, 0, 0, 1))
-    )
+    horizontal = (plane[..., 1:] - plane[..., :-1]).mul_(across)
+    vertical = (plane[..., 1:, :] - plane[..., :-1, :]).mul_(down)
+    gradient = torch.zeros_like(plane)
+    gradient[..., 1:] += horizontal
+    gradient[..., :-1] -= horizontal
+    gradient[..., 1:, :] += vertical
+    gradient[..., :-1, :] -= vertical
+    return gradient
 
 
 def _smooth_correction(
@@ -409,8 +427,10 @@ def _smooth_correction(
     across, down = _neighbour_weights(plane.shape[-2], plane.shape[-1], smoothness, plane)
     step = 1 / (1 + 4 * (max(smoothness.border, smoothness.inside) + smoothness.inside))
 
+    edges = _bin_edges(target, table, margin)
+
     def onto_bins(image: torch.Tensor) -> torch.Tensor:
-        return image + _clip_correction(image, target, table, margin)
+        return image + _clip_correction(image, edges)
 
     current = onto_bins(plane)
     previous, momentum = current, 1.0

@@ -106,6 +106,15 @@ def _lr_box_upsample(z: torch.Tensor, scale: int) -> torch.Tensor:
     return padded[..., 1:-1, :] * centre + (padded[..., :-2, :] + padded[..., 2:, :]) * edge
 
 
+def _upsampled_rows(z: torch.Tensor, scale: int, top: int, bottom: int) -> torch.Tensor:
+    """Rows ``s·top:s·bottom`` of ``smooth_upsample(z, s)``, computed from LR rows ``top − 1:bottom + 1`` (the
+    bilinear taps reach one LR row): the same values as the whole upsampling's."""
+    first, last = max(top - 1, 0), min(bottom + 1, z.shape[-2])
+    rows = smooth_upsample(z[..., first:last, :], scale)
+    start = (top - first) * scale
+    return rows[..., start : start + (bottom - top) * scale, :]
+
+
 def smooth_radius(steps: int = SMOOTH_STEPS) -> int:
     """LR pixels that :func:`smooth_right_inverse` reaches: one per step (``A·U`` and ``U`` are 3 taps wide)."""
     return steps
@@ -131,11 +140,18 @@ def smooth_right_inverse(residual: torch.Tensor, scale: int, steps: int = SMOOTH
         >>> torch.allclose(F.avg_pool2d(smooth_right_inverse(r, 4), 4), r)
         True
     """
+    z = smooth_lift(residual, scale, steps)
+    rest = residual - _lr_box_upsample(z, scale)  # A(U z) on the LR grid: no pass over the HR image for it
+    return smooth_upsample(z, scale).add_(F.interpolate(rest, scale_factor=scale, mode="nearest"))
+
+
+def smooth_lift(residual: torch.Tensor, scale: int, steps: int = SMOOTH_STEPS) -> torch.Tensor:
+    """The LR image ``z`` ``(N, C, h, w)`` whose bilinear upsampling carries most of ``residual`` (same shape):
+    the ``steps``-term Neumann series of ``(A U)⁻¹ residual`` that :func:`smooth_right_inverse` spreads."""
     z = residual
     for _ in range(steps - 1):
         z = z + (residual - _lr_box_upsample(z, scale))
-    rest = residual - _lr_box_upsample(z, scale)  # A(U z) on the LR grid: no pass over the HR image for it
-    return smooth_upsample(z, scale).add_(F.interpolate(rest, scale_factor=scale, mode="nearest"))
+    return z
 
 
 class AvgPool(LinearOperator):
@@ -177,21 +193,33 @@ class AvgPool(LinearOperator):
         return self.A_pinv(y)
 
     def quantize(
-        self, x_r: torch.Tensor, y: torch.Tensor, max_value: int, unit: float = 1.0, out: torch.Tensor | None = None
+        self,
+        x_r: torch.Tensor,
+        y: torch.Tensor,
+        max_value: int,
+        unit: float = 1.0,
+        out: torch.Tensor | None = None,
+        measured: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Exact PD onto integers: every s×s block mean of the result equals ``y``. With the smooth
-        correction, ``x_r · unit`` is first projected smoothly; the exact nearest step then only moves
-        the float rounding and the clipped blocks.
+        correction, ``x_r · unit`` first gets the smooth part ``U z`` of the correction (``measured``:
+        ``A(x_r)`` where the caller has it); the exact step's per-block shift then adds the rest, the
+        float rounding and the clipped blocks.
 
         Example:
             >>> y = torch.tensor([[[[10, 255]]]])
             >>> AvgPool(2).quantize(torch.rand(1, 1, 2, 4) * 255, y, 255).float().view(1, 1, 2, 2, 2).mean((2, 4))
             tensor([[[ 10., 255.]]])
         """
-        if self.correction == "smooth":
-            work = torch.float64 if max_value > 255 else torch.float32
-            x_r, unit = self.project(x_r.to(work) * unit, y.to(work)), 1.0
-        return quantize_sr(x_r, y, self.scale, max_value, unit=unit, out=out)
+        if self.correction != "smooth":
+            return quantize_sr(x_r, y, self.scale, max_value, unit=unit, out=out)
+        work = torch.float64 if max_value > 255 else torch.float32
+        measured = measured if measured is not None else self.A(x_r)
+        lift = smooth_lift(y.to(work) - measured.to(work) * unit, self.scale)
+        # U z strip by strip; the exact step's shift is A⁺ of what U z leaves (the rest of the smooth right inverse)
+        return quantize_sr(
+            x_r, y, self.scale, max_value, unit, out, functools.partial(_upsampled_rows, lift, self.scale)
+        )
 
     def __repr__(self) -> str:
         return f"AvgPool(scale={self.scale}, correction={self.correction!r})"

@@ -264,12 +264,13 @@ def _upscale_jpeg(
     run = functools.partial(network_estimate, model, options=options)
     fill_tiles(run, x, lr, estimate[0], keep, tile, overlap, s, timings, on_tile, feather)
     started = time.perf_counter()
-    estimate.mul_(255)
-    target, found = consistent_lr(jpeg, torch.nn.functional.avg_pool2d(estimate, s)[0], JPEG_SMOOTHNESS)
+    measured = torch.nn.functional.avg_pool2d(estimate, s)
+    target, found = consistent_lr(jpeg, measured[0] * 255, JPEG_SMOOTHNESS)
     operator = AvgPool(s, options.correction or JPEG_CORRECTION)
-    out = operator.quantize(estimate, target.unsqueeze(0), 255)[0].to(torch.uint8)
+    out = torch.empty_like(estimate, dtype=torch.uint8)
+    operator.quantize(estimate, target.unsqueeze(0), 255, unit=255, out=out, measured=measured)
     timings.projection += time.perf_counter() - started
-    return out, found
+    return out[0], found
 
 
 def first_tile(picture: Picture, stages: list[Model], options: RunOptions) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from srcli.maths import exact
 from srcli.maths.exact import quantize_blocks, quantize_gray_mean, quantize_sr
 from srcli.maths.operators import AvgPool
 
@@ -360,3 +362,37 @@ def test_pillow_gray_step_up_after_a_clipped_channel():
     result = quantize_gray_pillow(estimate, torch.tensor([[[[250]]]]))
     assert result.flatten().tolist() == [255, 251, 232]
     assert _pillow_gray(result).item() == 250
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31), scale=st.sampled_from([2, 3, 4]), rows=st.integers(1, 7), height=st.integers(1, 9))
+def test_sr_quantisation_strip_by_strip_equals_the_whole_image_at_once(seed, scale, rows, height):
+    """Strips of ``rows`` LR rows (the last one ragged) give the integers of one strip over the whole image: the
+    strips' offsets into the estimate, the LR and ``out`` line up."""
+    g = _gen(seed)
+    lr = torch.randint(0, 256, (1, 3, height, 5), generator=g)
+    estimate = torch.rand(1, 3, height * scale, 5 * scale, generator=g) * 300 - 20
+    whole = quantize_sr(estimate, lr, scale, 255)
+    strip_elements = rows * 3 * 5 * scale * scale
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(exact, "STRIP_ELEMENTS", strip_elements)
+        out = torch.zeros(1, 3, height * scale, 5 * scale, dtype=torch.uint8)
+        strips = quantize_sr(estimate, lr, scale, 255, out=out)
+    assert strips is out and torch.equal(strips.to(torch.int32), whole)
+
+
+def test_an_addend_is_added_to_its_own_rows_in_level_units():
+    """``addend(top, bottom)`` lands on HR rows ``s·top:s·bottom``, added to ``x · unit``: an addend of LR row ``r``
+    (as level values) on a zero estimate gives back the LR exactly where it is consistent."""
+    lr = torch.arange(0, 6 * 4, dtype=torch.int64).view(1, 1, 6, 4) * 10
+    calls = []
+
+    def addend(top: int, bottom: int) -> torch.Tensor:
+        calls.append((top, bottom))
+        return lr[..., top:bottom, :].float().repeat_interleave(2, -2).repeat_interleave(2, -1)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(exact, "STRIP_ELEMENTS", 2 * 4 * 4)  # two LR rows a strip
+        result = quantize_sr(torch.full((1, 1, 12, 8), 0.5), lr, 2, 255, unit=0.0, addend=addend)
+    assert calls == [(0, 2), (2, 4), (4, 6)]
+    assert torch.equal(result, lr.repeat_interleave(2, -2).repeat_interleave(2, -1).to(torch.int32))

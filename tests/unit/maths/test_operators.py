@@ -7,6 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from srcli.maths import exact
 from srcli.maths.metrics import block_border_ratio, psnr
 from srcli.maths.operators import (
     AvgPool,
@@ -332,3 +333,30 @@ def test_the_lr_grid_filter_is_the_box_mean_of_the_bilinear_upsample(scale, heig
     z = torch.randn(1, 2, height, width, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
     direct = torch.nn.functional.avg_pool2d(smooth_upsample(z, scale), scale)
     assert torch.allclose(_lr_box_upsample(z, scale), direct, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    scale=st.sampled_from([2, 3, 4]),
+    h=st.integers(1, 7),
+    w=st.integers(1, 5),
+    rows=st.integers(1, 4),
+    seed=st.integers(0, 2**31),
+)
+def test_smooth_quantize_lands_within_a_level_of_the_smooth_projection(scale, h, w, rows, seed):
+    """In range, the exact finish only rounds ``project(x · unit, y)`` (the smooth right inverse's ``U z`` plus the
+    nearest rest): within one level of it everywhere, whatever the strips (``rows`` LR rows each) it works in,
+    and the same with ``A(x)`` passed in as ``measured``."""
+    generator = torch.Generator().manual_seed(seed)
+    y = torch.randint(60, 196, (1, 3, h, w), generator=generator)
+    estimate = (
+        AvgPool(scale).A_pinv(y / 255) + torch.rand(1, 3, h * scale, w * scale, generator=generator) * 0.1
+    ).float()
+    op = AvgPool(scale, "smooth")
+    projected = op.project(estimate.double() * 255, y.double())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(exact, "STRIP_ELEMENTS", rows * 3 * w * scale * scale)
+        result = op.quantize(estimate, y, 255, unit=255)
+        given_measure = op.quantize(estimate, y, 255, unit=255, measured=op.A(estimate))
+    assert (result.double() - projected).abs().max() < 1
+    assert torch.equal(given_measure, result)
