@@ -24,7 +24,7 @@ from srcli.checkpoints.resolve import resolve
 from srcli.io.images import decode_picture
 from srcli.tasks.jpeg_input import jpeg_input
 from srcli.tasks.run import RunOptions
-from srcli.tasks.sr import upscale_jpeg_picture, upscale_picture
+from srcli.tasks.sr import network_path, upscale_jpeg_picture, upscale_picture
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
 from harness import BENCH, machine
@@ -42,8 +42,13 @@ def main() -> None:
     torch.set_grad_enabled(False)
     model, _ = resolve(args.model, "sr")
     options = RunOptions()
-    results: dict[str, object] = {"machine": machine(), "model": args.model, "network_path": options.network_path,
-                                  "photos": [f"{p.parent.name}/{p.name}" for p in PHOTOS], "qualities": {}}  # fmt: skip
+    results: dict[str, object] = {
+        "machine": machine(),
+        "model": args.model,
+        "network_path": network_path([model], options),
+        "photos": [f"{p.parent.name}/{p.name}" for p in PHOTOS],
+        "qualities": {},
+    }
     for quality in map(int, args.qualities.split(",")):
         inputs = []
         for photo in PHOTOS:

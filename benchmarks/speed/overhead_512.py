@@ -22,7 +22,7 @@ from srcli.checkpoints.resolve import resolve
 from srcli.io.images import encode_picture, read_picture
 from srcli.tasks.check import box_consistency
 from srcli.tasks.run import RunOptions, Timings
-from srcli.tasks.sr import upscale_picture
+from srcli.tasks.sr import network_path, upscale_picture
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
 from harness import BENCH, load, machine
@@ -63,7 +63,7 @@ def main() -> None:
         "threads": 2,
         "nice": os.nice(0),
         "torch": torch.__version__,
-        "network_path": options.network_path,
+        "network_path": network_path([model], options),
         "loadavg_per_repeat": loads,
         "median_seconds": {
             "network": round(network, 3),

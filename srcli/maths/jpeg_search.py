@@ -17,6 +17,8 @@ the luma and chroma moves.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 
 import torch
@@ -70,15 +72,17 @@ def _violation(
     return outside
 
 
-def _moves(shape: torch.Size, sampling: tuple[int, int]) -> list[torch.Tensor]:
+@functools.lru_cache(maxsize=8)
+def _moves(shape: tuple[int, int, int], sampling: tuple[int, int]) -> tuple[torch.Tensor, ...]:
     """The changes the search tries on a ``(C, r, c)`` MCU, in tiers ``(M, C, r, c)`` int64 (cheapest first): for
     RGB, ± each of :data:`COLOUR_MOVES` on each chroma sampling block, then on each pixel (they move luma or one
-    chroma plane alone, so the bins of one are met without leaving those of another); last ±1 on one value."""
+    chroma plane alone, so the bins of one are met without leaving those of another); last ±1 on one value.
+    The same for every MCU of one shape, so made once (the tensors are shared: never changed in place)."""
     channels, rows, cols = shape
     count = channels * rows * cols
     single = torch.eye(count, dtype=torch.int64).view(count, channels, rows, cols)
     if channels == 1:
-        return [torch.cat((single, -single))]
+        return (torch.cat((single, -single)),)
     sr, sc = sampling
     block_rows, block_cols = math.ceil(rows / sr), math.ceil(cols / sc)
     ids = torch.arange(block_rows * block_cols).view(block_rows, block_cols)
@@ -88,12 +92,13 @@ def _moves(shape: torch.Size, sampling: tuple[int, int]) -> list[torch.Tensor]:
     colours = torch.tensor(COLOUR_MOVES, dtype=torch.int64).view(-1, 3, 1, 1)
     tiers = [blocks, pixels] if sr * sc > 1 else [pixels]
     coloured = [(colours[:, None] * where[None, :, None]).flatten(0, 1) for where in tiers]
-    return [torch.cat((moves, -moves)) for moves in (*coloured, single)]
+    return tuple(torch.cat((moves, -moves)) for moves in (*coloured, single))
 
 
-def _directed(x: torch.Tensor, file: JpegCoefficients, generator: torch.Generator) -> torch.Tensor:
+def _directed(x: torch.Tensor, file: JpegCoefficients, noise: torch.Tensor) -> torch.Tensor:
     """Candidates ``(DIRECTED, C, r, c)`` int64 along the float model's way into the bins from int64 ``x``
-    ``(1, C, r, c)`` (:func:`srcli.maths.jpeg.feedback_step`), at several lengths, stochastically rounded."""
+    ``(1, C, r, c)`` (:func:`srcli.maths.jpeg.feedback_step`), at several lengths, rounded up where ``noise``
+    ``(DIRECTED, C, r, c)`` in [0, 1) (stochastic rounding) carries the fraction over."""
     luma_ws, chroma_ws = libjpeg_workspace(x, file.layout)
     now = JpegCoefficients(
         quantize_workspace(luma_ws[0], file.tables[0]).double(),
@@ -104,8 +109,12 @@ def _directed(x: torch.Tensor, file: JpegCoefficients, generator: torch.Generato
     )
     way = feedback_step(x.double(), now, file) - x
     lengths = torch.linspace(0.25, 2.0, DIRECTED, dtype=torch.float64).view(-1, 1, 1, 1)
-    noise = torch.rand((DIRECTED, *x.shape[1:]), generator=generator, dtype=torch.float64)
     return (x + lengths * way + noise).floor().clamp(0, 255).to(torch.int64)
+
+
+def _directed_noise(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """The stochastic rounding of :func:`_directed` for an MCU of ``shape`` ``(C, r, c)``: ``(DIRECTED, C, r, c)``."""
+    return torch.rand((DIRECTED, *shape), generator=generator, dtype=torch.float64)
 
 
 def float_start(pixels: torch.Tensor, file: JpegCoefficients) -> torch.Tensor:
@@ -141,7 +150,8 @@ def search_mcu(
     if chroma is not None:
         bins.append(bin_interval(chroma, tables[1]))
     x = pixels.to(torch.int64)
-    moves = _moves(x.shape[1:], (1, 1) if layout.gray else layout.sampling)
+    channels, rows, cols = x.shape[1:]
+    moves = _moves((channels, rows, cols), (1, 1) if layout.gray else layout.sampling)
     score = int(_violation(x, bins, layout)[0])
     file = JpegCoefficients(luma, chroma, tables, layout, (x.shape[-2], x.shape[-1]))
     generator = torch.Generator().manual_seed(0)
@@ -149,7 +159,8 @@ def search_mcu(
     for _ in range(SEARCH_STEPS):
         if score == 0:
             break
-        for candidates in (_directed(x, file, generator), *(x + tier for tier in moves)):
+        directed = _directed(x, file, _directed_noise(tuple(x.shape[1:]), generator))
+        for candidates in itertools.chain((directed,), (x + tier for tier in moves)):  # tiers made as reached
             scores = _violation(candidates, bins, layout)
             scores[((candidates < 0) | (candidates > 255)).flatten(1).any(1)] = torch.iinfo(torch.int64).max
             pick = int(scores.argmin())
@@ -167,15 +178,75 @@ def search_mcu(
     return best_x.to(torch.uint8), best_score == 0
 
 
+BATCH_MCUS = 128
+"""Full-size MCUs whose first search step :func:`first_steps` takes at once (its candidates: 32 × 128 MCUs of
+int64, 25 MiB at 4:2:0)."""
+
+
+def _per_mcu(values: torch.Tensor, count: int) -> torch.Tensor:
+    """``(N, k, H, count·W)`` (MCUs side by side) summed per MCU: ``(N, count)``."""
+    n, k, h, w = values.shape
+    return values.reshape(n, k, h, count, w // count).sum((1, 2, 4))
+
+
+def first_steps(
+    image: torch.Tensor, target: JpegCoefficients, positions: list[tuple[int, int]]
+) -> dict[tuple[int, int], torch.Tensor]:
+    """The full-size MCUs at ``positions`` of uint8 ``image`` ``(1, C, h, w)`` that :func:`search_mcu` leaves exact
+    after its first step, with their pixels ``(1, C, r, c)`` uint8: the step taken for :data:`BATCH_MCUS` MCUs at
+    once, laid side by side as one strip (each MCU is coded from its own pixels, so the strip's coefficients are
+    theirs). Its candidates are :func:`search_mcu`'s (the same rounding noise in every MCU); only the float
+    model's way into the bins can round differently in its last bit, so a step found here is an exact one."""
+    layout, tables = target.layout, target.tables
+    rows, cols = layout.mcu
+    height, width = image.shape[-2:]
+    full = [(r, c) for r, c in positions if (r + 1) * rows <= height and (c + 1) * cols <= width]
+    found: dict[tuple[int, int], torch.Tensor] = {}
+    for start in range(0, len(full), BATCH_MCUS):
+        batch = full[start : start + BATCH_MCUS]
+        count = len(batch)
+        strip = torch.cat([image[..., r * rows : (r + 1) * rows, c * cols : (c + 1) * cols] for r, c in batch], -1)
+        strip = strip.to(torch.int64)
+        targets = [_mcu_targets(target, r, c) for r, c in batch]
+        luma = torch.cat([luma for luma, _ in targets], -1)
+        chroma = (
+            None if target.chroma is None else torch.cat([chroma for _, chroma in targets if chroma is not None], -1)
+        )
+        bins = [bin_interval(luma, tables[0])] + ([] if chroma is None else [bin_interval(chroma, tables[1])])
+        file = JpegCoefficients(luma, chroma, tables, layout, (rows, count * cols))
+        noise = _directed_noise((strip.shape[1], rows, cols), torch.Generator().manual_seed(0)).repeat(1, 1, 1, count)
+        candidates = torch.cat((strip, _directed(strip, file, noise)))
+        planes = [p for p in libjpeg_workspace(candidates, layout) if p is not None]
+        scores = torch.zeros((candidates.shape[0], count), dtype=torch.int64)
+        for ws, (low, high) in zip(planes, bins, strict=True):
+            scores += _per_mcu((low - ws).clamp(min=0) + (ws - high).clamp(min=0), count)
+        start_scores, scores = scores[0], scores[1:]
+        outside = (candidates[1:] < 0) | (candidates[1:] > 255)
+        scores[_per_mcu(outside.to(torch.int64), count) > 0] = torch.iinfo(torch.int64).max
+        best, pick = scores.min(0)
+        for index, position in enumerate(batch):
+            columns = slice(index * cols, (index + 1) * cols)
+            if int(start_scores[index]) == 0:
+                found[position] = strip[..., columns].to(torch.uint8)
+            elif int(best[index]) == 0:
+                found[position] = candidates[1 + int(pick[index]), :, :, columns][None].to(torch.uint8)
+    return found
+
+
 def exact_repair(image: torch.Tensor, target: JpegCoefficients, wrong: torch.Tensor) -> torch.Tensor:
     """uint8 ``image`` ``(1, C, h, w)`` with each MCU marked in ``wrong`` ``(rows, cols)`` bool replaced by what
     :func:`search_mcu` finds from its pixels, where that is exact; the other MCUs untouched."""
     layout = target.layout
     mcu_rows, mcu_cols = layout.mcu
     image = image.clone()
-    for row, col in wrong.nonzero().tolist():
+    positions = [(row, col) for row, col in wrong.nonzero().tolist()]
+    first = first_steps(image, target, positions)
+    for row, col in positions:
         rows = slice(row * mcu_rows, (row + 1) * mcu_rows)
         cols = slice(col * mcu_cols, (col + 1) * mcu_cols)
+        if (row, col) in first:
+            image[..., rows, cols] = first[(row, col)]
+            continue
         luma, chroma = _mcu_targets(target, row, col)
         pixels = image[..., rows, cols]
         found, exact = search_mcu(pixels, luma, chroma, target.tables, layout)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srcli.io.jpeg_files import encode_like, jpeg_round_trip
+from srcli.maths import jpeg_search
 from srcli.maths.jpeg import agreement, mcu_mismatches, project_consistent
-from srcli.maths.jpeg_search import integer_antecedent
+from srcli.maths.jpeg_search import first_steps, integer_antecedent, search_mcu
 from srcli.maths.libjpeg import bin_interval, libjpeg_workspace, quantize_workspace
 
 SAMPLINGS = [(2, 2), (1, 2), (1, 1)]
@@ -94,3 +96,35 @@ def test_integer_antecedent_reproduces_a_ragged_420_file_where_the_float_repair_
     image, found = integer_antecedent(start, file, encode, decoded)
     assert found.exact and agreement(encode(image), file).exact
     assert (image.double() - start).abs().mean() < 4
+
+
+@pytest.mark.parametrize("sampling", [(2, 2), (1, 2), None])
+def test_first_steps_take_search_mcus_first_step_for_many_mcus_at_once(sampling, monkeypatch):
+    """Every MCU the batched first step returns is the one :func:`search_mcu` returns for it, and exact by the
+    real encoder; ragged border MCUs (120 × 150 ends in part MCUs) are left to the search. Batches of 5 MCUs, so
+    several batches run."""
+    monkeypatch.setattr(jpeg_search, "BATCH_MCUS", 5)
+    generator = torch.Generator().manual_seed(1)
+    channels = 1 if sampling is None else 3
+    noise = torch.rand(1, channels, 7, 9, generator=generator, dtype=torch.float64)
+    smooth = F.interpolate(noise, size=(120, 150), mode="bicubic", align_corners=False) * 200 + 30
+    truth = smooth.round().clamp(0, 255).to(torch.uint8)
+    _, file = jpeg_round_trip(truth, 95, sampling or (1, 1))
+    start = (truth.double() + torch.randn(truth.shape, generator=generator, dtype=torch.float64)).clamp(0, 255)
+    rounded = project_consistent(start, file).round().to(torch.uint8)
+    wrong = mcu_mismatches(encode_like(rounded, file), file) > 0
+    positions = [(row, col) for row, col in wrong.nonzero().tolist()]
+    found = first_steps(rounded, file, positions)
+    mcu_rows, mcu_cols = file.layout.mcu
+    assert len(found) >= 5
+    ragged = [(row, col) for row, col in positions if (row + 1) * mcu_rows > 120 or (col + 1) * mcu_cols > 150]
+    assert ragged and not set(ragged) & set(found)
+    repaired = rounded.clone()
+    for (row, col), pixels in found.items():
+        rows, cols = slice(row * mcu_rows, (row + 1) * mcu_rows), slice(col * mcu_cols, (col + 1) * mcu_cols)
+        luma, chroma = jpeg_search._mcu_targets(file, row, col)
+        searched, exact = search_mcu(rounded[..., rows, cols], luma, chroma, file.tables, file.layout)
+        assert exact and torch.equal(pixels, searched)
+        repaired[..., rows, cols] = pixels
+    still_wrong = mcu_mismatches(encode_like(repaired, file), file) > 0
+    assert not any(bool(still_wrong[row, col]) for row, col in found)
