@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from srcli.errors import TrainError
-from srcli.train.config import INPUTS, NETWORK, TrainRun, option, override
+from srcli.train.config import EXTRA, INPUTS, NETWORK, TrainRun, option, override
 
 NUM_CONV = {"colornet": 8, "colorunet": 2}
 """``--num-conv`` by default: ColorNet's convolutions in all, ColorUNet's per level."""
@@ -43,10 +43,20 @@ class ColorizeTrainConfig(TrainRun):
         help="Mix of uniform in the class rebalancing (0 = full, 1 = none: the network's honest mean, which the "
         "calibrated saturation scales; it keeps the 0.5 dB margin where rebalancing paints gray pictures).",
     )  # fmt: skip
+    d_feat: int = option(
+        32, flag="--d-feat", place=NETWORK, schedule=True, optional=True,
+        help="Discriminator (U-Net, spectral norm) base channels, with --adv-weight.",
+    )  # fmt: skip
     steps: int = override("steps", 4000)
     batch: int = override("batch", 32)
     patch: int = override("patch", 64, help="Patch side in pixels (a multiple of 4; of 32 for colorunet).")
     val_every: int = override("val_every", 250)
+    adv_weight: float = option(
+        0.0, flag="--adv-weight", place=EXTRA, schedule=True, optional=True,
+        help="Weight of a relativistic adversarial loss (0: none, no discriminator): a discriminator sees the gray "
+        "input with the photo or with the colours decoded at the network's temperature and saturation (--patch a "
+        "multiple of 8).",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         from srcli.train.colorize import NETWORKS
@@ -57,3 +67,9 @@ class ColorizeTrainConfig(TrainRun):
         multiple = NETWORKS[self.arch].input_multiple
         if self.patch % multiple:
             raise TrainError(f"must be a multiple of {multiple} for {self.arch}, got {self.patch}", "patch")
+        if self.adv_weight < 0:
+            raise TrainError(f"must be at least 0, got {self.adv_weight}", "adv_weight")
+        if self.adv_weight and self.patch % 8:
+            raise TrainError(
+                f"must be a multiple of 8 with --adv-weight (the discriminator's), got {self.patch}", "patch"
+            )
