@@ -16,9 +16,9 @@ up to :data:`CALIBRATION_MAX_RATIO` of the originals' colourfulness (:func:`choo
 
 With ``--adv-weight``, a relativistic average GAN loss (:func:`srcli.train.gan.relativistic_losses`, as DeOldify
 and ESRGAN) joins the classification loss: a U-Net discriminator with spectral norm (the critic ``d``) sees the gray
-input beside a colour image, the photo (made exactly consistent with the 8-bit gray) or the network's colours
-(:func:`decoded_colours`: the annealed mean at the network's temperature and saturation, differentiable, projected
-onto the gray), and scores every pixel.
+input beside a colour image, the network's colours (:func:`decoded_colours`: the annealed mean at the network's
+temperature and saturation, differentiable) or the photo's (:func:`photo_colours`: its chroma at the network's
+quarter resolution, upsampled alike), both projected onto the gray, and scores every pixel.
 """
 
 from __future__ import annotations
@@ -96,6 +96,14 @@ def decoded_colours(net: ColorNet | ColorUNet, logits: torch.Tensor, gray: torch
     shows), projected onto the channel mean ``gray``; differentiable in ``logits``."""
     chroma = decode_chroma(logits, net.bins, net.temperature, net.saturation)
     return GRAY.project(rgb_from(gray, chroma), gray)
+
+
+def photo_colours(chroma: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:
+    """RGB ``(N, 3, H, W)`` of a photo's quarter-resolution chroma ``(N, 2, H/4, W/4)`` on gray ``(N, 1, H, W)``:
+    upsampled as :func:`decoded_colours` upsamples the network's, so a discriminator cannot tell the photo by
+    chroma detail finer than the network can paint, and projected onto the channel mean ``gray``."""
+    upsampled = F.interpolate(chroma, scale_factor=DOWN, mode="bilinear", align_corners=False)
+    return GRAY.project(rgb_from(gray, upsampled), gray)
 
 
 def validate_colorize(model: torch.nn.Module, images: list[torch.Tensor], multiple: int) -> tuple[float, float]:
@@ -229,7 +237,7 @@ class ColorizeTask(Task):
         if self.discriminator is None:
             return classification
         fake = torch.cat([inputs, decoded_colours(self.net, logits, inputs)], 1)
-        self.real = torch.cat([inputs, GRAY.project(targets, inputs)], 1)  # the photo, with the input's gray exactly
+        self.real = torch.cat([inputs, photo_colours(chroma, inputs)], 1)
         self.fake = fake.detach()  # for the discriminator's step
         self.discriminator.requires_grad_(False)  # the network's step leaves the discriminator's gradients alone
         try:
