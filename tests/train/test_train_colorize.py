@@ -22,6 +22,7 @@ from srcli.train.colorize import (
     decoded_colours,
     mean_gray,
     nearest_bins,
+    photo_colours,
     rebalancing_weights,
     train_colorize,
 )
@@ -193,18 +194,47 @@ def test_the_colours_the_discriminator_sees_keep_the_gray_and_carry_the_networks
     torch.testing.assert_close(task.fake[:, 1:], decoded_colours(net, net.logits(inputs), inputs))
 
 
-def test_a_few_adversarial_steps_log_their_terms_and_resume_with_the_discriminator(folders, tmp_path, cli, generator):
+def test_at_quarter_resolution_the_discriminator_sees_the_pooled_gray_and_colours_and_passes_the_gradient(
+    folders, tmp_path, generator
+):
+    torch.manual_seed(0)
+    net = ColorNet(8, 1, temperature=0.7, saturation=1.3)
+    task = ColorizeTask(adversarial_config(folders, tmp_path, "run", patch=32, d_resolution="quarter"))
+    task.images = [random_channels(generator, 3, 40, 40).to(torch.uint8)]
+    task.wrap(net)
+    assert task.discriminator is not None
+    seen: list[torch.Tensor] = []
+    task.discriminator.register_forward_hook(lambda module, args, output: seen.append(args[0]))
+    inputs, targets = task.draw_batch(torch.Generator().manual_seed(1))
+    task.loss(inputs, targets)
+    fake, real = seen  # the network's step: its colours, then the photo's
+    assert fake.shape == real.shape == (2, 4, 8, 8)
+    pooled_gray = F.avg_pool2d(inputs, 4)
+    colours = decoded_colours(net, net.logits(inputs), inputs)
+    torch.testing.assert_close(fake, torch.cat([pooled_gray, F.avg_pool2d(colours, 4)], 1))
+    photo = photo_colours(chroma_of(F.avg_pool2d(targets, 4)), inputs)
+    torch.testing.assert_close(real, torch.cat([pooled_gray, F.avg_pool2d(photo, 4)], 1))
+    assert torch.equal(task.real, real) and torch.equal(task.fake, fake.detach())
+    gradients = torch.autograd.grad(fake[:, 1:].square().sum(), list(net.parameters()))
+    assert any(gradient.abs().sum() > 0 for gradient in gradients)
+
+
+@pytest.mark.parametrize("d_resolution", ["full", "quarter"])
+def test_a_few_adversarial_steps_log_their_terms_and_resume_with_the_discriminator(
+    folders, tmp_path, cli, generator, d_resolution
+):
     torch.set_num_threads(1)
     quiet = lambda row: None  # noqa: E731
-    train_colorize(adversarial_config(folders, tmp_path, "straight"), resume=False, report=quiet)
-    train_colorize(adversarial_config(folders, tmp_path, "split", stop_at=2), resume=False, report=quiet)
-    train_colorize(adversarial_config(folders, tmp_path, "split"), resume=True, report=quiet)
+    settings = {"d_resolution": d_resolution, "patch": 16 if d_resolution == "full" else 32}
+    train_colorize(adversarial_config(folders, tmp_path, "straight", **settings), resume=False, report=quiet)
+    train_colorize(adversarial_config(folders, tmp_path, "split", stop_at=2, **settings), resume=False, report=quiet)
+    train_colorize(adversarial_config(folders, tmp_path, "split", **settings), resume=True, report=quiet)
     straight = load_file(str(tmp_path / "straight" / "state.safetensors"))
     split = load_file(str(tmp_path / "split" / "state.safetensors"))
     assert straight.keys() == split.keys() and any(key.startswith("critic.d.optim.") for key in straight)
     assert all(torch.equal(straight[key], split[key]) for key in straight)
-    task = ColorizeTask(adversarial_config(folders, tmp_path, "split"))
-    task.images = [random_channels(generator, 3, 16, 16).to(torch.uint8)]
+    task = ColorizeTask(adversarial_config(folders, tmp_path, "split", **settings))
+    task.images = [random_channels(generator, 3, 32, 32).to(torch.uint8)]
     torch.manual_seed(3)  # the run's seed: the discriminator it started with
     task.wrap(ColorNet(8, 1))
     assert task.discriminator is not None
@@ -217,6 +247,11 @@ def test_a_few_adversarial_steps_log_their_terms_and_resume_with_the_discriminat
         assert all(math.isfinite(float(row[k])) for k in ("loss", "loss_d", "cls", "adv", "val_colourfulness_ratio"))
     header = load_network(tmp_path / "split.safetensors")[1]
     assert "--d-feat 4" in header["command"] and "--adv-weight 0.5" in header["command"]
+    assert ("--d-resolution quarter" in header["command"]) == (d_resolution == "quarter")
+    other = "quarter" if d_resolution == "full" else "full"
+    with pytest.raises(TrainError, match="written with other settings"):
+        train_colorize(adversarial_config(folders, tmp_path, "split", d_resolution=other, patch=32),
+                       resume=True, report=quiet)  # fmt: skip
     image = save_8bit(tmp_path / "in.png", random_channels(generator, 1, 12, 12))
     colorize(cli, image, tmp_path / "o.png", tmp_path / "split.safetensors")
 
@@ -243,8 +278,14 @@ def test_an_adversarial_run_starts_from_plain_weights_or_warm_from_an_adversaria
 
 
 def test_an_adversarial_patch_fits_the_discriminator(tmp_path):
-    with pytest.raises(TrainError, match="patch must be a multiple of 8 with --adv-weight"):
+    with pytest.raises(TrainError, match="patch must be a multiple of 8 with --adv-weight at --d-resolution full"):
         ColorizeTrainConfig(data=tmp_path, out=tmp_path / "c.safetensors", patch=20, adv_weight=0.1)
+    with pytest.raises(TrainError, match=r"multiple of 32 with --adv-weight at --d-resolution quarter .*patch / 4"):
+        ColorizeTrainConfig(data=tmp_path, out=tmp_path / "c.safetensors", patch=48, adv_weight=0.1,
+                            d_resolution="quarter")  # fmt: skip
+    ColorizeTrainConfig(data=tmp_path, out=tmp_path / "c.safetensors", patch=64, adv_weight=0.1, d_resolution="quarter")
     with pytest.raises(TrainError, match="adv_weight must be at least 0"):
         ColorizeTrainConfig(data=tmp_path, out=tmp_path / "c.safetensors", adv_weight=-0.1)
     assert "adv_weight" not in ColorizeTrainConfig(data=tmp_path, out=tmp_path / "c.safetensors").schedule_key()
+    full = ColorizeTrainConfig(data=tmp_path, out=tmp_path / "c.safetensors", adv_weight=0.1)
+    assert "d_resolution" not in full.schedule_key()  # an adversarial run from before the option resumes as it was
