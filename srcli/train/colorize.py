@@ -13,6 +13,14 @@ the run ends, the decoding is calibrated on the calibration images (``--calibrat
 the validation images; never the benchmark's test set): of a grid of temperatures and
 saturations, the most colourful whose PSNR beats the gray copy's by :data:`CALIBRATION_MARGIN_DB`,
 up to :data:`CALIBRATION_MAX_RATIO` of the originals' colourfulness (:func:`choose_decoding`).
+
+With ``--adv-weight``, a relativistic average GAN loss (:func:`srcli.train.gan.relativistic_losses`, as DeOldify
+and ESRGAN) joins the classification loss: a U-Net discriminator with spectral norm (the critic ``d``) sees the gray
+input beside a colour image, the network's colours (:func:`decoded_colours`: the annealed mean at the network's
+temperature and saturation, differentiable) or the photo's (:func:`photo_colours`: its chroma at the network's
+quarter resolution, upsampled alike), both projected onto the gray, and scores every pixel. With
+``--d-resolution quarter`` it sees both average-pooled to the network's quarter resolution, where the colours it
+judges were painted, for about 1/16 of the cost.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from srcli.maths.metrics import colourfulness, has_colour, psnr
 from srcli.maths.operators import Gray, PDWrapper, pad_to_multiple
 from srcli.train.configs.colorize import ColorizeTrainConfig
 from srcli.train.data import sample_batch, validation_files
+from srcli.train.discriminator import UNetDiscriminatorSN
+from srcli.train.gan import relativistic_losses
 from srcli.train.loop import Report, Task, fit
 
 CALIBRATION_TEMPERATURES = (0.4, 0.55, 0.7, 0.85, 1.0, 1.25, 1.5)
@@ -51,6 +61,7 @@ CALIBRATION_MAX_RATIO = 0.85
 """The colourfulness (of the originals') the calibration stops at: past issue 41's 0.8 with room, where more
 colour only risks PSNR; the margin is usually reached first."""
 NETWORKS: dict[str, type[ColorNet | ColorUNet]] = {"colornet": ColorNet, "colorunet": ColorUNet}
+GRAY = Gray("mean")
 
 
 def nearest_bins(chroma: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
@@ -79,6 +90,22 @@ def soft_targets(chroma: torch.Tensor, bins: torch.Tensor, sigma: float) -> torc
 def mean_gray(rgb: torch.Tensor) -> torch.Tensor:
     """``(N, 3, H, W)`` RGB in [0, 255] → ``(N, 1, H, W)`` the 8-bit rounded channel mean, in [0, 1]."""
     return torch.floor(rgb.sum(1, keepdim=True) / 3 + 0.5) / 255
+
+
+def decoded_colours(net: ColorNet | ColorUNet, logits: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:
+    """RGB ``(N, 3, H, W)``, unclamped, that bin scores ``logits`` ``(N, K, H/4, W/4)`` of ``net`` decode to for gray
+    ``(N, 1, H, W)`` in [0, 1]: the annealed mean at the network's temperature and saturation (what validation
+    shows), projected onto the channel mean ``gray``; differentiable in ``logits``."""
+    chroma = decode_chroma(logits, net.bins, net.temperature, net.saturation)
+    return GRAY.project(rgb_from(gray, chroma), gray)
+
+
+def photo_colours(chroma: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:
+    """RGB ``(N, 3, H, W)`` of a photo's quarter-resolution chroma ``(N, 2, H/4, W/4)`` on gray ``(N, 1, H, W)``:
+    upsampled as :func:`decoded_colours` upsamples the network's, so a discriminator cannot tell the photo by
+    chroma detail finer than the network can paint, and projected onto the channel mean ``gray``."""
+    upsampled = F.interpolate(chroma, scale_factor=DOWN, mode="bilinear", align_corners=False)
+    return GRAY.project(rgb_from(gray, upsampled), gray)
 
 
 def validate_colorize(model: torch.nn.Module, images: list[torch.Tensor], multiple: int) -> tuple[float, float]:
@@ -165,7 +192,8 @@ def choose_decoding(
 
 class ColorizeTask(Task):
     """The rounded channel mean in, chroma bins scored at quarter resolution against soft targets,
-    each pixel weighted by the rarity of its colour; the decoding is calibrated after the run."""
+    each pixel weighted by the rarity of its colour (with ``--adv-weight``, against a discriminator too: the
+    critic ``d``); the decoding is calibrated after the run."""
 
     curve = "colorize"
     title = "validation PSNR (RGB)"
@@ -174,6 +202,8 @@ class ColorizeTask(Task):
     def __init__(self, config: ColorizeTrainConfig) -> None:
         self.config = config
         self.min_side = config.patch
+        self.terms: dict[str, list[float]] = {"cls": [], "adv": []} if config.adv_weight else {}
+        self.columns = (*self.terms, "val_colourfulness_ratio") if config.adv_weight else ()
 
     def prepare(self, images: list[torch.Tensor], val_files: list[Path], report: Report) -> None:
         self.images = images
@@ -188,18 +218,52 @@ class ColorizeTask(Task):
         assert isinstance(net, ColorNet | ColorUNet)
         self.net = net
         self.weights = rebalancing_weights(self.images, net.bins, self.config.rebalance)
-        self.model = PDWrapper(net, Gray("mean"))
+        self.model = PDWrapper(net, GRAY)
+        self.discriminator = UNetDiscriminatorSN(4, self.config.d_feat) if self.config.adv_weight else None
         return self.model
 
+    def critics(self) -> dict[str, nn.Module]:
+        return {} if self.discriminator is None else {"d": self.discriminator}
+
     def draw_batch(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rounded gray ``(N, 1, P, P)`` and the photo ``(N, 3, P, P)``, both in [0, 1]."""
         rgb = sample_batch(self.images, generator, self.config.batch, self.config.patch)
-        return mean_gray(rgb), chroma_of(F.avg_pool2d(rgb / 255, DOWN))
+        return mean_gray(rgb), rgb / 255
 
     def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        log_probabilities = torch.log_softmax(self.net.logits(inputs), dim=1)
-        soft = soft_targets(targets, self.net.bins, self.config.sigma)
-        pixel_weights = self.weights[nearest_bins(targets, self.net.bins)]
-        return -((soft * log_probabilities).sum(1) * pixel_weights).mean()
+        chroma = chroma_of(F.avg_pool2d(targets, DOWN))
+        logits = self.net.logits(inputs)
+        soft = soft_targets(chroma, self.net.bins, self.config.sigma)
+        pixel_weights = self.weights[nearest_bins(chroma, self.net.bins)]
+        classification = -((soft * torch.log_softmax(logits, dim=1)).sum(1) * pixel_weights).mean()
+        if self.discriminator is None:
+            return classification
+        fake = torch.cat([inputs, decoded_colours(self.net, logits, inputs)], 1)
+        self.real = torch.cat([inputs, photo_colours(chroma, inputs)], 1)
+        if self.config.d_resolution == "quarter":
+            fake, self.real = F.avg_pool2d(fake, DOWN), F.avg_pool2d(self.real, DOWN)
+        self.fake = fake.detach()  # for the discriminator's step
+        self.discriminator.requires_grad_(False)  # the network's step leaves the discriminator's gradients alone
+        try:
+            fake_logits = self.discriminator(fake)
+            with torch.no_grad():
+                real_logits = self.discriminator(self.real)
+        finally:
+            self.discriminator.requires_grad_(True)
+        adversarial = relativistic_losses(real_logits, fake_logits)[1]
+        self.terms["cls"].append(classification.item())
+        self.terms["adv"].append(adversarial.item())
+        return classification + self.config.adv_weight * adversarial
+
+    def critic_loss(self, name: str) -> torch.Tensor:
+        assert self.discriminator is not None
+        return relativistic_losses(self.discriminator(self.real), self.discriminator(self.fake))[0]
+
+    def loss_terms(self) -> dict[str, float]:
+        terms = {name: sum(values) / len(values) for name, values in self.terms.items() if values}
+        for values in self.terms.values():
+            values.clear()
+        return terms
 
     def validate(self) -> dict[str, float]:
         if not self.val_images:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from srcli.errors import TrainError
-from srcli.train.config import INPUTS, NETWORK, TrainRun, option, override
+from srcli.train.config import EXTRA, INPUTS, NETWORK, TrainRun, option, override
 
 NUM_CONV = {"colornet": 8, "colorunet": 2}
 """``--num-conv`` by default: ColorNet's convolutions in all, ColorUNet's per level."""
@@ -43,12 +43,29 @@ class ColorizeTrainConfig(TrainRun):
         help="Mix of uniform in the class rebalancing (0 = full, 1 = none: the network's honest mean, which the "
         "calibrated saturation scales; it keeps the 0.5 dB margin where rebalancing paints gray pictures).",
     )  # fmt: skip
+    d_feat: int = option(
+        32, flag="--d-feat", place=NETWORK, schedule=True, optional=True,
+        help="Discriminator (U-Net, spectral norm) base channels, with --adv-weight.",
+    )  # fmt: skip
+    d_resolution: Literal["full", "quarter"] = option(
+        "full", flag="--d-resolution", place=NETWORK, schedule=True, optional=True,
+        help="The discriminator's resolution, with --adv-weight: full, or quarter (gray and colours average-pooled "
+        "×4: the network paints chroma at a quarter, so it judges the same colour for about 1/16 of the cost; "
+        "recommended; --patch a multiple of 32).",
+    )  # fmt: skip
     steps: int = override("steps", 4000)
     batch: int = override("batch", 32)
     patch: int = override("patch", 64, help="Patch side in pixels (a multiple of 4; of 32 for colorunet).")
     val_every: int = override("val_every", 250)
+    adv_weight: float = option(
+        0.0, flag="--adv-weight", place=EXTRA, schedule=True, optional=True,
+        help="Weight of a relativistic adversarial loss (0: none, no discriminator): a discriminator sees the gray "
+        "input with the photo or with the colours decoded at the network's temperature and saturation (--patch a "
+        "multiple of 8; of 32 at --d-resolution quarter).",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
+        from srcli.archs.colornet import DOWN
         from srcli.train.colorize import NETWORKS
 
         super().__post_init__()
@@ -57,3 +74,12 @@ class ColorizeTrainConfig(TrainRun):
         multiple = NETWORKS[self.arch].input_multiple
         if self.patch % multiple:
             raise TrainError(f"must be a multiple of {multiple} for {self.arch}, got {self.patch}", "patch")
+        if self.adv_weight < 0:
+            raise TrainError(f"must be at least 0, got {self.adv_weight}", "adv_weight")
+        pooled = DOWN if self.d_resolution == "quarter" else 1
+        if self.adv_weight and self.patch % (8 * pooled):
+            side = "patch" if pooled == 1 else f"patch / {pooled}"
+            raise TrainError(
+                f"must be a multiple of {8 * pooled} with --adv-weight at --d-resolution {self.d_resolution} (the "
+                f"discriminator's side, {side}, a multiple of 8), got {self.patch}", "patch",
+            )  # fmt: skip

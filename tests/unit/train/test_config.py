@@ -125,7 +125,8 @@ def test_the_schedule_key_of_a_distilled_run_holds_the_teachers_digest(parsed):
         "--num-feat 8 --num-conv 2 --steps 10 --batch 2 --patch 64 --lr 0.001 --no-pd --seed 1 --val-every 5 "
         "--ema 0.5",
         "srcli train colorize --data d --val v --out o.safetensors --num-feat 8 --num-conv 2 --temperature 0.5 "
-        "--sigma 0.05 --rebalance 0.2 --steps 10 --batch 4 --patch 16 --lr 0.001 --seed 2 --val-every 5",
+        "--sigma 0.05 --rebalance 0.2 --d-feat 16 --d-resolution quarter --steps 10 --batch 4 --patch 32 --lr 0.001 "
+        "--seed 2 --val-every 5 --adv-weight 0.1",
     ],
     ids=["sr", "cs", "colorize"],
 )
