@@ -179,8 +179,8 @@ def search_mcu(
 
 
 BATCH_MCUS = 128
-"""Full-size MCUs whose first search step :func:`first_steps` takes at once (its candidates: 32 × 128 MCUs of
-int64, 25 MiB at 4:2:0)."""
+"""Full-size MCUs :func:`directed_steps` searches at once (its candidates: 32 × 128 MCUs of int64, 25 MiB at
+4:2:0)."""
 
 
 def _per_mcu(values: torch.Tensor, count: int) -> torch.Tensor:
@@ -189,14 +189,35 @@ def _per_mcu(values: torch.Tensor, count: int) -> torch.Tensor:
     return values.reshape(n, k, h, count, w // count).sum((1, 2, 4))
 
 
-def first_steps(
+def _strip_violation(
+    candidates: torch.Tensor, bins: list[tuple[torch.Tensor, torch.Tensor]], layout: JpegLayout, count: int
+) -> torch.Tensor:
+    """``V`` per MCU ``(N, count)`` of int64 strips ``(N, C, r, count·c)`` of ``count`` MCUs side by side; the maximum
+    int64 for an MCU with a value outside [0, 255]."""
+    planes = [p for p in libjpeg_workspace(candidates, layout) if p is not None]
+    scores = torch.zeros((candidates.shape[0], count), dtype=torch.int64)
+    for ws, (low, high) in zip(planes, bins, strict=True):
+        scores += _per_mcu((low - ws).clamp(min=0) + (ws - high).clamp(min=0), count)
+    outside = _per_mcu(((candidates < 0) | (candidates > 255)).to(torch.int64), count) > 0
+    return scores.masked_fill_(outside, torch.iinfo(torch.int64).max)
+
+
+def _side_by_side(mcus: torch.Tensor) -> torch.Tensor:
+    """``(M, k, H, W)`` → ``(k, H, M·W)``: the MCUs (pixels or coefficient planes) laid side by side as one strip."""
+    m, k, h, w = mcus.shape
+    return mcus.permute(1, 2, 0, 3).reshape(k, h, m * w)
+
+
+def directed_steps(
     image: torch.Tensor, target: JpegCoefficients, positions: list[tuple[int, int]]
 ) -> dict[tuple[int, int], torch.Tensor]:
-    """The full-size MCUs at ``positions`` of uint8 ``image`` ``(1, C, h, w)`` that :func:`search_mcu` leaves exact
-    after its first step, with their pixels ``(1, C, r, c)`` uint8: the step taken for :data:`BATCH_MCUS` MCUs at
+    """The full-size MCUs at ``positions`` of uint8 ``image`` ``(1, C, h, w)`` that :func:`search_mcu` makes exact by
+    directed steps alone, with their pixels ``(1, C, r, c)`` uint8: its search taken for :data:`BATCH_MCUS` MCUs at
     once, laid side by side as one strip (each MCU is coded from its own pixels, so the strip's coefficients are
-    theirs). Its candidates are :func:`search_mcu`'s (the same rounding noise in every MCU); only the float
-    model's way into the bins can round differently in its last bit, so a step found here is an exact one."""
+    theirs), for as long as every step's directed candidates lower an MCU's score. Those are
+    :func:`search_mcu`'s own (its rounding noise, drawn in the same order, is the same in every MCU); an MCU whose
+    directed candidates stop helping is left to it, as are ragged border MCUs. Only the float model's way into the
+    bins can round differently in its last bit here, and an MCU returned is exact either way."""
     layout, tables = target.layout, target.tables
     rows, cols = layout.mcu
     height, width = image.shape[-2:]
@@ -204,32 +225,38 @@ def first_steps(
     found: dict[tuple[int, int], torch.Tensor] = {}
     for start in range(0, len(full), BATCH_MCUS):
         batch = full[start : start + BATCH_MCUS]
-        count = len(batch)
-        strip = torch.cat([image[..., r * rows : (r + 1) * rows, c * cols : (c + 1) * cols] for r, c in batch], -1)
-        strip = strip.to(torch.int64)
+        mcus = torch.cat([image[..., r * rows : (r + 1) * rows, c * cols : (c + 1) * cols] for r, c in batch])
+        mcus = mcus.to(torch.int64)  # (M, C, r, c)
         targets = [_mcu_targets(target, r, c) for r, c in batch]
-        luma = torch.cat([luma for luma, _ in targets], -1)
-        chroma = (
-            None if target.chroma is None else torch.cat([chroma for _, chroma in targets if chroma is not None], -1)
-        )
-        bins = [bin_interval(luma, tables[0])] + ([] if chroma is None else [bin_interval(chroma, tables[1])])
-        file = JpegCoefficients(luma, chroma, tables, layout, (rows, count * cols))
-        noise = _directed_noise((strip.shape[1], rows, cols), torch.Generator().manual_seed(0)).repeat(1, 1, 1, count)
-        candidates = torch.cat((strip, _directed(strip, file, noise)))
-        planes = [p for p in libjpeg_workspace(candidates, layout) if p is not None]
-        scores = torch.zeros((candidates.shape[0], count), dtype=torch.int64)
-        for ws, (low, high) in zip(planes, bins, strict=True):
-            scores += _per_mcu((low - ws).clamp(min=0) + (ws - high).clamp(min=0), count)
-        start_scores, scores = scores[0], scores[1:]
-        outside = (candidates[1:] < 0) | (candidates[1:] > 255)
-        scores[_per_mcu(outside.to(torch.int64), count) > 0] = torch.iinfo(torch.int64).max
-        best, pick = scores.min(0)
-        for index, position in enumerate(batch):
-            columns = slice(index * cols, (index + 1) * cols)
-            if int(start_scores[index]) == 0:
-                found[position] = strip[..., columns].to(torch.uint8)
-            elif int(best[index]) == 0:
-                found[position] = candidates[1 + int(pick[index]), :, :, columns][None].to(torch.uint8)
+        luma = torch.stack([luma for luma, _ in targets])
+        chroma = None if target.chroma is None else torch.stack([chroma for _, chroma in targets if chroma is not None])
+        generator = torch.Generator().manual_seed(0)
+        active = torch.arange(len(batch))
+        score: torch.Tensor | None = None
+        for _ in range(SEARCH_STEPS + 1):
+            count = active.numel()
+            strip_luma = _side_by_side(luma[active])
+            strip_chroma = None if chroma is None else _side_by_side(chroma[active])
+            bins = [bin_interval(strip_luma, tables[0])]
+            if strip_chroma is not None:
+                bins.append(bin_interval(strip_chroma, tables[1]))
+            x = _side_by_side(mcus[active])[None]
+            if score is None:  # the start's own score: 0 where the model already calls it exact
+                score = _strip_violation(x, bins, layout, count)[0]
+            else:
+                file = JpegCoefficients(strip_luma, strip_chroma, tables, layout, (rows, count * cols))
+                noise = _directed_noise((x.shape[1], rows, cols), generator).repeat(1, 1, 1, count)
+                candidates = _directed(x, file, noise)
+                best, pick = _strip_violation(candidates, bins, layout, count).min(0)
+                improved = best < score
+                chosen = candidates.reshape(DIRECTED, -1, count, cols)[pick, :, torch.arange(count), :]
+                mcus[active[improved]] = chosen[improved].view(-1, *mcus.shape[1:])
+                active, score = active[improved], best[improved]
+            for index in active[score == 0].tolist():
+                found[batch[index]] = mcus[index : index + 1].to(torch.uint8)
+            active, score = active[score > 0], score[score > 0]
+            if not active.numel():
+                break
     return found
 
 
@@ -240,7 +267,7 @@ def exact_repair(image: torch.Tensor, target: JpegCoefficients, wrong: torch.Ten
     mcu_rows, mcu_cols = layout.mcu
     image = image.clone()
     positions = [(row, col) for row, col in wrong.nonzero().tolist()]
-    first = first_steps(image, target, positions)
+    first = directed_steps(image, target, positions)
     for row, col in positions:
         rows = slice(row * mcu_rows, (row + 1) * mcu_rows)
         cols = slice(col * mcu_cols, (col + 1) * mcu_cols)

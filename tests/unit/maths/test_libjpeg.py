@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from srcli.io.jpeg_files import encode_like, jpeg_round_trip
 from srcli.maths import jpeg_search
 from srcli.maths.jpeg import agreement, mcu_mismatches, project_consistent
-from srcli.maths.jpeg_search import first_steps, integer_antecedent, search_mcu
+from srcli.maths.jpeg_search import directed_steps, integer_antecedent, search_mcu
 from srcli.maths.libjpeg import bin_interval, libjpeg_workspace, quantize_workspace
 
 SAMPLINGS = [(2, 2), (1, 2), (1, 1)]
@@ -99,8 +99,8 @@ def test_integer_antecedent_reproduces_a_ragged_420_file_where_the_float_repair_
 
 
 @pytest.mark.parametrize("sampling", [(2, 2), (1, 2), None])
-def test_first_steps_take_search_mcus_first_step_for_many_mcus_at_once(sampling, monkeypatch):
-    """Every MCU the batched first step returns is the one :func:`search_mcu` returns for it, and exact by the
+def test_directed_steps_take_search_mcus_steps_for_many_mcus_at_once(sampling, monkeypatch):
+    """Every MCU the batched directed steps return is the one :func:`search_mcu` returns for it, and exact by the
     real encoder; ragged border MCUs (120 × 150 ends in part MCUs) are left to the search. Batches of 5 MCUs, so
     several batches run."""
     monkeypatch.setattr(jpeg_search, "BATCH_MCUS", 5)
@@ -114,7 +114,7 @@ def test_first_steps_take_search_mcus_first_step_for_many_mcus_at_once(sampling,
     rounded = project_consistent(start, file).round().to(torch.uint8)
     wrong = mcu_mismatches(encode_like(rounded, file), file) > 0
     positions = [(row, col) for row, col in wrong.nonzero().tolist()]
-    found = first_steps(rounded, file, positions)
+    found = directed_steps(rounded, file, positions)
     mcu_rows, mcu_cols = file.layout.mcu
     assert len(found) >= 5
     ragged = [(row, col) for row, col in positions if (row + 1) * mcu_rows > 120 or (col + 1) * mcu_cols > 150]
