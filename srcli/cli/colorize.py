@@ -90,8 +90,7 @@ def colorize(
     mean, or with --gray bt601 Pillow's convert('L')). Colour input is made gray first; alpha is
     kept. Reports consistency and colourfulness per file. Exit 1 if some files failed, 2 if every one did."""
     from srcli.tasks.batch import plan_jobs
-    from srcli.tasks.colorize import Colorize, colorize_task
-    from srcli.tasks.run import RunOptions
+    from srcli.tasks.colorize import colorize_task
 
     check_batch_options(output, json_output, overwrite, skip_existing)
     on_ray = ray_settings(ray, ray_address, workers, device)
@@ -99,11 +98,7 @@ def colorize(
         device, tile, tile_overlap, half, no_pd, ray=on_ray, png_level=png_compression, quality=quality
     )
 
-    def make_task(options: RunOptions) -> Colorize:
-        """The task with its model loaded, here or on each Ray worker."""
-        return colorize_task(model, gray.value, options, temperature, saturation, vividness)
-
     jobs = plan_jobs(inputs, output, suffix, chosen_ext(ext), recursive)
     check_quality(quality, jobs)
-    task = make_task(options)
-    run_jobs(jobs, task, make_task, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)
+    task = colorize_task(model, gray.value, options, temperature, saturation, vividness)
+    run_jobs(jobs, task, task.with_options, overwrite, skip_existing, json_output, quiet or output == "-", on_ray)

@@ -7,6 +7,7 @@ per-pixel mean equals the input gray exactly, at 8 or 16 bits) and ``bt601`` (Pi
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, cast
@@ -109,6 +110,11 @@ class Colorize:
     mode: str
     options: RunOptions
     name: str = "colorize"
+
+    def with_options(self, options: RunOptions) -> Colorize:
+        """This task on ``options`` with the same model, not loaded again: a side-by-side thread's or a Ray worker's
+        (which gets it pickled)."""
+        return dataclasses.replace(self, options=options)
 
     def read(self, source: str) -> tuple[Picture, torch.Tensor]:
         picture = read_picture(source)

@@ -188,3 +188,23 @@ def test_colorunet_sees_the_whole_image_unless_told_to_tile(cli, tmp_path, gener
     colorize(cli, image, tmp_path / "auto.png", unet_path)
     colorize(cli, image, tmp_path / "whole.png", unet_path, "--tile", "0")
     assert torch.equal(pillow_channels(tmp_path / "auto.png"), pillow_channels(tmp_path / "whole.png"))
+
+
+def test_a_batch_side_by_side_loads_its_model_once(cli, tmp_path, generator, model_path, monkeypatch):
+    """Small files computed side by side (two threads) share the batch's loaded model instead of each thread
+    loading it again, and every file still turns back into its gray."""
+    from srcli.tasks import colorize as colorize_module
+    from srcli.tasks import pipeline
+
+    loads = []
+    load = colorize_module.colorize_model
+    monkeypatch.setattr(colorize_module, "colorize_model", lambda spec: loads.append(spec) or load(spec))
+    monkeypatch.setattr(pipeline, "file_workers", lambda options, jobs: 2)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for index in range(4):
+        save_8bit(folder / f"{index}.png", random_channels(generator, 1, 24, 20))
+    result = cli("colorize", folder, "-o", tmp_path / "out", "--model", model_path, "--json", "-q")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(loads) == 1 and len(records) == 4 and all(record["consistency_exact"] for record in records)
