@@ -192,6 +192,12 @@ class AvgPool(LinearOperator):
             return smooth_right_inverse(y, self.scale)
         return self.A_pinv(y)
 
+    def smooth_part(self, x_r: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``x_r + U z`` (same shape): :meth:`project` with the smooth correction less its nearest rest
+        ``A⁺(r − A U z)``, a constant per s×s block that the exact step's per-block shift (:meth:`quantize`, nearest)
+        adds anyway; for a caller that quantises the result exactly, one upsampling and two passes fewer."""
+        return smooth_upsample(smooth_lift(y - self.A(x_r), self.scale), self.scale).add_(x_r)
+
     def quantize(
         self,
         x_r: torch.Tensor,

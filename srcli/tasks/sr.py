@@ -1,11 +1,11 @@
 """Super-resolution of one picture: tiles → network → correction → exact PD (``AvgPool.quantize``) → integer picture.
 
 The network sees ``[0, 1]`` floats. With the smooth correction (:func:`srcli.maths.operators.smooth_right_inverse`)
-each tile's whole window is projected smoothly against its LR, so the correction at a core sees the
-same neighbourhood it would untiled; then exact nearest PD and quantisation work in level units
-(``[0, max_value]``) against the integer input, tile core by tile core, and only move the float
-rounding and the clipped blocks. Alpha and gray go through the RGB network as replicated RGB and come
-back as the mean of the three.
+each tile's whole window gets its smooth part against its LR (:meth:`AvgPool.smooth_part`), so the correction at a
+core sees the same neighbourhood it would untiled; then exact nearest PD and quantisation work in level units
+(``[0, max_value]``) against the integer input, tile core by tile core: their per-block shift is the smooth
+correction's nearest rest, plus the float rounding and the clipped blocks. Alpha and gray go through the RGB network
+as replicated RGB and come back as the mean of the three.
 
 A scale no model reaches (×5) runs the models of a larger one (×8) on each tile window, corrects their
 estimate there, resamples it to the asked scale (:mod:`srcli.maths.resample`) and finishes with exact PD at
@@ -216,7 +216,7 @@ def _upscale_tiles(
 
     def run(window: torch.Tensor) -> torch.Tensor:
         estimate = network_estimate(model, window, options)
-        return smooth.project(estimate, window) if smooth is not None else estimate
+        return smooth.smooth_part(estimate, window) if smooth is not None else estimate  # the finish adds the rest
 
     x = lr.unsqueeze(0).to(torch.float32) / max_value
     overlap = stage_overlap(model, options)

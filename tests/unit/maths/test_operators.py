@@ -360,3 +360,22 @@ def test_smooth_quantize_lands_within_a_level_of_the_smooth_projection(scale, h,
         given_measure = op.quantize(estimate, y, 255, unit=255, measured=op.A(estimate))
     assert (result.double() - projected).abs().max() < 1
     assert torch.equal(given_measure, result)
+
+
+@settings(max_examples=25, deadline=None)
+@given(scale=st.sampled_from([2, 3, 4]), h=st.integers(2, 6), w=st.integers(2, 6), seed=st.integers(0, 2**31))
+def test_smooth_part_leaves_the_projection_a_constant_per_block(scale, h, w, seed):
+    """``smooth_part`` is the smooth projection less a constant in every s×s block (the nearest rest), so the exact
+    nearest step after it lands where it lands after the whole projection."""
+    generator = torch.Generator().manual_seed(seed)
+    op = AvgPool(scale, "smooth")
+    x = torch.rand(1, 2, h * scale, w * scale, generator=generator, dtype=torch.float64)
+    y = torch.rand(1, 2, h, w, generator=generator, dtype=torch.float64)
+    rest = op.project(x, y) - op.smooth_part(x, y)
+    assert torch.allclose(rest, op.A_pinv(op.A(rest)), atol=1e-12)
+    assert rest.abs().max() > 1e-10  # not vacuous: 16 back-projection steps leave a (small) rest
+    levels = (y * 255).round()
+    nearest = AvgPool(scale)
+    whole = nearest.quantize(op.project(x * 255, levels), levels, 255)
+    part = nearest.quantize(op.smooth_part(x * 255, levels), levels, 255)
+    assert (whole - part).abs().max() <= 1
