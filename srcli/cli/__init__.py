@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 from typing import Annotated
 
 import typer
@@ -55,6 +56,8 @@ def main_options(
 
 
 def main() -> None:
-    """The ``srcli`` command: OpenMP's wait policy chosen for this machine (:mod:`srcli.cli.openmp`), then the app."""
+    """The ``srcli`` command: OpenMP's wait policy chosen for this machine (:mod:`srcli.cli.openmp`), a crash in
+    native code (torch, libjpeg) made to print every thread's Python stack (what a bug report needs), then the app."""
     choose_for_this_machine()
+    faulthandler.enable()
     app()

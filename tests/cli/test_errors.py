@@ -80,3 +80,21 @@ def test_running_out_of_memory_is_one_line_not_a_bug(cli, tmp_path, generator, m
     (line,) = result.output.splitlines()
     assert line.startswith("srcli: error: out of memory (an allocation of 37.3 GiB failed)")
     assert not (tmp_path / "out.png").exists()
+
+
+def test_a_crash_in_native_code_prints_the_python_stack(tmp_path):
+    """The ``srcli`` entry point makes a segmentation fault (torch, libjpeg) print where every thread was, instead
+    of a bare "Segmentation fault"; here a crash is made on purpose while a command runs."""
+    import subprocess
+    import sys
+
+    script = (
+        "import ctypes\n"
+        "import srcli.cli as cli\n"
+        "cli.app = lambda: ctypes.string_at(0)\n"  # the command, a null read: SIGSEGV
+        "cli.main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "Fatal Python error: Segmentation fault" in done.stderr
+    assert "Current thread" in done.stderr or "Thread 0x" in done.stderr
