@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from srcli.io.jpeg_files import encode_like, jpeg_round_trip
 from srcli.maths import jpeg_search
-from srcli.maths.jpeg import agreement, mcu_mismatches, project_consistent
-from srcli.maths.jpeg_search import directed_steps, integer_antecedent, search_mcu
+from srcli.maths.jpeg import JpegCoefficients, agreement, dct_coefficients, mcu_mismatches, project_consistent
+from srcli.maths.jpeg_search import directed_steps, float_start, integer_antecedent, search_mcu
 from srcli.maths.libjpeg import bin_interval, libjpeg_workspace, quantize_workspace
 
 SAMPLINGS = [(2, 2), (1, 2), (1, 1)]
@@ -128,3 +128,118 @@ def test_directed_steps_take_search_mcus_steps_for_many_mcus_at_once(sampling, m
         repaired[..., rows, cols] = pixels
     still_wrong = mcu_mismatches(encode_like(repaired, file), file) > 0
     assert not any(bool(still_wrong[row, col]) for row, col in found)
+
+
+def _ragged_420_start() -> tuple[torch.Tensor, JpegCoefficients]:
+    """A smooth 40 × 56 image at 4:2:0 and quality 95 (3 × 4 MCUs, the last row and column ragged), noised by 1 level
+    and projected and rounded: every MCU misses some coefficient; the directed steps make MCUs (0..1, 0..2) exact."""
+    generator = torch.Generator().manual_seed(1)
+    noise = torch.rand(1, 3, 5, 6, generator=generator, dtype=torch.float64)
+    smooth = F.interpolate(noise, size=(40, 56), mode="bicubic", align_corners=False) * 200 + 30
+    truth = smooth.round().clamp(0, 255).to(torch.uint8)
+    _, file = jpeg_round_trip(truth, 95, (2, 2))
+    start = (truth.double() + torch.randn(truth.shape, generator=generator, dtype=torch.float64)).clamp(0, 255)
+    return project_consistent(start, file).round().to(torch.uint8), file
+
+
+def _mcu(image: torch.Tensor, file: JpegCoefficients, row: int, col: int) -> torch.Tensor:
+    rows, cols = file.layout.mcu
+    return image[..., row * rows : (row + 1) * rows, col * cols : (col + 1) * cols]
+
+
+def test_exact_repair_replaces_each_wrong_mcu_by_its_search_and_leaves_the_others():
+    """Full-size MCUs come from the batched directed steps, ragged ones from :func:`search_mcu` on their own pixels;
+    an MCU not marked wrong is left as it was, even where its encoding misses (here (1, 1))."""
+    rounded, file = _ragged_420_start()
+    wrong = mcu_mismatches(encode_like(rounded, file), file) > 0
+    assert bool(wrong.all())
+    wrong[1, 1] = False
+    positions = [(row, col) for row, col in wrong.nonzero().tolist()]
+    first = directed_steps(rounded, file, positions)
+    assert {(0, 0), (0, 2), (1, 2)} <= set(first)
+    repaired = jpeg_search.exact_repair(rounded, file, wrong)
+    assert torch.equal(_mcu(repaired, file, 1, 1), _mcu(rounded, file, 1, 1))
+    for row, col in positions:
+        if (row, col) in first:
+            assert torch.equal(_mcu(repaired, file, row, col), first[(row, col)])
+            continue
+        luma, chroma = jpeg_search._mcu_targets(file, row, col)
+        searched, exact = search_mcu(_mcu(rounded, file, row, col), luma, chroma, file.tables, file.layout)
+        assert exact and torch.equal(_mcu(repaired, file, row, col), searched)
+    still_wrong = mcu_mismatches(encode_like(repaired, file), file) > 0
+    assert torch.equal(still_wrong, ~wrong)
+
+
+@pytest.mark.parametrize("second_exact", [True, False])
+def test_exact_repair_searches_again_from_the_float_start_where_its_own_pixels_fail(second_exact, monkeypatch):
+    """An MCU whose search from its own pixels is not exact is searched again from :func:`float_start` of them (the
+    ragged MCU's own size, 8 × 8 at the bottom right); it is replaced only if that search is exact."""
+    rounded, file = _ragged_420_start()
+    wrong = torch.zeros(3, 4, dtype=torch.bool)
+    wrong[2, 3] = True
+    starts: list[torch.Tensor] = []
+    results: list[torch.Tensor] = []
+
+    def search(pixels, luma, chroma, tables, layout):
+        found, exact = search_mcu(pixels, luma, chroma, tables, layout)
+        starts.append(pixels.clone())
+        results.append(found)
+        return found, exact and len(starts) == 2 and second_exact
+
+    monkeypatch.setattr(jpeg_search, "search_mcu", search)
+    repaired = jpeg_search.exact_repair(rounded, file, wrong)
+    pixels = _mcu(rounded, file, 2, 3)
+    assert len(starts) == 2 and pixels.shape[-2:] == (8, 8)
+    luma, chroma = jpeg_search._mcu_targets(file, 2, 3)
+    assert torch.equal(starts[1], float_start(pixels, JpegCoefficients(luma, chroma, file.tables, file.layout, (8, 8))))
+    expected = rounded.clone()
+    if second_exact:
+        _mcu(expected, file, 2, 3).copy_(results[1])
+    assert torch.equal(repaired, expected)
+
+
+@pytest.mark.parametrize(("sampling", "size"), [((2, 2), (16, 16)), ((1, 2), (8, 13)), ((1, 1), (5, 8))])
+def test_float_start_is_adam_on_the_squared_distance_outside_the_bins_core(sampling, size):
+    """:func:`float_start` is ``torch.optim.Adam`` (rate ½, its default moments) on ``Σ max(0, |c − file| − ¼)²``
+    over the float model's coefficients, the pixels clipped to [0, 255] after every step, then rounded: a noisy
+    MCU (some values clipped, ragged 8 × 13 and 5 × 8 padded as libjpeg does) against a torch reference."""
+    generator = torch.Generator().manual_seed(0)
+    noise = torch.rand(1, 3, 3, 3, generator=generator, dtype=torch.float64)
+    smooth = F.interpolate(noise, size=size, mode="bicubic", align_corners=False) * 200 + 30
+    truth = smooth.round().clamp(0, 255).to(torch.uint8)
+    _, file = jpeg_round_trip(truth, 90, sampling)
+    noisy = truth.double() + torch.randn(truth.shape, generator=generator, dtype=torch.float64) * 40
+    start = noisy.round().clamp(0, 255).to(torch.uint8)
+    y = start.double().requires_grad_(True)
+    adam = torch.optim.Adam([y], lr=0.5)
+    for _ in range(100):
+        adam.zero_grad()
+        luma, chroma = dct_coefficients(y, file.tables, file.layout)
+        assert chroma is not None and file.chroma is not None
+        outside = ((luma - file.luma).abs() - 0.25).clamp(min=0) ** 2
+        (outside.sum() + (((chroma - file.chroma).abs() - 0.25).clamp(min=0) ** 2).sum()).backward()
+        adam.step()
+        with torch.no_grad():
+            y.clamp_(0, 255)
+    moved = float_start(start, file)
+    assert moved.dtype == torch.uint8 and bool(((y == 0) | (y == 255)).any())
+    assert torch.equal(moved, y.detach().round().to(torch.uint8))
+    assert (moved.double() - start.double()).abs().max() > 20
+
+
+def test_strip_violation_scores_each_mcu_of_a_strip_and_masks_those_out_of_range():
+    """Two gray MCUs side by side: an MCU with a value below 0 or above 255 scores the int64 maximum, whatever its
+    distance; one within [0, 255], its ends included, scores its own ``V`` (:func:`search_mcu`'s, MCU by MCU)."""
+    generator = torch.Generator().manual_seed(2)
+    image = torch.randint(0, 256, (1, 1, 8, 16), generator=generator, dtype=torch.uint8)
+    _, file = jpeg_round_trip(image, 90, (1, 1))
+    bins = [bin_interval(file.luma, file.tables[0])]
+    candidates = torch.randint(0, 256, (2, 1, 8, 16), generator=generator)
+    candidates[0, 0, 0, 3], candidates[1, 0, 7, 7] = -1, 256
+    candidates[0, 0, 2, 9], candidates[0, 0, 5, 12], candidates[1, 0, 0, 8], candidates[1, 0, 4, 15] = 0, 255, 255, 0
+    scores = jpeg_search._strip_violation(candidates, bins, file.layout, 2)
+    assert scores.dtype == torch.int64 and scores.shape == (2, 2)
+    assert scores[:, 0].tolist() == [torch.iinfo(torch.int64).max] * 2
+    own = [bin_interval(file.luma[..., 8:], file.tables[0])]
+    alone = jpeg_search._violation(candidates[..., 8:], own, file.layout)
+    assert bool((alone > 0).all()) and torch.equal(scores[:, 1], alone)

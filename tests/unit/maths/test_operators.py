@@ -379,3 +379,20 @@ def test_smooth_part_leaves_the_projection_a_constant_per_block(scale, h, w, see
     whole = nearest.quantize(op.project(x * 255, levels), levels, 255)
     part = nearest.quantize(op.smooth_part(x * 255, levels), levels, 255)
     assert (whole - part).abs().max() <= 1
+
+
+def test_smooth_quantize_takes_the_measured_box_mean_instead_of_computing_it(monkeypatch):
+    """``measured`` saves the caller's pass: given, ``A(x_r)`` is not computed again (and the result is the one
+    computed with it)."""
+    generator = torch.Generator().manual_seed(3)
+    y = torch.randint(60, 196, (1, 3, 4, 5), generator=generator)
+    estimate = (AvgPool(2).A_pinv(y / 255) + torch.rand(1, 3, 8, 10, generator=generator) * 0.1).float()
+    op = AvgPool(2, "smooth")
+    measured = op.A(estimate)
+    expected = op.quantize(estimate, y, 255, unit=255)
+
+    def no_second_pass(x: torch.Tensor) -> torch.Tensor:
+        raise AssertionError("A(x_r) computed again although it was passed in")
+
+    monkeypatch.setattr(op, "A", no_second_pass)
+    assert torch.equal(op.quantize(estimate, y, 255, unit=255, measured=measured), expected)
