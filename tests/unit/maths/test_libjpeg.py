@@ -120,12 +120,14 @@ def test_directed_steps_take_search_mcus_steps_for_many_mcus_at_once(sampling, m
     ragged = [(row, col) for row, col in positions if (row + 1) * mcu_rows > 120 or (col + 1) * mcu_cols > 150]
     assert ragged and not set(ragged) & set(found)
     repaired = rounded.clone()
-    for (row, col), pixels in found.items():
+    for index, ((row, col), pixels) in enumerate(found.items()):
         rows, cols = slice(row * mcu_rows, (row + 1) * mcu_rows), slice(col * mcu_cols, (col + 1) * mcu_cols)
+        repaired[..., rows, cols] = pixels
+        if index % max(1, len(found) // 12):  # a dozen, spread over the batches, against the search itself
+            continue
         luma, chroma = jpeg_search._mcu_targets(file, row, col)
         searched, exact = search_mcu(rounded[..., rows, cols], luma, chroma, file.tables, file.layout)
         assert exact and torch.equal(pixels, searched)
-        repaired[..., rows, cols] = pixels
     still_wrong = mcu_mismatches(encode_like(repaired, file), file) > 0
     assert not any(bool(still_wrong[row, col]) for row, col in found)
 
