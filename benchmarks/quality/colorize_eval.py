@@ -102,7 +102,7 @@ def summarise(rows: list[dict], modes: tuple[str, ...]) -> dict[str, object]:
         summary[f"exact_{mode}"] = f"{sum(bool(r[f'exact_{mode}']) for r in rows)}/{len(rows)}"
     summary["meets_issue_41"] = (
         ratio >= TARGET_RATIO
-        and gain >= TARGET_GAIN_DB
+        and float(gain["mean"] or 0.0) >= TARGET_GAIN_DB
         and all(bool(r[f"exact_{mode}"]) for r in rows for mode in modes)
     )
     return summary
