@@ -179,8 +179,9 @@ def search_mcu(
 
 
 BATCH_MCUS = 128
-"""Full-size MCUs :func:`directed_steps` searches at once (its candidates: 32 × 128 MCUs of int64, 25 MiB at
-4:2:0)."""
+"""Full-size MCUs :func:`search_mcus` searches side by side at once."""
+TIER_MCUS = 8
+"""MCUs whose move tier (up to 1536 candidates each) is scored at once: about 75 MiB of int64 candidates at 4:2:0."""
 
 
 def _per_mcu(values: torch.Tensor, count: int) -> torch.Tensor:
@@ -208,75 +209,126 @@ def _side_by_side(mcus: torch.Tensor) -> torch.Tensor:
     return mcus.permute(1, 2, 0, 3).reshape(k, h, m * w)
 
 
-def directed_steps(
+class _Strip:
+    """The targets of a set of same-size MCUs laid side by side: ``luma`` ``(M, 1, 8·by, 8·bx)``, ``chroma``
+    ``(M, 2, 8, 8)`` or None; :meth:`scores` of candidate pixels of some of them, :meth:`file` of those."""
+
+    def __init__(self, luma: torch.Tensor, chroma: torch.Tensor | None, tables: torch.Tensor, layout: JpegLayout):
+        self.luma, self.chroma, self.tables, self.layout = luma, chroma, tables, layout
+
+    def file(self, index: torch.Tensor, size: tuple[int, int]) -> JpegCoefficients:
+        """The coefficients of MCUs ``index`` side by side, an image of ``size`` (one MCU's rows, all their columns)."""
+        chroma = None if self.chroma is None else _side_by_side(self.chroma[index])
+        return JpegCoefficients(_side_by_side(self.luma[index]), chroma, self.tables, self.layout, size)
+
+    def scores(self, candidates: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """``V`` ``(N, n)`` of candidates ``(N, n, C, r, c)`` int64 for MCUs ``index`` ``(n,)``."""
+        n = index.numel()
+        bins = [bin_interval(_side_by_side(self.luma[index]), self.tables[0])]
+        if self.chroma is not None:
+            bins.append(bin_interval(_side_by_side(self.chroma[index]), self.tables[1]))
+        strips = candidates.permute(0, 2, 3, 1, 4).reshape(*candidates.shape[:1], *candidates.shape[2:4], -1)
+        return _strip_violation(strips, bins, self.layout, n)
+
+
+def search_mcus(
+    pixels: torch.Tensor, luma: torch.Tensor, chroma: torch.Tensor | None, tables: torch.Tensor, layout: JpegLayout
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`search_mcu` for ``M`` full-size MCUs at once: uint8 ``pixels`` ``(M, C, r, c)``, their coefficients
+    ``luma`` ``(M, 1, 8·by, 8·bx)`` and ``chroma`` ``(M, 2, 8, 8)`` (None for gray); returns the best pixels found
+    ``(M, C, r, c)`` uint8 and whether each is exact ``(M,)``.
+
+    The MCUs step in lockstep, each with a random generator of its own drawn in :func:`search_mcu`'s order, so each
+    takes :func:`search_mcu`'s own path; what is batched is the scoring: each step's directed candidates for every
+    MCU still searching, laid side by side as one strip (each MCU is coded from its own pixels, so the strip's
+    coefficients are theirs), then each move tier for the MCUs it is reached in. Only the float model's way into
+    the bins can round differently in its last bit on a strip."""
+    count, channels, rows, cols = pixels.shape
+    strip = _Strip(luma, chroma, tables, layout)
+    moves = _moves((channels, rows, cols), (1, 1) if layout.gray else layout.sampling)
+    generators = [torch.Generator().manual_seed(0) for _ in range(count)]
+    x = pixels.to(torch.int64)
+    everyone = torch.arange(count)
+    score = strip.scores(x[None], everyone)[0]
+    best_x, best_score = x.clone(), score.clone()
+    kicks = [0] * count
+    running = torch.ones(count, dtype=torch.bool)
+
+    def take(candidates: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """Moves MCUs ``index`` to their best of ``candidates`` ``(N, n, C, r, c)`` where it lowers their score;
+        returns which did ``(n,)``."""
+        lowest, pick = strip.scores(candidates, index).min(0)
+        improved = lowest < score[index]
+        chosen = candidates[pick, torch.arange(index.numel())]
+        x[index[improved]], score[index[improved]] = chosen[improved], lowest[improved]
+        return improved
+
+    for _ in range(SEARCH_STEPS):
+        running &= score > 0
+        active = running.nonzero().squeeze(1)
+        if not active.numel():
+            break
+        noise = torch.cat([_directed_noise((channels, rows, cols), generators[i]) for i in active.tolist()], -1)
+        way = _directed(_side_by_side(x[active])[None], strip.file(active, (rows, active.numel() * cols)), noise)
+        directed = way.reshape(DIRECTED, channels, rows, active.numel(), cols).permute(0, 3, 1, 2, 4)
+        pending = active[~take(directed, active)]
+        for tier in moves:
+            if not pending.numel():
+                break
+            pending = torch.cat([part[~take(x[part][None] + tier[:, None], part)] for part in pending.split(TIER_MCUS)])
+        for i in pending.tolist():  # no move lowered its score: shake its best pixels, or stop
+            if kicks[i] == KICKS:
+                running[i] = False
+                continue
+            kicks[i] += 1
+            shaken = best_x[i] + torch.randint(-KICK, KICK + 1, (1, channels, rows, cols), generator=generators[i])[0]
+            x[i] = shaken.clamp(0, 255)
+            score[i] = strip.scores(x[i][None, None], everyone[i : i + 1])[0, 0]
+        better = score < best_score
+        best_x[better], best_score[better] = x[better], score[better]
+    return best_x.to(torch.uint8), best_score == 0
+
+
+def _searched(
     image: torch.Tensor, target: JpegCoefficients, positions: list[tuple[int, int]]
-) -> dict[tuple[int, int], torch.Tensor]:
-    """The full-size MCUs at ``positions`` of uint8 ``image`` ``(1, C, h, w)`` that :func:`search_mcu` makes exact by
-    directed steps alone, with their pixels ``(1, C, r, c)`` uint8: its search taken for :data:`BATCH_MCUS` MCUs at
-    once, laid side by side as one strip (each MCU is coded from its own pixels, so the strip's coefficients are
-    theirs), for as long as every step's directed candidates lower an MCU's score. Those are
-    :func:`search_mcu`'s own (its rounding noise, drawn in the same order, is the same in every MCU); an MCU whose
-    directed candidates stop helping is left to it, as are ragged border MCUs. Only the float model's way into the
-    bins can round differently in its last bit here, and an MCU returned is exact either way."""
-    layout, tables = target.layout, target.tables
+) -> dict[tuple[int, int], tuple[torch.Tensor, bool]]:
+    """:func:`search_mcus` of the full-size MCUs at ``positions`` of uint8 ``image`` ``(1, C, h, w)``,
+    :data:`BATCH_MCUS` at a time: each one's pixels ``(1, C, r, c)`` uint8 and whether they are exact."""
+    layout = target.layout
     rows, cols = layout.mcu
     height, width = image.shape[-2:]
     full = [(r, c) for r, c in positions if (r + 1) * rows <= height and (c + 1) * cols <= width]
-    found: dict[tuple[int, int], torch.Tensor] = {}
+    found: dict[tuple[int, int], tuple[torch.Tensor, bool]] = {}
     for start in range(0, len(full), BATCH_MCUS):
         batch = full[start : start + BATCH_MCUS]
-        mcus = torch.cat([image[..., r * rows : (r + 1) * rows, c * cols : (c + 1) * cols] for r, c in batch])
-        mcus = mcus.to(torch.int64)  # (M, C, r, c)
+        pixels = torch.cat([image[..., r * rows : (r + 1) * rows, c * cols : (c + 1) * cols] for r, c in batch])
         targets = [_mcu_targets(target, r, c) for r, c in batch]
         luma = torch.stack([luma for luma, _ in targets])
         chroma = None if target.chroma is None else torch.stack([chroma for _, chroma in targets if chroma is not None])
-        generator = torch.Generator().manual_seed(0)
-        active = torch.arange(len(batch))
-        score: torch.Tensor | None = None
-        for _ in range(SEARCH_STEPS + 1):
-            count = active.numel()
-            strip_luma = _side_by_side(luma[active])
-            strip_chroma = None if chroma is None else _side_by_side(chroma[active])
-            bins = [bin_interval(strip_luma, tables[0])]
-            if strip_chroma is not None:
-                bins.append(bin_interval(strip_chroma, tables[1]))
-            x = _side_by_side(mcus[active])[None]
-            if score is None:  # the start's own score: 0 where the model already calls it exact
-                score = _strip_violation(x, bins, layout, count)[0]
-            else:
-                file = JpegCoefficients(strip_luma, strip_chroma, tables, layout, (rows, count * cols))
-                noise = _directed_noise((x.shape[1], rows, cols), generator).repeat(1, 1, 1, count)
-                candidates = _directed(x, file, noise)
-                best, pick = _strip_violation(candidates, bins, layout, count).min(0)
-                improved = best < score
-                chosen = candidates.reshape(DIRECTED, -1, count, cols)[pick, :, torch.arange(count), :]
-                mcus[active[improved]] = chosen[improved].view(-1, *mcus.shape[1:])
-                active, score = active[improved], best[improved]
-            for index in active[score == 0].tolist():
-                found[batch[index]] = mcus[index : index + 1].to(torch.uint8)
-            active, score = active[score > 0], score[score > 0]
-            if not active.numel():
-                break
+        best, exact = search_mcus(pixels, luma, chroma, target.tables, layout)
+        for index, position in enumerate(batch):
+            found[position] = (best[index : index + 1], bool(exact[index]))
     return found
 
 
 def exact_repair(image: torch.Tensor, target: JpegCoefficients, wrong: torch.Tensor) -> torch.Tensor:
     """uint8 ``image`` ``(1, C, h, w)`` with each MCU marked in ``wrong`` ``(rows, cols)`` bool replaced by what
-    :func:`search_mcu` finds from its pixels, where that is exact; the other MCUs untouched."""
+    :func:`search_mcu` finds from its pixels (:func:`search_mcus` for the full-size ones, side by side), or else from
+    :func:`float_start`'s, where that is exact; the other MCUs untouched."""
     layout = target.layout
     mcu_rows, mcu_cols = layout.mcu
     image = image.clone()
     positions = [(row, col) for row, col in wrong.nonzero().tolist()]
-    first = directed_steps(image, target, positions)
+    searched = _searched(image, target, positions)
     for row, col in positions:
         rows = slice(row * mcu_rows, (row + 1) * mcu_rows)
         cols = slice(col * mcu_cols, (col + 1) * mcu_cols)
-        if (row, col) in first:
-            image[..., rows, cols] = first[(row, col)]
-            continue
         luma, chroma = _mcu_targets(target, row, col)
         pixels = image[..., rows, cols]
-        found, exact = search_mcu(pixels, luma, chroma, target.tables, layout)
+        if (row, col) in searched:
+            found, exact = searched[(row, col)]
+        else:
+            found, exact = search_mcu(pixels, luma, chroma, target.tables, layout)
         if not exact:
             file = JpegCoefficients(luma, chroma, target.tables, layout, (pixels.shape[-2], pixels.shape[-1]))
             found, exact = search_mcu(float_start(pixels, file), luma, chroma, target.tables, layout)
