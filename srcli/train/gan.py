@@ -43,7 +43,7 @@ from srcli.train.configs.gan import GANTrainConfig
 from srcli.train.data import sample_batch
 from srcli.train.discriminator import UNetDiscriminatorSN
 from srcli.train.ldl import ldl_loss
-from srcli.train.loop import Report, Task, fit
+from srcli.train.loop import Report, Task, drained_means, fit
 from srcli.train.naturalness import load_naturalness
 from srcli.train.sr import box_lr, load_initial_weights
 
@@ -161,10 +161,7 @@ class GANTask(Task):
         return relativistic_losses(self.discriminator(self.real), self.discriminator(self.fake))[0]
 
     def loss_terms(self) -> dict[str, float]:
-        terms = {name: sum(values) / len(values) for name, values in self.terms.items() if values}
-        for values in self.terms.values():
-            values.clear()
-        return terms
+        return drained_means(self.terms)
 
     def validate(self) -> dict[str, float]:
         return validate_gan(self.model, self.pairs, self.config.scale) if self.pairs else {}

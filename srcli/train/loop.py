@@ -132,6 +132,15 @@ class Task:
         """After the last step (the colorizer calibrates its decoding here); nothing by default."""
 
 
+def drained_means(terms: dict[str, list[float]]) -> dict[str, float]:
+    """Each loss term's mean over the values gathered since the last log row (terms without any left out), the lists
+    emptied for the next: what a task's :meth:`Task.loss_terms` returns."""
+    means = {name: sum(values) / len(values) for name, values in terms.items() if values}
+    for values in terms.values():
+        values.clear()
+    return means
+
+
 def init_does_not_fit(path: Path, error: Exception) -> TrainError:
     """The one line for start weights at ``path`` that ``load_state_dict`` (or a resampling before it) refused
     with ``error``: torch's last line names the tensor."""
