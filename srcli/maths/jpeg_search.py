@@ -61,15 +61,24 @@ def _mcu_targets(target: JpegCoefficients, row: int, col: int) -> tuple[torch.Te
     return luma, target.chroma[..., row * 8 : (row + 1) * 8, col * 8 : (col + 1) * 8]
 
 
-def _violation(
-    candidates: torch.Tensor, bins: list[tuple[torch.Tensor, torch.Tensor]], layout: JpegLayout
+def _per_mcu(values: torch.Tensor, count: int) -> torch.Tensor:
+    """``(N, k, H, count·W)`` (MCUs side by side) summed per MCU: ``(N, count)``."""
+    n, k, h, w = values.shape
+    return values.reshape(n, k, h, count, w // count).sum((1, 2, 4))
+
+
+def _strip_violation(
+    candidates: torch.Tensor, bins: list[tuple[torch.Tensor, torch.Tensor]], layout: JpegLayout, count: int = 1
 ) -> torch.Tensor:
-    """``V`` (int64 ``(N,)``) of int64 candidates ``(N, C, r, c)`` against ``bins`` (luma, chroma) ``(low, high)``."""
+    """``V`` per MCU ``(N, count)`` of int64 strips ``(N, C, r, count·c)`` of ``count`` MCUs side by side (one MCU
+    each by default) against ``bins`` (luma, chroma) ``(low, high)``; the maximum int64 for an MCU with a value
+    outside [0, 255]."""
     planes = [p for p in libjpeg_workspace(candidates, layout) if p is not None]
-    outside = torch.zeros(candidates.shape[0], dtype=torch.int64)
+    scores = torch.zeros((candidates.shape[0], count), dtype=torch.int64)
     for ws, (low, high) in zip(planes, bins, strict=True):
-        outside += ((low - ws).clamp(min=0) + (ws - high).clamp(min=0)).flatten(1).sum(1)
-    return outside
+        scores += _per_mcu((low - ws).clamp(min=0) + (ws - high).clamp(min=0), count)
+    outside = _per_mcu(((candidates < 0) | (candidates > 255)).to(torch.int64), count) > 0
+    return scores.masked_fill_(outside, torch.iinfo(torch.int64).max)
 
 
 @functools.lru_cache(maxsize=8)
@@ -152,7 +161,7 @@ def search_mcu(
     x = pixels.to(torch.int64)
     channels, rows, cols = x.shape[1:]
     moves = _moves((channels, rows, cols), (1, 1) if layout.gray else layout.sampling)
-    score = int(_violation(x, bins, layout)[0])
+    score = int(_strip_violation(x, bins, layout)[0, 0])
     file = JpegCoefficients(luma, chroma, tables, layout, (x.shape[-2], x.shape[-1]))
     generator = torch.Generator().manual_seed(0)
     best_x, best_score, kicks = x, score, 0
@@ -161,8 +170,7 @@ def search_mcu(
             break
         directed = _directed(x, file, _directed_noise(tuple(x.shape[1:]), generator))
         for candidates in itertools.chain((directed,), (x + tier for tier in moves)):  # tiers made as reached
-            scores = _violation(candidates, bins, layout)
-            scores[((candidates < 0) | (candidates > 255)).flatten(1).any(1)] = torch.iinfo(torch.int64).max
+            scores = _strip_violation(candidates, bins, layout)[:, 0]
             pick = int(scores.argmin())
             if int(scores[pick]) < score:
                 x, score = candidates[pick : pick + 1], int(scores[pick])
@@ -172,7 +180,7 @@ def search_mcu(
                 break
             kicks += 1
             x = (best_x + torch.randint(-KICK, KICK + 1, x.shape, generator=generator)).clamp(0, 255)
-            score = int(_violation(x, bins, layout)[0])
+            score = int(_strip_violation(x, bins, layout)[0, 0])
         if score < best_score:
             best_x, best_score = x, score
     return best_x.to(torch.uint8), best_score == 0
@@ -182,25 +190,6 @@ BATCH_MCUS = 128
 """Full-size MCUs :func:`search_mcus` searches side by side at once."""
 TIER_MCUS = 8
 """MCUs whose move tier (up to 1536 candidates each) is scored at once: about 75 MiB of int64 candidates at 4:2:0."""
-
-
-def _per_mcu(values: torch.Tensor, count: int) -> torch.Tensor:
-    """``(N, k, H, count·W)`` (MCUs side by side) summed per MCU: ``(N, count)``."""
-    n, k, h, w = values.shape
-    return values.reshape(n, k, h, count, w // count).sum((1, 2, 4))
-
-
-def _strip_violation(
-    candidates: torch.Tensor, bins: list[tuple[torch.Tensor, torch.Tensor]], layout: JpegLayout, count: int
-) -> torch.Tensor:
-    """``V`` per MCU ``(N, count)`` of int64 strips ``(N, C, r, count·c)`` of ``count`` MCUs side by side; the maximum
-    int64 for an MCU with a value outside [0, 255]."""
-    planes = [p for p in libjpeg_workspace(candidates, layout) if p is not None]
-    scores = torch.zeros((candidates.shape[0], count), dtype=torch.int64)
-    for ws, (low, high) in zip(planes, bins, strict=True):
-        scores += _per_mcu((low - ws).clamp(min=0) + (ws - high).clamp(min=0), count)
-    outside = _per_mcu(((candidates < 0) | (candidates > 255)).to(torch.int64), count) > 0
-    return scores.masked_fill_(outside, torch.iinfo(torch.int64).max)
 
 
 def _side_by_side(mcus: torch.Tensor) -> torch.Tensor:
@@ -215,6 +204,9 @@ class _Strip:
 
     def __init__(self, luma: torch.Tensor, chroma: torch.Tensor | None, tables: torch.Tensor, layout: JpegLayout):
         self.luma, self.chroma, self.tables, self.layout = luma, chroma, tables, layout
+        self.bins = [bin_interval(luma, tables[0])]  # each MCU's, (M, k, H, W) low and high
+        if chroma is not None:
+            self.bins.append(bin_interval(chroma, tables[1]))
 
     def file(self, index: torch.Tensor, size: tuple[int, int]) -> JpegCoefficients:
         """The coefficients of MCUs ``index`` side by side, an image of ``size`` (one MCU's rows, all their columns)."""
@@ -224,9 +216,7 @@ class _Strip:
     def scores(self, candidates: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """``V`` ``(N, n)`` of candidates ``(N, n, C, r, c)`` int64 for MCUs ``index`` ``(n,)``."""
         n = index.numel()
-        bins = [bin_interval(_side_by_side(self.luma[index]), self.tables[0])]
-        if self.chroma is not None:
-            bins.append(bin_interval(_side_by_side(self.chroma[index]), self.tables[1]))
+        bins = [(_side_by_side(low[index]), _side_by_side(high[index])) for low, high in self.bins]
         strips = candidates.permute(0, 2, 3, 1, 4).reshape(*candidates.shape[:1], *candidates.shape[2:4], -1)
         return _strip_violation(strips, bins, self.layout, n)
 

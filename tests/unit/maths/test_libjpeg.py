@@ -269,6 +269,7 @@ def test_strip_violation_scores_each_mcu_of_a_strip_and_masks_those_out_of_range
     scores = jpeg_search._strip_violation(candidates, bins, file.layout, 2)
     assert scores.dtype == torch.int64 and scores.shape == (2, 2)
     assert scores[:, 0].tolist() == [torch.iinfo(torch.int64).max] * 2
-    own = [bin_interval(file.luma[..., 8:], file.tables[0])]
-    alone = jpeg_search._violation(candidates[..., 8:], own, file.layout)
+    low, high = bin_interval(file.luma[..., 8:], file.tables[0])
+    workspace = libjpeg_workspace(candidates[..., 8:], file.layout)[0]
+    alone = ((low - workspace).clamp(min=0) + (workspace - high).clamp(min=0)).flatten(1).sum(1)
     assert bool((alone > 0).all()) and torch.equal(scores[:, 1], alone)
