@@ -16,48 +16,42 @@ import sys
 from pathlib import Path
 
 import torch
+from colorize_eval import evaluate_row, set_pictures, unseen_picture
 
-from srcli.archs import describe
 from srcli.checkpoints.load import load_network
-from srcli.io.images import Picture, read_picture
-from srcli.maths.metrics import colourfulness, has_colour, psnr
-from srcli.tasks.colorize import colorize_gray, gray_of
-from srcli.tasks.run import RunOptions
+from srcli.io.images import Picture
+from srcli.maths.metrics import has_colour
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
 from harness import BENCH, machine, paired
 
 
-def scores(net: torch.nn.Module, picture: Picture) -> tuple[float, float]:
-    """PSNR (RGB, dB) of the exact 8-bit colorization against the original, and its colourfulness over the
-    original's."""
-    gray = gray_of(picture, "mean")
-    color = colorize_gray(gray, 255, describe(net), "mean", RunOptions())
-    original = picture.color.to(torch.float64)
-    ratio = colourfulness(color) / max(colourfulness(picture.color), 1e-9)
-    return psnr(color.to(torch.float64), original, 255.0), ratio
+def scores(net: torch.nn.Module, name: str, picture: Picture) -> tuple[float, float]:
+    """PSNR (RGB, dB) of the saved exact 8-bit colorization against the original (:func:`colorize_eval.evaluate_row`),
+    and its colourfulness over the original's."""
+    row, _ = evaluate_row(net, name, picture, ("mean",))
+    return float(row["psnr"]), float(row["colourfulness"]) / max(float(row["original_colourfulness"]), 1e-9)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("first", type=Path)
     parser.add_argument("second", type=Path)
-    parser.add_argument("--unseen", nargs="*", default=[], type=Path)
+    parser.add_argument("--unseen", nargs="*", default=[], help="photos outside every set: PATH[@l,t,r,b]")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     nets = [load_network(path)[0] for path in (args.first, args.second)]
-    sets = {name: sorted((BENCH / name).glob("*.png")) for name in ("BSD68", "Set5")}
+    sets = {name: set_pictures(BENCH / name) for name in ("BSD68", "Set5")}
     if args.unseen:
-        sets["unseen"] = args.unseen
+        sets["unseen"] = [unseen_picture(spec) for spec in args.unseen]
     results: dict[str, object] = {"machine": machine(), "first": str(args.first), "second": str(args.second)}
-    for name, paths in sets.items():
+    for name, pictures in sets.items():
         rows = []
-        for path in paths:
-            picture = read_picture(path)
+        for image, picture in pictures:
             if has_colour(picture.color):
-                (psnr_a, ratio_a), (psnr_b, ratio_b) = (scores(net, picture) for net in nets)
-                rows.append({"image": path.name, "psnr": [psnr_a, psnr_b], "ratio": [ratio_a, ratio_b]})
+                (psnr_a, ratio_a), (psnr_b, ratio_b) = (scores(net, image, picture) for net in nets)
+                rows.append({"image": image, "psnr": [psnr_a, psnr_b], "ratio": [ratio_a, ratio_b]})
         results[name] = {
             "images": len(rows),
             "psnr_difference_db": paired([r["psnr"][1] - r["psnr"][0] for r in rows], 3),
