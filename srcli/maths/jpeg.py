@@ -359,17 +359,97 @@ def project_consistent(
     z: torch.Tensor, coefficients: JpegCoefficients, margin: float = MARGIN, iterations: int = 6
 ) -> torch.Tensor:
     """Alternate :func:`project_to_bins` with the clip to [0, 255] (at most ``iterations`` times): ``(1, C, h, w)``
-    float64 in [0, 255], inside the bins up to what saturated pixels and ragged borders leave. An MCU-aligned
-    image the clip leaves alone is done after one projection."""
-    rows, cols = coefficients.layout.mcu
-    aligned = z.shape[-2] % rows == 0 and z.shape[-1] % cols == 0
-    clip = _clip_into(coefficients, margin)
-    for _ in range(iterations):
-        projected = _apply_plane_changes(z, coefficients, clip)
-        z = projected.clamp(0, 255)
-        if aligned and torch.equal(z, projected):
+    float64 in [0, 255], inside the bins up to what saturated pixels and ragged borders leave.
+
+    Each MCU is coded from its own pixels, so after the first projection only the MCUs the clip changed are
+    projected again (side by side), with the ragged border MCUs, whose padding copies pixels the projection moved
+    independently: an MCU-aligned image the clip leaves alone is done after one projection."""
+    layout = coefficients.layout
+    projected = _apply_plane_changes(z, coefficients, _clip_into(coefficients, margin))
+    z = projected.clamp(0, 255)
+    todo = _clipped_mcus(projected, layout)
+    for _ in range(iterations - 1):
+        pieces = _mcu_pieces(todo, layout, coefficients.size)
+        if not pieces:
             break
+        todo = torch.zeros_like(todo)
+        for rects in pieces:
+            sub = _pieces_file(coefficients, rects)
+            projected = _apply_plane_changes(_pieces(z, rects, layout), sub, _clip_into(sub, margin))
+            clipped = _clipped_mcus(projected, layout)
+            start = offset = 0
+            for top, left, bottom, right in rects:
+                rows, cols = _rect_pixels(top, left, bottom, right, layout, coefficients.size)
+                z[..., rows, cols] = projected[..., start : start + cols.stop - cols.start].clamp(0, 255)
+                todo[top:bottom, left:right] = clipped[:, offset : offset + right - left]
+                start, offset = start + cols.stop - cols.start, offset + right - left
     return z
+
+
+Rect = tuple[int, int, int, int]
+"""MCUs ``(top, left, bottom, right)`` of a file's MCU grid, the ends excluded."""
+
+
+def _clipped_mcus(image: torch.Tensor, layout: JpegLayout) -> torch.Tensor:
+    """Per MCU of ``(N, C, h, w)`` (the last row and column may be short), bool: a value outside [0, 255]."""
+    rows, cols = layout.mcu
+    outside = ((image < 0) | (image > 255)).flatten(0, 1).any(0).to(torch.uint8)
+    outside = F.pad(outside, (0, -outside.shape[1] % cols, 0, -outside.shape[0] % rows))
+    return outside.view(outside.shape[0] // rows, rows, -1, cols).any(3).any(1)
+
+
+def _mcu_pieces(todo: torch.Tensor, layout: JpegLayout, size: tuple[int, int]) -> list[list[Rect]]:
+    """What :func:`project_consistent` projects again, as lists of MCU rectangles laid side by side: the full-size
+    MCUs marked in ``todo`` ``(rows, cols)`` bool as one strip; the last column of MCUs where the width is ragged,
+    and the last row where the height is, each whole."""
+    rows, cols = layout.mcu
+    grid_rows, grid_cols = todo.shape
+    ragged_rows, ragged_cols = size[0] % rows != 0, size[1] % cols != 0
+    full = todo[: grid_rows - ragged_rows, : grid_cols - ragged_cols]
+    pieces = [[(r, c, r + 1, c + 1) for r, c in full.nonzero().tolist()]]
+    if ragged_cols:
+        pieces.append([(0, grid_cols - 1, grid_rows, grid_cols)])
+    if ragged_rows:
+        pieces.append([(grid_rows - 1, 0, grid_rows, grid_cols - ragged_cols)])
+    return [rects for rects in pieces if rects and rects[0][1] < rects[0][3]]
+
+
+def _rect_pixels(
+    top: int, left: int, bottom: int, right: int, layout: JpegLayout, size: tuple[int, int]
+) -> tuple[slice, slice]:
+    """The pixel rows and columns (slices) of an MCU rectangle of an image of ``size``."""
+    rows, cols = layout.mcu
+    return slice(top * rows, min(size[0], bottom * rows)), slice(left * cols, min(size[1], right * cols))
+
+
+def _pieces(image: torch.Tensor, rects: list[Rect], layout: JpegLayout) -> torch.Tensor:
+    """The pixels of MCU rectangles ``rects`` of ``(N, C, h, w)``, side by side."""
+    size = (image.shape[-2], image.shape[-1])
+    return torch.cat([image[(..., *_rect_pixels(*rect, layout, size))] for rect in rects], -1)
+
+
+def _pieces_file(coefficients: JpegCoefficients, rects: list[Rect]) -> JpegCoefficients:
+    """The file of the image :func:`_pieces` lays out: each MCU is coded on its own (a ragged rectangle, alone,
+    padded as before), so its coefficients are the rectangles' own, side by side."""
+    layout = coefficients.layout
+    luma_rows, luma_cols = (1, 1) if layout.gray else layout.sampling
+
+    def blocks(plane: torch.Tensor, per_rows: int, per_cols: int) -> torch.Tensor:
+        return torch.cat(
+            [
+                plane[..., 8 * per_rows * t : 8 * per_rows * b, 8 * per_cols * le : 8 * per_cols * r]
+                for t, le, b, r in rects
+            ],
+            -1,
+        )
+
+    chroma = None if coefficients.chroma is None else blocks(coefficients.chroma, 1, 1)
+    spans = [_rect_pixels(*rect, layout, coefficients.size) for rect in rects]
+    width = sum(cols.stop - cols.start for _, cols in spans)
+    height = spans[0][0].stop - spans[0][0].start
+    return JpegCoefficients(
+        blocks(coefficients.luma, luma_rows, luma_cols), chroma, coefficients.tables, layout, (height, width)
+    )
 
 
 @dataclass(frozen=True)
@@ -423,23 +503,27 @@ def _smooth_correction(
     iterations: int,
 ) -> torch.Tensor:
     """The change of ``plane`` ``(N, k, H, W)`` that minimises ½‖change‖² plus the smoothness of the result, with
-    every coded block in the bins of ``target`` ``(k, h, w)``: FISTA from the Euclidean projection."""
-    across, down = _neighbour_weights(plane.shape[-2], plane.shape[-1], smoothness, plane)
+    every coded block in the bins of ``target`` ``(k, h, w)``: FISTA from the Euclidean projection, in float32
+    (1.7× as fast as float64 on 512² JPEGs at quality 40, moving the result by under 4e-5 levels: the same pixels
+    after rounding), and a last clip in ``plane``'s precision."""
+    work = plane.float()
+    across, down = _neighbour_weights(plane.shape[-2], plane.shape[-1], smoothness, work)
     step = 1 / (1 + 4 * (max(smoothness.border, smoothness.inside) + smoothness.inside))
 
-    edges = _bin_edges(target, table, margin)
+    edges = _bin_edges(target.float(), table.float(), margin)
 
     def onto_bins(image: torch.Tensor) -> torch.Tensor:
         return image + _clip_correction(image, edges)
 
-    current = onto_bins(plane)
+    current = onto_bins(work)
     previous, momentum = current, 1.0
     for _ in range(iterations):
         following = (1 + math.sqrt(1 + 4 * momentum**2)) / 2
         probe = current + (momentum - 1) / following * (current - previous)
-        gradient = probe - plane + _step_gradient(probe, across, down)
+        gradient = probe - work + _step_gradient(probe, across, down)
         previous, current, momentum = current, onto_bins(probe - step * gradient), following
-    return current - plane
+    result = plane + (current - work).to(plane.dtype)
+    return result + _clip_correction(result, _bin_edges(target, table, margin)) - plane
 
 
 def smooth_to_bins(

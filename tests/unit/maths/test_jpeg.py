@@ -113,6 +113,33 @@ def test_iterated_projection_at_ragged_borders_gets_closer_to_the_bins(layout, h
     assert outside(project_consistent(guess, file, 0.0, 20)) <= 0.5 * outside(guess) + 1e-6
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    layout=st.sampled_from(LAYOUTS),
+    height=st.integers(1, 50),
+    width=st.integers(1, 50),
+    quality=st.integers(5, 100),
+    seed=st.integers(0, 2**31 - 1),
+    iterations=st.integers(1, 6),
+)
+def test_repeated_projection_of_the_clipped_mcus_is_the_whole_images(layout, height, width, quality, seed, iterations):
+    # project_consistent repeats the projection only on the MCUs the clip changed and the ragged borders; the plain
+    # alternation over the whole image, stopped where an aligned image comes back unclipped, must give the same
+    generator = torch.Generator().manual_seed(seed)
+    channels = 1 if layout.gray else 3
+    truth = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 255
+    guess = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 340 - 40  # saturates
+    file = quantize_coefficients(truth, quality_tables(quality), layout)
+    aligned = height % layout.mcu[0] == 0 and width % layout.mcu[1] == 0
+    expected = guess
+    for _ in range(iterations):
+        projected = project_to_bins(expected, file)
+        expected = projected.clamp(0, 255)
+        if aligned and torch.equal(expected, projected):
+            break
+    assert torch.allclose(project_consistent(guess, file, iterations=iterations), expected, rtol=0, atol=1e-9)
+
+
 @settings(max_examples=20, deadline=None)
 @given(layout=st.sampled_from(LAYOUTS), quality=st.integers(20, 95), seed=st.integers(0, 2**31 - 1))
 def test_projection_leaves_an_image_inside_the_bins_unchanged(layout, quality, seed):
@@ -167,7 +194,7 @@ def test_smooth_projection_lands_in_the_bins_and_is_smoother_than_the_nearest(
         border, inside = _luma_steps(image, layout)
         return 0.5 * float(change.square().sum()) + 0.5 * (smoothness.border * border + smoothness.inside * inside)
 
-    assert luma_cost(smooth) <= luma_cost(nearest) + 1e-6
+    assert luma_cost(smooth) <= luma_cost(nearest) * (1 + 1e-6)  # FISTA runs in float32: equal to 1e-7 of the cost
 
 
 @settings(max_examples=20, deadline=None)
