@@ -73,8 +73,38 @@ Measured against 8 steps of a bicubic ``U`` (``benchmarks/README.md``): less gri
 
 
 def smooth_upsample(z: torch.Tensor, scale: int) -> torch.Tensor:
-    """``U``: ``(N, C, h, w)`` → ``(N, C, s·h, s·w)``, bilinear (pixel centres aligned, borders replicated)."""
-    return F.interpolate(z, scale_factor=scale, mode="bilinear", align_corners=False)
+    """``U``: ``(N, C, h, w)`` → ``(N, C, s·h, s·w)``, bilinear (pixel centres aligned, borders replicated): the
+    values of ``F.interpolate(z, scale_factor=s, mode="bilinear", align_corners=False)`` up to float rounding, as a
+    pass along the columns and one along the rows (:func:`_phase_lerp`), 3.4× as fast on one thread at 512² → ×4."""
+    return _phase_lerp(_phase_lerp(z, scale, along_rows=False), scale, along_rows=True)
+
+
+def _phase_lerp(z: torch.Tensor, scale: int, along_rows: bool) -> torch.Tensor:
+    """Linear ×s upsampling of ``(N, C, h, w)`` along its rows (``along_rows``: the height grows) or its columns,
+    borders replicated: output pixel ``s·j + k`` sits at ``j + (2k + 1 − s) / 2s`` on the input grid, between pixel
+    ``j`` and its neighbour on that side, so each of the ``s`` phases is one ``lerp`` (written in place unless
+    autograd records it)."""
+    n, c, h, w = z.shape
+    if along_rows:
+        padded = F.pad(z, (0, 0, 1, 1), mode="replicate")
+        before, centre, after = (padded[..., start : start + h, :] for start in range(3))
+        phase_dim, size = -2, (n, c, h * scale, w)
+    else:
+        padded = F.pad(z, (1, 1, 0, 0), mode="replicate")
+        before, centre, after = (padded[..., start : start + w] for start in range(3))
+        phase_dim, size = -1, (n, c, h, w * scale)
+    offsets = [(2 * k + 1 - scale) / (2 * scale) for k in range(scale)]
+    if torch.is_grad_enabled() and z.requires_grad:  # lerp cannot write into a view that autograd tracks
+        phases = [centre if t == 0 else torch.lerp(centre, after if t > 0 else before, abs(t)) for t in offsets]
+        return torch.stack(phases, phase_dim).reshape(size)
+    out = z.new_empty((n, c, h, scale, w) if along_rows else (n, c, h, w, scale))
+    for k, offset in enumerate(offsets):
+        phase = out.select(phase_dim, k)
+        if offset == 0:
+            phase.copy_(centre)
+        else:
+            torch.lerp(centre, after if offset > 0 else before, abs(offset), out=phase)
+    return out.view(size)
 
 
 @functools.lru_cache(maxsize=16)
@@ -98,12 +128,12 @@ def _box_upsample_taps(scale: int) -> tuple[float, float]:
 
 def _lr_box_upsample(z: torch.Tensor, scale: int) -> torch.Tensor:
     """``A(U z)`` computed on the LR grid: ``(N, C, h, w)`` → the same shape (two 3-tap passes, replicate
-    borders; elementwise, several times faster than a one-channel ``conv2d`` on two threads)."""
+    borders; elementwise and in place, several times faster than a one-channel ``conv2d`` on two threads)."""
     edge, centre = _box_upsample_taps(scale)
     padded = F.pad(z, (1, 1, 0, 0), mode="replicate")
-    rows = padded[..., 1:-1] * centre + (padded[..., :-2] + padded[..., 2:]) * edge
+    rows = torch.add(padded[..., :-2], padded[..., 2:]).mul_(edge).add_(padded[..., 1:-1], alpha=centre)
     padded = F.pad(rows, (0, 0, 1, 1), mode="replicate")
-    return padded[..., 1:-1, :] * centre + (padded[..., :-2, :] + padded[..., 2:, :]) * edge
+    return torch.add(padded[..., :-2, :], padded[..., 2:, :]).mul_(edge).add_(padded[..., 1:-1, :], alpha=centre)
 
 
 def _upsampled_rows(z: torch.Tensor, scale: int, top: int, bottom: int) -> torch.Tensor:
@@ -148,9 +178,11 @@ def smooth_right_inverse(residual: torch.Tensor, scale: int, steps: int = SMOOTH
 def smooth_lift(residual: torch.Tensor, scale: int, steps: int = SMOOTH_STEPS) -> torch.Tensor:
     """The LR image ``z`` ``(N, C, h, w)`` whose bilinear upsampling carries most of ``residual`` (same shape):
     the ``steps``-term Neumann series of ``(A U)⁻¹ residual`` that :func:`smooth_right_inverse` spreads."""
-    z = residual
+    tracked = torch.is_grad_enabled() and residual.requires_grad  # autograd needs each step's z kept
+    z = residual if tracked else residual.clone()
     for _ in range(steps - 1):
-        z = z + (residual - _lr_box_upsample(z, scale))
+        lowered = _lr_box_upsample(z, scale)
+        z = (z + residual) - lowered if tracked else z.add_(residual).sub_(lowered)
     return z
 
 
