@@ -14,6 +14,8 @@ Images are uint8 ``(N, C, h, w)`` (``C`` 3 RGB or 1 gray); workspaces are int64 
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from srcli.maths.jpeg import JpegLayout, pad_columns, pad_rows
@@ -44,34 +46,45 @@ _C = {
 """``round(2¹³·c)`` of the constants of ``jfdctint.c``."""
 
 
-def _descale(x: torch.Tensor, bits: int) -> torch.Tensor:
-    return (x + (1 << (bits - 1))) >> bits
-
-
-def _islow_pass(x: torch.Tensor, first: bool) -> torch.Tensor:
-    """One pass of ``jfdctint.c`` over the last dimension (8) of int64 ``x``."""
+def _islow_linear(x: torch.Tensor) -> torch.Tensor:
+    """``jfdctint.c``'s butterfly over the last dimension (8) of ``x`` up to its rounding: the integer combination
+    of the inputs that each of the 8 outputs shifts (out0 and out4 before their ``PASS1_BITS``)."""
     tmp0, tmp1, tmp2, tmp3 = (x[..., i] + x[..., 7 - i] for i in range(4))
     tmp7, tmp6, tmp5, tmp4 = (x[..., i] - x[..., 7 - i] for i in range(4))
     tmp10, tmp13, tmp11, tmp12 = tmp0 + tmp3, tmp0 - tmp3, tmp1 + tmp2, tmp1 - tmp2
-    odd_bits = CONST_BITS - PASS1_BITS if first else CONST_BITS + PASS1_BITS
-    if first:
-        out0, out4 = (tmp10 + tmp11) << PASS1_BITS, (tmp10 - tmp11) << PASS1_BITS
-    else:
-        out0, out4 = _descale(tmp10 + tmp11, PASS1_BITS), _descale(tmp10 - tmp11, PASS1_BITS)
     z1 = (tmp12 + tmp13) * _C["0.541196100"]
-    out2 = _descale(z1 + tmp13 * _C["0.765366865"], odd_bits)
-    out6 = _descale(z1 - tmp12 * _C["1.847759065"], odd_bits)
+    out2, out6 = z1 + tmp13 * _C["0.765366865"], z1 - tmp12 * _C["1.847759065"]
     z1, z2, z3, z4 = tmp4 + tmp7, tmp5 + tmp6, tmp4 + tmp6, tmp5 + tmp7
     z5 = (z3 + z4) * _C["1.175875602"]
     tmp4, tmp5 = tmp4 * _C["0.298631336"], tmp5 * _C["2.053119869"]
     tmp6, tmp7 = tmp6 * _C["3.072711026"], tmp7 * _C["1.501321110"]
     z1, z2 = z1 * -_C["0.899976223"], z2 * -_C["2.562915447"]
     z3, z4 = z3 * -_C["1.961570560"] + z5, z4 * -_C["0.390180644"] + z5
-    out7 = _descale(tmp4 + z1 + z3, odd_bits)
-    out5 = _descale(tmp5 + z2 + z4, odd_bits)
-    out3 = _descale(tmp6 + z2 + z3, odd_bits)
-    out1 = _descale(tmp7 + z1 + z4, odd_bits)
-    return torch.stack((out0, out1, out2, out3, out4, out5, out6, out7), -1)
+    out7, out5, out3, out1 = tmp4 + z1 + z3, tmp5 + z2 + z4, tmp6 + z2 + z3, tmp7 + z1 + z4
+    return torch.stack((tmp10 + tmp11, out1, out2, out3, tmp10 - tmp11, out5, out6, out7), -1)
+
+
+@functools.lru_cache(maxsize=2)
+def _pass_constants(first: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One islow pass as ``⌊(x @ matrix + offset) · factor⌋``: the butterfly's integer matrix ``(8, 8)`` (inputs by
+    outputs) and per output the rounding offset and power of two, float64. out0 and out4 are shifted left by
+    ``PASS1_BITS`` in the first pass and descaled by it in the second; the others descaled by ``CONST_BITS ∓
+    PASS1_BITS``."""
+    matrix = _islow_linear(torch.eye(8, dtype=torch.int64)).to(torch.float64)
+    odd_bits = CONST_BITS - PASS1_BITS if first else CONST_BITS + PASS1_BITS
+    bits = torch.tensor([PASS1_BITS if k in (0, 4) else odd_bits for k in range(8)], dtype=torch.float64)
+    if first:
+        bits[[0, 4]] = -PASS1_BITS
+    offset = torch.where(bits > 0, 2 ** (bits - 1), torch.zeros_like(bits))
+    return matrix, offset, 2.0**-bits
+
+
+def _islow_pass(x: torch.Tensor, first: bool) -> torch.Tensor:
+    """One pass of ``jfdctint.c`` over the last dimension (8) of float64 ``x`` holding integers: the butterfly as a
+    matrix product, exact in float64 (every sum stays under 2²⁸), then libjpeg's shifts (a right shift is
+    the floor of the division)."""
+    matrix, offset, factor = _pass_constants(first)
+    return torch.floor((x @ matrix.to(x.device) + offset.to(x.device)) * factor.to(x.device))
 
 
 def islow_dct(planes: torch.Tensor) -> torch.Tensor:
@@ -83,10 +96,10 @@ def islow_dct(planes: torch.Tensor) -> torch.Tensor:
         128
     """
     n, c, h, w = planes.shape
-    blocks = (planes - 128).reshape(n, c, h // 8, 8, w // 8, 8).permute(0, 1, 2, 4, 3, 5)
+    blocks = (planes - 128).to(torch.float64).reshape(n, c, h // 8, 8, w // 8, 8).permute(0, 1, 2, 4, 3, 5)
     rows = _islow_pass(blocks, first=True)
     columns = _islow_pass(rows.transpose(-1, -2), first=False).transpose(-1, -2)
-    return columns.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
+    return columns.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h, w).to(torch.int64)
 
 
 def ycbcr_fixed(rgb: torch.Tensor) -> torch.Tensor:
@@ -96,9 +109,13 @@ def ycbcr_fixed(rgb: torch.Tensor) -> torch.Tensor:
         >>> ycbcr_fixed(torch.tensor([255, 0, 0]).view(1, 3, 1, 1)).flatten().tolist()
         [76, 85, 255]
     """
-    weights = torch.tensor(_RGB_TO_YCBCR_FIXED, dtype=torch.int64, device=rgb.device)
-    offsets = torch.tensor((_ONE_HALF, _CHROMA_OFFSET, _CHROMA_OFFSET), dtype=torch.int64, device=rgb.device)
-    return (torch.einsum("ij,njhw->nihw", weights, rgb) + offsets.view(1, 3, 1, 1)) >> SCALEBITS
+    red, green, blue = rgb.to(torch.int32).unbind(1)  # every sum stays under 2²⁵: int32 is exact, and twice as fast
+    offsets = (_ONE_HALF, _CHROMA_OFFSET, _CHROMA_OFFSET)
+    planes = [
+        (red * r + green * g + blue * b + offset) >> SCALEBITS
+        for (r, g, b), offset in zip(_RGB_TO_YCBCR_FIXED, offsets, strict=True)
+    ]
+    return torch.stack(planes, 1).to(torch.int64)
 
 
 def _downsample(chroma: torch.Tensor, sampling: tuple[int, int]) -> torch.Tensor:
