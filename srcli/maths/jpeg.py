@@ -425,7 +425,8 @@ def _rect_pixels(
 def _pieces(image: torch.Tensor, rects: list[Rect], layout: JpegLayout) -> torch.Tensor:
     """The pixels of MCU rectangles ``rects`` of ``(N, C, h, w)``, side by side."""
     size = (image.shape[-2], image.shape[-1])
-    return torch.cat([image[(..., *_rect_pixels(*rect, layout, size))] for rect in rects], -1)
+    spans = [_rect_pixels(*rect, layout, size) for rect in rects]
+    return torch.cat([image[..., rows, cols] for rows, cols in spans], -1)
 
 
 def _pieces_file(coefficients: JpegCoefficients, rects: list[Rect]) -> JpegCoefficients:

@@ -88,7 +88,7 @@ def _islow_pass(x: torch.Tensor, first: bool) -> torch.Tensor:
 
 
 def islow_dct(planes: torch.Tensor) -> torch.Tensor:
-    """libjpeg's islow forward DCT of every 8×8 block of int64 ``(N, C, H, W)`` samples in [0, 255] (centred on 128
+    """libjpeg's islow forward DCT of every 8×8 block of integer ``(N, C, H, W)`` samples in [0, 255] (centred on 128
     inside): 8 × the orthonormal DCT, rounded as libjpeg rounds; same shape, int64.
 
     Example:
@@ -103,7 +103,7 @@ def islow_dct(planes: torch.Tensor) -> torch.Tensor:
 
 
 def ycbcr_fixed(rgb: torch.Tensor) -> torch.Tensor:
-    """libjpeg's integer JFIF conversion of int64 ``(N, 3, H, W)`` RGB in [0, 255]: YCbCr, int64, [0, 255].
+    """libjpeg's integer JFIF conversion of integer ``(N, 3, H, W)`` RGB in [0, 255]: YCbCr, int32, [0, 255].
 
     Example:
         >>> ycbcr_fixed(torch.tensor([255, 0, 0]).view(1, 3, 1, 1)).flatten().tolist()
@@ -115,14 +115,14 @@ def ycbcr_fixed(rgb: torch.Tensor) -> torch.Tensor:
         (red * r + green * g + blue * b + offset) >> SCALEBITS
         for (r, g, b), offset in zip(_RGB_TO_YCBCR_FIXED, offsets, strict=True)
     ]
-    return torch.stack(planes, 1).to(torch.int64)
+    return torch.stack(planes, 1)
 
 
 def _downsample(chroma: torch.Tensor, sampling: tuple[int, int]) -> torch.Tensor:
-    """libjpeg's box downsampling of int64 ``(N, k, H, W)`` by ``sampling`` (rows, cols) with its ordered bias."""
+    """libjpeg's box downsampling of integer ``(N, k, H, W)`` by ``sampling`` (rows, cols) with its ordered bias."""
     rows, cols = sampling
     n, k, h, w = chroma.shape
-    sums = chroma.reshape(n, k, h // rows, rows, w // cols, cols).sum((3, 5))
+    sums = chroma.reshape(n, k, h // rows, rows, w // cols, cols).sum((3, 5), dtype=chroma.dtype)
     count = rows * cols
     if count == 1:
         return sums
@@ -135,7 +135,7 @@ def libjpeg_workspace(z: torch.Tensor, layout: JpegLayout) -> tuple[torch.Tensor
     """The islow DCT outputs libjpeg quantizes for uint8 ``z`` ``(N, C, h, w)``: luma ``(N, 1, 8·by, 8·bx)`` and chroma
     ``(N, 2, 8·cy, 8·cx)`` (``None`` for gray), int64, 8 × the orthonormal DCT of the level-shifted planes."""
     h, w = z.shape[-2:]
-    x = pad_columns(z.to(torch.int64), layout.mcu[1])
+    x = pad_columns(z.to(torch.int32), layout.mcu[1])
     by, bx = layout.luma_blocks(h, w)
     if layout.gray:
         return islow_dct(pad_rows(x, 8))[..., : 8 * by, : 8 * bx], None
