@@ -340,7 +340,12 @@ def integer_antecedent(
     ``(1, C, h, w)`` uint8 image and its agreement.
     """
     best = project_consistent(z, target).round().to(torch.uint8)
-    wrong = mcu_mismatches(encode(best), target) > 0
+    code = encode(best)
+    wrong = mcu_mismatches(code, target) > 0
     if bool(wrong.any()):
-        best = repair_rows(z, exact_repair(best, target, wrong), target, encode, fallback)
-    return best, agreement(encode(best), target)
+        best = exact_repair(best, target, wrong)
+        code = encode(best)
+        if bool(mcu_mismatches(code, target).any()):
+            best = repair_rows(z, best, target, encode, fallback)
+            code = encode(best)
+    return best, agreement(code, target)

@@ -137,7 +137,8 @@ def test_repeated_projection_of_the_clipped_mcus_is_the_whole_images(layout, hei
         expected = projected.clamp(0, 255)
         if aligned and torch.equal(expected, projected):
             break
-    assert torch.allclose(project_consistent(guess, file, iterations=iterations), expected, rtol=0, atol=1e-9)
+    # an MCU left in its bins moves by JFIF's 9-digit colour matrices' round trip (under 1e-6) when projected again
+    assert torch.allclose(project_consistent(guess, file, iterations=iterations), expected, rtol=0, atol=1e-6)
 
 
 @settings(max_examples=20, deadline=None)
