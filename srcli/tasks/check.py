@@ -11,7 +11,7 @@ import torch
 from srcli.errors import ImageError
 from srcli.io.degradation_spec import DOWNSAMPLERS, downsample_float, downsample_rounded
 from srcli.io.images import Picture, read_picture, write_picture
-from srcli.maths.box import box_float, box_rounded
+from srcli.maths.box import box_sums, rounded_means
 from srcli.maths.jpeg import Agreement
 from srcli.maths.metrics import consistency_psnr, psnr_from_mse
 from srcli.maths.operators import MAX_SCALE, MIN_SCALE
@@ -85,11 +85,12 @@ def box_consistency(sr_channels: torch.Tensor, lr_channels: torch.Tensor, scale:
         bottom = min(top + ROWS_PER_CHUNK, lr_channels.shape[1])
         strip = sr_channels[:, top * scale : bottom * scale]
         observed = lr_channels[:, top:bottom]
-        error = (box_float(strip, scale) - observed.to(torch.float64)).abs()
+        sums = box_sums(strip, scale)
+        error = (sums.to(torch.float64) / (scale * scale) - observed.to(torch.float64)).abs()
         squared += error.square().sum().item()
         worst = max(worst, error.max().item())
         error_map[top:bottom] = error.mean(dim=0)
-        exact = exact and torch.equal(box_rounded(strip, scale), observed.to(torch.int32))
+        exact = exact and torch.equal(rounded_means(sums, scale), observed.to(torch.int32))
     return Consistency("box", psnr_from_mse(squared / lr_channels.numel(), max_value), exact, worst, error_map)
 
 

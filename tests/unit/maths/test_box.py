@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srcli.io.images import pil_to_tensor, tensor_to_pil
-from srcli.maths.box import box_float, box_rounded
+from srcli.maths.box import box_float, box_rounded, box_sums
 
 
 def _pillow_reduce(hr: torch.Tensor, scale: int) -> torch.Tensor:
@@ -95,3 +95,22 @@ def test_box_float_of_sixteen_bit_values_is_exact(seed, scale, h, w):
     hr = torch.randint(0, 65536, (2, h * scale, w * scale), generator=g)
     sums = hr.view(2, h, scale, w, scale).sum((2, 4))  # integer block sums, then one division
     assert torch.equal(box_float(hr, scale), sums.to(torch.float64) / (scale * scale))
+
+
+def test_box_sums_of_full_16_bit_blocks_at_x16_are_exact():
+    # 256 values of 65535 sum to 16 776 960, just under 2^24: float32 still holds every sum exactly
+    hr = torch.full((1, 32, 48), 65535, dtype=torch.int32)
+    hr[0, 0, 0] = 65534
+    sums = box_sums(hr, 16)
+    assert sums.tolist() == [[[16776959.0, 16776960.0, 16776960.0], [16776960.0] * 3]]
+    assert box_rounded(hr, 16).tolist() == [[[65535] * 3] * 2]
+    assert box_float(hr, 16)[0, 0, 0].item() == 16776959 / 256
+
+
+def test_box_sums_strip_by_strip_are_the_whole_images(monkeypatch):
+    g = torch.Generator().manual_seed(0)
+    hr = torch.randint(0, 256, (3, 7 * 4, 5 * 4), generator=g, dtype=torch.uint8)
+    whole = box_sums(hr, 4)
+    monkeypatch.setattr("srcli.maths.box.STRIP_ROWS", 2)  # four strips, the last one short
+    assert torch.equal(box_sums(hr, 4), whole)
+    assert whole[1, 6, 4].item() == hr[1, 24:28, 16:20].sum().item()
