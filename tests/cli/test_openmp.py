@@ -1,4 +1,4 @@
-"""OpenMP's threads sleep at once on a busy machine, spin on an idle one, and a policy the user set is kept."""
+"""OpenMP's threads sleep at once on a busy machine, spin briefly on an idle one, and a policy the user set is kept."""
 
 from __future__ import annotations
 
@@ -19,13 +19,15 @@ def test_busy_means_another_process_ready_now_or_a_core_of_load(running, load, b
     assert machine_is_busy(running, load) is busy
 
 
-def test_passive_waits_only_on_a_busy_machine_and_never_over_the_users_choice():
-    environ: dict[str, str] = {}
-    assert choose_wait_policy(environ, busy=False) is None and environ == {}
-    assert choose_wait_policy(environ, busy=True) == "PASSIVE" and environ == {"OMP_WAIT_POLICY": "PASSIVE"}
+def test_passive_waits_on_a_busy_machine_a_short_spin_on_an_idle_one_and_never_over_the_users_choice():
+    idle: dict[str, str] = {}
+    assert choose_wait_policy(idle, busy=False) == "GOMP_SPINCOUNT=10000" and idle == {"GOMP_SPINCOUNT": "10000"}
+    busy: dict[str, str] = {}
+    assert choose_wait_policy(busy, busy=True) == "OMP_WAIT_POLICY=PASSIVE" and busy == {"OMP_WAIT_POLICY": "PASSIVE"}
     for mine in ({"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "1000"}):
-        kept = dict(mine)
-        assert choose_wait_policy(kept, busy=True) is None and kept == mine
+        for state in (True, False):
+            kept = dict(mine)
+            assert choose_wait_policy(kept, busy=state) is None and kept == mine
 
 
 def test_running_processes_counts_this_one():
@@ -38,8 +40,13 @@ def test_the_command_chooses_before_torch_starts_openmp():
         "import os, sys; import srcli.cli.openmp as o; o.machine_is_busy = lambda r, l: True; "
         "from srcli.cli import main; sys.argv = ['srcli', '--version']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)"
+        "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'), 'torch' in sys.modules)"
     )
     env = {key: value for key, value in os.environ.items() if key not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert done.stdout.split()[-2:] == ["PASSIVE", "False"]
+    assert done.stdout.split()[-3:] == ["PASSIVE", "None", "False"]
+    idle = subprocess.run(
+        [sys.executable, "-c", code.replace("lambda r, l: True", "lambda r, l: False")],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    assert idle.stdout.split()[-3:] == ["None", "10000", "False"]
