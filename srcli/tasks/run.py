@@ -116,6 +116,12 @@ class Timings:
     tiles: list[int] = field(default_factory=list)
     network_path: str | None = None  # set where the path depends on the model: None, the options' own
 
+    def projection_inside(self, seconds: float) -> None:
+        """Book ``seconds`` of PD done inside a tile's run (the smooth correction on its window) to the projection:
+        :func:`timed_tiles` books the whole run to the network."""
+        self.network -= seconds
+        self.projection += seconds
+
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` → CUDA, else MPS, else CPU; a named device must be available."""

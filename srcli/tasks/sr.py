@@ -216,7 +216,12 @@ def _upscale_tiles(
 
     def run(window: torch.Tensor) -> torch.Tensor:
         estimate = network_estimate(model, window, options)
-        return smooth.smooth_part(estimate, window) if smooth is not None else estimate  # the finish adds the rest
+        if smooth is None:
+            return estimate
+        started = time.perf_counter()
+        corrected = smooth.smooth_part(estimate, window)  # the finish adds the rest
+        timings.projection_inside(time.perf_counter() - started)
+        return corrected
 
     x = lr.unsqueeze(0).to(torch.float32) / max_value
     overlap = stage_overlap(model, options)

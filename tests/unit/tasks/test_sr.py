@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ import torch
 from srcli.archs import describe
 from srcli.archs.compact import SRVGGNetCompact
 from srcli.io.images import Picture
+from srcli.maths.operators import AvgPool
 from srcli.maths.resample import resample
 from srcli.tasks.run import RunOptions, Timings
 from srcli.tasks.sr import (
@@ -53,6 +55,20 @@ def test_tiled_output_is_the_untiled_one_when_the_overlap_covers_the_receptive_r
     tiled = upscale_picture(Picture(lr, None, 8), model, dataclasses.replace(options, tile=16))
     difference = (whole.color.to(torch.int32) - tiled.color.to(torch.int32)).abs().max()
     assert difference <= 1  # DESIGN's bar: float summation order at tile borders may move a rounding
+
+
+def test_the_smooth_correction_done_in_each_window_is_booked_to_the_projection(generator, monkeypatch):
+    slow_part = AvgPool.smooth_part
+
+    def smooth_part(self, x_r, y):  # a correction that takes 0.3 s in every window
+        time.sleep(0.3)
+        return slow_part(self, x_r, y)
+
+    monkeypatch.setattr(AvgPool, "smooth_part", smooth_part)
+    timings = Timings()
+    options = RunOptions(correction="smooth", tile=0)
+    upscale_picture(Picture(random_channels(generator, 3, 16, 16), None, 8), _model(generator), options, None, timings)
+    assert timings.projection >= 0.3 > timings.network >= 0
 
 
 def test_the_smooth_correction_reaches_beyond_the_networks_radius(generator):
