@@ -49,6 +49,9 @@ FLOAT_STEPS, FLOAT_RATE, FLOAT_CORE = 100, 0.5, 0.5
 """Steps and rate (levels) of :func:`float_start`, and the share of each bin it aims at."""
 DIRECTED = 32
 """Candidates per step along the float model's way into the bins, at lengths ¼ to 2, stochastically rounded."""
+CANDIDATE = torch.int16
+"""The dtype of candidate pixels (a value may step just outside [0, 255]): int64 took 10× as long to make and lay
+side by side for a move tier."""
 
 
 def _mcu_targets(target: JpegCoefficients, row: int, col: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -70,20 +73,20 @@ def _per_mcu(values: torch.Tensor, count: int) -> torch.Tensor:
 def _strip_violation(
     candidates: torch.Tensor, bins: list[tuple[torch.Tensor, torch.Tensor]], layout: JpegLayout, count: int = 1
 ) -> torch.Tensor:
-    """``V`` per MCU ``(N, count)`` of int64 strips ``(N, C, r, count·c)`` of ``count`` MCUs side by side (one MCU
+    """``V`` per MCU ``(N, count)`` of integer strips ``(N, C, r, count·c)`` of ``count`` MCUs side by side (one MCU
     each by default) against ``bins`` (luma, chroma) ``(low, high)``; the maximum int64 for an MCU with a value
     outside [0, 255]."""
     planes = [p for p in libjpeg_workspace(candidates, layout) if p is not None]
     scores = torch.zeros((candidates.shape[0], count), dtype=torch.int64)
     for ws, (low, high) in zip(planes, bins, strict=True):
         scores += _per_mcu((low - ws).clamp(min=0) + (ws - high).clamp(min=0), count)
-    outside = _per_mcu(((candidates < 0) | (candidates > 255)).to(torch.int64), count) > 0
+    outside = _per_mcu(((candidates < 0) | (candidates > 255)).to(torch.int32), count) > 0
     return scores.masked_fill_(outside, torch.iinfo(torch.int64).max)
 
 
 @functools.lru_cache(maxsize=8)
 def _moves(shape: tuple[int, int, int], sampling: tuple[int, int]) -> tuple[torch.Tensor, ...]:
-    """The changes the search tries on a ``(C, r, c)`` MCU, in tiers ``(M, C, r, c)`` int64 (cheapest first): for
+    """The changes the search tries on a ``(C, r, c)`` MCU, in tiers ``(M, C, r, c)`` int16 (cheapest first): for
     RGB, ± each of :data:`COLOUR_MOVES` on each chroma sampling block, then on each pixel (they move luma or one
     chroma plane alone, so the bins of one are met without leaving those of another); last ±1 on one value.
     The same for every MCU of one shape, so made once (the tensors are shared: never changed in place)."""
@@ -91,7 +94,7 @@ def _moves(shape: tuple[int, int, int], sampling: tuple[int, int]) -> tuple[torc
     count = channels * rows * cols
     single = torch.eye(count, dtype=torch.int64).view(count, channels, rows, cols)
     if channels == 1:
-        return (torch.cat((single, -single)),)
+        return (torch.cat((single, -single)).to(CANDIDATE),)
     sr, sc = sampling
     block_rows, block_cols = math.ceil(rows / sr), math.ceil(cols / sc)
     ids = torch.arange(block_rows * block_cols).view(block_rows, block_cols)
@@ -101,11 +104,11 @@ def _moves(shape: tuple[int, int, int], sampling: tuple[int, int]) -> tuple[torc
     colours = torch.tensor(COLOUR_MOVES, dtype=torch.int64).view(-1, 3, 1, 1)
     tiers = [blocks, pixels] if sr * sc > 1 else [pixels]
     coloured = [(colours[:, None] * where[None, :, None]).flatten(0, 1) for where in tiers]
-    return tuple(torch.cat((moves, -moves)) for moves in (*coloured, single))
+    return tuple(torch.cat((moves, -moves)).to(CANDIDATE) for moves in (*coloured, single))
 
 
 def _directed(x: torch.Tensor, file: JpegCoefficients, noise: torch.Tensor) -> torch.Tensor:
-    """Candidates ``(DIRECTED, C, r, c)`` int64 along the float model's way into the bins from int64 ``x``
+    """Candidates ``(DIRECTED, C, r, c)`` int16 along the float model's way into the bins from int16 ``x``
     ``(1, C, r, c)`` (:func:`srcli.maths.jpeg.feedback_step`), at several lengths, rounded up where ``noise``
     ``(DIRECTED, C, r, c)`` in [0, 1) (stochastic rounding) carries the fraction over."""
     luma_ws, chroma_ws = libjpeg_workspace(x, file.layout)
@@ -118,7 +121,7 @@ def _directed(x: torch.Tensor, file: JpegCoefficients, noise: torch.Tensor) -> t
     )
     way = feedback_step(x.double(), now, file) - x
     lengths = torch.linspace(0.25, 2.0, DIRECTED, dtype=torch.float64).view(-1, 1, 1, 1)
-    return (x + lengths * way + noise).floor().clamp(0, 255).to(torch.int64)
+    return (x + lengths * way + noise).floor().clamp(0, 255).to(CANDIDATE)
 
 
 def _directed_noise(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
@@ -158,7 +161,7 @@ def search_mcu(
     bins = [bin_interval(luma, tables[0])]
     if chroma is not None:
         bins.append(bin_interval(chroma, tables[1]))
-    x = pixels.to(torch.int64)
+    x = pixels.to(CANDIDATE)
     channels, rows, cols = x.shape[1:]
     moves = _moves((channels, rows, cols), (1, 1) if layout.gray else layout.sampling)
     score = int(_strip_violation(x, bins, layout)[0, 0])
@@ -179,7 +182,7 @@ def search_mcu(
             if kicks == KICKS:
                 break
             kicks += 1
-            x = (best_x + torch.randint(-KICK, KICK + 1, x.shape, generator=generator)).clamp(0, 255)
+            x = (best_x + torch.randint(-KICK, KICK + 1, x.shape, generator=generator)).clamp(0, 255).to(CANDIDATE)
             score = int(_strip_violation(x, bins, layout)[0, 0])
         if score < best_score:
             best_x, best_score = x, score
@@ -189,7 +192,7 @@ def search_mcu(
 BATCH_MCUS = 128
 """Full-size MCUs :func:`search_mcus` searches side by side at once."""
 TIER_MCUS = 8
-"""MCUs whose move tier (up to 1536 candidates each) is scored at once: about 75 MiB of int64 candidates at 4:2:0."""
+"""MCUs whose move tier (up to 1536 candidates each) is scored at once: about 19 MiB of int16 candidates at 4:2:0."""
 
 
 def _side_by_side(mcus: torch.Tensor) -> torch.Tensor:
@@ -214,7 +217,7 @@ class _Strip:
         return JpegCoefficients(_side_by_side(self.luma[index]), chroma, self.tables, self.layout, size)
 
     def scores(self, candidates: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """``V`` ``(N, n)`` of candidates ``(N, n, C, r, c)`` int64 for MCUs ``index`` ``(n,)``."""
+        """``V`` ``(N, n)`` of candidates ``(N, n, C, r, c)`` int16 for MCUs ``index`` ``(n,)``."""
         n = index.numel()
         bins = [(_side_by_side(low[index]), _side_by_side(high[index])) for low, high in self.bins]
         strips = candidates.permute(0, 2, 3, 1, 4).reshape(*candidates.shape[:1], *candidates.shape[2:4], -1)
@@ -237,7 +240,7 @@ def search_mcus(
     strip = _Strip(luma, chroma, tables, layout)
     moves = _moves((channels, rows, cols), (1, 1) if layout.gray else layout.sampling)
     generators = [torch.Generator().manual_seed(0) for _ in range(count)]
-    x = pixels.to(torch.int64)
+    x = pixels.to(CANDIDATE)
     everyone = torch.arange(count)
     score = strip.scores(x[None], everyone)[0]
     best_x, best_score = x.clone(), score.clone()
@@ -272,7 +275,7 @@ def search_mcus(
                 continue
             kicks[i] += 1
             shaken = best_x[i] + torch.randint(-KICK, KICK + 1, (1, channels, rows, cols), generator=generators[i])[0]
-            x[i] = shaken.clamp(0, 255)
+            x[i] = shaken.clamp(0, 255).to(CANDIDATE)
             score[i] = strip.scores(x[i][None, None], everyone[i : i + 1])[0, 0]
         better = score < best_score
         best_x[better], best_score[better] = x[better], score[better]

@@ -8,7 +8,7 @@ last row to the sampling block before it and to the whole block after it), the "
 2 extra bits between its passes, an output 8 times the orthonormal DCT) and the quantizer's division of that
 output by ``8·Q`` rounding half away from zero.
 
-Images are uint8 ``(N, C, h, w)`` (``C`` 3 RGB or 1 gray); workspaces are int64 ``(N, 1, 8·by, 8·bx)`` luma and
+Images are uint8 ``(N, C, h, w)`` (``C`` 3 RGB or 1 gray); workspaces are int32 ``(N, 1, 8·by, 8·bx)`` luma and
 ``(N, 2, 8·cy, 8·cx)`` chroma in the block layout of :class:`srcli.maths.jpeg.JpegCoefficients`.
 """
 
@@ -89,7 +89,7 @@ def _islow_pass(x: torch.Tensor, first: bool) -> torch.Tensor:
 
 def islow_dct(planes: torch.Tensor) -> torch.Tensor:
     """libjpeg's islow forward DCT of every 8×8 block of integer ``(N, C, H, W)`` samples in [0, 255] (centred on 128
-    inside): 8 × the orthonormal DCT, rounded as libjpeg rounds; same shape, int64.
+    inside): 8 × the orthonormal DCT, rounded as libjpeg rounds; same shape, int32.
 
     Example:
         >>> int(islow_dct(torch.full((1, 1, 8, 8), 130, dtype=torch.int64))[0, 0, 0, 0])  # 8 × (8 × 2)
@@ -99,7 +99,7 @@ def islow_dct(planes: torch.Tensor) -> torch.Tensor:
     blocks = (planes - 128).to(torch.float64).reshape(n, c, h // 8, 8, w // 8, 8).permute(0, 1, 2, 4, 3, 5)
     rows = _islow_pass(blocks, first=True)
     columns = _islow_pass(rows.transpose(-1, -2), first=False).transpose(-1, -2)
-    return columns.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h, w).to(torch.int64)
+    return columns.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h, w).to(torch.int32)
 
 
 def ycbcr_fixed(rgb: torch.Tensor) -> torch.Tensor:
@@ -133,7 +133,7 @@ def _downsample(chroma: torch.Tensor, sampling: tuple[int, int]) -> torch.Tensor
 
 def libjpeg_workspace(z: torch.Tensor, layout: JpegLayout) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The islow DCT outputs libjpeg quantizes for uint8 ``z`` ``(N, C, h, w)``: luma ``(N, 1, 8·by, 8·bx)`` and chroma
-    ``(N, 2, 8·cy, 8·cx)`` (``None`` for gray), int64, 8 × the orthonormal DCT of the level-shifted planes."""
+    ``(N, 2, 8·cy, 8·cx)`` (``None`` for gray), int32, 8 × the orthonormal DCT of the level-shifted planes."""
     h, w = z.shape[-2:]
     x = pad_columns(z.to(torch.int32), layout.mcu[1])
     by, bx = layout.luma_blocks(h, w)
@@ -147,7 +147,7 @@ def libjpeg_workspace(z: torch.Tensor, layout: JpegLayout) -> tuple[torch.Tensor
 
 
 def quantize_workspace(workspace: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    """libjpeg's quantization of int64 ``workspace`` ``(..., H, W)`` by the ``(8, 8)`` ``table``: the integer
+    """libjpeg's quantization of an integer ``workspace`` ``(..., H, W)`` by the ``(8, 8)`` ``table``: the integer
     coefficients, ``sign · ⌊(|ws| + 4Q) / 8Q⌋``, int64.
 
     Example:
@@ -159,7 +159,7 @@ def quantize_workspace(workspace: torch.Tensor, table: torch.Tensor) -> torch.Te
 
 
 def bin_interval(coefficients: torch.Tensor, table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The int64 workspace values ``[low, high]`` that :func:`quantize_workspace` turns into ``coefficients``
+    """The int32 workspace values ``[low, high]`` that :func:`quantize_workspace` turns into ``coefficients``
     ``(..., H, W)`` (integers) under ``table`` ``(8, 8)``.
 
     Example:
@@ -167,9 +167,9 @@ def bin_interval(coefficients: torch.Tensor, table: torch.Tensor) -> tuple[torch
         >>> low[0, :3].tolist(), high[0, :3].tolist()
         ([-35, -11, 12], [-12, 11, 35])
     """
-    c = coefficients.to(torch.int64)
-    divisor = 8 * table.to(torch.int64).repeat(c.shape[-2] // 8, c.shape[-1] // 8)
+    c = coefficients.to(torch.int32)
+    divisor = 8 * table.to(torch.int32).repeat(c.shape[-2] // 8, c.shape[-1] // 8)
     half = divisor // 2
-    low = c * divisor - half + (c <= 0).to(torch.int64)
-    high = c * divisor + half - (c >= 0).to(torch.int64)
+    low = c * divisor - half + (c <= 0).to(torch.int32)
+    high = c * divisor + half - (c >= 0).to(torch.int32)
     return low, high
