@@ -176,6 +176,14 @@ def _bf16_twin(net: torch.nn.Module) -> torch.nn.Module:
         return known[1]
 
 
+_CONVERSION_LOCK = threading.Lock()
+"""Held while a stage's weights are converted (:func:`_prepare`). Files computed side by side
+(:mod:`srcli.tasks.pipeline`) share a freshly loaded network, and each converted it to channels-last as it started:
+one thread replaced the weights while the other ran a forward with them, and 1–3 of 30 batches of four small PNGs
+saved other pixels in every file (up to 255 levels off, still exact) or failed on values of 1e35; one batch
+crashed. Converted once under the lock (later calls change nothing), none of 280."""
+
+
 def network_estimate(model: Model, window: torch.Tensor, options: RunOptions) -> torch.Tensor:
     """``(1, C, h, w)`` float in [0, 1] (CPU) → ``(1, C, s·h, s·w)`` float32 estimate (CPU), unclamped.
 
@@ -311,9 +319,11 @@ def _retrying(picture: Picture, tile: int, timings: Timings, work: Callable[[int
 
 
 def _prepare(stages: list[Model], options: RunOptions) -> None:
-    for stage in stages:
-        # channels-last convolutions (unless SRCLI_ACCELERATE=0) run 1.4–2.4× faster on CPU (the shipped compact net)
-        stage.net.to(options.device, options.dtype, memory_format=options.memory_format)  # type: ignore[call-overload]
+    """The stages' weights on the run's device, dtype and memory format, converted under :data:`_CONVERSION_LOCK`."""
+    with _CONVERSION_LOCK:
+        for stage in stages:
+            # channels-last convolutions (unless SRCLI_ACCELERATE=0): 1.4–2.4× faster on CPU (the shipped compact net)
+            stage.net.to(options.device, options.dtype, memory_format=options.memory_format)  # type: ignore[call-overload]
 
 
 def upscale_picture(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+import threading
 import time
 
 import pytest
@@ -69,6 +71,39 @@ def test_the_smooth_correction_done_in_each_window_is_booked_to_the_projection(g
     options = RunOptions(correction="smooth", tile=0)
     upscale_picture(Picture(random_channels(generator, 3, 16, 16), None, 8), _model(generator), options, None, timings)
     assert timings.projection >= 0.3 > timings.network >= 0
+
+
+def test_files_side_by_side_never_convert_a_network_while_the_other_runs_it(generator, monkeypatch):
+    # two files start at once on one freshly loaded network: the first converts its weights (slowly, here); the
+    # second must wait for that instead of converting the same weights beside it
+    model = _model(generator)
+    picture = Picture(random_channels(generator, 3, 16, 16), None, 8)
+    options = RunOptions(tile=0)
+    alone = upscale_picture(picture, copy.deepcopy(model), options).color
+    converting, overlaps = threading.Event(), []
+    plain_to = torch.nn.Module.to
+
+    def slow_to(self, *args, **kwargs):
+        if self is model.net:
+            overlaps.append(converting.is_set())
+            converting.set()
+            time.sleep(0.2)
+            converting.clear()
+        return plain_to(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.Module, "to", slow_to)
+    outputs = [None, None]
+
+    def upscale(index):
+        outputs[index] = upscale_picture(picture, model, options).color
+
+    threads = [threading.Thread(target=upscale, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == [False, False]
+    assert all(torch.equal(output, alone) for output in outputs)
 
 
 def test_the_smooth_correction_reaches_beyond_the_networks_radius(generator):
