@@ -45,10 +45,13 @@ def make_folder(root: Path, quality: int) -> Path:
 
 
 def timed(command: list[str]) -> tuple[float, list[dict[str, object]]]:
-    """Seconds of one whole process, and its JSON records."""
+    """Seconds of one whole process, and its JSON records; a process that fails stops the benchmark with what it
+    printed (a crash's stack from ``faulthandler`` included)."""
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} exited with {done.returncode}:\n{done.stderr[-6000:]}")
     return seconds, [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
