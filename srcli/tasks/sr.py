@@ -370,14 +370,20 @@ def upscale_jpeg_picture(
     return _retrying(picture, first_tile(picture, [model], options), timings, work), found[-1]
 
 
-def _chain_estimate(stages: list[Model], window: torch.Tensor, options: RunOptions) -> torch.Tensor:
+def _chain_estimate(
+    stages: list[Model], window: torch.Tensor, options: RunOptions, timings: Timings | None = None
+) -> torch.Tensor:
     """The stages' float estimate of one window ``(1, C, h, w)`` in [0, 1] → ``(1, C, E·h, E·w)``: each
-    stage corrected against its own input (its correction, in float), clipped to [0, 1] between stages."""
+    stage corrected against its own input (its correction, in float, booked to ``timings``' projection), clipped
+    to [0, 1] between stages."""
     current = window
     for index, stage in enumerate(stages):
         estimate = network_estimate(stage, current, options)
         if options.pd:
+            started = time.perf_counter()
             estimate = AvgPool(stage.scale, stage_correction(stage, options)).project(estimate, current)
+            if timings is not None:
+                timings.projection_inside(time.perf_counter() - started)
         current = estimate if index == len(stages) - 1 else estimate.clamp(0, 1)
     return current
 
@@ -402,7 +408,7 @@ def upscale_resampled(
     needed = chain_needed_overlap(stages, options)
 
     def run(window: torch.Tensor) -> torch.Tensor:  # float64: the same weights in every window
-        return resample(_chain_estimate(stages, window, options).double(), source, scale, method)
+        return resample(_chain_estimate(stages, window, options, timings).double(), source, scale, method)
 
     def finish(core: torch.Tensor, measured: torch.Tensor, target: torch.Tensor) -> None:
         if options.pd:

@@ -73,6 +73,20 @@ def test_the_smooth_correction_done_in_each_window_is_booked_to_the_projection(g
     assert timings.projection >= 0.3 > timings.network >= 0
 
 
+def test_a_resampled_runs_stage_projections_are_booked_to_the_projection(generator, monkeypatch):
+    plain_project = AvgPool.project
+
+    def project(self, x, y):  # each stage's correction on the window takes 0.3 s
+        time.sleep(0.3)
+        return plain_project(self, x, y)
+
+    monkeypatch.setattr(AvgPool, "project", project)
+    timings = Timings()
+    picture = Picture(random_channels(generator, 3, 8, 8), None, 8)
+    upscale_resampled(picture, [_model(generator, 8)], 5, RunOptions(tile=0), None, timings)
+    assert timings.projection >= 0.3 > timings.network >= 0
+
+
 def test_files_side_by_side_never_convert_a_network_while_the_other_runs_it(generator, monkeypatch):
     # two files start at once on one freshly loaded network: the first converts its weights (slowly, here); the
     # second must wait for that instead of converting the same weights beside it
