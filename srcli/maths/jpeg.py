@@ -466,7 +466,8 @@ class Smoothness:
 SMOOTH_ITERATIONS = 5
 """Accelerated projected-gradient steps of :func:`smooth_to_bins`. Its problem is well conditioned (the curvature
 lies in [1, 1 + 4·(max(border, inside) + inside)]): on BSD68 ×4 at quality 40, 5, 10 and 20 steps gave the same
-PSNR-Y and grid ratio to 0.001."""
+PSNR-Y and grid ratio to 0.001; with the float32 steps, 5 against 10 on the first 16 images at quality 40 and 12 at
+75, paired: 0.0000 and +0.000004 ± 0.000015 dB, the same grid to 0.001."""
 
 
 def _neighbour_weights(
