@@ -33,13 +33,18 @@ def box_float(channels: torch.Tensor, scale: int) -> torch.Tensor:
     once)."""
     if channels.is_floating_point():
         return F.avg_pool2d(channels.to(torch.float64).unsqueeze(0), scale).squeeze(0)
-    return box_sums(channels, scale).to(torch.float64) / (scale * scale)
+    return float_means(box_sums(channels, scale), scale)
 
 
 def box_rounded(channels: torch.Tensor, scale: int) -> torch.Tensor:
     """s×s box means of integer channels rounded half up, in integers (``Image.reduce``'s result at power-of-two
     scales): int32 ``(C, h, w)``."""
     return rounded_means(box_sums(channels, scale), scale)
+
+
+def float_means(sums: torch.Tensor, scale: int) -> torch.Tensor:
+    """Block sums (:func:`box_sums`) → their means in float64."""
+    return sums.to(torch.float64) / (scale * scale)
 
 
 def rounded_means(sums: torch.Tensor, scale: int) -> torch.Tensor:

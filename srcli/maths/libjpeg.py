@@ -72,9 +72,8 @@ def _pass_constants(first: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     PASS1_BITS``."""
     matrix = _islow_linear(torch.eye(8, dtype=torch.int64)).to(torch.float64)
     odd_bits = CONST_BITS - PASS1_BITS if first else CONST_BITS + PASS1_BITS
-    bits = torch.tensor([PASS1_BITS if k in (0, 4) else odd_bits for k in range(8)], dtype=torch.float64)
-    if first:
-        bits[[0, 4]] = -PASS1_BITS
+    even_bits = -PASS1_BITS if first else PASS1_BITS  # a negative shift: to the left, no rounding
+    bits = torch.tensor([even_bits if k in (0, 4) else odd_bits for k in range(8)], dtype=torch.float64)
     offset = torch.where(bits > 0, 2 ** (bits - 1), torch.zeros_like(bits))
     return matrix, offset, 2.0**-bits
 

@@ -11,7 +11,7 @@ import torch
 from srcli.errors import ImageError
 from srcli.io.degradation_spec import DOWNSAMPLERS, downsample_float, downsample_rounded
 from srcli.io.images import Picture, read_picture, write_picture
-from srcli.maths.box import box_sums, rounded_means
+from srcli.maths.box import box_sums, float_means, rounded_means
 from srcli.maths.jpeg import Agreement
 from srcli.maths.metrics import consistency_psnr, psnr_from_mse
 from srcli.maths.operators import MAX_SCALE, MIN_SCALE
@@ -86,7 +86,7 @@ def box_consistency(sr_channels: torch.Tensor, lr_channels: torch.Tensor, scale:
         strip = sr_channels[:, top * scale : bottom * scale]
         observed = lr_channels[:, top:bottom]
         sums = box_sums(strip, scale)
-        error = (sums.to(torch.float64) / (scale * scale) - observed.to(torch.float64)).abs()
+        error = (float_means(sums, scale) - observed.to(torch.float64)).abs()
         squared += error.square().sum().item()
         worst = max(worst, error.max().item())
         error_map[top:bottom] = error.mean(dim=0)

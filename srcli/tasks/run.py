@@ -8,6 +8,7 @@ way for all of them: refuse to clobber before any work, write atomically, time, 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
@@ -116,11 +117,17 @@ class Timings:
     tiles: list[int] = field(default_factory=list)
     network_path: str | None = None  # set where the path depends on the model: None, the options' own
 
-    def projection_inside(self, seconds: float) -> None:
-        """Book ``seconds`` of PD done inside a tile's run (the smooth correction on its window) to the projection:
-        :func:`timed_tiles` books the whole run to the network."""
-        self.network -= seconds
-        self.projection += seconds
+    @contextlib.contextmanager
+    def projection_inside(self) -> Iterator[None]:
+        """Book the time of the block it wraps, PD done inside a tile's run (a correction on its window), to the
+        projection: :func:`timed_tiles` books the whole run to the network."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - started
+            self.network -= seconds
+            self.projection += seconds
 
 
 def resolve_device(name: str) -> torch.device:

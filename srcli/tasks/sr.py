@@ -226,10 +226,8 @@ def _upscale_tiles(
         estimate = network_estimate(model, window, options)
         if smooth is None:
             return estimate
-        started = time.perf_counter()
-        corrected = smooth.smooth_part(estimate, window)  # the finish adds the rest
-        timings.projection_inside(time.perf_counter() - started)
-        return corrected
+        with timings.projection_inside():
+            return smooth.smooth_part(estimate, window)  # the finish adds the rest
 
     x = lr.unsqueeze(0).to(torch.float32) / max_value
     overlap = stage_overlap(model, options)
@@ -376,14 +374,13 @@ def _chain_estimate(
     """The stages' float estimate of one window ``(1, C, h, w)`` in [0, 1] → ``(1, C, E·h, E·w)``: each
     stage corrected against its own input (its correction, in float, booked to ``timings``' projection), clipped
     to [0, 1] between stages."""
+    timings = timings if timings is not None else Timings()
     current = window
     for index, stage in enumerate(stages):
         estimate = network_estimate(stage, current, options)
         if options.pd:
-            started = time.perf_counter()
-            estimate = AvgPool(stage.scale, stage_correction(stage, options)).project(estimate, current)
-            if timings is not None:
-                timings.projection_inside(time.perf_counter() - started)
+            with timings.projection_inside():
+                estimate = AvgPool(stage.scale, stage_correction(stage, options)).project(estimate, current)
         current = estimate if index == len(stages) - 1 else estimate.clamp(0, 1)
     return current
 
