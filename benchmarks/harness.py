@@ -71,6 +71,17 @@ def paired(differences: list[float], digits: int = 4) -> dict[str, float | None]
     return {"mean": round(mean, digits), "standard_error": round(spread / math.sqrt(len(differences)), digits)}
 
 
+def ratio_in_turns(rounds: list[tuple[float, float]], names: tuple[str, str]) -> dict[str, object]:
+    """Rounds of ``(first, second)`` seconds measured in turns: the median of the rounds' ratios second / first,
+    each round's ratio and its seconds (``seconds_FIRST_SECOND``), to the millisecond."""
+    ratios = [second / first for first, second in rounds]
+    return {
+        "ratio": round(statistics.median(ratios), 3),
+        "ratios": [round(ratio, 3) for ratio in ratios],
+        f"seconds_{names[0]}_{names[1]}": [[round(first, 3), round(second, 3)] for first, second in rounds],
+    }
+
+
 def emit(results: dict[str, object], out: Path | None) -> None:
     """A record as indented JSON: into ``out`` where given, else on stdout."""
     text = json.dumps(results, indent=1)

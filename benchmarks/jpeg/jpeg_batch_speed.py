@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
-from harness import BENCH, machine
+from harness import BENCH, machine, ratio_in_turns
 
 PHOTOS = [
     ("Set5", "baby"),
@@ -80,9 +79,7 @@ def main() -> None:
                     if arm == "jpeg":
                         exact.append(all(record.get("jpeg_exact") for record in records) and len(records) == 8)
                 rounds.append(seconds)
-            ratios = [round(r["jpeg"] / r["box"], 3) for r in rounds]
-            row = {"ratio": statistics.median(ratios), "ratios": ratios,
-                   "seconds_box_jpeg": [[round(r["box"], 3), round(r["jpeg"], 3)] for r in rounds],
+            row = {**ratio_in_turns([(r["box"], r["jpeg"]) for r in rounds], ("box", "jpeg")),
                    "every_file_reproduced": all(exact)}  # fmt: skip
             results["qualities"][str(quality)] = row  # type: ignore[index]
             print(f"q{quality}", json.dumps(row), flush=True)

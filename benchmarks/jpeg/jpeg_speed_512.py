@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from srcli.tasks.run import RunOptions
 from srcli.tasks.sr import network_path, upscale_jpeg_picture, upscale_picture
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
-from harness import BENCH, machine
+from harness import BENCH, machine, ratio_in_turns
 
 PHOTOS = [BENCH / "Set5" / "baby.png", *(BENCH / "Set14" / f"{name}.png" for name in ("lenna", "pepper", "bridge"))]
 
@@ -71,10 +70,7 @@ def main() -> None:
                 jpeg_seconds += time.perf_counter() - started
                 fractions.append(found.fraction)
             rounds.append((box, jpeg_seconds))
-        ratios = [jpeg_seconds / box for box, jpeg_seconds in rounds]
-        row = {"ratio": round(statistics.median(ratios), 3), "ratios": [round(r, 3) for r in ratios],
-               "seconds_box_jpeg": [[round(b, 3), round(j, 3)] for b, j in rounds],
-               "coefficients_min": min(fractions)}  # fmt: skip
+        row = {**ratio_in_turns(rounds, ("box", "jpeg")), "coefficients_min": min(fractions)}
         results["qualities"][str(quality)] = row  # type: ignore[index]
         print(f"q{quality}", json.dumps(row), flush=True)
     results["machine_after"] = machine()

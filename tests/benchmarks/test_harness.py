@@ -31,3 +31,8 @@ def test_machine_stamps_the_cpu_the_load_and_the_commit():
 @pytest.mark.skipif(not harness.BENCH.joinpath("Set5").is_dir(), reason="no shared benchmark data here")
 def test_bench_files_lists_a_set_in_order():
     assert [p.name for p in harness.bench_files("Set5", 2)] == sorted(p.name for p in harness.bench_files("Set5"))[:2]
+
+
+def test_ratio_in_turns_takes_the_median_of_the_rounds_ratios():
+    row = harness.ratio_in_turns([(1.0, 1.5), (2.0, 2.2), (1.0, 1.3)], ("box", "jpeg"))
+    assert row == {"ratio": 1.3, "ratios": [1.5, 1.1, 1.3], "seconds_box_jpeg": [[1.0, 1.5], [2.0, 2.2], [1.0, 1.3]]}
