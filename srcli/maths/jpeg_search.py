@@ -19,7 +19,6 @@ the luma and chroma moves.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Iterator
 
 import torch
@@ -36,13 +35,11 @@ from srcli.maths.jpeg import (
     project_consistent,
     repair_rows,
 )
+from srcli.maths.jpeg_moves import CANDIDATE, LocalTier, local_tiers, move_tiers, tier_scores
 from srcli.maths.libjpeg import bin_interval, libjpeg_workspace, quantize_workspace
 
 SEARCH_STEPS = 60
 """Steps (kept changes and restarts) the search makes at most in one MCU."""
-COLOUR_MOVES = ((1, 1, 1), (2, -1, 0), (0, -1, 5))
-"""RGB changes that move libjpeg's Y by 1 (Cb, Cr by 0), Cr by about 1.4 (Y, Cb by under 0.02) and Cb by about
-2.8 (Y, Cr by under 0.02)."""
 KICKS, KICK = 4, 2
 """Where no change lowers the score, the search starts again from its best pixels shaken by up to ``KICK``
 levels each, at most ``KICKS`` times."""
@@ -55,9 +52,6 @@ fix 2047 of the 2128 (96 %) that any of :data:`DIRECTED` fixes."""
 DIRECTED = 32
 """Candidates along that way, at lengths ¼ to 2, that a step tries where none of :data:`FIRST_LENGTHS` lowers the
 score."""
-CANDIDATE = torch.int16
-"""The dtype of candidate pixels (a value may step just outside [0, 255]): int64 took 10× as long to make and lay
-side by side for a move tier."""
 
 
 def _mcu_targets(target: JpegCoefficients, row: int, col: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -88,29 +82,6 @@ def _strip_violation(
         scores += _per_mcu((low - ws).clamp(min=0) + (ws - high).clamp(min=0), count)
     outside = _per_mcu(((candidates < 0) | (candidates > 255)).to(torch.int32), count) > 0
     return scores.masked_fill_(outside, torch.iinfo(torch.int64).max)
-
-
-@functools.lru_cache(maxsize=8)
-def _moves(shape: tuple[int, int, int], sampling: tuple[int, int]) -> tuple[torch.Tensor, ...]:
-    """The changes the search tries on a ``(C, r, c)`` MCU, in tiers ``(M, C, r, c)`` int16 (cheapest first): for
-    RGB, ± each of :data:`COLOUR_MOVES` on each chroma sampling block, then on each pixel (they move luma or one
-    chroma plane alone, so the bins of one are met without leaving those of another); last ±1 on one value.
-    The same for every MCU of one shape, so made once (the tensors are shared: never changed in place)."""
-    channels, rows, cols = shape
-    count = channels * rows * cols
-    single = torch.eye(count, dtype=torch.int64).view(count, channels, rows, cols)
-    if channels == 1:
-        return (torch.cat((single, -single)).to(CANDIDATE),)
-    sr, sc = sampling
-    block_rows, block_cols = math.ceil(rows / sr), math.ceil(cols / sc)
-    ids = torch.arange(block_rows * block_cols).view(block_rows, block_cols)
-    ids = ids.repeat_interleave(sr, 0).repeat_interleave(sc, 1)[:rows, :cols]
-    pixels = torch.eye(rows * cols, dtype=torch.int64).view(-1, rows, cols)
-    blocks = (ids[None] == torch.arange(block_rows * block_cols).view(-1, 1, 1)).to(torch.int64)
-    colours = torch.tensor(COLOUR_MOVES, dtype=torch.int64).view(-1, 3, 1, 1)
-    tiers = [blocks, pixels] if sr * sc > 1 else [pixels]
-    coloured = [(colours[:, None] * where[None, :, None]).flatten(0, 1) for where in tiers]
-    return tuple(torch.cat((moves, -moves)).to(CANDIDATE) for moves in (*coloured, single))
 
 
 def _way(x: torch.Tensor, file: JpegCoefficients) -> torch.Tensor:
@@ -206,7 +177,7 @@ def search_mcu(
         bins.append(bin_interval(chroma, tables[1]))
     x = pixels.to(CANDIDATE)
     shape = tuple(x.shape[1:])
-    moves = _moves(shape, (1, 1) if layout.gray else layout.sampling)
+    moves = move_tiers(shape, (1, 1) if layout.gray else layout.sampling)
     score = int(_strip_violation(x, bins, layout)[0, 0])
     file = JpegCoefficients(luma, chroma, tables, layout, (x.shape[-2], x.shape[-1]))
     best_x, best_score, kicks = x, score, 0
@@ -264,6 +235,11 @@ class _Strip:
         strips = candidates.permute(0, 2, 3, 1, 4).reshape(*candidates.shape[:1], *candidates.shape[2:4], -1)
         return _strip_violation(strips, bins, self.layout, n)
 
+    def tier_scores(self, x: torch.Tensor, tier: LocalTier, index: torch.Tensor) -> torch.Tensor:
+        """``V`` ``(M, n)`` of each move of ``tier`` added to each of MCUs ``index`` ``(n,)``, pixels ``x``
+        ``(n, C, r, c)`` int16 (:func:`srcli.maths.jpeg_moves.tier_scores`)."""
+        return tier_scores(x, tier, [(low[index], high[index]) for low, high in self.bins], self.layout)
+
 
 def search_mcus(
     pixels: torch.Tensor, luma: torch.Tensor, chroma: torch.Tensor | None, tables: torch.Tensor, layout: JpegLayout
@@ -280,7 +256,8 @@ def search_mcus(
     count, channels, rows, cols = pixels.shape
     shape = (channels, rows, cols)
     strip = _Strip(luma, chroma, tables, layout)
-    moves = _moves(shape, (1, 1) if layout.gray else layout.sampling)
+    sampling = (1, 1) if layout.gray else layout.sampling
+    tiers = tuple(zip(move_tiers(shape, sampling), local_tiers(shape, sampling), strict=True))
     first, directed = _step_lengths()
     x = pixels.to(CANDIDATE)
     everyone = torch.arange(count)
@@ -289,14 +266,22 @@ def search_mcus(
     kicks = [0] * count
     running = torch.ones(count, dtype=torch.bool)
 
-    def take(candidates: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """Moves MCUs ``index`` to their best of ``candidates`` ``(N, n, C, r, c)`` where it lowers their score;
-        returns which did ``(n,)``."""
-        lowest, pick = strip.scores(candidates, index).min(0)
+    def take(index: torch.Tensor, lowest: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
+        """Moves MCUs ``index`` ``(n,)`` to their ``chosen`` candidates ``(n, C, r, c)`` where those score ``lowest``
+        ``(n,)`` below them; returns which did ``(n,)``."""
         improved = lowest < score[index]
-        chosen = candidates[pick, torch.arange(index.numel())]
         x[index[improved]], score[index[improved]] = chosen[improved], lowest[improved]
         return improved
+
+    def take_directed(index: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """:func:`take` of the best of directed ``candidates`` ``(N, n, C, r, c)`` for MCUs ``index``."""
+        lowest, pick = strip.scores(candidates, index).min(0)
+        return take(index, lowest, candidates[pick, torch.arange(index.numel())])
+
+    def take_move(index: torch.Tensor, moves: torch.Tensor, tier: LocalTier) -> torch.Tensor:
+        """:func:`take` of the best move of a tier, ``moves`` ``(M, C, r, c)`` and the same as ``tier``."""
+        lowest, pick = strip.tier_scores(x[index], tier, index).min(0)
+        return take(index, lowest, x[index] + moves[pick])
 
     for step in range(SEARCH_STEPS):
         running &= score > 0
@@ -306,14 +291,14 @@ def search_mcus(
         noise = _step_noise(shape, step)
         way = _way(_side_by_side(x[active])[None], strip.file(active, (rows, active.numel() * cols)))
         way = way[0].reshape(channels, rows, -1, cols).permute(2, 0, 1, 3)  # (n, C, r, c), as active
-        improved = take(_directed(x[active], way, first, noise[: first.numel()]), active)
+        improved = take_directed(active, _directed(x[active], way, first, noise[: first.numel()]))
         pending, way = active[~improved], way[~improved]
         if pending.numel():
-            pending = pending[~take(_directed(x[pending], way, directed, noise[first.numel() :]), pending)]
-        for tier in moves:
+            pending = pending[~take_directed(pending, _directed(x[pending], way, directed, noise[first.numel() :]))]
+        for moves, tier in tiers:
             if not pending.numel():
                 break
-            pending = torch.cat([part[~take(x[part][None] + tier[:, None], part)] for part in pending.split(TIER_MCUS)])
+            pending = torch.cat([part[~take_move(part, moves, tier)] for part in pending.split(TIER_MCUS)])
         for i in pending.tolist():  # no move lowered its score: shake its best pixels, or stop
             if kicks[i] == KICKS:
                 running[i] = False

@@ -117,17 +117,22 @@ def ycbcr_fixed(rgb: torch.Tensor) -> torch.Tensor:
     return torch.stack(planes, 1)
 
 
-def _downsample(chroma: torch.Tensor, sampling: tuple[int, int]) -> torch.Tensor:
+def sample_means(sums: torch.Tensor, count: int, columns: torch.Tensor) -> torch.Tensor:
+    """libjpeg's downsampled samples from integer ``sums`` of ``count`` (1, 2 or 4) values each, at sample
+    ``columns`` (broadcast with ``sums``): ``(sum + bias) >> log2(count)``, the bias alternating 1, 2, 1, … along
+    a row over 4 values (0, 1, … over 2)."""
+    if count == 1:
+        return sums
+    bias = (1 if count == 4 else 0) + columns % 2
+    return (sums + bias) >> (count.bit_length() - 1)
+
+
+def downsample(chroma: torch.Tensor, sampling: tuple[int, int]) -> torch.Tensor:
     """libjpeg's box downsampling of integer ``(N, k, H, W)`` by ``sampling`` (rows, cols) with its ordered bias."""
     rows, cols = sampling
     n, k, h, w = chroma.shape
     sums = chroma.reshape(n, k, h // rows, rows, w // cols, cols).sum((3, 5), dtype=chroma.dtype)
-    count = rows * cols
-    if count == 1:
-        return sums
-    base = 1 if count == 4 else 0
-    bias = base + torch.arange(w // cols, device=chroma.device) % 2  # 1, 2, 1, … (0, 1, … for two samples)
-    return (sums + bias) >> (count.bit_length() - 1)
+    return sample_means(sums, rows * cols, torch.arange(w // cols, device=chroma.device))
 
 
 def libjpeg_workspace(z: torch.Tensor, layout: JpegLayout) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -141,7 +146,7 @@ def libjpeg_workspace(z: torch.Tensor, layout: JpegLayout) -> tuple[torch.Tensor
     ycc = pad_rows(ycbcr_fixed(x), layout.sampling[0])
     luma = islow_dct(pad_rows(ycc[:, :1], 8))[..., : 8 * by, : 8 * bx]
     cy, cx = layout.chroma_blocks(h, w)
-    chroma = pad_rows(_downsample(ycc[:, 1:], layout.sampling), 8)
+    chroma = pad_rows(downsample(ycc[:, 1:], layout.sampling), 8)
     return luma, islow_dct(chroma)[..., : 8 * cy, : 8 * cx]
 
 
