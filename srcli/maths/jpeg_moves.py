@@ -53,12 +53,15 @@ def move_tiers(shape: tuple[int, int, int], sampling: tuple[int, int]) -> tuple[
 
 @dataclass(frozen=True)
 class LocalTier:
-    """A tier of ``M`` moves by where each acts: ``rows``, ``cols`` ``(M,)`` int64, the top-left pixel of the
-    sampling block it changes, and ``change`` ``(M, C, sr, sc)`` int16, what it adds there."""
+    """A tier of ``M`` moves by where each acts, grouped by the luma block they change (the same number in each):
+    ``rows``, ``cols`` ``(M,)`` int64, the top-left pixel of the sampling block a move changes, ``change``
+    ``(M, C, sr, sc)`` int16, what it adds there, and ``order`` ``(M,)`` int64, each move's place in
+    :func:`move_tiers`' tier."""
 
     rows: torch.Tensor
     cols: torch.Tensor
     change: torch.Tensor
+    order: torch.Tensor
 
 
 @functools.lru_cache(maxsize=8)
@@ -74,9 +77,14 @@ def local_tiers(shape: tuple[int, int, int], sampling: tuple[int, int]) -> tuple
         if not bool((touched.sum(1) == 1).all()):
             raise ValueError("every move must change pixels of exactly one sampling block")
         block = touched.to(torch.int64).argmax(1)
-        block_row, block_col = block // (cols // sc), block % (cols // sc)
+        top, left = block // (cols // sc) * sr, block % (cols // sc) * sc
+        luma_block = top // 8 * (cols // 8) + left // 8
+        order = torch.argsort(luma_block, stable=True)
+        blocks = rows // 8 * (cols // 8)
+        if not torch.equal(luma_block[order], torch.arange(blocks).repeat_interleave(block.numel() // blocks)):
+            raise ValueError("every luma block must have as many moves as the others")
         change = by_block.flatten(1, 2)[torch.arange(block.numel()), block]
-        local.append(LocalTier(block_row * sr, block_col * sc, change))
+        local.append(LocalTier(top[order], left[order], change[order], order))
     return tuple(local)
 
 
@@ -86,19 +94,18 @@ def _outside(workspace: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> 
     return distance.sum((-2, -1), dtype=torch.int64)
 
 
-def _blocks_at(plane: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-    """The 8×8 blocks ``(n, M, 8, 8)`` of ``(n, H, W)`` that hold pixels ``(rows[m], cols[m])``."""
-    span = torch.arange(8)
-    block_rows = (rows // 8 * 8)[:, None, None] + span[None, :, None]
-    block_cols = (cols // 8 * 8)[:, None, None] + span[None, None, :]
-    return plane[:, block_rows, block_cols]
+def _luma_blocks(plane: torch.Tensor) -> torch.Tensor:
+    """The 8×8 blocks of ``(n, H, W)`` in raster order: ``(n, H/8 · W/8, 8, 8)``."""
+    n, h, w = plane.shape
+    return plane.reshape(n, h // 8, 8, w // 8, 8).transpose(2, 3).reshape(n, -1, 8, 8)
 
 
 def tier_scores(x: torch.Tensor, tier: LocalTier, bins: Bins, layout: JpegLayout) -> torch.Tensor:
-    """``V`` ``(M, n)`` of each move of ``tier`` added to each of ``n`` full-size MCUs ``x`` ``(n, C, r, c)`` int16
-    in [0, 255], against their ``bins`` (luma ``(n, 1, r, c)``, chroma ``(n, 2, 8, 8)``); the maximum int64 where a
-    move takes a value outside [0, 255]. The same as scoring ``x + move`` whole."""
-    n, _, rows, cols = x.shape
+    """``V`` ``(M, n)`` (in :func:`move_tiers`' order) of each move of ``tier`` added to each of ``n`` full-size MCUs
+    ``x`` ``(n, C, r, c)`` int16 in [0, 255], against their ``bins`` (luma ``(n, 1, r, c)``, chroma
+    ``(n, 2, 8, 8)``); the maximum int64 where a move takes a value outside [0, 255]. The same as scoring
+    ``x + move`` whole."""
+    n = x.shape[0]
     sr, sc = (1, 1) if layout.gray else layout.sampling
     moves, count = tier.rows.numel(), sr * sc
     span_r, span_c = torch.arange(sr), torch.arange(sc)
@@ -110,20 +117,16 @@ def tier_scores(x: torch.Tensor, tier: LocalTier, bins: Bins, layout: JpegLayout
     planes = pixels if layout.gray else ycbcr_fixed(pixels)
     new = patch.flatten(3) if layout.gray else ycbcr_fixed(patch.flatten(3))  # (n, C, M, sr·sc)
 
-    luma_low, luma_high = (bound[:, 0] for bound in bins[0])
-    luma_ws = islow_dct(planes[:, :1])[:, 0]
-    by_block = _outside(
-        luma_ws.reshape(n, rows // 8, 8, cols // 8, 8).transpose(2, 3),
-        luma_low.reshape(n, rows // 8, 8, cols // 8, 8).transpose(2, 3),
-        luma_high.reshape(n, rows // 8, 8, cols // 8, 8).transpose(2, 3),
-    )  # (n, rows/8, cols/8)
-    scores = by_block.sum((1, 2))[:, None] - by_block[:, tier.rows // 8, tier.cols // 8]  # (n, M)
-    blocks = _blocks_at(planes[:, 0], tier.rows, tier.cols).reshape(n, moves, 64)
+    luma_low, luma_high = (_luma_blocks(bound[:, 0]) for bound in bins[0])  # (n, B, 8, 8)
+    base = _luma_blocks(planes[:, 0])
+    blocks = base.shape[1]
+    by_block = _outside(islow_dct(base.reshape(-1, 1, 8, 8)).view_as(base), luma_low, luma_high)  # (n, B)
+    scores = (by_block.sum(1, keepdim=True) - by_block).repeat_interleave(moves // blocks, 1)  # (n, M)
+    candidates = base.repeat_interleave(moves // blocks, 1).view(n, moves, 64)
     where = ((tier.rows % 8)[:, None, None] + span_r[:, None]) * 8 + (tier.cols % 8)[:, None, None] + span_c
-    blocks.scatter_(2, where.reshape(1, moves, count).expand(n, -1, -1), new[:, 0])
-    workspace = islow_dct(blocks.view(n * moves, 1, 8, 8)).view(n, moves, 8, 8)
-    low, high = _blocks_at(luma_low, tier.rows, tier.cols), _blocks_at(luma_high, tier.rows, tier.cols)
-    scores += _outside(workspace, low, high)
+    candidates.scatter_(2, where.reshape(1, moves, count).expand(n, -1, -1), new[:, 0])
+    workspace = islow_dct(candidates.view(n * moves, 1, 8, 8)).view(n, blocks, -1, 8, 8)
+    scores += _outside(workspace, luma_low[:, :, None], luma_high[:, :, None]).view(n, moves)
 
     if not layout.gray:  # the chroma blocks' own share is in neither the MCU's luma score nor a move's
         chroma_low, chroma_high = bins[1]
@@ -134,4 +137,5 @@ def tier_scores(x: torch.Tensor, tier: LocalTier, bins: Bins, layout: JpegLayout
         grid.scatter_(3, where, moved.transpose(1, 2)[..., None])
         workspace = islow_dct(grid.view(n * moves, 2, 8, 8)).view(n, moves, 2, 8, 8)
         scores += _outside(workspace, chroma_low[:, None], chroma_high[:, None]).sum(2)
-    return scores.masked_fill_(outside, torch.iinfo(torch.int64).max).T
+    scores.masked_fill_(outside, torch.iinfo(torch.int64).max)
+    return scores.T[torch.argsort(tier.order)]  # in move_tiers' order

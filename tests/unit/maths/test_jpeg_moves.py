@@ -52,13 +52,16 @@ def test_a_move_scored_from_the_blocks_it_touches_equals_the_candidate_scored_wh
 
 
 def test_every_move_changes_one_sampling_block_and_says_where():
-    """A :class:`LocalTier` puts each move's change back where the dense tier has it (4:2:0, 3 × 16 × 16)."""
+    """A :class:`LocalTier` puts each move's change back where the dense tier has it (4:2:0, 3 × 16 × 16), and lists the
+    moves luma block by luma block."""
     for moves, tier in zip(move_tiers((3, 16, 16), (2, 2)), local_tiers((3, 16, 16), (2, 2)), strict=True):
         rebuilt = torch.zeros_like(moves)
         for m in range(moves.shape[0]):
             r, c = int(tier.rows[m]), int(tier.cols[m])
-            rebuilt[m, :, r : r + 2, c : c + 2] = tier.change[m]
+            rebuilt[int(tier.order[m]), :, r : r + 2, c : c + 2] = tier.change[m]
         assert torch.equal(rebuilt, moves)
+        luma_block = tier.rows // 8 * 2 + tier.cols // 8
+        assert torch.equal(luma_block, luma_block.sort().values)
 
 
 def test_a_tier_whose_move_spans_two_sampling_blocks_is_refused(monkeypatch):
