@@ -369,20 +369,21 @@ def project_consistent(
     z = projected.clamp(0, 255)
     todo = _clipped_mcus(projected, layout)
     for _ in range(iterations - 1):
-        pieces = _mcu_pieces(todo, layout, coefficients.size)
-        if not pieces:
+        full, ragged = _mcu_pieces(todo, layout, coefficients.size)
+        if not full.numel() and not ragged:
             break
         todo = torch.zeros_like(todo)
-        for rects in pieces:
-            sub = _pieces_file(coefficients, rects)
-            projected = _apply_plane_changes(_pieces(z, rects, layout), sub, _clip_into(sub, margin))
-            clipped = _clipped_mcus(projected, layout)
-            start = offset = 0
-            for top, left, bottom, right in rects:
-                rows, cols = _rect_pixels(top, left, bottom, right, layout, coefficients.size)
-                z[..., rows, cols] = projected[..., start : start + cols.stop - cols.start].clamp(0, 255)
-                todo[top:bottom, left:right] = clipped[:, offset : offset + right - left]
-                start, offset = start + cols.stop - cols.start, offset + right - left
+        if full.numel():  # full-size MCUs, laid side by side as one strip
+            sub = _mcus_file(coefficients, full)
+            projected = _apply_plane_changes(_gather_mcus(z, layout.mcu, full), sub, _clip_into(sub, margin))
+            todo[full[:, 0], full[:, 1]] = _clipped_mcus(projected, layout)[0]
+            _scatter_mcus(z, layout.mcu, full, projected.clamp_(0, 255))
+        for top, left, bottom, right in ragged:  # a ragged column or row of MCUs, whole
+            sub = _rect_file(coefficients, top, left, bottom, right)
+            rows, cols = _rect_pixels(top, left, bottom, right, layout, coefficients.size)
+            projected = _apply_plane_changes(z[..., rows, cols], sub, _clip_into(sub, margin))
+            todo[top:bottom, left:right] = _clipped_mcus(projected, layout)
+            z[..., rows, cols] = projected.clamp_(0, 255)
     return z
 
 
@@ -398,20 +399,20 @@ def _clipped_mcus(image: torch.Tensor, layout: JpegLayout) -> torch.Tensor:
     return outside.view(outside.shape[0] // rows, rows, -1, cols).any(3).any(1)
 
 
-def _mcu_pieces(todo: torch.Tensor, layout: JpegLayout, size: tuple[int, int]) -> list[list[Rect]]:
-    """What :func:`project_consistent` projects again, as lists of MCU rectangles laid side by side: the full-size
-    MCUs marked in ``todo`` ``(rows, cols)`` bool as one strip; the last column of MCUs where the width is ragged,
-    and the last row where the height is, each whole."""
+def _mcu_pieces(todo: torch.Tensor, layout: JpegLayout, size: tuple[int, int]) -> tuple[torch.Tensor, list[Rect]]:
+    """What :func:`project_consistent` projects again: the full-size MCUs marked in ``todo`` ``(rows, cols)`` bool, as
+    ``(k, 2)`` grid positions, and the last column of MCUs where the width is ragged and the last row where the
+    height is, each a whole rectangle."""
     rows, cols = layout.mcu
     grid_rows, grid_cols = todo.shape
     ragged_rows, ragged_cols = size[0] % rows != 0, size[1] % cols != 0
-    full = todo[: grid_rows - ragged_rows, : grid_cols - ragged_cols]
-    pieces = [[(r, c, r + 1, c + 1) for r, c in full.nonzero().tolist()]]
+    full = todo[: grid_rows - ragged_rows, : grid_cols - ragged_cols].nonzero()
+    ragged = []
     if ragged_cols:
-        pieces.append([(0, grid_cols - 1, grid_rows, grid_cols)])
-    if ragged_rows:
-        pieces.append([(grid_rows - 1, 0, grid_rows, grid_cols - ragged_cols)])
-    return [rects for rects in pieces if rects and rects[0][1] < rects[0][3]]
+        ragged.append((0, grid_cols - 1, grid_rows, grid_cols))
+    if ragged_rows and grid_cols > ragged_cols:
+        ragged.append((grid_rows - 1, 0, grid_rows, grid_cols - ragged_cols))
+    return full, ragged
 
 
 def _rect_pixels(
@@ -422,34 +423,47 @@ def _rect_pixels(
     return slice(top * rows, min(size[0], bottom * rows)), slice(left * cols, min(size[1], right * cols))
 
 
-def _pieces(image: torch.Tensor, rects: list[Rect], layout: JpegLayout) -> torch.Tensor:
-    """The pixels of MCU rectangles ``rects`` of ``(N, C, h, w)``, side by side."""
-    size = (image.shape[-2], image.shape[-1])
-    spans = [_rect_pixels(*rect, layout, size) for rect in rects]
-    return torch.cat([image[..., rows, cols] for rows, cols in spans], -1)
+def _mcu_view(plane: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """``(..., H, W)`` → a view ``(..., H // rows, rows, W // cols, cols)`` of its whole ``rows × cols`` units."""
+    height, width = plane.shape[-2] // rows * rows, plane.shape[-1] // cols * cols
+    return plane[..., :height, :width].unflatten(-1, (-1, cols)).unflatten(-3, (-1, rows))
 
 
-def _pieces_file(coefficients: JpegCoefficients, rects: list[Rect]) -> JpegCoefficients:
-    """The file of the image :func:`_pieces` lays out: each MCU is coded on its own (a ragged rectangle, alone,
-    padded as before), so its coefficients are the rectangles' own, side by side."""
+def _gather_mcus(plane: torch.Tensor, unit: tuple[int, int], index: torch.Tensor) -> torch.Tensor:
+    """The ``unit`` ``(rows, cols)`` pieces of ``(..., H, W)`` at grid positions ``index`` ``(k, 2)``, side by side:
+    ``(..., rows, k·cols)``."""
+    picked = _mcu_view(plane, *unit)[..., index[:, 0], :, index[:, 1], :]  # (k, ..., rows, cols)
+    return picked.movedim(0, -2).flatten(-2)
+
+
+def _scatter_mcus(plane: torch.Tensor, unit: tuple[int, int], index: torch.Tensor, values: torch.Tensor) -> None:
+    """Writes ``values`` laid out as :func:`_gather_mcus` lays them back into ``plane`` in place."""
+    pieces = values.unflatten(-1, (index.shape[0], unit[1])).movedim(-2, 0)
+    _mcu_view(plane, *unit)[..., index[:, 0], :, index[:, 1], :] = pieces
+
+
+def _mcus_file(coefficients: JpegCoefficients, index: torch.Tensor) -> JpegCoefficients:
+    """The file of the full-size MCUs at grid positions ``index`` ``(k, 2)`` laid side by side (:func:`_gather_mcus`):
+    each MCU is coded on its own, so its coefficients are theirs, side by side."""
     layout = coefficients.layout
-    luma_rows, luma_cols = (1, 1) if layout.gray else layout.sampling
+    rows, cols = layout.mcu
+    luma = _gather_mcus(coefficients.luma, (rows, cols), index)
+    chroma = None if coefficients.chroma is None else _gather_mcus(coefficients.chroma, (8, 8), index)
+    return JpegCoefficients(luma, chroma, coefficients.tables, layout, (rows, index.shape[0] * cols))
 
-    def blocks(plane: torch.Tensor, per_rows: int, per_cols: int) -> torch.Tensor:
-        return torch.cat(
-            [
-                plane[..., 8 * per_rows * t : 8 * per_rows * b, 8 * per_cols * le : 8 * per_cols * r]
-                for t, le, b, r in rects
-            ],
-            -1,
-        )
 
-    chroma = None if coefficients.chroma is None else blocks(coefficients.chroma, 1, 1)
-    spans = [_rect_pixels(*rect, layout, coefficients.size) for rect in rects]
-    width = sum(cols.stop - cols.start for _, cols in spans)
-    height = spans[0][0].stop - spans[0][0].start
+def _rect_file(coefficients: JpegCoefficients, top: int, left: int, bottom: int, right: int) -> JpegCoefficients:
+    """The file of the image of an MCU rectangle (each MCU is coded on its own; a ragged one padded as before)."""
+    layout = coefficients.layout
+    rows, cols = layout.mcu
+    chroma = coefficients.chroma
+    pixel_rows, pixel_cols = _rect_pixels(top, left, bottom, right, layout, coefficients.size)
     return JpegCoefficients(
-        blocks(coefficients.luma, luma_rows, luma_cols), chroma, coefficients.tables, layout, (height, width)
+        coefficients.luma[..., top * rows : bottom * rows, left * cols : right * cols],
+        None if chroma is None else chroma[..., 8 * top : 8 * bottom, 8 * left : 8 * right],
+        coefficients.tables,
+        layout,
+        (pixel_rows.stop - pixel_rows.start, pixel_cols.stop - pixel_cols.start),
     )
 
 
