@@ -64,8 +64,8 @@ def _islow_linear(x: torch.Tensor) -> torch.Tensor:
     return torch.stack((tmp10 + tmp11, out1, out2, out3, tmp10 - tmp11, out5, out6, out7), -1)
 
 
-@functools.lru_cache(maxsize=2)
-def _pass_constants(first: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+@functools.lru_cache(maxsize=4)
+def _pass_constants(first: bool, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One islow pass as ``⌊(x @ matrix + offset) · factor⌋``: the butterfly's integer matrix ``(8, 8)`` (inputs by
     outputs) and per output the rounding offset and power of two, float64. out0 and out4 are shifted left by
     ``PASS1_BITS`` in the first pass and descaled by it in the second; the others descaled by ``CONST_BITS ∓
@@ -75,15 +75,15 @@ def _pass_constants(first: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     even_bits = -PASS1_BITS if first else PASS1_BITS  # a negative shift: to the left, no rounding
     bits = torch.tensor([even_bits if k in (0, 4) else odd_bits for k in range(8)], dtype=torch.float64)
     offset = torch.where(bits > 0, 2 ** (bits - 1), torch.zeros_like(bits))
-    return matrix, offset, 2.0**-bits
+    return matrix.to(device), offset.to(device), (2.0**-bits).to(device)
 
 
 def _islow_pass(x: torch.Tensor, first: bool) -> torch.Tensor:
     """One pass of ``jfdctint.c`` over the last dimension (8) of float64 ``x`` holding integers: the butterfly as a
     matrix product, exact in float64 (every sum stays under 2²⁸), then libjpeg's shifts (a right shift is
     the floor of the division)."""
-    matrix, offset, factor = _pass_constants(first)
-    return torch.floor((x @ matrix.to(x.device) + offset.to(x.device)) * factor.to(x.device))
+    matrix, offset, factor = _pass_constants(first, x.device)
+    return torch.matmul(x, matrix).add_(offset).mul_(factor).floor_()
 
 
 def islow_dct(planes: torch.Tensor) -> torch.Tensor:
