@@ -791,16 +791,18 @@ def repair_rows(
     fallback: torch.Tensor | None = None,
     rounds: int = REPAIR_ROUNDS,
     explore: int = EXPLORE_ROUNDS,
+    encoded: JpegCoefficients | None = None,
 ) -> torch.Tensor:
-    """uint8 ``best`` ``(1, C, h, w)`` with the MCU rows whose real encoding (``encode``) still differs from the file
-    repaired near ``z`` (float, [0, 255]). First ``rounds`` steps of a chain: the last candidate projected again
-    with a margin growing to twice :data:`MARGIN` and rounded with a small dither, every other step first moved
-    off the edges its encoding fell out of (:func:`feedback_step`). Then ``explore`` stochastic roundings of the
-    projections of the best image and of ``fallback`` at :data:`EXPLORE_MARGINS` (at high quality one step of a
-    coefficient is smaller than a pixel's rounding, so which way each pixel rounds decides), until
-    :data:`STALL_ROUNDS` bring nothing. Per MCU the candidate whose encoding differs from the file least is kept;
-    ``fallback`` (the file's own decoded pixels) is the last candidate."""
-    bad_rows = mcu_mismatches(encode(best), target).any(1).nonzero().flatten().tolist()
+    """uint8 ``best`` ``(1, C, h, w)`` with the MCU rows whose real encoding (``encode``; ``encoded`` where the caller
+    has it) still differs from the file repaired near ``z`` (float, [0, 255]). First ``rounds`` steps of a chain: the
+    last candidate projected again with a margin growing to twice :data:`MARGIN` and rounded with a small dither,
+    every other step first moved off the edges its encoding fell out of (:func:`feedback_step`). Then ``explore``
+    stochastic roundings of the projections of the best image and of ``fallback`` at :data:`EXPLORE_MARGINS` (at
+    high quality one step of a coefficient is smaller than a pixel's rounding, so which way each pixel rounds
+    decides), until :data:`STALL_ROUNDS` bring nothing. Per MCU the candidate whose encoding differs from the file
+    least is kept; ``fallback`` (the file's own decoded pixels) is the last candidate."""
+    code = encode(best) if encoded is None else encoded
+    bad_rows = mcu_mismatches(code, target).any(1).nonzero().flatten().tolist()
     if not bad_rows:
         return best
 

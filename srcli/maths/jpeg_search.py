@@ -378,6 +378,6 @@ def integer_antecedent(
         best = exact_repair(best, target, wrong)
         code = encode(best)
         if bool(mcu_mismatches(code, target).any()):
-            best = repair_rows(z, best, target, encode, fallback)
+            best = repair_rows(z, best, target, encode, fallback, encoded=code)
             code = encode(best)
     return best, agreement(code, target)

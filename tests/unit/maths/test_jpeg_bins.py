@@ -274,3 +274,34 @@ def test_repair_rows_takes_the_fallbacks_mcus_where_they_encode_closer():
     assert torch.equal(repaired, truth)
     assert torch.equal(repair_rows(truth.double(), best, target, encode, None, rounds=0, explore=0), best)
     assert torch.equal(repair_rows(truth.double(), truth, target, encode, best, rounds=0, explore=0), truth)
+
+
+def test_repair_rows_reads_the_rows_to_repair_from_the_encoding_it_is_given():
+    # an encoding that says every row is right: nothing is repaired, and the encoder is never called
+    layout, tables = JpegLayout((1, 2)), quality_tables(80)
+    truth = torch.randint(0, 256, (1, 3, 16, 32), generator=torch.Generator().manual_seed(2), dtype=torch.uint8)
+    target = quantize_coefficients(truth.double(), tables, layout)
+    wrong = 255 - truth
+
+    def encode(image: torch.Tensor) -> JpegCoefficients:
+        raise AssertionError("the encoding was given")
+
+    assert torch.equal(repair_rows(truth.double(), wrong, target, encode, truth, encoded=target), wrong)
+
+
+def test_integer_antecedent_hands_the_mcus_the_search_leaves_to_the_row_repair(monkeypatch):
+    # an encoder whose arithmetic is not the model's (it sees every pixel 3 levels brighter) and a search that fixes
+    # nothing: the rows the encoder still rejects are repaired, the file's own pixels the last candidate
+    from srcli.maths import jpeg_search
+
+    layout, tables = JpegLayout((2, 2)), quality_tables(90)
+
+    def encode(image: torch.Tensor) -> JpegCoefficients:
+        return quantize_coefficients(image.double() + 3, tables, layout)
+
+    truth = torch.randint(0, 256, (1, 3, 32, 32), generator=torch.Generator().manual_seed(3), dtype=torch.uint8)
+    target = encode(truth)
+    monkeypatch.setattr(jpeg_search, "exact_repair", lambda image, target, wrong: image)
+    far = (truth.double() + 20).clamp(0, 255)
+    lr, found = jpeg_search.integer_antecedent(far, target, encode, fallback=truth)
+    assert found.exact and bool((mcu_mismatches(encode(lr), target) == 0).all())
