@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srcli.maths.jpeg import JpegLayout
-from srcli.maths.jpeg_moves import local_tiers, move_tiers, tier_scores
+from srcli.maths.jpeg_moves import COLOUR_MOVES, local_tiers, move_tiers, tier_scores
 from srcli.maths.jpeg_search import _strip_violation
 from srcli.maths.libjpeg import bin_interval, libjpeg_workspace, quantize_workspace
 
@@ -70,5 +70,54 @@ def test_a_tier_whose_move_spans_two_sampling_blocks_is_refused(monkeypatch):
     monkeypatch.setattr("srcli.maths.jpeg_moves.move_tiers", lambda shape, sampling: (wide,))
     local_tiers.cache_clear()
     with pytest.raises(ValueError, match="exactly one sampling block"):
+        local_tiers((3, 16, 16), (2, 2))
+    local_tiers.cache_clear()
+
+
+def _moves_from_the_docstring(shape: tuple[int, int, int], sampling: tuple[int, int]) -> list[list[tuple[int, ...]]]:
+    """The tiers :func:`move_tiers` documents, written out move by move: ± each colour move on each sampling block (if
+    a block has several pixels), then on each pixel; last ±1 on one value. Each move a flat tuple, each tier sorted."""
+    channels, rows, cols = shape
+    regions = []
+    if channels == 3:
+        sr, sc = sampling
+        blocks = [(r, c, sr, sc) for r in range(0, rows, sr) for c in range(0, cols, sc)] if sr * sc > 1 else []
+        pixels = [(r, c, 1, 1) for r in range(rows) for c in range(cols)]
+        regions = [region for region in (blocks, pixels) if region]
+    tiers = []
+    for region in regions:
+        tier = []
+        for colour in COLOUR_MOVES:
+            for r, c, h, w in region:
+                move = torch.zeros(shape, dtype=torch.int64)
+                move[:, r : r + h, c : c + w] = torch.tensor(colour).view(3, 1, 1)
+                tier += [move, -move]
+        tiers.append(tier)
+    singles = [torch.zeros(channels * rows * cols, dtype=torch.int64) for _ in range(channels * rows * cols)]
+    for i, move in enumerate(singles):
+        move[i] = 1
+    tiers.append(singles + [-move for move in singles])
+    return [sorted(tuple(move.flatten().tolist()) for move in tier) for tier in tiers]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=str)
+def test_the_move_tiers_are_the_documented_moves_each_once(layout):
+    """Every layout's tiers hold exactly the documented moves (no tier of blocks at 4:4:4, both signs), in order."""
+    shape = (1 if layout.gray else 3, *layout.mcu)
+    sampling = (1, 1) if layout.gray else layout.sampling
+    tiers = move_tiers(shape, sampling)
+    assert all(tier.dtype == torch.int16 for tier in tiers)
+    assert [sorted(map(tuple, tier.flatten(1).tolist())) for tier in tiers] == _moves_from_the_docstring(
+        shape, sampling
+    )
+
+
+def test_a_tier_with_more_moves_in_one_luma_block_is_refused(monkeypatch):
+    """Moves on one luma block of four only: the groups by luma block would differ in size."""
+    lopsided = torch.zeros((2, 3, 16, 16), dtype=torch.int16)
+    lopsided[0, 0, 0, 0], lopsided[1, 0, 0, 0] = 1, -1
+    monkeypatch.setattr("srcli.maths.jpeg_moves.move_tiers", lambda shape, sampling: (lopsided,))
+    local_tiers.cache_clear()
+    with pytest.raises(ValueError, match="as many moves as the others"):
         local_tiers((3, 16, 16), (2, 2))
     local_tiers.cache_clear()

@@ -14,6 +14,7 @@ from srcli.maths.operators import (
     BlockCS,
     Gray,
     PDWrapper,
+    _box_upsample_taps,
     _lr_box_upsample,
     pad_to_multiple,
     smooth_radius,
@@ -422,3 +423,19 @@ def test_smooth_quantize_takes_the_measured_box_mean_instead_of_computing_it(mon
 
     monkeypatch.setattr(op, "A", no_second_pass)
     assert torch.equal(op.quantize(estimate, y, 255, unit=255, measured=measured), expected)
+
+
+def test_an_upsampling_whose_box_mean_is_not_a_separable_filter_is_refused(monkeypatch):
+    """``A·U`` a cross-shaped 3×3 filter (sum 1, not an outer product): the taps cannot be read off it."""
+    cross = torch.tensor([[0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 0.0]], dtype=torch.float64).view(1, 1, 3, 3) / 5
+
+    def nearest_of_cross(z: torch.Tensor, scale: int) -> torch.Tensor:
+        return torch.nn.functional.interpolate(
+            torch.nn.functional.conv2d(z, cross, padding=1), scale_factor=scale, mode="nearest"
+        )
+
+    monkeypatch.setattr("srcli.maths.operators.smooth_upsample", nearest_of_cross)
+    _box_upsample_taps.cache_clear()
+    with pytest.raises(RuntimeError, match="not a separable 3x3 one"):
+        _box_upsample_taps(4)
+    _box_upsample_taps.cache_clear()
