@@ -145,8 +145,8 @@ def markdown(result: dict) -> str:
     lines = [
         "# Real-ESRGAN x4plus on JPEG LRs, bare and through `srcli project`",
         "",
-        f"Commit `{result['commit']}` (at the end `{result['commit_now']}`), {result['cpu']}, "
-        f"load {result['loadavg']}. "
+        f"Commit `{result['commit']}` (at the end `{result['machine']['commit']}`), {result['machine']['cpu']}, "
+        f"load {result['machine']['load']}. "
         "LR = `Image.reduce(4)` of the HR, Pillow JPEG 4:2:0. PSNR-Y against HR (border 4); "
         "grid = 32-pixel `block_border_ratio`; coefficients = share of the file's DCT coefficients the saved "
         "file reproduces (reduce, encode with the file's tables).",
