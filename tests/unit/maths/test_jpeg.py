@@ -138,7 +138,9 @@ def test_repeated_projection_of_the_clipped_mcus_is_the_whole_images(layout, hei
         if aligned and torch.equal(expected, projected):
             break
     # an MCU left in its bins moves by JFIF's 9-digit colour matrices' round trip (under 1e-6) when projected again
-    assert torch.allclose(project_consistent(guess, file, iterations=iterations), expected, rtol=0, atol=1e-6)
+    assert torch.allclose(
+        project_consistent(guess, file, iterations=iterations, settled=0), expected, rtol=0, atol=1e-6
+    )
 
 
 @settings(max_examples=20, deadline=None)
@@ -318,3 +320,15 @@ def test_shrinking_towards_the_centres_stays_in_the_bins_and_interpolates(layout
     centres = shrink_to_centres(inside, file, torch.zeros(2, 8, 8, dtype=torch.float64))
     luma_of = (lambda image: image) if layout.gray else (lambda image: rgb_to_ycbcr(image)[:, :1])
     assert torch.allclose(luma_of(centres), luma_of(decode(file)), atol=1e-6)
+
+
+def test_an_mcu_the_last_round_hardly_moved_is_not_projected_again():
+    # a saturating guess, MCU-aligned: counted settled after one repeated round (settled = ∞), every MCU stops there,
+    # as two rounds would; counted settled never (0), the rounds go on and move the picture further
+    generator = torch.Generator().manual_seed(4)
+    truth = torch.rand(1, 3, 32, 32, generator=generator, dtype=torch.float64) * 255
+    guess = torch.rand(1, 3, 32, 32, generator=generator, dtype=torch.float64) * 340 - 40
+    file = quantize_coefficients(truth, quality_tables(60), JpegLayout((2, 2)))
+    two = project_consistent(guess, file, iterations=2, settled=0)
+    assert torch.equal(project_consistent(guess, file, iterations=8, settled=float("inf")), two)
+    assert (project_consistent(guess, file, iterations=8, settled=0) - two).abs().max() > 0.1
