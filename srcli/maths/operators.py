@@ -88,14 +88,8 @@ def _phase_lerp(z: torch.Tensor, scale: int, along_rows: bool) -> torch.Tensor:
     ``j`` and its neighbour on that side, so each of the ``s`` phases is one ``lerp`` (written in place unless
     autograd records it)."""
     n, c, h, w = z.shape
-    if along_rows:
-        padded = F.pad(z, (0, 0, 1, 1), mode="replicate")
-        before, centre, after = (padded[..., start : start + h, :] for start in range(3))
-        phase_dim, size = -2, (n, c, h * scale, w)
-    else:
-        padded = F.pad(z, (1, 1, 0, 0), mode="replicate")
-        before, centre, after = (padded[..., start : start + w] for start in range(3))
-        phase_dim, size = -1, (n, c, h, w * scale)
+    before, centre, after = _neighbours(z, along_rows)
+    phase_dim, size = (-2, (n, c, h * scale, w)) if along_rows else (-1, (n, c, h, w * scale))
     offsets = [(2 * k + 1 - scale) / (2 * scale) for k in range(scale)]
     if torch.is_grad_enabled() and z.requires_grad:  # lerp cannot write into a view that autograd tracks
         phases = [centre if t == 0 else torch.lerp(centre, after if t > 0 else before, abs(t)) for t in offsets]
@@ -108,6 +102,17 @@ def _phase_lerp(z: torch.Tensor, scale: int, along_rows: bool) -> torch.Tensor:
         else:
             torch.lerp(centre, after if offset > 0 else before, abs(offset), out=phase)
     return out.view(size)
+
+
+def _neighbours(z: torch.Tensor, along_rows: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each pixel of ``(N, C, h, w)``'s neighbour before it, itself and its neighbour after it, along the rows
+    (``along_rows``: up and down) or the columns, borders replicated: three views of one padded copy, each the
+    shape of ``z``."""
+    if along_rows:
+        padded = F.pad(z, (0, 0, 1, 1), mode="replicate")
+        return padded[..., :-2, :], padded[..., 1:-1, :], padded[..., 2:, :]
+    padded = F.pad(z, (1, 1, 0, 0), mode="replicate")
+    return padded[..., :-2], padded[..., 1:-1], padded[..., 2:]
 
 
 @functools.lru_cache(maxsize=16)
@@ -133,10 +138,10 @@ def _lr_box_upsample(z: torch.Tensor, scale: int) -> torch.Tensor:
     """``A(U z)`` computed on the LR grid: ``(N, C, h, w)`` → the same shape (two 3-tap passes, replicate
     borders; elementwise and in place, several times faster than a one-channel ``conv2d`` on two threads)."""
     edge, centre = _box_upsample_taps(scale)
-    padded = F.pad(z, (1, 1, 0, 0), mode="replicate")
-    rows = torch.add(padded[..., :-2], padded[..., 2:]).mul_(edge).add_(padded[..., 1:-1], alpha=centre)
-    padded = F.pad(rows, (0, 0, 1, 1), mode="replicate")
-    return torch.add(padded[..., :-2, :], padded[..., 2:, :]).mul_(edge).add_(padded[..., 1:-1, :], alpha=centre)
+    for along_rows in (False, True):
+        before, middle, after = _neighbours(z, along_rows)
+        z = torch.add(before, after).mul_(edge).add_(middle, alpha=centre)
+    return z
 
 
 def _upsampled_rows(z: torch.Tensor, scale: int, top: int, bottom: int) -> torch.Tensor:
@@ -186,13 +191,10 @@ def smooth_lift(residual: torch.Tensor, scale: int, steps: int = SMOOTH_STEPS) -
     ``(e, c, e)`` and borders replicated."""
     edge, centre = _box_upsample_taps(scale)
     z = residual
-    for columns in (True, False):
+    for along_rows in (False, True):
         start = z
         for _ in range(steps - 1):
-            padded = F.pad(z, (1, 1, 0, 0) if columns else (0, 0, 1, 1), mode="replicate")
-            before, after = (
-                (padded[..., :-2], padded[..., 2:]) if columns else (padded[..., :-2, :], padded[..., 2:, :])
-            )
+            before, _, after = _neighbours(z, along_rows)
             z = torch.add(before, after).mul_(-edge).add_(z, alpha=1 - centre).add_(start)
     return z
 
