@@ -86,8 +86,15 @@ class JpegLayout:
     gray: bool = False
 
     @property
+    def sample_block(self) -> tuple[int, int]:
+        """The pixels ``(rows, cols)`` one chroma sample stands for (one pixel in a gray file): also the luma
+        blocks of an MCU."""
+        return (1, 1) if self.gray else self.sampling
+
+    @property
     def mcu(self) -> tuple[int, int]:
-        return (8, 8) if self.gray else (8 * self.sampling[0], 8 * self.sampling[1])
+        rows, cols = self.sample_block
+        return 8 * rows, 8 * cols
 
     def luma_blocks(self, height: int, width: int) -> tuple[int, int]:
         """Block rows and columns libjpeg codes for the luma of an ``height×width`` image."""
@@ -654,7 +661,7 @@ def mcu_mismatches(encoded: JpegCoefficients, target: JpegCoefficients) -> torch
         )
         return counts.reshape(grid[0], block_rows * 8, grid[1], block_cols * 8).sum((1, 3)).long()
 
-    luma_rows, luma_cols = (1, 1) if layout.gray else layout.sampling
+    luma_rows, luma_cols = layout.sample_block
     total = per_mcu(encoded.luma - target.luma, luma_rows, luma_cols)
     if target.chroma is not None and encoded.chroma is not None:
         total += per_mcu(encoded.chroma - target.chroma, 1, 1)
@@ -749,7 +756,7 @@ def _coefficient_rows(coefficients: JpegCoefficients, rows: list[int]) -> JpegCo
     coded on its own (and a ragged last row, kept last, is padded as before), so that file's coefficients are
     these."""
     layout = coefficients.layout
-    luma_rows = 8 * (1 if layout.gray else layout.sampling[0])
+    luma_rows = layout.mcu[0]
     luma = torch.cat([coefficients.luma[..., r * luma_rows : (r + 1) * luma_rows, :] for r in rows], -2)
     chroma = coefficients.chroma
     if chroma is not None:

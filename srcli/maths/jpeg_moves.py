@@ -88,10 +88,14 @@ def local_tiers(shape: tuple[int, int, int], sampling: tuple[int, int]) -> tuple
     return tuple(local)
 
 
+def distance_outside(workspace: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """Each value of an integer ``workspace``'s distance outside its bin ``[low, high]`` (broadcast): 0 inside."""
+    return (low - workspace).clamp_(min=0) + (workspace - high).clamp_(min=0)
+
+
 def _outside(workspace: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
     """``(..., 8, 8)`` int32 workspace's distance outside ``[low, high]``, summed per block: ``(...)`` int64."""
-    distance = (low - workspace).clamp_(min=0) + (workspace - high).clamp_(min=0)
-    return distance.sum((-2, -1), dtype=torch.int64)
+    return distance_outside(workspace, low, high).sum((-2, -1), dtype=torch.int64)
 
 
 def _luma_blocks(plane: torch.Tensor) -> torch.Tensor:
@@ -106,7 +110,7 @@ def tier_scores(x: torch.Tensor, tier: LocalTier, bins: Bins, layout: JpegLayout
     ``(n, 2, 8, 8)``); the maximum int64 where a move takes a value outside [0, 255]. The same as scoring
     ``x + move`` whole."""
     n = x.shape[0]
-    sr, sc = (1, 1) if layout.gray else layout.sampling
+    sr, sc = layout.sample_block
     moves, count = tier.rows.numel(), sr * sc
     span_r, span_c = torch.arange(sr), torch.arange(sc)
     at_rows = (tier.rows[:, None] + span_r)[:, :, None]

@@ -35,7 +35,7 @@ from srcli.maths.jpeg import (
     project_consistent,
     repair_rows,
 )
-from srcli.maths.jpeg_moves import CANDIDATE, LocalTier, local_tiers, move_tiers, tier_scores
+from srcli.maths.jpeg_moves import CANDIDATE, LocalTier, distance_outside, local_tiers, move_tiers, tier_scores
 from srcli.maths.libjpeg import bin_interval, libjpeg_workspace, quantize_workspace
 
 SEARCH_STEPS = 60
@@ -79,7 +79,7 @@ def _strip_violation(
     planes = [p for p in libjpeg_workspace(candidates, layout) if p is not None]
     scores = torch.zeros((candidates.shape[0], count), dtype=torch.int64)
     for ws, (low, high) in zip(planes, bins, strict=True):
-        scores += _per_mcu((low - ws).clamp(min=0) + (ws - high).clamp(min=0), count)
+        scores += _per_mcu(distance_outside(ws, low, high), count)
     outside = _per_mcu(((candidates < 0) | (candidates > 255)).to(torch.int32), count) > 0
     return scores.masked_fill_(outside, torch.iinfo(torch.int64).max)
 
@@ -177,7 +177,7 @@ def search_mcu(
         bins.append(bin_interval(chroma, tables[1]))
     x = pixels.to(CANDIDATE)
     shape = tuple(x.shape[1:])
-    moves = move_tiers(shape, (1, 1) if layout.gray else layout.sampling)
+    moves = move_tiers(shape, layout.sample_block)
     score = int(_strip_violation(x, bins, layout)[0, 0])
     file = JpegCoefficients(luma, chroma, tables, layout, (x.shape[-2], x.shape[-1]))
     best_x, best_score, kicks = x, score, 0
@@ -256,8 +256,7 @@ def search_mcus(
     count, channels, rows, cols = pixels.shape
     shape = (channels, rows, cols)
     strip = _Strip(luma, chroma, tables, layout)
-    sampling = (1, 1) if layout.gray else layout.sampling
-    tiers = tuple(zip(move_tiers(shape, sampling), local_tiers(shape, sampling), strict=True))
+    tiers = tuple(zip(move_tiers(shape, layout.sample_block), local_tiers(shape, layout.sample_block), strict=True))
     first, directed = _step_lengths()
     x = pixels.to(CANDIDATE)
     everyone = torch.arange(count)
