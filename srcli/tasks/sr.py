@@ -368,13 +368,10 @@ def upscale_jpeg_picture(
     return _retrying(picture, first_tile(picture, [model], options), timings, work), found[-1]
 
 
-def _chain_estimate(
-    stages: list[Model], window: torch.Tensor, options: RunOptions, timings: Timings | None = None
-) -> torch.Tensor:
+def _chain_estimate(stages: list[Model], window: torch.Tensor, options: RunOptions, timings: Timings) -> torch.Tensor:
     """The stages' float estimate of one window ``(1, C, h, w)`` in [0, 1] → ``(1, C, E·h, E·w)``: each
     stage corrected against its own input (its correction, in float, booked to ``timings``' projection), clipped
     to [0, 1] between stages."""
-    timings = timings if timings is not None else Timings()
     current = window
     for index, stage in enumerate(stages):
         estimate = network_estimate(stage, current, options)

@@ -192,7 +192,7 @@ def test_the_area_resample_of_a_consistent_estimate_moves_only_the_rounding(gene
         model.net.body[-1].weight.mul_(100)  # far from consistent before PD
     bare = RunOptions(pd=False, resample="area")
     window = lr.unsqueeze(0).float() / 255
-    estimate = resample(_chain_estimate([model], window, RunOptions()), 8, 5, "area")
+    estimate = resample(_chain_estimate([model], window, RunOptions(), Timings()), 8, 5, "area")
     assert torch.allclose(torch.nn.functional.avg_pool2d(estimate, 5), window, atol=1e-5)
     unprojected = upscale_resampled(Picture(lr, None, 8), [model], 5, bare).color
     assert not torch.equal(_box_means(unprojected, 5), lr.to(torch.float64))
