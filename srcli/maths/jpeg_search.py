@@ -122,8 +122,10 @@ def _kick(shape: tuple[int, int, int], kick: int) -> torch.Tensor:
     return torch.randint(-KICK, KICK + 1, shape, generator=generator).to(CANDIDATE)
 
 
+@functools.lru_cache(maxsize=1)
 def _step_lengths() -> tuple[torch.Tensor, torch.Tensor]:
-    """The lengths of a step's two directed tiers: :data:`FIRST_LENGTHS` and :data:`DIRECTED` from ¼ to 2."""
+    """The lengths of a step's two directed tiers: :data:`FIRST_LENGTHS` and :data:`DIRECTED` from ¼ to 2 (made
+    once, shared: never changed in place)."""
     return (
         torch.tensor(FIRST_LENGTHS, dtype=torch.float64),
         torch.linspace(0.25, 2.0, DIRECTED, dtype=torch.float64),
