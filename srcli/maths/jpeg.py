@@ -462,17 +462,26 @@ def _mcu_view(plane: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
     return plane[..., :height, :width].unflatten(-1, (-1, cols)).unflatten(-3, (-1, rows))
 
 
+def mcu_units(plane: torch.Tensor, unit: tuple[int, int], index: torch.Tensor) -> torch.Tensor:
+    """The ``unit`` ``(rows, cols)`` pieces of ``(..., H, W)`` at grid positions ``index`` ``(k, 2)`` (an MCU's pixels,
+    or its coefficients in a plane): ``(k, ..., rows, cols)``, a copy."""
+    return _mcu_view(plane, *unit)[..., index[:, 0], :, index[:, 1], :]
+
+
+def put_mcu_units(plane: torch.Tensor, unit: tuple[int, int], index: torch.Tensor, pieces: torch.Tensor) -> None:
+    """Writes ``pieces`` ``(k, ..., rows, cols)`` (as :func:`mcu_units` gives them) back into ``plane`` in place."""
+    _mcu_view(plane, *unit)[..., index[:, 0], :, index[:, 1], :] = pieces
+
+
 def _gather_mcus(plane: torch.Tensor, unit: tuple[int, int], index: torch.Tensor) -> torch.Tensor:
     """The ``unit`` ``(rows, cols)`` pieces of ``(..., H, W)`` at grid positions ``index`` ``(k, 2)``, side by side:
     ``(..., rows, k·cols)``."""
-    picked = _mcu_view(plane, *unit)[..., index[:, 0], :, index[:, 1], :]  # (k, ..., rows, cols)
-    return picked.movedim(0, -2).flatten(-2)
+    return mcu_units(plane, unit, index).movedim(0, -2).flatten(-2)
 
 
 def _scatter_mcus(plane: torch.Tensor, unit: tuple[int, int], index: torch.Tensor, values: torch.Tensor) -> None:
     """Writes ``values`` laid out as :func:`_gather_mcus` lays them back into ``plane`` in place."""
-    pieces = values.unflatten(-1, (index.shape[0], unit[1])).movedim(-2, 0)
-    _mcu_view(plane, *unit)[..., index[:, 0], :, index[:, 1], :] = pieces
+    put_mcu_units(plane, unit, index, values.unflatten(-1, (index.shape[0], unit[1])).movedim(-2, 0))
 
 
 def _mcus_file(coefficients: JpegCoefficients, index: torch.Tensor) -> JpegCoefficients:

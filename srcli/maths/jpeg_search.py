@@ -32,7 +32,9 @@ from srcli.maths.jpeg import (
     dct_coefficients,
     feedback_step,
     mcu_mismatches,
+    mcu_units,
     project_consistent,
+    put_mcu_units,
     repair_rows,
 )
 from srcli.maths.jpeg_moves import CANDIDATE, LocalTier, distance_outside, local_tiers, move_tiers, tier_scores
@@ -70,13 +72,21 @@ def _per_mcu(values: torch.Tensor, count: int) -> torch.Tensor:
     return values.reshape(n, k, h, count, w // count).sum((1, 2, 4))
 
 
+Workspace = tuple[torch.Tensor, torch.Tensor | None]
+"""libjpeg's islow DCT outputs of some pixels, luma and chroma (:func:`srcli.maths.libjpeg.libjpeg_workspace`)."""
+
+
 def _strip_violation(
-    candidates: torch.Tensor, bins: list[tuple[torch.Tensor, torch.Tensor]], layout: JpegLayout, count: int = 1
+    candidates: torch.Tensor,
+    bins: list[tuple[torch.Tensor, torch.Tensor]],
+    layout: JpegLayout,
+    count: int = 1,
+    workspace: Workspace | None = None,
 ) -> torch.Tensor:
     """``V`` per MCU ``(N, count)`` of integer strips ``(N, C, r, count·c)`` of ``count`` MCUs side by side (one MCU
     each by default) against ``bins`` (luma, chroma) ``(low, high)``; the maximum int64 for an MCU with a value
-    outside [0, 255]."""
-    planes = [p for p in libjpeg_workspace(candidates, layout) if p is not None]
+    outside [0, 255]. ``workspace``: the candidates' own, where the caller has it."""
+    planes = [p for p in (workspace or libjpeg_workspace(candidates, layout)) if p is not None]
     scores = torch.zeros((candidates.shape[0], count), dtype=torch.int64)
     for ws, (low, high) in zip(planes, bins, strict=True):
         scores += _per_mcu(distance_outside(ws, low, high), count)
@@ -84,10 +94,11 @@ def _strip_violation(
     return scores.masked_fill_(outside, torch.iinfo(torch.int64).max)
 
 
-def _way(x: torch.Tensor, file: JpegCoefficients) -> torch.Tensor:
+def _way(x: torch.Tensor, file: JpegCoefficients, workspace: Workspace | None = None) -> torch.Tensor:
     """The float model's way into ``file``'s bins from int16 ``x`` ``(1, C, r, c)``
-    (:func:`srcli.maths.jpeg.feedback_step`): a float64 change of the same shape."""
-    luma_ws, chroma_ws = libjpeg_workspace(x, file.layout)
+    (:func:`srcli.maths.jpeg.feedback_step`): a float64 change of the same shape. ``workspace``: ``x``'s own, where
+    the caller has it."""
+    luma_ws, chroma_ws = workspace or libjpeg_workspace(x, file.layout)
     now = JpegCoefficients(
         quantize_workspace(luma_ws[0], file.tables[0]).double(),
         None if chroma_ws is None else quantize_workspace(chroma_ws[0], file.tables[1]).double(),
@@ -215,6 +226,11 @@ def _side_by_side(mcus: torch.Tensor) -> torch.Tensor:
     return mcus.permute(1, 2, 0, 3).reshape(k, h, m * w)
 
 
+def strip_of(candidates: torch.Tensor) -> torch.Tensor:
+    """Candidates ``(N, n, C, r, c)`` for ``n`` MCUs → ``(N, C, r, n·c)``: each candidate's MCUs side by side."""
+    return candidates.permute(0, 2, 3, 1, 4).reshape(*candidates.shape[:1], *candidates.shape[2:4], -1)
+
+
 class _Strip:
     """The targets of a set of same-size MCUs laid side by side: ``luma`` ``(M, 1, 8·by, 8·bx)``, ``chroma``
     ``(M, 2, 8, 8)`` or None; :meth:`scores` of candidate pixels of some of them, :meth:`file` of those."""
@@ -230,12 +246,11 @@ class _Strip:
         chroma = None if self.chroma is None else _side_by_side(self.chroma[index])
         return JpegCoefficients(_side_by_side(self.luma[index]), chroma, self.tables, self.layout, size)
 
-    def scores(self, candidates: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """``V`` ``(N, n)`` of candidates ``(N, n, C, r, c)`` int16 for MCUs ``index`` ``(n,)``."""
-        n = index.numel()
+    def scores(self, candidates: torch.Tensor, index: torch.Tensor, workspace: Workspace | None = None) -> torch.Tensor:
+        """``V`` ``(N, n)`` of candidates ``(N, n, C, r, c)`` int16 for MCUs ``index`` ``(n,)``; ``workspace``: that
+        of the candidates laid side by side (:func:`strip_of`), where the caller has it."""
         bins = [(_side_by_side(low[index]), _side_by_side(high[index])) for low, high in self.bins]
-        strips = candidates.permute(0, 2, 3, 1, 4).reshape(*candidates.shape[:1], *candidates.shape[2:4], -1)
-        return _strip_violation(strips, bins, self.layout, n)
+        return _strip_violation(strip_of(candidates), bins, self.layout, index.numel(), workspace)
 
     def tier_scores(self, x: torch.Tensor, tier: LocalTier, index: torch.Tensor) -> torch.Tensor:
         """``V`` ``(M, n)`` of each move of ``tier`` added to each of MCUs ``index`` ``(n,)``, pixels ``x``
@@ -262,7 +277,8 @@ def search_mcus(
     first, directed = _step_lengths()
     x = pixels.to(CANDIDATE)
     everyone = torch.arange(count)
-    score = strip.scores(x[None], everyone)[0]
+    workspace: Workspace | None = libjpeg_workspace(strip_of(x[None]), layout)  # the start's, for its first way
+    score = strip.scores(x[None], everyone, workspace)[0]
     best_x, best_score = x.clone(), score.clone()
     kicks = [0] * count
     running = torch.ones(count, dtype=torch.bool)
@@ -290,7 +306,9 @@ def search_mcus(
         if not active.numel():
             break
         noise = _step_noise(shape, step)
-        way = _way(_side_by_side(x[active])[None], strip.file(active, (rows, active.numel() * cols)))
+        known = workspace if active.numel() == count else None
+        way = _way(strip_of(x[active][None]), strip.file(active, (rows, active.numel() * cols)), known)
+        workspace = None  # the MCUs have moved
         way = way[0].reshape(channels, rows, -1, cols).permute(2, 0, 1, 3)  # (n, C, r, c), as active
         improved = take_directed(active, _directed(x[active], way, first, noise[: first.numel()]))
         pending, way = active[~improved], way[~improved]
@@ -312,26 +330,29 @@ def search_mcus(
     return best_x.to(torch.uint8), best_score == 0
 
 
-def _searched(
-    image: torch.Tensor, target: JpegCoefficients, positions: list[tuple[int, int]]
-) -> dict[tuple[int, int], tuple[torch.Tensor, bool]]:
-    """:func:`search_mcus` of the full-size MCUs at ``positions`` of uint8 ``image`` ``(1, C, h, w)``,
-    :data:`BATCH_MCUS` at a time: each one's pixels ``(1, C, r, c)`` uint8 and whether they are exact."""
-    layout = target.layout
+def _full_size(positions: torch.Tensor, layout: JpegLayout, size: tuple[int, int]) -> torch.Tensor:
+    """Which MCUs at grid ``positions`` ``(k, 2)`` of an image of ``size`` its border leaves whole: ``(k,)`` bool."""
     rows, cols = layout.mcu
-    height, width = image.shape[-2:]
-    full = [(r, c) for r, c in positions if (r + 1) * rows <= height and (c + 1) * cols <= width]
-    found: dict[tuple[int, int], tuple[torch.Tensor, bool]] = {}
-    for start in range(0, len(full), BATCH_MCUS):
-        batch = full[start : start + BATCH_MCUS]
-        pixels = torch.cat([image[..., r * rows : (r + 1) * rows, c * cols : (c + 1) * cols] for r, c in batch])
-        targets = [_mcu_targets(target, r, c) for r, c in batch]
-        luma = torch.stack([luma for luma, _ in targets])
-        chroma = None if target.chroma is None else torch.stack([chroma for _, chroma in targets if chroma is not None])
-        best, exact = search_mcus(pixels, luma, chroma, target.tables, layout)
-        for index, position in enumerate(batch):
-            found[position] = (best[index : index + 1], bool(exact[index]))
-    return found
+    return ((positions[:, 0] + 1) * rows <= size[0]) & ((positions[:, 1] + 1) * cols <= size[1])
+
+
+def _search_full(
+    image: torch.Tensor, target: JpegCoefficients, positions: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`search_mcus` of the full-size MCUs at grid ``positions`` ``(k, 2)`` of uint8 ``image`` ``(1, C, h, w)``,
+    :data:`BATCH_MCUS` at a time: the best pixels each found ``(k, C, r, c)`` uint8 and whether they are exact
+    ``(k,)``."""
+    layout = target.layout
+    if not positions.numel():
+        return torch.empty((0, image.shape[1], *layout.mcu), dtype=torch.uint8), torch.zeros(0, dtype=torch.bool)
+    found, exact = [], []
+    for batch in positions.split(BATCH_MCUS):
+        luma = mcu_units(target.luma, layout.mcu, batch)
+        chroma = None if target.chroma is None else mcu_units(target.chroma, (8, 8), batch)
+        best, done = search_mcus(mcu_units(image, layout.mcu, batch)[:, 0], luma, chroma, target.tables, layout)
+        found.append(best)
+        exact.append(done)
+    return torch.cat(found), torch.cat(exact)
 
 
 def exact_repair(image: torch.Tensor, target: JpegCoefficients, wrong: torch.Tensor) -> torch.Tensor:
@@ -341,21 +362,22 @@ def exact_repair(image: torch.Tensor, target: JpegCoefficients, wrong: torch.Ten
     layout = target.layout
     mcu_rows, mcu_cols = layout.mcu
     image = image.clone()
-    positions = [(row, col) for row, col in wrong.nonzero().tolist()]
-    searched = _searched(image, target, positions)
-    for row, col in positions:
+    positions = wrong.nonzero()
+    full = _full_size(positions, layout, (image.shape[-2], image.shape[-1]))
+    searched, exact = _search_full(image, target, positions[full])
+    put_mcu_units(image, layout.mcu, positions[full][exact], searched[exact][:, None])
+    left = [(row, col, True) for row, col in positions[~full].tolist()]
+    left += [(row, col, False) for row, col in positions[full][~exact].tolist()]  # searched, not exact
+    for row, col, unsearched in left:
         rows = slice(row * mcu_rows, (row + 1) * mcu_rows)
         cols = slice(col * mcu_cols, (col + 1) * mcu_cols)
         luma, chroma = _mcu_targets(target, row, col)
         pixels = image[..., rows, cols]
-        if (row, col) in searched:
-            found, exact = searched[(row, col)]
-        else:
-            found, exact = search_mcu(pixels, luma, chroma, target.tables, layout)
-        if not exact:
+        found, done = search_mcu(pixels, luma, chroma, target.tables, layout) if unsearched else (pixels, False)
+        if not done:
             file = JpegCoefficients(luma, chroma, target.tables, layout, (pixels.shape[-2], pixels.shape[-1]))
-            found, exact = search_mcu(float_start(pixels, file), luma, chroma, target.tables, layout)
-        if exact:
+            found, done = search_mcu(float_start(pixels, file), luma, chroma, target.tables, layout)
+        if done:
             image[..., rows, cols] = found
     return image
 

@@ -98,6 +98,13 @@ def test_integer_antecedent_reproduces_a_ragged_420_file_where_the_float_repair_
     assert (image.double() - start).abs().mean() < 4
 
 
+def _found_at(
+    positions: torch.Tensor, found: torch.Tensor, exact: torch.Tensor
+) -> dict[tuple[int, int], tuple[torch.Tensor, bool]]:
+    """What the side-by-side search found, by MCU position: its pixels ``(1, C, r, c)`` and whether they are exact."""
+    return {(row, col): (found[i : i + 1], bool(exact[i])) for i, (row, col) in enumerate(positions.tolist())}
+
+
 @pytest.mark.parametrize("sampling", [(2, 2), (1, 2), None])
 def test_search_mcus_takes_search_mcus_own_path_for_many_mcus_at_once(sampling, monkeypatch):
     """The MCUs searched side by side end where :func:`search_mcu` ends for each on its own (pixels and verdict,
@@ -114,11 +121,12 @@ def test_search_mcus_takes_search_mcus_own_path_for_many_mcus_at_once(sampling, 
     start = (truth.double() + torch.randn(truth.shape, generator=generator, dtype=torch.float64)).clamp(0, 255)
     rounded = project_consistent(start, file).round().to(torch.uint8)
     wrong = mcu_mismatches(encode_like(rounded, file), file) > 0
-    positions = [(row, col) for row, col in wrong.nonzero().tolist()]
-    searched = jpeg_search._searched(rounded, file, positions)
+    positions = wrong.nonzero()
     mcu_rows, mcu_cols = file.layout.mcu
-    ragged = [(row, col) for row, col in positions if (row + 1) * mcu_rows > 120 or (col + 1) * mcu_cols > 150]
-    assert ragged and not set(ragged) & set(searched) and len(searched) + len(ragged) == len(positions)
+    full = jpeg_search._full_size(positions, file.layout, (120, 150))
+    ragged = [(row, col) for row, col in positions.tolist() if (row + 1) * mcu_rows > 120 or (col + 1) * mcu_cols > 150]
+    assert ragged and set(ragged) == {(row, col) for row, col in positions[~full].tolist()}
+    searched = _found_at(positions[full], *jpeg_search._search_full(rounded, file, positions[full]))
     repaired = rounded.clone()
     checked = []
     for index, ((row, col), (pixels, exact)) in enumerate(searched.items()):
@@ -150,8 +158,8 @@ def test_search_mcus_fails_and_kicks_as_search_mcu_does(sampling, size, seed, mo
     _, file = jpeg_round_trip(truth, 98, sampling or (1, 1))
     start = (truth.double() + torch.randn(truth.shape, generator=generator, dtype=torch.float64)).clamp(0, 255)
     rounded = project_consistent(start, file).round().to(torch.uint8)
-    positions = [(row, col) for row, col in (mcu_mismatches(encode_like(rounded, file), file) > 0).nonzero().tolist()]
-    searched = jpeg_search._searched(rounded, file, positions)
+    positions = (mcu_mismatches(encode_like(rounded, file), file) > 0).nonzero()
+    searched = _found_at(positions, *jpeg_search._search_full(rounded, file, positions))
     assert len(searched) == len(positions) and not all(exact for _, exact in searched.values())
     for (row, col), (pixels, exact) in searched.items():
         luma, chroma = jpeg_search._mcu_targets(file, row, col)
@@ -183,12 +191,13 @@ def test_exact_repair_replaces_each_wrong_mcu_by_its_search_and_leaves_the_other
     wrong = mcu_mismatches(encode_like(rounded, file), file) > 0
     assert bool(wrong.all())
     wrong[1, 1] = False
-    positions = [(row, col) for row, col in wrong.nonzero().tolist()]
-    searched = jpeg_search._searched(rounded, file, positions)
+    positions = wrong.nonzero()
+    full = positions[jpeg_search._full_size(positions, file.layout, tuple(rounded.shape[-2:]))]
+    searched = _found_at(full, *jpeg_search._search_full(rounded, file, full))
     assert {(0, 0), (0, 2), (1, 2)} <= {position for position, (_, exact) in searched.items() if exact}
     repaired = jpeg_search.exact_repair(rounded, file, wrong)
     assert torch.equal(_mcu(repaired, file, 1, 1), _mcu(rounded, file, 1, 1))
-    for row, col in positions:
+    for row, col in positions.tolist():
         if (row, col) in searched and searched[(row, col)][1]:
             assert torch.equal(_mcu(repaired, file, row, col), searched[(row, col)][0])
             continue
