@@ -220,11 +220,12 @@ def quantize_sr(
     rows = max(1, STRIP_ELEMENTS // max(1, n * c * w * s * s))
     for top in range(0, h, rows):
         bottom = min(h, top + rows)
-        strip, strip_unit = x[..., top * s : bottom * s, :], unit
+        strip = x[..., top * s : bottom * s, :].reshape(n, c, bottom - top, s, w, s).permute(3, 5, 0, 1, 2, 4)
         if addend is not None:
-            strip, strip_unit = addend(top, bottom).add_(strip, alpha=unit), 1.0
-        planes = torch.empty((s, s, n, c, bottom - top, w), dtype=_work_type(max_value))
-        planes.copy_(strip.reshape(n, c, bottom - top, s, w, s).permute(3, 5, 0, 1, 2, 4))
+            planes, strip_unit = addend(top, bottom).add_(strip, alpha=unit), 1.0
+        else:
+            planes, strip_unit = torch.empty((s, s, n, c, bottom - top, w), dtype=_work_type(max_value)), unit
+            planes.copy_(strip)
         rounded = _quantize_planes(planes.view(s * s, -1), lr[..., top:bottom, :].reshape(-1), strip_unit, max_value)
         target = out[..., top * s : bottom * s, :].view(n, c, bottom - top, s, w, s)
         target.copy_(rounded.view(s, s, n, c, bottom - top, w).permute(2, 3, 4, 0, 5, 1))

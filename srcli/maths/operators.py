@@ -144,13 +144,26 @@ def _lr_box_upsample(z: torch.Tensor, scale: int) -> torch.Tensor:
     return z
 
 
-def _upsampled_rows(z: torch.Tensor, scale: int, top: int, bottom: int) -> torch.Tensor:
-    """Rows ``s·top:s·bottom`` of ``smooth_upsample(z, s)``, computed from LR rows ``top − 1:bottom + 1`` (the
-    bilinear taps reach one LR row): the same values as the whole upsampling's."""
-    first, last = max(top - 1, 0), min(bottom + 1, z.shape[-2])
-    rows = smooth_upsample(z[..., first:last, :], scale)
-    start = (top - first) * scale
-    return rows[..., start : start + (bottom - top) * scale, :]
+def upsampled_phases(z: torch.Tensor, scale: int, top: int, bottom: int) -> torch.Tensor:
+    """LR rows ``top:bottom`` of ``smooth_upsample(z, s)`` in :func:`srcli.maths.exact.quantize_sr`'s s²-plane layout:
+    ``(s, s, N, C, bottom − top, w)``, plane ``[i, j]`` the HR pixels ``(s·r + i, s·c + j)``; the same values (the
+    same lerps, columns then rows), computed from LR rows ``top − 1:bottom + 1`` (the bilinear taps reach one row)
+    and written plane by plane, with no HR-layout image between."""
+    n, c, h, w = z.shape
+    first, last = max(top - 1, 0), min(bottom + 1, h)
+    rows = slice(top - first, bottom - first)
+    offsets = [(2 * k + 1 - scale) / (2 * scale) for k in range(scale)]
+    out = z.new_empty((scale, scale, n, c, bottom - top, w))
+    left, centre, right = _neighbours(z[..., first:last, :], along_rows=False)
+    for j, across in enumerate(offsets):
+        column = centre if across == 0 else torch.lerp(centre, right if across > 0 else left, abs(across))
+        up, middle, down = (part[..., rows, :] for part in _neighbours(column, along_rows=True))
+        for i, along in enumerate(offsets):
+            if along == 0:
+                out[i, j].copy_(middle)
+            else:
+                torch.lerp(middle, down if along > 0 else up, abs(along), out=out[i, j])
+    return out
 
 
 def smooth_radius(steps: int = SMOOTH_STEPS) -> int:
@@ -269,7 +282,7 @@ class AvgPool(LinearOperator):
         lift = smooth_lift(y.to(work) - measured.to(work) * unit, self.scale)
         # U z strip by strip; the exact step's shift is A⁺ of what U z leaves (the rest of the smooth right inverse)
         return quantize_sr(
-            x_r, y, self.scale, max_value, unit, out, functools.partial(_upsampled_rows, lift, self.scale)
+            x_r, y, self.scale, max_value, unit, out, functools.partial(upsampled_phases, lift, self.scale)
         )
 
     def __repr__(self) -> str:

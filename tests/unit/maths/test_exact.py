@@ -382,17 +382,31 @@ def test_sr_quantisation_strip_by_strip_equals_the_whole_image_at_once(seed, sca
 
 
 def test_an_addend_is_added_to_its_own_rows_in_level_units():
-    """``addend(top, bottom)`` lands on HR rows ``s·top:s·bottom``, added to ``x · unit``: an addend of LR row ``r``
-    (as level values) on a zero estimate gives back the LR exactly where it is consistent."""
+    """``addend(top, bottom)`` lands on HR rows ``s·top:s·bottom``, in the s²-plane layout, added to ``x · unit``: an
+    addend of LR row ``r`` (as level values) on a zero estimate gives back the LR exactly where it is consistent."""
     lr = torch.arange(0, 6 * 4, dtype=torch.int64).view(1, 1, 6, 4) * 10
     calls = []
 
     def addend(top: int, bottom: int) -> torch.Tensor:
         calls.append((top, bottom))
-        return lr[..., top:bottom, :].float().repeat_interleave(2, -2).repeat_interleave(2, -1)
+        return lr[..., top:bottom, :].float().expand(2, 2, 1, 1, bottom - top, 4).clone()
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(exact, "STRIP_ELEMENTS", 2 * 4 * 4)  # two LR rows a strip
         result = quantize_sr(torch.full((1, 1, 12, 8), 0.5), lr, 2, 255, unit=0.0, addend=addend)
     assert calls == [(0, 2), (2, 4), (4, 6)]
     assert torch.equal(result, lr.repeat_interleave(2, -2).repeat_interleave(2, -1).to(torch.int32))
+
+
+def test_an_addend_s_planes_land_on_their_own_pixels():
+    """Plane ``[i, j]`` of the addend is HR pixel ``(s·r + i, s·c + j)``: a zero estimate plus an addend that puts
+    all of a block's sum on one pixel of it, the pixel chosen per plane, comes back as that very picture."""
+    scale, lr = 3, torch.tensor([[[[4, 7], [1, 9]]]])
+    picture = torch.zeros(1, 1, 6, 6)
+    picture[..., 0::3, 1::3] = lr * 9.0  # each block's whole sum on its pixel (0, 1)
+
+    def addend(top: int, bottom: int) -> torch.Tensor:
+        return picture[..., 3 * top : 3 * bottom, :].reshape(1, 1, bottom - top, 3, 2, 3).permute(3, 5, 0, 1, 2, 4)
+
+    result = quantize_sr(torch.zeros(1, 1, 6, 6), lr, scale, 255, addend=lambda t, b: addend(t, b).contiguous())
+    assert torch.equal(result, picture.to(torch.int32))

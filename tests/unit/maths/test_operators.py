@@ -20,6 +20,7 @@ from srcli.maths.operators import (
     smooth_radius,
     smooth_right_inverse,
     smooth_upsample,
+    upsampled_phases,
 )
 
 FLOAT64_PSNR_DB = 200.0
@@ -336,6 +337,23 @@ def test_the_upsampling_is_torchs_bilinear_with_centres_aligned(scale, batch, he
     assert torch.allclose(smooth_upsample(z, scale), bilinear, rtol=0, atol=1e-9)
     # in float32 within a few roundings of the float64 values (torch's own float32 is 100x further at x3, x5, x6, x7)
     assert torch.allclose(smooth_upsample(z.float(), scale).double(), bilinear, rtol=0, atol=1e-4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    scale=st.integers(2, 5),
+    height=st.integers(1, 7),
+    width=st.integers(1, 6),
+    rows=st.tuples(st.integers(0, 6), st.integers(1, 7)),
+    seed=st.integers(0, 2**16),
+)
+def test_the_upsampled_phases_are_the_upsampling_s_rows_plane_by_plane(scale, height, width, rows, seed):
+    """Plane ``[i, j]`` of LR rows ``top:bottom`` holds HR pixels ``(s·r + i, s·c + j)`` of the whole upsampling, bit
+    for bit, at the borders (replicated) and inside (from the neighbouring rows)."""
+    top, bottom = min(rows[0], height - 1), min(max(rows[0] + 1, rows[1]), height)
+    z = torch.rand(2, 3, height, width, generator=torch.Generator().manual_seed(seed)) * 255
+    whole = smooth_upsample(z, scale).view(2, 3, height, scale, width, scale).permute(3, 5, 0, 1, 2, 4)
+    assert torch.equal(upsampled_phases(z, scale, top, bottom), whole[..., top:bottom, :])
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
