@@ -385,6 +385,7 @@ def project_consistent(
     margin: float = MARGIN,
     iterations: int = CONSISTENT_ITERATIONS,
     settled: float = SETTLED,
+    in_bins: bool = False,
 ) -> torch.Tensor:
     """Alternate :func:`project_to_bins` with the clip to [0, 255] (at most ``iterations`` times): ``(1, C, h, w)``
     float64 in [0, 255], inside the bins up to what saturated pixels and ragged borders leave.
@@ -392,12 +393,16 @@ def project_consistent(
     Each MCU is coded from its own pixels, so after the first projection only the MCUs the clip changed are
     projected again (side by side), with the ragged border MCUs, whose padding copies pixels the projection moved
     independently: an MCU-aligned image the clip leaves alone is done after one projection. A full-size MCU the
-    last round moved by less than ``settled`` levels is not projected again."""
+    last round moved by less than ``settled`` levels is not projected again. ``in_bins``: ``z`` is a projection
+    onto these bins (``margin`` inside) clipped to [0, 255] (:func:`smooth_to_bins`' output, clipped), so only its
+    MCUs with a value at 0 or 255 (and ragged ones) are projected at all."""
     layout = coefficients.layout
-    projected = _apply_plane_changes(z, coefficients, _clip_into(coefficients, margin))
-    z = projected.clamp(0, 255)
-    todo = _clipped_mcus(projected, layout)
-    for _ in range(iterations - 1):
+    if in_bins:
+        z, todo, rounds = z.clone(), _clipped_mcus(z, layout, inclusive=True), iterations
+    else:
+        projected = _apply_plane_changes(z, coefficients, _clip_into(coefficients, margin))
+        z, todo, rounds = projected.clamp(0, 255), _clipped_mcus(projected, layout), iterations - 1
+    for _ in range(rounds):
         full, ragged = _mcu_pieces(todo, layout, coefficients.size)
         if not full.numel() and not ragged:
             break
@@ -424,10 +429,12 @@ Rect = tuple[int, int, int, int]
 """MCUs ``(top, left, bottom, right)`` of a file's MCU grid, the ends excluded."""
 
 
-def _clipped_mcus(image: torch.Tensor, layout: JpegLayout) -> torch.Tensor:
-    """Per MCU of ``(N, C, h, w)`` (the last row and column may be short), bool: a value outside [0, 255]."""
+def _clipped_mcus(image: torch.Tensor, layout: JpegLayout, inclusive: bool = False) -> torch.Tensor:
+    """Per MCU of ``(N, C, h, w)`` (the last row and column may be short), bool: a value outside [0, 255] (with
+    ``inclusive``, or at 0 or 255: where a clip may have been)."""
     rows, cols = layout.mcu
-    outside = ((image < 0) | (image > 255)).flatten(0, 1).any(0).to(torch.uint8)
+    low, high = ((image <= 0), (image >= 255)) if inclusive else ((image < 0), (image > 255))
+    outside = (low | high).flatten(0, 1).any(0).to(torch.uint8)
     outside = F.pad(outside, (0, -outside.shape[1] % cols, 0, -outside.shape[0] % rows))
     return outside.view(outside.shape[0] // rows, rows, -1, cols).any(3).any(1)
 

@@ -383,7 +383,11 @@ def exact_repair(image: torch.Tensor, target: JpegCoefficients, wrong: torch.Ten
 
 
 def integer_antecedent(
-    z: torch.Tensor, target: JpegCoefficients, encode: Encoder, fallback: torch.Tensor | None = None
+    z: torch.Tensor,
+    target: JpegCoefficients,
+    encode: Encoder,
+    fallback: torch.Tensor | None = None,
+    in_bins: bool = False,
 ) -> tuple[torch.Tensor, Agreement]:
     """An 8-bit image near ``z`` ``(1, C, h, w)`` (float, [0, 255]) whose real encoding (``encode``) reproduces the
     file ``target``.
@@ -391,10 +395,11 @@ def integer_antecedent(
     Projects onto the bins and rounds; the MCUs whose real encoding differs are searched with libjpeg's exact
     arithmetic (:func:`exact_repair`), and the MCU rows the encoder still rejects (an encoder whose arithmetic is
     not libjpeg-turbo's, or an MCU the search left) go through the float repair
-    (:func:`srcli.maths.jpeg.repair_rows`, with ``fallback``, the file's own decoded pixels). Returns the
+    (:func:`srcli.maths.jpeg.repair_rows`, with ``fallback``, the file's own decoded pixels). ``in_bins``: ``z`` is
+    in the bins already where [0, 255] lets it be (:func:`srcli.maths.jpeg.project_consistent`'s). Returns the
     ``(1, C, h, w)`` uint8 image and its agreement.
     """
-    best = project_consistent(z, target).round().to(torch.uint8)
+    best = project_consistent(z, target, in_bins=in_bins).round().to(torch.uint8)
     code = encode(best)
     wrong = mcu_mismatches(code, target) > 0
     if bool(wrong.any()):

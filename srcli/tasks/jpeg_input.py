@@ -64,11 +64,14 @@ def consistent_lr(
     leaves it) and made integer with the real encoder's check (:func:`srcli.maths.jpeg_search.integer_antecedent`);
     and how much of the file it reproduces."""
     stored = jpeg.stored(estimate.to(torch.float64).clamp(0, 255))
-    if smoothness != Smoothness():  # the Euclidean projection is integer_antecedent's own first step
+    smooth = smoothness != Smoothness()  # the Euclidean projection is integer_antecedent's own first step
+    if smooth:
         stored = smooth_to_bins(stored, jpeg.coefficients, smoothness).clamp(0, 255)
-    if shrink is not None:
+    if shrink is not None:  # towards the centres from a clipped MCU: not in the bins
         stored = shrink_to_centres(stored, jpeg.coefficients, shrink).clamp(0, 255)
-    lr, found = integer_antecedent(stored, jpeg.coefficients, jpeg.encode, fallback=jpeg.stored(jpeg.decoded))
+    fallback = jpeg.stored(jpeg.decoded)
+    in_bins = smooth and shrink is None
+    lr, found = integer_antecedent(stored, jpeg.coefficients, jpeg.encode, fallback=fallback, in_bins=in_bins)
     return orient(lr[0], jpeg.orientation), found
 
 

@@ -143,6 +143,31 @@ def test_repeated_projection_of_the_clipped_mcus_is_the_whole_images(layout, hei
     )
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    layout=st.sampled_from(LAYOUTS),
+    height=st.integers(1, 40),
+    width=st.integers(1, 40),
+    quality=st.integers(5, 100),
+    seed=st.integers(0, 2**31 - 1),
+    iterations=st.integers(1, 6),
+)
+def test_a_clipped_projection_projects_as_from_the_start(layout, height, width, quality, seed, iterations):
+    # an image the bins' projection put in them, clipped to [0, 255] (what smooth_to_bins hands over), given as such
+    # (in_bins): the MCUs at 0 or 255 and the ragged ones go on as if project_consistent had made the first projection
+    generator = torch.Generator().manual_seed(seed)
+    channels = 1 if layout.gray else 3
+    truth = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 255
+    guess = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 340 - 40  # saturates
+    file = quantize_coefficients(truth, quality_tables(quality), layout)
+    clipped = project_to_bins(guess, file).clamp(0, 255)
+    before = clipped.clone()
+    given = project_consistent(clipped, file, iterations=iterations, settled=0, in_bins=True)
+    assert torch.equal(clipped, before)  # the caller's image is not written to
+    expected = project_consistent(guess, file, iterations=iterations + 1, settled=0)
+    assert torch.allclose(given, expected, rtol=0, atol=1e-6)
+
+
 @settings(max_examples=20, deadline=None)
 @given(layout=st.sampled_from(LAYOUTS), quality=st.integers(20, 95), seed=st.integers(0, 2**31 - 1))
 def test_projection_leaves_an_image_inside_the_bins_unchanged(layout, quality, seed):
