@@ -704,12 +704,13 @@ class Agreement:
 
 def agreement(encoded: JpegCoefficients, target: JpegCoefficients) -> Agreement:
     """Compare the coefficients of a re-encoding with the file's."""
+    return agreement_of(mcu_mismatches(encoded, target), target)
+
+
+def agreement_of(mismatches: torch.Tensor, target: JpegCoefficients) -> Agreement:
+    """The :class:`Agreement` with ``target`` of a re-encoding whose :func:`mcu_mismatches` are ``mismatches``."""
     total = target.luma.numel() + (0 if target.chroma is None else target.chroma.numel())
-    same = int((encoded.luma == target.luma).sum())
-    if target.chroma is not None and encoded.chroma is not None:
-        same += int((encoded.chroma == target.chroma).sum())
-    per_mcu = mcu_mismatches(encoded, target)
-    return Agreement(same, total, int((per_mcu == 0).sum()), per_mcu.numel())
+    return Agreement(total - int(mismatches.sum()), total, int((mismatches == 0).sum()), mismatches.numel())
 
 
 Encoder = Callable[[torch.Tensor], JpegCoefficients]

@@ -28,7 +28,7 @@ from srcli.maths.jpeg import (
     Encoder,
     JpegCoefficients,
     JpegLayout,
-    agreement,
+    agreement_of,
     dct_coefficients,
     feedback_step,
     mcu_mismatches,
@@ -400,12 +400,12 @@ def integer_antecedent(
     ``(1, C, h, w)`` uint8 image and its agreement.
     """
     best = project_consistent(z, target, in_bins=in_bins).round().to(torch.uint8)
-    code = encode(best)
-    wrong = mcu_mismatches(code, target) > 0
-    if bool(wrong.any()):
-        best = exact_repair(best, target, wrong)
+    mismatches = mcu_mismatches(encode(best), target)
+    if bool(mismatches.any()):
+        best = exact_repair(best, target, mismatches > 0)
         code = encode(best)
-        if bool(mcu_mismatches(code, target).any()):
+        mismatches = mcu_mismatches(code, target)
+        if bool(mismatches.any()):
             best = repair_rows(z, best, target, encode, fallback, encoded=code)
-            code = encode(best)
-    return best, agreement(code, target)
+            mismatches = mcu_mismatches(encode(best), target)
+    return best, agreement_of(mismatches, target)
