@@ -261,19 +261,23 @@ class _Strip:
 def search_mcus(
     pixels: torch.Tensor, luma: torch.Tensor, chroma: torch.Tensor | None, tables: torch.Tensor, layout: JpegLayout
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`search_mcu` for ``M`` full-size MCUs at once: uint8 ``pixels`` ``(M, C, r, c)``, their coefficients
-    ``luma`` ``(M, 1, 8·by, 8·bx)`` and ``chroma`` ``(M, 2, 8, 8)`` (None for gray); returns the best pixels found
-    ``(M, C, r, c)`` uint8 and whether each is exact ``(M,)``.
+    """:func:`search_mcu` for ``M`` MCUs of one shape at once, full-size or cut short by the image's bottom edge (all
+    their columns): uint8 ``pixels`` ``(M, C, r, c)``, their coefficients ``luma`` ``(M, 1, 8·by, 8·bx)`` and
+    ``chroma`` ``(M, 2, 8, 8)`` (None for gray); returns the best pixels found ``(M, C, r, c)`` uint8 and whether each
+    is exact ``(M,)``.
 
     The MCUs step in lockstep, with :func:`search_mcu`'s random draws (the same for every MCU at a step), so each
     takes :func:`search_mcu`'s own path; what is batched is the scoring: each step's directed candidates for every
-    MCU still searching, laid side by side as one strip (each MCU is coded from its own pixels, so the strip's
-    coefficients are theirs), then each further tier for the MCUs it is reached in. Only the float model's way into
-    the bins can round differently in its last bit on a strip."""
+    MCU still searching, laid side by side as one strip (each MCU is coded from its own pixels, and libjpeg repeats
+    the last row of each alike, so the strip's coefficients are theirs), then each further tier for the MCUs it is
+    reached in (a full-size MCU's scored from the blocks each move touches, a short one's whole). Only the float
+    model's way into the bins can round differently in its last bit on a strip."""
     count, channels, rows, cols = pixels.shape
     shape = (channels, rows, cols)
     strip = _Strip(luma, chroma, tables, layout)
-    tiers = tuple(zip(move_tiers(shape, layout.sample_block), local_tiers(shape, layout.sample_block), strict=True))
+    all_moves = move_tiers(shape, layout.sample_block)
+    local = local_tiers(shape, layout.sample_block) if (rows, cols) == layout.mcu else (None,) * len(all_moves)
+    tiers = tuple(zip(all_moves, local, strict=True))
     first, directed = _step_lengths()
     x = pixels.to(CANDIDATE)
     everyone = torch.arange(count)
@@ -295,9 +299,13 @@ def search_mcus(
         lowest, pick = strip.scores(candidates, index).min(0)
         return take(index, lowest, candidates[pick, torch.arange(index.numel())])
 
-    def take_move(index: torch.Tensor, moves: torch.Tensor, tier: LocalTier) -> torch.Tensor:
-        """:func:`take` of the best move of a tier, ``moves`` ``(M, C, r, c)`` and the same as ``tier``."""
-        lowest, pick = strip.tier_scores(x[index], tier, index).min(0)
+    def take_move(index: torch.Tensor, moves: torch.Tensor, tier: LocalTier | None) -> torch.Tensor:
+        """:func:`take` of the best move of a tier, ``moves`` ``(M, C, r, c)`` and the same as ``tier`` (None: each
+        candidate scored whole)."""
+        if tier is None:
+            lowest, pick = strip.scores(x[index][None] + moves[:, None], index).min(0)
+        else:
+            lowest, pick = strip.tier_scores(x[index], tier, index).min(0)
         return take(index, lowest, x[index] + moves[pick])
 
     for step in range(SEARCH_STEPS):
@@ -336,38 +344,51 @@ def _full_size(positions: torch.Tensor, layout: JpegLayout, size: tuple[int, int
     return ((positions[:, 0] + 1) * rows <= size[0]) & ((positions[:, 1] + 1) * cols <= size[1])
 
 
-def _search_full(
-    image: torch.Tensor, target: JpegCoefficients, positions: torch.Tensor
+def _search_side_by_side(
+    image: torch.Tensor, target: JpegCoefficients, positions: torch.Tensor, rows: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`search_mcus` of the full-size MCUs at grid ``positions`` ``(k, 2)`` of uint8 ``image`` ``(1, C, h, w)``,
-    :data:`BATCH_MCUS` at a time: the best pixels each found ``(k, C, r, c)`` uint8 and whether they are exact
-    ``(k,)``."""
+    """:func:`search_mcus` of MCUs of uint8 ``image`` ``(1, C, h, w)`` at grid ``positions`` ``(k, 2)``, all of them
+    ``rows`` tall (the MCU's height, or the last MCU row's where the image's height cuts it) and full width,
+    :data:`BATCH_MCUS` at a time, each written back into ``image`` where it came out exact. Returns the best pixels
+    each found ``(k, C, rows, c)`` uint8 and whether they are exact ``(k,)``."""
     layout = target.layout
+    mcu_rows, mcu_cols = layout.mcu
+    found = torch.empty((positions.shape[0], image.shape[1], rows, mcu_cols), dtype=torch.uint8)
+    exact = torch.zeros(positions.shape[0], dtype=torch.bool)
     if not positions.numel():
-        return torch.empty((0, image.shape[1], *layout.mcu), dtype=torch.uint8), torch.zeros(0, dtype=torch.bool)
-    found, exact = [], []
-    for batch in positions.split(BATCH_MCUS):
-        luma = mcu_units(target.luma, layout.mcu, batch)
-        chroma = None if target.chroma is None else mcu_units(target.chroma, (8, 8), batch)
-        best, done = search_mcus(mcu_units(image, layout.mcu, batch)[:, 0], luma, chroma, target.tables, layout)
-        found.append(best)
-        exact.append(done)
-    return torch.cat(found), torch.cat(exact)
+        return found, exact
+    band = 0 if rows == mcu_rows else int(positions[0, 0])  # a short MCU row: the last one, cut out as a band
+    pixels = image[..., band * mcu_rows :, :]
+    luma = target.luma[..., band * mcu_rows :, :]
+    chroma = None if target.chroma is None else target.chroma[..., band * 8 :, :]
+    at = positions - torch.tensor([band, 0])
+    unit, luma_unit = (rows, mcu_cols), (8 * layout.luma_blocks(rows, mcu_cols)[0], mcu_cols)
+    for start in range(0, at.shape[0], BATCH_MCUS):
+        batch, part = at[start : start + BATCH_MCUS], slice(start, start + BATCH_MCUS)
+        coefficients = None if chroma is None else mcu_units(chroma, (8, 8), batch)
+        found[part], exact[part] = search_mcus(
+            mcu_units(pixels, unit, batch)[:, 0], mcu_units(luma, luma_unit, batch), coefficients, target.tables, layout
+        )
+        put_mcu_units(pixels, unit, batch[exact[part]], found[part][exact[part]][:, None])
+    return found, exact
 
 
 def exact_repair(image: torch.Tensor, target: JpegCoefficients, wrong: torch.Tensor) -> torch.Tensor:
     """uint8 ``image`` ``(1, C, h, w)`` with each MCU marked in ``wrong`` ``(rows, cols)`` bool replaced by what
-    :func:`search_mcu` finds from its pixels (:func:`search_mcus` for the full-size ones, side by side), or else from
-    :func:`float_start`'s, where that is exact; the other MCUs untouched."""
+    :func:`search_mcu` finds from its pixels (:func:`search_mcus` side by side for those with all their columns: the
+    full-size ones, and the bottom edge's), or else from :func:`float_start`'s, where that is exact; the other MCUs
+    untouched."""
     layout = target.layout
     mcu_rows, mcu_cols = layout.mcu
+    height, width = image.shape[-2:]
     image = image.clone()
     positions = wrong.nonzero()
-    full = _full_size(positions, layout, (image.shape[-2], image.shape[-1]))
-    searched, exact = _search_full(image, target, positions[full])
-    put_mcu_units(image, layout.mcu, positions[full][exact], searched[exact][:, None])
-    left = [(row, col, True) for row, col in positions[~full].tolist()]
-    left += [(row, col, False) for row, col in positions[full][~exact].tolist()]  # searched, not exact
+    full = _full_size(positions, layout, (height, width))
+    short = ~full & ((positions[:, 1] + 1) * mcu_cols <= width)  # cut by the bottom edge alone
+    left = [(row, col, True) for row, col in positions[~full & ~short].tolist()]
+    for group, real_rows in ((full, mcu_rows), (short, height - (height - 1) // mcu_rows * mcu_rows)):
+        _, exact = _search_side_by_side(image, target, positions[group], real_rows)
+        left += [(row, col, False) for row, col in positions[group][~exact].tolist()]  # searched, not exact
     for row, col, unsearched in left:
         rows = slice(row * mcu_rows, (row + 1) * mcu_rows)
         cols = slice(col * mcu_cols, (col + 1) * mcu_cols)

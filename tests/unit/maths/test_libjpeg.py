@@ -107,41 +107,45 @@ def _found_at(
 
 @pytest.mark.parametrize("sampling", [(2, 2), (1, 2), None])
 def test_search_mcus_takes_search_mcus_own_path_for_many_mcus_at_once(sampling, monkeypatch):
-    """The MCUs searched side by side end where :func:`search_mcu` ends for each on its own (pixels and verdict,
-    exact or not), and the exact ones encode exactly; ragged border MCUs (120 × 150 ends in part MCUs) are left to
-    :func:`search_mcu`. Batches of 5 MCUs, tiers scored 2 MCUs at a time, so several of each run."""
+    """The MCUs searched side by side, full-size ones and those the bottom edge cuts short (123 rows: 11, 3 and 3 of
+    them), end where :func:`search_mcu` ends for each on its own (pixels and verdict, exact or not), and the exact
+    ones are written back and encode exactly; the right edge's (150 columns) are left to :func:`search_mcu`. Batches
+    of 5 MCUs, tiers scored 2 MCUs at a time, so several of each run."""
     monkeypatch.setattr(jpeg_search, "BATCH_MCUS", 5)
     monkeypatch.setattr(jpeg_search, "TIER_MCUS", 2)
+    height, width = 123, 150
     generator = torch.Generator().manual_seed(1)
     channels = 1 if sampling is None else 3
     noise = torch.rand(1, channels, 7, 9, generator=generator, dtype=torch.float64)
-    smooth = F.interpolate(noise, size=(120, 150), mode="bicubic", align_corners=False) * 255
+    smooth = F.interpolate(noise, size=(height, width), mode="bicubic", align_corners=False) * 255
     truth = smooth.round().clamp(0, 255).to(torch.uint8)  # some of it saturated: MCUs the directed steps leave
     _, file = jpeg_round_trip(truth, 95, sampling or (1, 1))
     start = (truth.double() + torch.randn(truth.shape, generator=generator, dtype=torch.float64)).clamp(0, 255)
     rounded = project_consistent(start, file).round().to(torch.uint8)
-    wrong = mcu_mismatches(encode_like(rounded, file), file) > 0
-    positions = wrong.nonzero()
+    positions = (mcu_mismatches(encode_like(rounded, file), file) > 0).nonzero()
     mcu_rows, mcu_cols = file.layout.mcu
-    full = jpeg_search._full_size(positions, file.layout, (120, 150))
-    ragged = [(row, col) for row, col in positions.tolist() if (row + 1) * mcu_rows > 120 or (col + 1) * mcu_cols > 150]
-    assert ragged and set(ragged) == {(row, col) for row, col in positions[~full].tolist()}
-    searched = _found_at(positions[full], *jpeg_search._search_full(rounded, file, positions[full]))
+    short_rows = height % mcu_rows
+    full = jpeg_search._full_size(positions, file.layout, (height, width))
+    short = ~full & ((positions[:, 1] + 1) * mcu_cols <= width)
+    assert bool(short.any()) and bool((~full & ~short).any())  # some of each, and some left to search_mcu
     repaired = rounded.clone()
-    checked = []
-    for index, ((row, col), (pixels, exact)) in enumerate(searched.items()):
-        rows, cols = slice(row * mcu_rows, (row + 1) * mcu_rows), slice(col * mcu_cols, (col + 1) * mcu_cols)
-        if exact:
-            repaired[..., rows, cols] = pixels
-        if index % max(1, len(searched) // 10) and exact:  # every inexact one, and ten, against the search itself
-            continue
-        luma, chroma = jpeg_search._mcu_targets(file, row, col)
-        alone, alone_exact = search_mcu(rounded[..., rows, cols], luma, chroma, file.tables, file.layout)
-        assert alone_exact == exact and torch.equal(pixels, alone)
-        checked.append(exact)
-    assert len(checked) >= 5
+    checked, exact_at = [], []
+    for group, rows in ((full, mcu_rows), (short, short_rows)):
+        searched = _found_at(
+            positions[group], *jpeg_search._search_side_by_side(repaired, file, positions[group], rows)
+        )
+        exact_at += [position for position, (_, exact) in searched.items() if exact]
+        for index, ((row, col), (pixels, exact)) in enumerate(searched.items()):
+            if index % max(1, len(searched) // 10) and exact:  # every inexact one, and ten, against the search itself
+                continue
+            luma, chroma = jpeg_search._mcu_targets(file, row, col)
+            alone, alone_exact = search_mcu(_mcu(rounded, file, row, col), luma, chroma, file.tables, file.layout)
+            assert pixels.shape == alone.shape and alone_exact == exact and torch.equal(pixels, alone)
+            assert torch.equal(_mcu(repaired, file, row, col), pixels if exact else _mcu(rounded, file, row, col))
+            checked.append(rows)
+    assert len(checked) >= 5 and short_rows in checked
     still_wrong = mcu_mismatches(encode_like(repaired, file), file) > 0
-    assert not any(bool(still_wrong[position]) for position, (_, exact) in searched.items() if exact)
+    assert exact_at and not any(bool(still_wrong[position]) for position in exact_at)
 
 
 @pytest.mark.parametrize(("sampling", "size", "seed"), [(None, (24, 64), 2), ((2, 2), (16, 48), 11)])
@@ -159,7 +163,8 @@ def test_search_mcus_fails_and_kicks_as_search_mcu_does(sampling, size, seed, mo
     start = (truth.double() + torch.randn(truth.shape, generator=generator, dtype=torch.float64)).clamp(0, 255)
     rounded = project_consistent(start, file).round().to(torch.uint8)
     positions = (mcu_mismatches(encode_like(rounded, file), file) > 0).nonzero()
-    searched = _found_at(positions, *jpeg_search._search_full(rounded, file, positions))
+    found = jpeg_search._search_side_by_side(rounded.clone(), file, positions, file.layout.mcu[0])
+    searched = _found_at(positions, *found)
     assert len(searched) == len(positions) and not all(exact for _, exact in searched.values())
     for (row, col), (pixels, exact) in searched.items():
         luma, chroma = jpeg_search._mcu_targets(file, row, col)
@@ -193,7 +198,7 @@ def test_exact_repair_replaces_each_wrong_mcu_by_its_search_and_leaves_the_other
     wrong[1, 1] = False
     positions = wrong.nonzero()
     full = positions[jpeg_search._full_size(positions, file.layout, tuple(rounded.shape[-2:]))]
-    searched = _found_at(full, *jpeg_search._search_full(rounded, file, full))
+    searched = _found_at(full, *jpeg_search._search_side_by_side(rounded.clone(), file, full, file.layout.mcu[0]))
     assert {(0, 0), (0, 2), (1, 2)} <= {position for position, (_, exact) in searched.items() if exact}
     repaired = jpeg_search.exact_repair(rounded, file, wrong)
     assert torch.equal(_mcu(repaired, file, 1, 1), _mcu(rounded, file, 1, 1))
