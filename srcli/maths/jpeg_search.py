@@ -66,9 +66,16 @@ def _mcu_targets(target: JpegCoefficients, row: int, col: int) -> tuple[torch.Te
     return luma, target.chroma[..., row * 8 : (row + 1) * 8, col * 8 : (col + 1) * 8]
 
 
-def _per_mcu(values: torch.Tensor, count: int) -> torch.Tensor:
-    """``(N, k, H, count·W)`` (MCUs side by side) summed per MCU: ``(N, count)``."""
+Axis = int
+"""Where a strip lays its MCUs: side by side along the width (−1) or one above the other along the height (−2)."""
+
+
+def _per_mcu(values: torch.Tensor, count: int, axis: Axis = -1) -> torch.Tensor:
+    """``(N, k, H, count·W)`` (MCUs side by side; ``(N, k, count·H, W)`` along the height) summed per MCU:
+    ``(N, count)``."""
     n, k, h, w = values.shape
+    if axis == -2:
+        return values.reshape(n, k, count, h // count, w).sum((1, 3, 4))
     return values.reshape(n, k, h, count, w // count).sum((1, 2, 4))
 
 
@@ -82,15 +89,17 @@ def _strip_violation(
     layout: JpegLayout,
     count: int = 1,
     workspace: Workspace | None = None,
+    axis: Axis = -1,
 ) -> torch.Tensor:
     """``V`` per MCU ``(N, count)`` of integer strips ``(N, C, r, count·c)`` of ``count`` MCUs side by side (one MCU
-    each by default) against ``bins`` (luma, chroma) ``(low, high)``; the maximum int64 for an MCU with a value
-    outside [0, 255]. ``workspace``: the candidates' own, where the caller has it."""
+    each by default; ``(N, C, count·r, c)`` along ``axis`` −2) against ``bins`` (luma, chroma) ``(low, high)``; the
+    maximum int64 for an MCU with a value outside [0, 255]. ``workspace``: the candidates' own, where the caller has
+    it."""
     planes = [p for p in (workspace or libjpeg_workspace(candidates, layout)) if p is not None]
     scores = torch.zeros((candidates.shape[0], count), dtype=torch.int64)
     for ws, (low, high) in zip(planes, bins, strict=True):
-        scores += _per_mcu(distance_outside(ws, low, high), count)
-    outside = _per_mcu(((candidates < 0) | (candidates > 255)).to(torch.int32), count) > 0
+        scores += _per_mcu(distance_outside(ws, low, high), count, axis)
+    outside = _per_mcu(((candidates < 0) | (candidates > 255)).to(torch.int32), count, axis) > 0
     return scores.masked_fill_(outside, torch.iinfo(torch.int64).max)
 
 
@@ -220,37 +229,49 @@ TIER_MCUS = 8
 """MCUs whose move tier (up to 1536 candidates each) is scored at once: about 19 MiB of int16 candidates at 4:2:0."""
 
 
-def _side_by_side(mcus: torch.Tensor) -> torch.Tensor:
-    """``(M, k, H, W)`` → ``(k, H, M·W)``: the MCUs (pixels or coefficient planes) laid side by side as one strip."""
+def _side_by_side(mcus: torch.Tensor, axis: Axis = -1) -> torch.Tensor:
+    """``(M, k, H, W)`` → ``(k, H, M·W)``: the MCUs (pixels or coefficient planes) laid side by side as one strip
+    (``(k, M·H, W)``, one above the other, along ``axis`` −2)."""
     m, k, h, w = mcus.shape
+    if axis == -2:
+        return mcus.permute(1, 0, 2, 3).reshape(k, m * h, w)
     return mcus.permute(1, 2, 0, 3).reshape(k, h, m * w)
 
 
-def strip_of(candidates: torch.Tensor) -> torch.Tensor:
-    """Candidates ``(N, n, C, r, c)`` for ``n`` MCUs → ``(N, C, r, n·c)``: each candidate's MCUs side by side."""
-    return candidates.permute(0, 2, 3, 1, 4).reshape(*candidates.shape[:1], *candidates.shape[2:4], -1)
+def strip_of(candidates: torch.Tensor, axis: Axis = -1) -> torch.Tensor:
+    """Candidates ``(N, n, C, r, c)`` for ``n`` MCUs → ``(N, C, r, n·c)``: each candidate's MCUs side by side
+    (``(N, C, n·r, c)`` along ``axis`` −2)."""
+    n, m, channels, rows, cols = candidates.shape
+    if axis == -2:
+        return candidates.permute(0, 2, 1, 3, 4).reshape(n, channels, m * rows, cols)
+    return candidates.permute(0, 2, 3, 1, 4).reshape(n, channels, rows, m * cols)
 
 
 class _Strip:
-    """The targets of a set of same-size MCUs laid side by side: ``luma`` ``(M, 1, 8·by, 8·bx)``, ``chroma``
-    ``(M, 2, 8, 8)`` or None; :meth:`scores` of candidate pixels of some of them, :meth:`file` of those."""
+    """The targets of a set of same-size MCUs laid side by side (along ``axis``): ``luma`` ``(M, 1, 8·by, 8·bx)``,
+    ``chroma`` ``(M, 2, 8, 8)`` or None; :meth:`scores` of candidate pixels of some of them, :meth:`file` of those."""
 
-    def __init__(self, luma: torch.Tensor, chroma: torch.Tensor | None, tables: torch.Tensor, layout: JpegLayout):
-        self.luma, self.chroma, self.tables, self.layout = luma, chroma, tables, layout
+    def __init__(
+        self, luma: torch.Tensor, chroma: torch.Tensor | None, tables: torch.Tensor, layout: JpegLayout, axis: Axis
+    ):
+        self.luma, self.chroma, self.tables, self.layout, self.axis = luma, chroma, tables, layout, axis
         self.bins = [bin_interval(luma, tables[0])]  # each MCU's, (M, k, H, W) low and high
         if chroma is not None:
             self.bins.append(bin_interval(chroma, tables[1]))
 
     def file(self, index: torch.Tensor, size: tuple[int, int]) -> JpegCoefficients:
-        """The coefficients of MCUs ``index`` side by side, an image of ``size`` (one MCU's rows, all their columns)."""
-        chroma = None if self.chroma is None else _side_by_side(self.chroma[index])
-        return JpegCoefficients(_side_by_side(self.luma[index]), chroma, self.tables, self.layout, size)
+        """The coefficients of MCUs ``index`` side by side, an image of ``size`` (the strip's pixels)."""
+        chroma = None if self.chroma is None else _side_by_side(self.chroma[index], self.axis)
+        return JpegCoefficients(_side_by_side(self.luma[index], self.axis), chroma, self.tables, self.layout, size)
 
     def scores(self, candidates: torch.Tensor, index: torch.Tensor, workspace: Workspace | None = None) -> torch.Tensor:
         """``V`` ``(N, n)`` of candidates ``(N, n, C, r, c)`` int16 for MCUs ``index`` ``(n,)``; ``workspace``: that
         of the candidates laid side by side (:func:`strip_of`), where the caller has it."""
-        bins = [(_side_by_side(low[index]), _side_by_side(high[index])) for low, high in self.bins]
-        return _strip_violation(strip_of(candidates), bins, self.layout, index.numel(), workspace)
+        bins = [
+            (_side_by_side(low[index], self.axis), _side_by_side(high[index], self.axis)) for low, high in self.bins
+        ]
+        strips = strip_of(candidates, self.axis)
+        return _strip_violation(strips, bins, self.layout, index.numel(), workspace, self.axis)
 
     def tier_scores(self, x: torch.Tensor, tier: LocalTier, index: torch.Tensor) -> torch.Tensor:
         """``V`` ``(M, n)`` of each move of ``tier`` added to each of MCUs ``index`` ``(n,)``, pixels ``x``
@@ -259,29 +280,34 @@ class _Strip:
 
 
 def search_mcus(
-    pixels: torch.Tensor, luma: torch.Tensor, chroma: torch.Tensor | None, tables: torch.Tensor, layout: JpegLayout
+    pixels: torch.Tensor,
+    luma: torch.Tensor,
+    chroma: torch.Tensor | None,
+    tables: torch.Tensor,
+    layout: JpegLayout,
+    axis: Axis = -1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`search_mcu` for ``M`` MCUs of one shape at once, full-size or cut short by the image's bottom edge (all
-    their columns): uint8 ``pixels`` ``(M, C, r, c)``, their coefficients ``luma`` ``(M, 1, 8·by, 8·bx)`` and
-    ``chroma`` ``(M, 2, 8, 8)`` (None for gray); returns the best pixels found ``(M, C, r, c)`` uint8 and whether each
-    is exact ``(M,)``.
+    """:func:`search_mcu` for ``M`` MCUs of one shape at once: uint8 ``pixels`` ``(M, C, r, c)``, their coefficients
+    ``luma`` ``(M, 1, 8·by, 8·bx)`` and ``chroma`` ``(M, 2, 8, 8)`` (None for gray); returns the best pixels found
+    ``(M, C, r, c)`` uint8 and whether each is exact ``(M,)``. Full-size MCUs and those the bottom edge cuts short
+    are laid side by side along the width (``axis`` −1), those the right edge cuts short one above the other (−2).
 
     The MCUs step in lockstep, with :func:`search_mcu`'s random draws (the same for every MCU at a step), so each
     takes :func:`search_mcu`'s own path; what is batched is the scoring: each step's directed candidates for every
     MCU still searching, laid side by side as one strip (each MCU is coded from its own pixels, and libjpeg repeats
-    the last row of each alike, so the strip's coefficients are theirs), then each further tier for the MCUs it is
-    reached in (a full-size MCU's scored from the blocks each move touches, a short one's whole). Only the float
-    model's way into the bins can round differently in its last bit on a strip."""
+    the last row and column of each alike, so the strip's coefficients are theirs), then each further tier for the
+    MCUs it is reached in (a full-size MCU's scored from the blocks each move touches, a short one's whole). Only the
+    float model's way into the bins can round differently in its last bit on a strip."""
     count, channels, rows, cols = pixels.shape
     shape = (channels, rows, cols)
-    strip = _Strip(luma, chroma, tables, layout)
+    strip = _Strip(luma, chroma, tables, layout, axis)
     all_moves = move_tiers(shape, layout.sample_block)
     local = local_tiers(shape, layout.sample_block) if (rows, cols) == layout.mcu else (None,) * len(all_moves)
     tiers = tuple(zip(all_moves, local, strict=True))
     first, directed = _step_lengths()
     x = pixels.to(CANDIDATE)
     everyone = torch.arange(count)
-    workspace: Workspace | None = libjpeg_workspace(strip_of(x[None]), layout)  # the start's, for its first way
+    workspace: Workspace | None = libjpeg_workspace(strip_of(x[None], axis), layout)  # the start's, for its way
     score = strip.scores(x[None], everyone, workspace)[0]
     best_x, best_score = x.clone(), score.clone()
     kicks = [0] * count
@@ -315,9 +341,13 @@ def search_mcus(
             break
         noise = _step_noise(shape, step)
         known = workspace if active.numel() == count else None
-        way = _way(strip_of(x[active][None]), strip.file(active, (rows, active.numel() * cols)), known)
+        size = (active.numel() * rows, cols) if axis == -2 else (rows, active.numel() * cols)
+        way = _way(strip_of(x[active][None], axis), strip.file(active, size), known)[0]
         workspace = None  # the MCUs have moved
-        way = way[0].reshape(channels, rows, -1, cols).permute(2, 0, 1, 3)  # (n, C, r, c), as active
+        if axis == -2:  # (n, C, r, c), as active
+            way = way.reshape(channels, -1, rows, cols).permute(1, 0, 2, 3)
+        else:
+            way = way.reshape(channels, rows, -1, cols).permute(2, 0, 1, 3)
         improved = take_directed(active, _directed(x[active], way, first, noise[: first.numel()]))
         pending, way = active[~improved], way[~improved]
         if pending.numel():
@@ -338,36 +368,37 @@ def search_mcus(
     return best_x.to(torch.uint8), best_score == 0
 
 
-def _full_size(positions: torch.Tensor, layout: JpegLayout, size: tuple[int, int]) -> torch.Tensor:
-    """Which MCUs at grid ``positions`` ``(k, 2)`` of an image of ``size`` its border leaves whole: ``(k,)`` bool."""
-    rows, cols = layout.mcu
-    return ((positions[:, 0] + 1) * rows <= size[0]) & ((positions[:, 1] + 1) * cols <= size[1])
-
-
 def _search_side_by_side(
-    image: torch.Tensor, target: JpegCoefficients, positions: torch.Tensor, rows: int
+    image: torch.Tensor, target: JpegCoefficients, positions: torch.Tensor, unit: tuple[int, int]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`search_mcus` of MCUs of uint8 ``image`` ``(1, C, h, w)`` at grid ``positions`` ``(k, 2)``, all of them
-    ``rows`` tall (the MCU's height, or the last MCU row's where the image's height cuts it) and full width,
-    :data:`BATCH_MCUS` at a time, each written back into ``image`` where it came out exact. Returns the best pixels
-    each found ``(k, C, rows, c)`` uint8 and whether they are exact ``(k,)``."""
+    ``unit`` ``(rows, cols)`` in size: the MCU's own, or the last MCU row's or column's where the image's edge cuts
+    them (not both), :data:`BATCH_MCUS` at a time, each written back into ``image`` where it came out exact.
+    Returns the best pixels each found ``(k, C, rows, cols)`` uint8 and whether they are exact ``(k,)``."""
     layout = target.layout
-    mcu_rows, mcu_cols = layout.mcu
-    found = torch.empty((positions.shape[0], image.shape[1], rows, mcu_cols), dtype=torch.uint8)
+    rows, cols = unit
+    found = torch.empty((positions.shape[0], image.shape[1], rows, cols), dtype=torch.uint8)
     exact = torch.zeros(positions.shape[0], dtype=torch.bool)
     if not positions.numel():
         return found, exact
-    band = 0 if rows == mcu_rows else int(positions[0, 0])  # a short MCU row: the last one, cut out as a band
-    pixels = image[..., band * mcu_rows :, :]
-    luma = target.luma[..., band * mcu_rows :, :]
-    chroma = None if target.chroma is None else target.chroma[..., band * 8 :, :]
-    at = positions - torch.tensor([band, 0])
-    unit, luma_unit = (rows, mcu_cols), (8 * layout.luma_blocks(rows, mcu_cols)[0], mcu_cols)
+    short = torch.tensor(unit) < torch.tensor(layout.mcu)  # an edge's band of MCUs, cut out of the planes
+    band = torch.where(short, positions[0], 0)
+    pixels = image[..., band[0] * layout.mcu[0] :, band[1] * layout.mcu[1] :]
+    luma = target.luma[..., band[0] * layout.mcu[0] :, band[1] * layout.mcu[1] :]
+    chroma = None if target.chroma is None else target.chroma[..., band[0] * 8 :, band[1] * 8 :]
+    at, axis = positions - band, -2 if bool(short[1]) else -1
+    luma_rows, luma_cols = layout.luma_blocks(rows, cols)
+    luma_unit = (8 * luma_rows, 8 * luma_cols)
     for start in range(0, at.shape[0], BATCH_MCUS):
         batch, part = at[start : start + BATCH_MCUS], slice(start, start + BATCH_MCUS)
         coefficients = None if chroma is None else mcu_units(chroma, (8, 8), batch)
         found[part], exact[part] = search_mcus(
-            mcu_units(pixels, unit, batch)[:, 0], mcu_units(luma, luma_unit, batch), coefficients, target.tables, layout
+            mcu_units(pixels, unit, batch)[:, 0],
+            mcu_units(luma, luma_unit, batch),
+            coefficients,
+            target.tables,
+            layout,
+            axis,
         )
         put_mcu_units(pixels, unit, batch[exact[part]], found[part][exact[part]][:, None])
     return found, exact
@@ -375,19 +406,23 @@ def _search_side_by_side(
 
 def exact_repair(image: torch.Tensor, target: JpegCoefficients, wrong: torch.Tensor) -> torch.Tensor:
     """uint8 ``image`` ``(1, C, h, w)`` with each MCU marked in ``wrong`` ``(rows, cols)`` bool replaced by what
-    :func:`search_mcu` finds from its pixels (:func:`search_mcus` side by side for those with all their columns: the
-    full-size ones, and the bottom edge's), or else from :func:`float_start`'s, where that is exact; the other MCUs
-    untouched."""
+    :func:`search_mcu` finds from its pixels (:func:`search_mcus` side by side for all but a corner one the image's
+    edges cut both ways), or else from :func:`float_start`'s, where that is exact; the other MCUs untouched."""
     layout = target.layout
     mcu_rows, mcu_cols = layout.mcu
     height, width = image.shape[-2:]
     image = image.clone()
     positions = wrong.nonzero()
-    full = _full_size(positions, layout, (height, width))
-    short = ~full & ((positions[:, 1] + 1) * mcu_cols <= width)  # cut by the bottom edge alone
-    left = [(row, col, True) for row, col in positions[~full & ~short].tolist()]
-    for group, real_rows in ((full, mcu_rows), (short, height - (height - 1) // mcu_rows * mcu_rows)):
-        _, exact = _search_side_by_side(image, target, positions[group], real_rows)
+    whole_rows = (positions[:, 0] + 1) * mcu_rows <= height
+    whole_cols = (positions[:, 1] + 1) * mcu_cols <= width
+    last_rows, last_cols = height - (height - 1) // mcu_rows * mcu_rows, width - (width - 1) // mcu_cols * mcu_cols
+    left = [(row, col, True) for row, col in positions[~whole_rows & ~whole_cols].tolist()]  # the corner
+    for group, unit in (
+        (whole_rows & whole_cols, layout.mcu),
+        (~whole_rows & whole_cols, (last_rows, mcu_cols)),
+        (whole_rows & ~whole_cols, (mcu_rows, last_cols)),
+    ):
+        _, exact = _search_side_by_side(image, target, positions[group], unit)
         left += [(row, col, False) for row, col in positions[group][~exact].tolist()]  # searched, not exact
     for row, col, unsearched in left:
         rows = slice(row * mcu_rows, (row + 1) * mcu_rows)

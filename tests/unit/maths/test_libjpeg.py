@@ -107,10 +107,10 @@ def _found_at(
 
 @pytest.mark.parametrize("sampling", [(2, 2), (1, 2), None])
 def test_search_mcus_takes_search_mcus_own_path_for_many_mcus_at_once(sampling, monkeypatch):
-    """The MCUs searched side by side, full-size ones and those the bottom edge cuts short (123 rows: 11, 3 and 3 of
-    them), end where :func:`search_mcu` ends for each on its own (pixels and verdict, exact or not), and the exact
-    ones are written back and encode exactly; the right edge's (150 columns) are left to :func:`search_mcu`. Batches
-    of 5 MCUs, tiers scored 2 MCUs at a time, so several of each run."""
+    """The MCUs searched side by side, full-size ones and those the bottom or the right edge cuts short (123 × 150:
+    the last MCU row 11, 3 and 3 rows tall, the last column 6 wide), end where :func:`search_mcu` ends for each on its
+    own (pixels and verdict, exact or not), and the exact ones are written back and encode exactly; the corner is
+    left to :func:`search_mcu`. Batches of 5 MCUs, tiers scored 2 MCUs at a time, so several of each run."""
     monkeypatch.setattr(jpeg_search, "BATCH_MCUS", 5)
     monkeypatch.setattr(jpeg_search, "TIER_MCUS", 2)
     height, width = 123, 150
@@ -124,15 +124,19 @@ def test_search_mcus_takes_search_mcus_own_path_for_many_mcus_at_once(sampling, 
     rounded = project_consistent(start, file).round().to(torch.uint8)
     positions = (mcu_mismatches(encode_like(rounded, file), file) > 0).nonzero()
     mcu_rows, mcu_cols = file.layout.mcu
-    short_rows = height % mcu_rows
-    full = jpeg_search._full_size(positions, file.layout, (height, width))
-    short = ~full & ((positions[:, 1] + 1) * mcu_cols <= width)
-    assert bool(short.any()) and bool((~full & ~short).any())  # some of each, and some left to search_mcu
+    whole_rows = (positions[:, 0] + 1) * mcu_rows <= height
+    whole_cols = (positions[:, 1] + 1) * mcu_cols <= width
+    groups = (
+        (whole_rows & whole_cols, (mcu_rows, mcu_cols)),
+        (~whole_rows & whole_cols, (height % mcu_rows, mcu_cols)),
+        (whole_rows & ~whole_cols, (mcu_rows, width % mcu_cols)),
+    )
     repaired = rounded.clone()
-    checked, exact_at = [], []
-    for group, rows in ((full, mcu_rows), (short, short_rows)):
+    checked, exact_at = set(), []
+    for group, unit in groups:
+        assert bool(group.any())
         searched = _found_at(
-            positions[group], *jpeg_search._search_side_by_side(repaired, file, positions[group], rows)
+            positions[group], *jpeg_search._search_side_by_side(repaired, file, positions[group], unit)
         )
         exact_at += [position for position, (_, exact) in searched.items() if exact]
         for index, ((row, col), (pixels, exact)) in enumerate(searched.items()):
@@ -142,8 +146,8 @@ def test_search_mcus_takes_search_mcus_own_path_for_many_mcus_at_once(sampling, 
             alone, alone_exact = search_mcu(_mcu(rounded, file, row, col), luma, chroma, file.tables, file.layout)
             assert pixels.shape == alone.shape and alone_exact == exact and torch.equal(pixels, alone)
             assert torch.equal(_mcu(repaired, file, row, col), pixels if exact else _mcu(rounded, file, row, col))
-            checked.append(rows)
-    assert len(checked) >= 5 and short_rows in checked
+            checked.add(unit)
+    assert checked == {unit for _, unit in groups}
     still_wrong = mcu_mismatches(encode_like(repaired, file), file) > 0
     assert exact_at and not any(bool(still_wrong[position]) for position in exact_at)
 
@@ -163,7 +167,7 @@ def test_search_mcus_fails_and_kicks_as_search_mcu_does(sampling, size, seed, mo
     start = (truth.double() + torch.randn(truth.shape, generator=generator, dtype=torch.float64)).clamp(0, 255)
     rounded = project_consistent(start, file).round().to(torch.uint8)
     positions = (mcu_mismatches(encode_like(rounded, file), file) > 0).nonzero()
-    found = jpeg_search._search_side_by_side(rounded.clone(), file, positions, file.layout.mcu[0])
+    found = jpeg_search._search_side_by_side(rounded.clone(), file, positions, file.layout.mcu)
     searched = _found_at(positions, *found)
     assert len(searched) == len(positions) and not all(exact for _, exact in searched.values())
     for (row, col), (pixels, exact) in searched.items():
@@ -197,8 +201,10 @@ def test_exact_repair_replaces_each_wrong_mcu_by_its_search_and_leaves_the_other
     assert bool(wrong.all())
     wrong[1, 1] = False
     positions = wrong.nonzero()
-    full = positions[jpeg_search._full_size(positions, file.layout, tuple(rounded.shape[-2:]))]
-    searched = _found_at(full, *jpeg_search._search_side_by_side(rounded.clone(), file, full, file.layout.mcu[0]))
+    mcu_rows, mcu_cols = file.layout.mcu
+    height, width = rounded.shape[-2:]
+    full = positions[((positions[:, 0] + 1) * mcu_rows <= height) & ((positions[:, 1] + 1) * mcu_cols <= width)]
+    searched = _found_at(full, *jpeg_search._search_side_by_side(rounded.clone(), file, full, file.layout.mcu))
     assert {(0, 0), (0, 2), (1, 2)} <= {position for position, (_, exact) in searched.items() if exact}
     repaired = jpeg_search.exact_repair(rounded, file, wrong)
     assert torch.equal(_mcu(repaired, file, 1, 1), _mcu(rounded, file, 1, 1))
