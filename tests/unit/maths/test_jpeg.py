@@ -113,23 +113,34 @@ def test_iterated_projection_at_ragged_borders_gets_closer_to_the_bins(layout, h
     assert outside(project_consistent(guess, file, 0.0, 20)) <= 0.5 * outside(guess) + 1e-6
 
 
-@settings(max_examples=30, deadline=None)
-@given(
-    layout=st.sampled_from(LAYOUTS),
-    height=st.integers(1, 50),
-    width=st.integers(1, 50),
-    quality=st.integers(5, 100),
-    seed=st.integers(0, 2**31 - 1),
-    iterations=st.integers(1, 6),
-)
-def test_repeated_projection_of_the_clipped_mcus_is_the_whole_images(layout, height, width, quality, seed, iterations):
-    # project_consistent repeats the projection only on the MCUs the clip changed and the ragged borders; the plain
-    # alternation over the whole image, stopped where an aligned image comes back unclipped, must give the same
+SATURATING = {
+    "layout": st.sampled_from(LAYOUTS),
+    "height": st.integers(1, 50),
+    "width": st.integers(1, 50),
+    "quality": st.integers(5, 100),
+    "seed": st.integers(0, 2**31 - 1),
+    "iterations": st.integers(1, 6),
+}
+"""A file of a random picture and a guess far from it, outside [0, 255] in places, with a number of rounds."""
+
+
+def _saturating(
+    layout: JpegLayout, height: int, width: int, quality: int, seed: int
+) -> tuple[torch.Tensor, JpegCoefficients]:
+    """A guess ``(1, C, height, width)`` in [−40, 300] and the file of another random picture, ``quality``."""
     generator = torch.Generator().manual_seed(seed)
     channels = 1 if layout.gray else 3
     truth = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 255
-    guess = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 340 - 40  # saturates
-    file = quantize_coefficients(truth, quality_tables(quality), layout)
+    guess = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 340 - 40
+    return guess, quantize_coefficients(truth, quality_tables(quality), layout)
+
+
+@settings(max_examples=30, deadline=None)
+@given(**SATURATING)
+def test_repeated_projection_of_the_clipped_mcus_is_the_whole_images(layout, height, width, quality, seed, iterations):
+    # project_consistent repeats the projection only on the MCUs the clip changed and the ragged borders; the plain
+    # alternation over the whole image, stopped where an aligned image comes back unclipped, must give the same
+    guess, file = _saturating(layout, height, width, quality, seed)
     aligned = height % layout.mcu[0] == 0 and width % layout.mcu[1] == 0
     expected = guess
     for _ in range(iterations):
@@ -144,22 +155,11 @@ def test_repeated_projection_of_the_clipped_mcus_is_the_whole_images(layout, hei
 
 
 @settings(max_examples=30, deadline=None)
-@given(
-    layout=st.sampled_from(LAYOUTS),
-    height=st.integers(1, 40),
-    width=st.integers(1, 40),
-    quality=st.integers(5, 100),
-    seed=st.integers(0, 2**31 - 1),
-    iterations=st.integers(1, 6),
-)
+@given(**SATURATING)
 def test_a_clipped_projection_projects_as_from_the_start(layout, height, width, quality, seed, iterations):
     # an image the bins' projection put in them, clipped to [0, 255] (what smooth_to_bins hands over), given as such
     # (in_bins): the MCUs at 0 or 255 and the ragged ones go on as if project_consistent had made the first projection
-    generator = torch.Generator().manual_seed(seed)
-    channels = 1 if layout.gray else 3
-    truth = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 255
-    guess = torch.rand(1, channels, height, width, generator=generator, dtype=torch.float64) * 340 - 40  # saturates
-    file = quantize_coefficients(truth, quality_tables(quality), layout)
+    guess, file = _saturating(layout, height, width, quality, seed)
     clipped = project_to_bins(guess, file).clamp(0, 255)
     before = clipped.clone()
     given = project_consistent(clipped, file, iterations=iterations, settled=0, in_bins=True)
