@@ -236,18 +236,18 @@ def _upscale_tiles(
 
 
 JPEG_CORRECTION = "smooth"
-"""How the JPEG path spreads the change its LR needs, where no correction is asked for: the change is made block by
-block in DCT space, so nearest replication shows the JPEG's 8×8 grid as a 32-pixel one. Measured with
-``compact-jpeg-x4`` on BSD68 ×4 (``benchmarks/jpeg/jpeg_input.py``): 32-px grid ratio 1.46 → 1.41 at quality 40 and
-1.52 → 1.27 at 75, PSNR-Y within 0.002 dB."""
+"""How the JPEG path spreads the change its LR needs, where no correction is asked for (nor the model says): the
+change is made block by block in DCT space, so nearest replication shows the JPEG's 8×8 grid as a 32-pixel one. With
+the nearest-trained ``compact-jpeg-x4`` of 2026-12-06 on BSD68 ×4 (``benchmarks/jpeg/jpeg_input.py``): 32-px grid
+ratio 1.52 → 1.27 at quality 75, PSNR-Y within 0.002 dB; today's ``compact-jpeg-x4`` is trained through it."""
 JPEG_SMOOTHNESS = Smoothness(border=0.1)
-"""How the JPEG path moves its network's LR into the bins (:func:`srcli.maths.jpeg.smooth_to_bins`): the estimate of
-``compact-jpeg-x4`` keeps some of the JPEG's blocking (its own 32-px grid ratio 1.36 on 12 BSD68 images at quality
-40), which the Euclidean clip leaves in place; a light weight on the steps across block borders takes most of it out.
-On those images (``benchmarks/jpeg/jpeg_input.py``'s data), border weight 0.1: grid 1.37 → 1.18 at quality 40 and
-1.24 → 1.13 at 75 for −0.009 ± 0.001 and −0.007 ± 0.001 dB PSNR-Y; 0.05: 1.26 for −0.001 dB; 0.33: 0.96 for −0.06
-dB. A change made smooth instead (‖∇change‖² + 0.05‖change‖² in the bins) left the grid at 1.37: the grid is the
-estimate's, not the projection's."""
+"""How the JPEG path moves its network's LR into the bins (:func:`srcli.maths.jpeg.smooth_to_bins`): the estimate
+keeps some of the JPEG's blocking, which the Euclidean clip leaves in place; a light weight on the steps across block
+borders takes it out. ``compact-jpeg-x4`` (bilinear skip, trained through the smooth correction) on BSD68 and Set14
+at quality 40 / 75 / 90: 32-px grid 1.19 / 1.12 / 1.11 with the Euclidean clip, 1.01 / 1.02 / 1.07 with border weight
+0.1 (the photos' 1.02), for −0.012 / −0.009 / −0.004 dB PSNR-Y. On the model before it (nearest skip) weight 0.1 took
+1.37 to 1.18 at quality 40; 0.33 went to 0.96 for −0.06 dB; a change made smooth instead (‖∇change‖² + 0.05‖change‖²
+in the bins) left the grid in place: the grid is the estimate's, not the projection's."""
 
 
 def _upscale_jpeg(
