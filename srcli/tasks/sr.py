@@ -271,7 +271,8 @@ def _upscale_jpeg(
         target.copy_(core)
 
     x = lr.unsqueeze(0).to(torch.float32) / 255
-    overlap, feather = stage_overlap(model, options), stage_feather(model, options)
+    needed = model.receptive_radius  # the correction runs on the whole picture, after every tile: no reach for it
+    overlap, feather = overlap_for(needed, options), feather_for(needed, options)
     run = functools.partial(network_estimate, model, options=options)
     fill_tiles(run, x, lr, estimate[0], keep, tile, overlap, s, timings, on_tile, feather)
     started = time.perf_counter()

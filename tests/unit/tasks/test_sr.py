@@ -13,9 +13,11 @@ import torch
 
 from srcli.archs import describe
 from srcli.archs.compact import SRVGGNetCompact
-from srcli.io.images import Picture
+from srcli.io.images import Picture, decode_picture
 from srcli.maths.operators import AvgPool
 from srcli.maths.resample import resample
+from srcli.tasks import sr
+from srcli.tasks.jpeg_input import jpeg_input
 from srcli.tasks.run import RunOptions, Timings
 from srcli.tasks.sr import (
     _chain_estimate,
@@ -24,10 +26,11 @@ from srcli.tasks.sr import (
     network_estimate,
     runs_in_bf16,
     stage_overlap,
+    upscale_jpeg_picture,
     upscale_picture,
     upscale_resampled,
 )
-from tests.images import random_channels
+from tests.images import random_channels, save_8bit
 
 
 def _model(generator: torch.Generator, scale: int = 2):
@@ -233,3 +236,22 @@ def test_the_bfloat16_copy_follows_in_place_changes_of_the_weights(generator):
         model.net.body[-1].bias.add_(0.25)
     after = network_estimate(model, window, options)
     assert torch.allclose(after - before, torch.full_like(before, 0.25), atol=0.02)
+
+
+def test_the_jpeg_path_tiles_its_network_with_the_network_s_own_context(generator, monkeypatch, tmp_path):
+    """The JPEG path corrects the whole picture once every tile's estimate is in: its windows need the network's
+    receptive radius, not the smooth correction's reach on top (a quarter more network work at 256-pixel tiles)."""
+    model = _model(generator)
+    assert model.correction == "smooth" and needed_overlap(model, RunOptions()) > model.receptive_radius
+    path = save_8bit(tmp_path / "photo.jpg", random_channels(generator, 3, 40, 24), quality=60)
+    picture = decode_picture(path.read_bytes(), path.name)
+    overlaps = []
+    real = sr.fill_tiles
+
+    def spy(*args, **kwargs):
+        overlaps.append(args[6])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sr, "fill_tiles", spy)
+    _, found = upscale_jpeg_picture(picture, jpeg_input(picture), model, RunOptions(tile=16))
+    assert overlaps == [model.receptive_radius] and found.exact
