@@ -61,11 +61,26 @@ def stage_correction(model: Model, options: RunOptions) -> str:
     return correction
 
 
-def needed_overlap(model: Model, options: RunOptions) -> int:
-    """Context that makes a tile's core what the untiled picture gives: the network's receptive radius,
-    plus the smooth correction's reach where it runs."""
+WHOLE_CORRECTION_VALUES = 1 << 26
+"""Output values (256 MiB of float32 estimate) up to which a smooth correction on the CPU runs once, on the whole
+picture, after every tile's estimate is in (:func:`corrects_whole`), as the JPEG path's does, instead of in each
+tile's window. 512² → ×4 with ``compact-x4``-like nets, 2 threads: the windows' corrections (an HR upsampling and
+addition over windows that overlap, and 8 more LR pixels of overlap for their reach) cost 110–130 ms a picture
+against about 35 ms once (``benchmarks/README.md``, issue 38); larger pictures keep the tiles' bounded memory."""
+
+
+def corrects_whole(model: Model, options: RunOptions, values: int) -> bool:
+    """Whether this stage's smooth correction of an output of ``values`` values runs once on the whole picture
+    (:data:`WHOLE_CORRECTION_VALUES`, on the CPU), not in each tile's window."""
     smooth = options.pd and stage_correction(model, options) == "smooth"
-    return model.receptive_radius + (smooth_radius() if smooth else 0)
+    return smooth and options.device.type == "cpu" and values <= WHOLE_CORRECTION_VALUES
+
+
+def needed_overlap(model: Model, options: RunOptions, whole: bool = False) -> int:
+    """Context that makes a tile's core what the untiled picture gives: the network's receptive radius,
+    plus the smooth correction's reach where it runs in each window (not ``whole``, after every tile)."""
+    smooth = options.pd and stage_correction(model, options) == "smooth"
+    return model.receptive_radius + (smooth_radius() if smooth and not whole else 0)
 
 
 def overlap_for(needed: int, options: RunOptions) -> int:
@@ -215,6 +230,14 @@ def _upscale_tiles(
     operator = AvgPool(s)  # the exact finish; a smooth correction has run on the window before
     smooth = AvgPool(s, "smooth") if options.pd and stage_correction(model, options) == "smooth" else None
     out = torch.empty((channels, height * s, width * s), dtype=torch.uint8 if max_value == 255 else torch.int32)
+    x = lr.unsqueeze(0).to(torch.float32) / max_value
+    if smooth is not None and corrects_whole(model, options, out.numel()):
+        estimate = _whole_estimate(model, x, lr, options, tile, on_tile, timings)
+        started = time.perf_counter()
+        measured = torch.nn.functional.avg_pool2d(estimate, s)
+        smooth.quantize(estimate, lr.unsqueeze(0), max_value, unit=max_value, out=out.unsqueeze(0), measured=measured)
+        timings.projection += time.perf_counter() - started
+        return out
 
     def finish(core: torch.Tensor, measured: torch.Tensor, target: torch.Tensor) -> None:
         if options.pd:
@@ -229,10 +252,35 @@ def _upscale_tiles(
         with timings.projection_inside():
             return smooth.smooth_part(estimate, window)  # the finish adds the rest
 
-    x = lr.unsqueeze(0).to(torch.float32) / max_value
     overlap = stage_overlap(model, options)
     feather = stage_feather(model, options)
     return fill_tiles(run, x, lr, out, finish, tile, overlap, s, timings, on_tile, feather)
+
+
+def _whole_estimate(
+    model: Model,
+    x: torch.Tensor,
+    lr: torch.Tensor,
+    options: RunOptions,
+    tile: int,
+    on_tile: TileCallback | None,
+    timings: Timings,
+) -> torch.Tensor:
+    """The network's float estimate ``(1, C, s·h, s·w)`` of ``x`` ``(1, C, h, w)`` in [0, 1] (``lr`` its integer
+    ``(C, h, w)``) over all tiles, for a correction made afterwards on the whole picture: the windows overlap by
+    the network's own receptive radius (:func:`needed_overlap` with ``whole``)."""
+    channels, height, width = lr.shape
+    s = model.scale
+    estimate = torch.empty((1, channels, height * s, width * s), dtype=torch.float32)
+
+    def keep(core: torch.Tensor, measured: torch.Tensor, target: torch.Tensor) -> None:
+        target.copy_(core)
+
+    needed = needed_overlap(model, options, whole=True)
+    overlap, feather = overlap_for(needed, options), feather_for(needed, options)
+    run = functools.partial(network_estimate, model, options=options)
+    fill_tiles(run, x, lr, estimate[0], keep, tile, overlap, s, timings, on_tile, feather)
+    return estimate
 
 
 JPEG_CORRECTION = "smooth"
@@ -263,18 +311,8 @@ def _upscale_jpeg(
     and exact quantisation against that LR, on the whole picture (so tiles equal the untiled result wherever
     the network's cores do). Returns ``(C, s·h, s·w)`` uint8 and the LR's agreement with the file."""
     lr = jpeg.decoded
-    channels, height, width = lr.shape
     s = model.scale
-    estimate = torch.empty((1, channels, height * s, width * s), dtype=torch.float32)
-
-    def keep(core: torch.Tensor, measured: torch.Tensor, target: torch.Tensor) -> None:
-        target.copy_(core)
-
-    x = lr.unsqueeze(0).to(torch.float32) / 255
-    needed = model.receptive_radius  # the correction runs on the whole picture, after every tile: no reach for it
-    overlap, feather = overlap_for(needed, options), feather_for(needed, options)
-    run = functools.partial(network_estimate, model, options=options)
-    fill_tiles(run, x, lr, estimate[0], keep, tile, overlap, s, timings, on_tile, feather)
+    estimate = _whole_estimate(model, lr.unsqueeze(0).to(torch.float32) / 255, lr, options, tile, on_tile, timings)
     started = time.perf_counter()
     measured = torch.nn.functional.avg_pool2d(estimate, s)
     target, found = consistent_lr(jpeg, measured[0] * 255, JPEG_SMOOTHNESS)
@@ -502,7 +540,7 @@ class Upscale:
             return self.options.correction or JPEG_CORRECTION
         return " → ".join(stage_correction(stage, self.options) for stage in stages)
 
-    def _tiling(self) -> dict[str, object]:
+    def _tiling(self, item: Picture) -> dict[str, object]:
         """What the report says of tiling: overlap and feather per run (each stage, or the one resampled
         chain), whether the result is the untiled one (one tile, or an overlap that covers what the run
         needs), and where it is not, the lowest tiled-vs-untiled PSNR measured for the architecture
@@ -510,7 +548,11 @@ class Upscale:
         if self.resampled:
             runs = [(self.stages, chain_needed_overlap(self.stages, self.options))]
         else:
-            runs = [([stage], needed_overlap(stage, self.options)) for stage in self.stages]
+            runs, values = [], item.channels().numel()
+            for stage in self.stages:
+                values *= stage.scale**2
+                whole = bool(self.found) or corrects_whole(stage, self.options, values)
+                runs.append(([stage], needed_overlap(stage, self.options, whole)))
         overlaps, feathers, exact, floors = [], [], [], []
         for (stages, needed), split in zip(runs, self.split, strict=True):
             overlaps.append(overlap_for(needed, self.options))
@@ -543,7 +585,7 @@ class Upscale:
             "scale": scale,
             **resample_record(stages, scale, self.options),
             "correction": self._correction(stages),
-            **self._tiling(),
+            **self._tiling(item),
             "input_size": [item.width, item.height],
             "output_size": [saved.width, saved.height],
             "mode": item.mode,

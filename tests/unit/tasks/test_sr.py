@@ -70,10 +70,51 @@ def test_the_smooth_correction_done_in_each_window_is_booked_to_the_projection(g
         return slow_part(self, x_r, y)
 
     monkeypatch.setattr(AvgPool, "smooth_part", smooth_part)
+    monkeypatch.setattr(sr, "WHOLE_CORRECTION_VALUES", 0)  # every picture corrected in its windows
     timings = Timings()
     options = RunOptions(correction="smooth", tile=0)
     upscale_picture(Picture(random_channels(generator, 3, 16, 16), None, 8), _model(generator), options, None, timings)
     assert timings.projection >= 0.3 > timings.network >= 0
+
+
+def test_the_smooth_correction_of_the_whole_picture_is_booked_to_the_projection(generator, monkeypatch):
+    slow_quantize = AvgPool.quantize
+
+    def quantize(self, *args, **kwargs):  # a correction and finish that take 0.3 s
+        time.sleep(0.3)
+        return slow_quantize(self, *args, **kwargs)
+
+    monkeypatch.setattr(AvgPool, "quantize", quantize)
+    timings = Timings()
+    options = RunOptions(correction="smooth", tile=8)
+    upscale_picture(Picture(random_channels(generator, 3, 16, 16), None, 8), _model(generator), options, None, timings)
+    assert timings.tiles == [8] and timings.projection >= 0.3 > timings.network >= 0
+
+
+@pytest.mark.parametrize("alpha", [False, True])
+def test_a_small_picture_is_corrected_whole_as_in_its_windows_up_to_a_level(generator, monkeypatch, alpha):
+    """Below :data:`WHOLE_CORRECTION_VALUES` a smooth correction runs once on the whole picture, the tiles' windows
+    overlapping by the network's context alone; in each window (above it) they overlap by its reach too. Both
+    are exact and give the same picture up to a level where float rounding moves one."""
+    lr = random_channels(generator, 3, 40, 24)
+    picture = Picture(lr, random_channels(generator, 1, 40, 24) if alpha else None, 8)
+    model = _model(generator)
+    overlaps = []
+    real = sr.fill_tiles
+
+    def spy(*args, **kwargs):
+        overlaps.append(args[6])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sr, "fill_tiles", spy)
+    options = RunOptions(correction="smooth", tile=16)
+    whole = upscale_picture(picture, model, options)
+    monkeypatch.setattr(sr, "WHOLE_CORRECTION_VALUES", 0)
+    windows = upscale_picture(picture, model, options)
+    assert overlaps == [model.receptive_radius, needed_overlap(model, options)]  # alpha within the same tiles
+    for result in (whole, windows):
+        assert torch.equal(_box_means(result.channels(), 2), picture.channels().to(torch.float64))
+    assert (whole.channels().to(torch.int32) - windows.channels().to(torch.int32)).abs().max() <= 1
 
 
 def test_a_resampled_runs_stage_projections_are_booked_to_the_projection(generator, monkeypatch):
@@ -123,8 +164,10 @@ def test_files_side_by_side_never_convert_a_network_while_the_other_runs_it(gene
     assert all(torch.equal(output, alone) for output in outputs)
 
 
-def test_the_smooth_correction_reaches_beyond_the_networks_radius(generator):
-    """With only the network's radius as overlap, the smooth correction sees tile borders: cores change."""
+def test_the_smooth_correction_reaches_beyond_the_networks_radius(generator, monkeypatch):
+    """With only the network's radius as overlap, the smooth correction made in each window sees tile borders:
+    cores change."""
+    monkeypatch.setattr(sr, "WHOLE_CORRECTION_VALUES", 0)
     lr = random_channels(generator, 3, 48, 40)
     model = _model(generator)
     with torch.no_grad():
