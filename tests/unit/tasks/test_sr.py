@@ -91,6 +91,19 @@ def test_the_smooth_correction_of_the_whole_picture_is_booked_to_the_projection(
     assert timings.tiles == [8] and timings.projection >= 0.3 > timings.network >= 0
 
 
+def _tile_overlaps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The overlap of every tiled run from here on, in order (a spy on :func:`srcli.tasks.run.fill_tiles`)."""
+    overlaps: list[int] = []
+    real = sr.fill_tiles
+
+    def spy(*args, **kwargs):
+        overlaps.append(args[6])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sr, "fill_tiles", spy)
+    return overlaps
+
+
 @pytest.mark.parametrize("alpha", [False, True])
 def test_a_small_picture_is_corrected_whole_as_in_its_windows_up_to_a_level(generator, monkeypatch, alpha):
     """Below :data:`WHOLE_CORRECTION_VALUES` a smooth correction runs once on the whole picture, the tiles' windows
@@ -99,14 +112,7 @@ def test_a_small_picture_is_corrected_whole_as_in_its_windows_up_to_a_level(gene
     lr = random_channels(generator, 3, 40, 24)
     picture = Picture(lr, random_channels(generator, 1, 40, 24) if alpha else None, 8)
     model = _model(generator)
-    overlaps = []
-    real = sr.fill_tiles
-
-    def spy(*args, **kwargs):
-        overlaps.append(args[6])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(sr, "fill_tiles", spy)
+    overlaps = _tile_overlaps(monkeypatch)
     options = RunOptions(correction="smooth", tile=16)
     whole = upscale_picture(picture, model, options)
     monkeypatch.setattr(sr, "WHOLE_CORRECTION_VALUES", 0)
@@ -288,13 +294,6 @@ def test_the_jpeg_path_tiles_its_network_with_the_network_s_own_context(generato
     assert model.correction == "smooth" and needed_overlap(model, RunOptions()) > model.receptive_radius
     path = save_8bit(tmp_path / "photo.jpg", random_channels(generator, 3, 40, 24), quality=60)
     picture = decode_picture(path.read_bytes(), path.name)
-    overlaps = []
-    real = sr.fill_tiles
-
-    def spy(*args, **kwargs):
-        overlaps.append(args[6])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(sr, "fill_tiles", spy)
+    overlaps = _tile_overlaps(monkeypatch)
     _, found = upscale_jpeg_picture(picture, jpeg_input(picture), model, RunOptions(tile=16))
     assert overlaps == [model.receptive_radius] and found.exact
