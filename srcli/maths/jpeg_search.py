@@ -238,7 +238,7 @@ def _side_by_side(mcus: torch.Tensor, axis: Axis = -1) -> torch.Tensor:
     return mcus.permute(1, 2, 0, 3).reshape(k, h, m * w)
 
 
-def strip_of(candidates: torch.Tensor, axis: Axis = -1) -> torch.Tensor:
+def _strip_of(candidates: torch.Tensor, axis: Axis = -1) -> torch.Tensor:
     """Candidates ``(N, n, C, r, c)`` for ``n`` MCUs → ``(N, C, r, n·c)``: each candidate's MCUs side by side
     (``(N, C, n·r, c)`` along ``axis`` −2)."""
     n, m, channels, rows, cols = candidates.shape
@@ -266,11 +266,11 @@ class _Strip:
 
     def scores(self, candidates: torch.Tensor, index: torch.Tensor, workspace: Workspace | None = None) -> torch.Tensor:
         """``V`` ``(N, n)`` of candidates ``(N, n, C, r, c)`` int16 for MCUs ``index`` ``(n,)``; ``workspace``: that
-        of the candidates laid side by side (:func:`strip_of`), where the caller has it."""
+        of the candidates laid side by side (:func:`_strip_of`), where the caller has it."""
         bins = [
             (_side_by_side(low[index], self.axis), _side_by_side(high[index], self.axis)) for low, high in self.bins
         ]
-        strips = strip_of(candidates, self.axis)
+        strips = _strip_of(candidates, self.axis)
         return _strip_violation(strips, bins, self.layout, index.numel(), workspace, self.axis)
 
     def tier_scores(self, x: torch.Tensor, tier: LocalTier, index: torch.Tensor) -> torch.Tensor:
@@ -307,7 +307,7 @@ def search_mcus(
     first, directed = _step_lengths()
     x = pixels.to(CANDIDATE)
     everyone = torch.arange(count)
-    workspace: Workspace | None = libjpeg_workspace(strip_of(x[None], axis), layout)  # the start's, for its way
+    workspace: Workspace | None = libjpeg_workspace(_strip_of(x[None], axis), layout)  # the start's, for its way
     score = strip.scores(x[None], everyone, workspace)[0]
     best_x, best_score = x.clone(), score.clone()
     kicks = [0] * count
@@ -342,7 +342,7 @@ def search_mcus(
         noise = _step_noise(shape, step)
         known = workspace if active.numel() == count else None
         size = (active.numel() * rows, cols) if axis == -2 else (rows, active.numel() * cols)
-        way = _way(strip_of(x[active][None], axis), strip.file(active, size), known)[0]
+        way = _way(_strip_of(x[active][None], axis), strip.file(active, size), known)[0]
         workspace = None  # the MCUs have moved
         if axis == -2:  # (n, C, r, c), as active
             way = way.reshape(channels, -1, rows, cols).permute(1, 0, 2, 3)
