@@ -12,7 +12,9 @@ as Real-ESRGAN) that scores every pixel; feature matching, the L1 distance betwe
 discriminator's activations on the output and on the HR patch; and, with ``--naturalness``, a
 frozen NatSR-style classifier's verdict (:mod:`srcli.train.naturalness`); and, with ``--ldl``, LDL's artefact
 loss (:mod:`srcli.train.ldl`: an L1 weighted where the output's residual is erratic and the weight average's
-output, ``--ema``, is closer to the photo). With a per-pixel discriminator the
+output, ``--ema``, is closer to the photo); with ``--texture-gate``, the discriminator's terms (adversarial and feature
+matching) reach each output pixel in proportion to the photo's local texture there (:mod:`srcli.train.texture_gate`),
+so the generator paints where the photo has detail and leaves flat areas to the L1. With a per-pixel discriminator the
 relativistic "average" is over the batch and its pixels (as BasicSR):
 
     D_Ra(a, b) = σ(C(a) − mean C(b))
@@ -46,6 +48,7 @@ from srcli.train.ldl import ldl_loss
 from srcli.train.loop import Report, Task, drained_means, fit
 from srcli.train.naturalness import load_naturalness
 from srcli.train.sr import box_lr, load_initial_weights
+from srcli.train.texture_gate import texture_gate
 
 
 def relativistic_losses(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,6 +60,13 @@ def relativistic_losses(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.T
     discriminator = 0.5 * (bce(real_vs_fake, ones) + bce(fake_vs_real, zeros))
     generator = 0.5 * (bce(real_vs_fake, zeros) + bce(fake_vs_real, ones))
     return discriminator, generator
+
+
+def gated(image: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    """``image`` unchanged in value, its gradient scaled by ``gate`` (broadcast) pixel by pixel: what a loss on the
+    result teaches the network reaches each pixel in proportion to the gate. (A weight on the relativistic loss
+    itself would not do: its averages reach every pixel alike.)"""
+    return gate * image + (1 - gate) * image.detach()
 
 
 def feature_matching(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torch.Tensor:
@@ -129,7 +139,8 @@ class GANTask(Task):
         self.real, self.fake = targets, fake.detach()  # for the discriminator's step
         discriminator.requires_grad_(False)  # the generator's step leaves the discriminator's gradients alone
         try:
-            fake_logits, fake_features = discriminator.features(fake)
+            judged = fake if not config.texture_gate else gated(fake, texture_gate(targets, config.texture_gate))
+            fake_logits, fake_features = discriminator.features(judged)
             with torch.no_grad():
                 real_logits, real_features = discriminator.features(targets)
         finally:

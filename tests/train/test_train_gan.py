@@ -267,3 +267,23 @@ def test_the_average_output_is_the_model_with_the_average_swapped_in(folders, tm
     output = task.average_output(lr)
     assert torch.allclose(output, expected, atol=1e-6) and not output.requires_grad
     assert not torch.allclose(output, model(lr), atol=1e-3)
+
+
+def test_the_texture_gate_keeps_the_discriminator_from_teaching_flat_areas(folders, tmp_path):
+    """On a flat photo the gate closes: without the L1, nothing reaches the generator's weights; ungated, the
+    adversarial and feature-matching terms do. A negative level is refused."""
+
+    def generator_gradient(gate: float) -> float:
+        task = GANTask(config(folders, tmp_path, f"gate-{gate}", l1_weight=0.0, texture_gate=gate))
+        torch.manual_seed(0)
+        net = SRVGGNetCompact(3, 8, 2, 2)
+        task.wrap(net)
+        lr = torch.full((2, 3, 8, 8), 0.5) + 0.01 * torch.randn(2, 3, 8, 8)
+        flat = torch.full((2, 3, 16, 16), 0.5)
+        task.loss(lr, flat).backward()
+        return max(float(parameter.grad.abs().max()) for parameter in net.parameters())
+
+    ungated, gated = generator_gradient(0.0), generator_gradient(3.0)
+    assert ungated > 1e-4 and gated <= 1e-9 * ungated
+    with pytest.raises(TrainError, match=r"^texture_gate must be at least 0"):
+        config(folders, tmp_path, "bad", texture_gate=-1.0)

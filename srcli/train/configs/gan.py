@@ -78,6 +78,13 @@ class GANTrainConfig(TrainRun):
         help="Weight of LDL's artefact loss (Liang et al. 2022; 0: off, LDL used 1): an L1 to the HR patch "
         "weighted where the output's residual is erratic and the weight average's output is closer. Needs --ema.",
     )  # fmt: skip
+    texture_gate: float = option(
+        0.0, flag="--texture-gate", schedule=True, optional=True,
+        help="Let the discriminator's terms reach each output pixel in proportion to the HR patch's texture, "
+        "s²/(s² + L²) with s the 5×5 local std of its luma in levels and L this value (0: off; 3 is the "
+        "false-texture measure's flat): the generator paints detail where the photo has it and leaves flat "
+        "areas to the L1.",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -86,6 +93,8 @@ class GANTrainConfig(TrainRun):
             raise TrainError(f"--patch × --scale must be a multiple of 8 (the discriminator's), got {side}")
         if self.ldl < 0:
             raise TrainError(f"must be at least 0, got {self.ldl}", "ldl")
+        if self.texture_gate < 0:
+            raise TrainError(f"must be at least 0, got {self.texture_gate}", "texture_gate")
         if self.ldl and self.ema is None:
             raise TrainError("--ldl needs --ema: its artefact map compares the output with the weight average's")
         if self.naturalness is not None:
