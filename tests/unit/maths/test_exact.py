@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from srcli.maths import exact
@@ -366,9 +366,12 @@ def test_pillow_gray_step_up_after_a_clipped_channel():
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**31), scale=st.sampled_from([2, 3, 4]), rows=st.integers(1, 7), height=st.integers(1, 9))
+@example(seed=162, scale=3, rows=1, height=8)
 def test_sr_quantisation_strip_by_strip_equals_the_whole_image_at_once(seed, scale, rows, height):
     """Strips of ``rows`` LR rows (the last one ragged) give the integers of one strip over the whole image: the
-    strips' offsets into the estimate, the LR and ``out`` line up."""
+    strips' offsets into the estimate, the LR and ``out`` line up. Exactly so but for float32 rounding: torch may sum
+    a block's values in another order for another strip width, and a value that lands a last bit the other side of
+    a half moves a unit to a neighbour in its block (seed 162, ×3, 1 row, height 8: two values of 360)."""
     g = _gen(seed)
     lr = torch.randint(0, 256, (1, 3, height, 5), generator=g)
     estimate = torch.rand(1, 3, height * scale, 5 * scale, generator=g) * 300 - 20
@@ -378,7 +381,11 @@ def test_sr_quantisation_strip_by_strip_equals_the_whole_image_at_once(seed, sca
         patch.setattr(exact, "STRIP_ELEMENTS", strip_elements)
         out = torch.zeros(1, 3, height * scale, 5 * scale, dtype=torch.uint8)
         strips = quantize_sr(estimate, lr, scale, 255, out=out)
-    assert strips is out and torch.equal(strips.to(torch.int32), whole)
+    assert strips is out
+    sums = strips.to(torch.int64).view(1, 3, height, scale, 5, scale).sum((3, 5))
+    assert torch.equal(sums, lr * scale * scale)  # every strip's blocks where their LR pixels are
+    moved = strips.to(torch.int32) - whole
+    assert moved.abs().max() <= 1 and int(moved.ne(0).sum()) <= max(2, whole.numel() // 50)
 
 
 def test_an_addend_is_added_to_its_own_rows_in_level_units():
