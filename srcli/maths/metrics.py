@@ -28,6 +28,17 @@ def rgb_to_y(rgb: torch.Tensor) -> torch.Tensor:
     return 16.0 + (rgb.to(torch.float64) * weights).sum(dim=1, keepdim=True)
 
 
+def full_range_luma(rgb: torch.Tensor) -> torch.Tensor:
+    """Full-range BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` in levels of 255 (``(N, 1, H, W)`` float64) of
+    ``(N, 3, H, W)`` RGB in [0, 1]: :func:`rgb_to_y` stretched from [16, 235] to [0, 255].
+
+    Example:
+        >>> full_range_luma(torch.ones(1, 3, 1, 1)).item()
+        255.0
+    """
+    return (rgb_to_y(rgb) - 16.0) * (255.0 / 219.0)
+
+
 def _crop(x: torch.Tensor, border: int) -> torch.Tensor:
     return x[..., border : x.shape[-2] - border, border : x.shape[-1] - border] if border else x
 
@@ -259,7 +270,7 @@ def false_texture(
         >>> round(false_texture(stripes, hr, border=0).output, 2)  # 5.1 · √(⅖ · ⅗)
         2.5
     """
-    luma = [(rgb_to_y(_crop(x, border)) - 16.0) * (255.0 / 219.0) for x in (sr, hr)]
+    luma = [full_range_luma(_crop(x, border)) for x in (sr, hr)]
     if min(luma[1].shape[-2:]) < FLAT_WINDOW:
         return FalseTexture(math.nan, math.nan, 0.0)
     out_std, hr_std = (local_variance(y, FLAT_WINDOW).sqrt() for y in luma)

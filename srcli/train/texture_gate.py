@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from srcli.maths.metrics import FLAT_WINDOW, local_variance, rgb_to_y
+from srcli.maths.metrics import FLAT_WINDOW, full_range_luma, local_variance
 
 
 def texture_gate(photo: torch.Tensor, levels: float) -> torch.Tensor:
@@ -28,7 +28,7 @@ def texture_gate(photo: torch.Tensor, levels: float) -> torch.Tensor:
         >>> float(texture_gate(flat, 3.0).max()), round(float(texture_gate(stripes, 3.0).min()), 2)
         (0.0, 0.99)
     """
-    luma = (rgb_to_y(photo) - 16.0) * (255.0 / 219.0)
+    luma = full_range_luma(photo)
     pad = FLAT_WINDOW // 2
     variance = local_variance(F.pad(luma, (pad, pad, pad, pad), mode="reflect"), FLAT_WINDOW)
     return (variance / (variance + levels * levels)).to(photo.dtype)
