@@ -61,6 +61,11 @@ def stage_correction(model: Model, options: RunOptions) -> str:
     return correction
 
 
+def corrects_smoothly(model: Model, options: RunOptions) -> bool:
+    """Whether this stage's PD runs, with the smooth correction."""
+    return options.pd and stage_correction(model, options) == "smooth"
+
+
 WHOLE_CORRECTION_VALUES = 1 << 26
 """Output values (256 MiB of float32 estimate) up to which a smooth correction on the CPU runs once, on the whole
 picture, after every tile's estimate is in (:func:`corrects_whole`), as the JPEG path's does, instead of in each
@@ -72,15 +77,14 @@ against about 35 ms once (``benchmarks/README.md``, issue 38); larger pictures k
 def corrects_whole(model: Model, options: RunOptions, values: int) -> bool:
     """Whether this stage's smooth correction of an output of ``values`` values runs once on the whole picture
     (:data:`WHOLE_CORRECTION_VALUES`, on the CPU), not in each tile's window."""
-    smooth = options.pd and stage_correction(model, options) == "smooth"
-    return smooth and options.device.type == "cpu" and values <= WHOLE_CORRECTION_VALUES
+    return corrects_smoothly(model, options) and options.device.type == "cpu" and values <= WHOLE_CORRECTION_VALUES
 
 
 def needed_overlap(model: Model, options: RunOptions, whole: bool = False) -> int:
     """Context that makes a tile's core what the untiled picture gives: the network's receptive radius,
     plus the smooth correction's reach where it runs in each window (not ``whole``, after every tile)."""
-    smooth = options.pd and stage_correction(model, options) == "smooth"
-    return model.receptive_radius + (smooth_radius() if smooth and not whole else 0)
+    in_windows = corrects_smoothly(model, options) and not whole
+    return model.receptive_radius + (smooth_radius() if in_windows else 0)
 
 
 def overlap_for(needed: int, options: RunOptions) -> int:
@@ -228,7 +232,7 @@ def _upscale_tiles(
     channels, height, width = lr.shape
     s = model.scale
     operator = AvgPool(s)  # the exact finish; a smooth correction has run on the window before
-    smooth = AvgPool(s, "smooth") if options.pd and stage_correction(model, options) == "smooth" else None
+    smooth = AvgPool(s, "smooth") if corrects_smoothly(model, options) else None
     out = torch.empty((channels, height * s, width * s), dtype=torch.uint8 if max_value == 255 else torch.int32)
     x = lr.unsqueeze(0).to(torch.float32) / max_value
     if smooth is not None and corrects_whole(model, options, out.numel()):
