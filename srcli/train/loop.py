@@ -35,6 +35,7 @@ from srcli.train.interrupt import stop_requests
 from srcli.train.plot import line_chart
 from srcli.train.state import (
     Trained,
+    WeightsFit,
     is_state,
     load_state,
     restore_average,
@@ -88,6 +89,11 @@ class Task:
             net.load_state_dict(load_state_dict(path), strict=True)
         except RuntimeError as error:
             raise init_does_not_fit(path, error) from None
+
+    def fit_weights(self, weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """A warm start's saved model weights in this run's network layout (a deeper network started from a
+        shallower one's state, computing what it computed); unchanged unless the task knows how."""
+        return weights
 
     def wrap(self, net: nn.Module) -> nn.Module:
         """The started network as it is trained and validated (inside PD, usually); the task keeps both."""
@@ -225,7 +231,7 @@ def fit(task: Task, config: TrainRun, resume: bool, report: Report = print) -> P
     net, model, optimizer, critics = _networks(task, config, resuming or warm_from is not None)
     step, seconds = load_state(state_path, net, optimizer, critics) if resuming else (0, 0.0)
     if warm_from is not None:
-        _warm_start(warm_from, net, optimizer, critics)
+        _warm_start(warm_from, net, optimizer, critics, task.fit_weights)
     recorded = saved_init_seconds(state_path) if resuming else None  # None where the state does not record it
     if recorded is None:
         recorded = saved_training_seconds(warm_from) if warm_from else recorded_training_seconds(config.init)
@@ -238,7 +244,7 @@ def fit(task: Task, config: TrainRun, resume: bool, report: Report = print) -> P
     average = WeightAverage(net, config.ema) if config.ema is not None else None
     average_from = state_path if step else warm_from  # a resumed run's own average, or the warm start's
     if average is not None and average_from is not None:
-        restore_average(average_from, average)
+        restore_average(average_from, average, task.fit_weights if average_from == warm_from else None)
     task.average = average
     with stop_requests() as stop:  # Ctrl-C or kill: checkpoint after the current step, then return
         started, first_step = time.monotonic(), step
@@ -287,12 +293,16 @@ def fit(task: Task, config: TrainRun, resume: bool, report: Report = print) -> P
     return config.out
 
 
-def _warm_start(path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, critics: dict[str, Trained]) -> None:
+def _warm_start(
+    path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, critics: dict[str, Trained], fit: WeightsFit
+) -> None:
     """Start from another run's state under this run's schedule (step 0): the model, its Adam moments and
     every critic with its own (a GAN's discriminator stays matched to its generator); the weight average
-    follows in :func:`fit`. A state of another network, or without this task's critics, is refused."""
+    follows in :func:`fit`. The model's weights go through ``fit`` (:meth:`Task.fit_weights`: a deeper
+    network starts as the saved one, with a fresh Adam). A state of another network, or without this task's
+    critics, is refused."""
     try:
-        load_state(path, net, optimizer, critics)
+        load_state(path, net, optimizer, critics, fit)
     except (KeyError, RuntimeError, ValueError) as error:
         raise TrainError(f"{path} is the state of another kind of run: {first_line(error)}") from None
 

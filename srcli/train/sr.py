@@ -198,17 +198,22 @@ def validate_jpeg(model: JpegPD, files: list[Path], scale: int, quality: int = 5
 
 
 def load_initial_weights(net: nn.Module, path: Path, arch: str, scale: int, num_conv: int) -> None:
-    """Load the weights at ``path`` into ``net``; a compact checkpoint of another scale has its
-    sub-pixel grid resampled (without changing what it computes where its scale divides ``scale``),
-    one with fewer convolutions than ``num_conv`` is deepened without changing what it computes
-    (:func:`srcli.archs.compact.widen_compact_scale`, :func:`srcli.archs.compact.deepen_compact`)."""
-    state_dict = load_state_dict(path)
+    """Load the weights at ``path`` into ``net``, grown to its scale and depth by :func:`grown_compact`."""
     try:
-        if arch == "compact" and is_compact(state_dict):
-            state_dict = deepen_compact(widen_compact_scale(state_dict, scale), num_conv)
-        net.load_state_dict(state_dict, strict=True)
+        net.load_state_dict(grown_compact(load_state_dict(path), arch, scale, num_conv), strict=True)
     except (ValueError, RuntimeError) as error:
         raise init_does_not_fit(path, error) from error
+
+
+def grown_compact(weights: dict[str, torch.Tensor], arch: str, scale: int, num_conv: int) -> dict[str, torch.Tensor]:
+    """``weights`` for a compact net of ``scale`` with ``num_conv`` convolutions, where they are a compact
+    net's of another scale (its sub-pixel grid resampled, without changing what it computes where its scale
+    divides ``scale``) or with fewer convolutions (deepened without changing what it computes:
+    :func:`srcli.archs.compact.widen_compact_scale`, :func:`srcli.archs.compact.deepen_compact`); other
+    weights as they are. A deeper source is refused (``ValueError``)."""
+    if arch == "compact" and is_compact(weights):
+        return deepen_compact(widen_compact_scale(weights, scale), num_conv)
+    return weights
 
 
 class SRTask(Task):
@@ -246,6 +251,9 @@ class SRTask(Task):
 
     def load_init(self, net: nn.Module, path: Path) -> None:
         load_initial_weights(net, path, self.config.arch, self.config.scale, self.config.num_conv)
+
+    def fit_weights(self, weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return grown_compact(weights, self.config.arch, self.config.scale, self.config.num_conv)
 
     def wrap(self, net: nn.Module) -> nn.Module:
         # channels-last: measured 1.3x faster steps on a 2-core AVX2 CPU

@@ -11,6 +11,7 @@ interrupted write leaves the previous state, with the permissions a plain write 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
@@ -23,6 +24,9 @@ from srcli.train.ema import WeightAverage
 
 Trained = tuple[nn.Module, torch.optim.Optimizer]
 """A network and the Adam that trains it."""
+
+WeightsFit = Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
+"""A saved model's state dict → the same weights in another network's layout (a deeper one, say)."""
 
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer, prefix: str = "") -> tuple[dict[str, torch.Tensor], str]:
@@ -115,10 +119,16 @@ def saved_init_seconds(path: Path) -> float | None:
 
 
 def load_state(
-    path: Path, net: nn.Module, optimizer: torch.optim.Optimizer, critics: dict[str, Trained] | None = None
+    path: Path,
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    critics: dict[str, Trained] | None = None,
+    fit: WeightsFit | None = None,
 ) -> tuple[int, float]:
     """Restore a state written by :func:`save_state` into ``net``, ``optimizer`` and the ``critics``;
-    returns ``(step, seconds)``. A critic the state does not hold is refused (``KeyError``)."""
+    returns ``(step, seconds)``. A critic the state does not hold is refused (``KeyError``). ``fit`` maps the
+    state's model weights to ``net``'s layout (a warm start of a larger network); where it changes the layout,
+    the model's Adam starts afresh (the saved moments belong to other parameters), the critics' go on."""
     with safe_open(str(path), framework="pt") as handle:
         metadata = handle.metadata()
     tensors = load_file(str(path))
@@ -126,17 +136,33 @@ def load_state(
     parts += [(f"critic.{name}.", *trained, f"critic.{name}.param_groups") for name, trained in (critics or {}).items()]
     for prefix, module, module_optimizer, groups in parts:
         weights, moments = f"{prefix}model.", f"{prefix}optim."
-        module.load_state_dict({k[len(weights) :]: v for k, v in tensors.items() if k.startswith(weights)})
-        optim_tensors = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(moments)}
-        _restore_optimizer(module_optimizer, optim_tensors, metadata[groups])
+        saved = {k[len(weights) :]: v for k, v in tensors.items() if k.startswith(weights)}
+        fitted = fit(saved) if fit is not None and not prefix else saved
+        module.load_state_dict(fitted)
+        if same_layout(fitted, saved):
+            optim_tensors = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(moments)}
+            _restore_optimizer(module_optimizer, optim_tensors, metadata[groups])
     return int(metadata["step"]), float(metadata["seconds"])
 
 
-def restore_average(path: Path, average: WeightAverage) -> None:
-    """The weight average saved in a state, if it has one; otherwise the average starts here."""
+def restore_average(path: Path, average: WeightAverage, fit: WeightsFit | None = None) -> None:
+    """The weight average saved in a state (``fit`` to the network's layout as in :func:`load_state`), if it has
+    one; otherwise the average starts here."""
     with safe_open(str(path), framework="pt") as handle:
-        if "ema_updates" not in handle.metadata():
+        metadata = handle.metadata()
+        if "ema_updates" not in metadata:
             return
-        for name, tensor in average.tensors.items():
-            tensor.copy_(handle.get_tensor(f"ema.{name}"))
-        average.updates = int(handle.metadata()["ema_updates"])
+        saved = {name: handle.get_tensor(f"ema.{name}") for name in _average_names(handle.keys())}
+    fitted = fit(saved) if fit is not None else saved
+    for name, tensor in average.tensors.items():
+        tensor.copy_(fitted[name])
+    average.updates = int(metadata["ema_updates"])
+
+
+def _average_names(keys: list[str]) -> list[str]:
+    return [key[len("ema.") :] for key in keys if key.startswith("ema.")]
+
+
+def same_layout(first: Mapping[str, torch.Tensor], second: Mapping[str, torch.Tensor]) -> bool:
+    """Whether two state dicts hold the same names with the same shapes."""
+    return first.keys() == second.keys() and all(first[key].shape == second[key].shape for key in first)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file
 
-from srcli.archs.compact import SRVGGNetCompact
+from srcli.archs.compact import SRVGGNetCompact, deepen_compact
 from srcli.checkpoints.load import load_network, read_metadata, trained_correction
 from srcli.errors import TrainError
 from srcli.maths.metrics import laplacian_energy
@@ -123,6 +123,31 @@ def test_a_warm_restart_from_a_finished_state_keeps_the_discriminator_and_starts
     train_sr(sr, resume=False, report=quiet)
     with pytest.raises(TrainError, match="state of another kind of run"):  # no discriminator in it
         train_gan(config(folders, tmp_path, "bad", init=tmp_path / "sr" / "state.safetensors"), False, quiet)
+
+
+def test_a_warm_restart_deepens_a_shallower_generator_and_keeps_its_discriminator(folders, tmp_path):
+    torch.set_num_threads(1)
+    quiet = lambda row: None  # noqa: E731
+    train_gan(config(folders, tmp_path, "first", steps=2, ema=0.5), resume=False, report=quiet)
+    first = tmp_path / "first" / "state.safetensors"
+    deeper = config(folders, tmp_path, "deeper", num_conv=4, steps=2, ema=0.5, init=first, stop_at=1, lr=0.0)
+    train_gan(deeper, resume=False, report=quiet)
+    before, after = load_file(str(first)), load_file(str(tmp_path / "deeper" / "state.safetensors"))
+    shallow = {key[len("model.") :]: value for key, value in before.items() if key.startswith("model.")}
+    grown = deepen_compact(shallow, 4)
+    assert len(grown) > len(shallow)  # one step at learning rate 0: the deepened weights it started from
+    assert all(torch.equal(after[f"model.{key}"], value) for key, value in grown.items())
+    keys = [k for k in before if k.startswith("critic.d.model.") and not k.endswith(("._u", "._v"))]
+    assert keys and all(torch.equal(before[k], after[k]) for k in keys)
+    assert int(after["critic.d.optim.0.step"]) == int(before["critic.d.optim.0.step"]) + 1  # its Adam went on
+    assert int(after["optim.0.step"]) == 1  # the generator's Adam started afresh: its moments were another net's
+    x = torch.rand(1, 3, 6, 6)
+    nets = [SRVGGNetCompact(3, 8, n, 2).eval() for n in (2, 4)]
+    nets[0].load_state_dict(shallow), nets[1].load_state_dict(grown)
+    with torch.no_grad():
+        torch.testing.assert_close(nets[1](x), nets[0](x), atol=1e-6, rtol=0)  # the same function to start
+    with pytest.raises(TrainError, match="state of another kind of run"):  # a deeper state into a shallower net
+        train_gan(config(folders, tmp_path, "shallower", init=tmp_path / "deeper" / "state.safetensors"), False, quiet)
 
 
 def test_the_discriminator_is_what_the_resume_restores(folders, tmp_path):

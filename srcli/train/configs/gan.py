@@ -41,7 +41,8 @@ class GANTrainConfig(TrainRun):
         "init",
         help="Start the generator from these compact SR weights (usually a PSNR-trained net); or from a gan run's "
         "state.safetensors: a warm restart (generator, discriminator, their Adam moments and the weight average; "
-        "a new schedule).",
+        "a new schedule). A shallower generator is deepened to --num-conv (new layers start as identities; "
+        "its Adam starts afresh).",
     )
     steps: int = override("steps", 5000)
     batch: int = override("batch", 8)
