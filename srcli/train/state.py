@@ -152,15 +152,12 @@ def restore_average(path: Path, average: WeightAverage, fit: WeightsFit | None =
         metadata = handle.metadata()
         if "ema_updates" not in metadata:
             return
-        saved = {name: handle.get_tensor(f"ema.{name}") for name in _average_names(handle.keys())}
+        names = handle.keys()  # a safetensors handle is not iterable
+        saved = {key[len("ema.") :]: handle.get_tensor(key) for key in names if key.startswith("ema.")}
     fitted = fit(saved) if fit is not None else saved
     for name, tensor in average.tensors.items():
         tensor.copy_(fitted[name])
     average.updates = int(metadata["ema_updates"])
-
-
-def _average_names(keys: list[str]) -> list[str]:
-    return [key[len("ema.") :] for key in keys if key.startswith("ema.")]
 
 
 def same_layout(first: Mapping[str, torch.Tensor], second: Mapping[str, torch.Tensor]) -> bool:

@@ -280,6 +280,21 @@ def test_init_from_a_shallower_net_starts_as_its_output(folders, tmp_path):
         assert torch.allclose(deep(lr), shallow(lr), atol=1e-5)
 
 
+def test_a_warm_restart_from_a_shallower_run_state_starts_as_its_network(folders, tmp_path):
+    train_sr(config(folders, tmp_path, "shallow", steps=2), resume=False, report=lambda row: None)
+    state = tmp_path / "shallow" / "state.safetensors"
+    target = config(folders, tmp_path, "deep", num_conv=5, steps=1, init=state, lr=0.0, lr_min=0.0)
+    train_sr(target, resume=False, report=lambda row: None)
+    before, after = load_file(str(state)), load_file(str(tmp_path / "deep" / "state.safetensors"))
+    assert int(before["optim.0.step"]) == 2 and int(after["optim.0.step"]) == 1  # a fresh Adam for the deeper net
+    shallow = SRVGGNetCompact(3, 8, 2, 2).eval()
+    shallow.load_state_dict({key[len("model.") :]: value for key, value in before.items() if key.startswith("model.")})
+    deep = load_network(target.out)[0]
+    lr = torch.rand(1, 3, 6, 7, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        assert deep.num_conv == 5 and torch.allclose(deep(lr), shallow(lr), atol=1e-5)
+
+
 def test_init_from_a_scale_that_does_not_divide_keeps_the_body_and_resamples_the_sub_pixels(folders, tmp_path):
     source = train_sr(config(folders, tmp_path, "x2", steps=2), resume=False, report=lambda row: None)
     target = config(folders, tmp_path, "x3", scale=3, patch=4, steps=1, init=source, lr=1e-12, lr_min=1e-12)
