@@ -109,6 +109,11 @@ def model_from_state_dict(
     return spandrel_model(state_dict, name)
 
 
+def same_state_layout(first: Mapping[str, torch.Tensor], second: Mapping[str, torch.Tensor]) -> bool:
+    """Whether two state dicts hold the same names with the same shapes."""
+    return first.keys() == second.keys() and all(first[key].shape == second[key].shape for key in first)
+
+
 def with_settings(net: nn.Module, config: Mapping[str, object]) -> nn.Module:
     """``net`` given the settings of a checkpoint's header ``config`` that no tensor holds: a compact net's
     ``skip``. Raises ValueError for a setting it cannot take."""

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from srcli.archs import Model, describe
+from srcli.archs import Model, describe, same_state_layout
 from srcli.checkpoints.load import checkpoint_header, header_config, load_model
 from srcli.checkpoints.manifest import defaults, find_entry, realistic_entries
 from srcli.checkpoints.resolve import DEFAULT_SCALE, checked_task, locate, looks_like_path
@@ -44,8 +44,7 @@ def same_layout(first: nn.Module, second: nn.Module) -> bool:
     """Whether two networks have one architecture, config and state-dict layout (their weights interpolate)."""
     if type(first) is not type(second) or getattr(first, "config", None) != getattr(second, "config", None):
         return False
-    a, b = first.state_dict(), second.state_dict()
-    return a.keys() == b.keys() and all(a[key].shape == b[key].shape for key in a)
+    return same_state_layout(first.state_dict(), second.state_dict())
 
 
 def interpolate_weights(psnr: nn.Module, realistic: nn.Module, realism: float) -> nn.Module:

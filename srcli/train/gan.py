@@ -47,7 +47,7 @@ from srcli.train.discriminator import UNetDiscriminatorSN
 from srcli.train.ldl import ldl_loss
 from srcli.train.loop import Report, Task, drained_means, fit
 from srcli.train.naturalness import load_naturalness
-from srcli.train.sr import box_lr, grown_compact, load_initial_weights
+from srcli.train.sr import box_lr, grown_compact
 from srcli.train.texture_gate import texture_gate
 
 
@@ -113,9 +113,6 @@ class GANTask(Task):
 
     def build_net(self) -> nn.Module:
         return build_network("compact", self.config.network_config())
-
-    def load_init(self, net: nn.Module, path: Path) -> None:
-        load_initial_weights(net, path, "compact", self.config.scale, self.config.num_conv)
 
     def fit_weights(self, weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return grown_compact(weights, "compact", self.config.scale, self.config.num_conv)

@@ -84,15 +84,17 @@ class Task:
         initialize(net)
 
     def load_init(self, net: nn.Module, path: Path) -> None:
-        """Start from the ``--init`` weights at ``path`` (an unreadable file or one that does not fit: one line)."""
+        """Start from the ``--init`` weights at ``path``, through :meth:`fit_weights` (an unreadable file or one
+        that does not fit: one line)."""
         try:
-            net.load_state_dict(load_state_dict(path), strict=True)
-        except RuntimeError as error:
+            net.load_state_dict(self.fit_weights(load_state_dict(path)), strict=True)
+        except (ValueError, RuntimeError) as error:
             raise init_does_not_fit(path, error) from None
 
     def fit_weights(self, weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """A warm start's saved model weights in this run's network layout (a deeper network started from a
-        shallower one's state, computing what it computed); unchanged unless the task knows how."""
+        """``--init`` weights, or a warm start's saved ones, in this run's network layout (a deeper network started
+        from a shallower one, computing what it computed); unchanged unless the task knows how. A layout it cannot
+        fit: ``ValueError``."""
         return weights
 
     def wrap(self, net: nn.Module) -> nn.Module:
@@ -244,7 +246,7 @@ def fit(task: Task, config: TrainRun, resume: bool, report: Report = print) -> P
     average = WeightAverage(net, config.ema) if config.ema is not None else None
     average_from = state_path if step else warm_from  # a resumed run's own average, or the warm start's
     if average is not None and average_from is not None:
-        restore_average(average_from, average, task.fit_weights if average_from == warm_from else None)
+        restore_average(average_from, average, task.fit_weights if warm_from is not None else None)
     task.average = average
     with stop_requests() as stop:  # Ctrl-C or kill: checkpoint after the current step, then return
         started, first_step = time.monotonic(), step

@@ -25,7 +25,7 @@ from PIL import Image
 from torch import nn
 
 from srcli.archs.compact import deepen_compact, is_compact, widen_compact_scale
-from srcli.checkpoints.load import build_network, load_state_dict
+from srcli.checkpoints.load import build_network
 from srcli.errors import TrainError
 from srcli.io.degradation_spec import downsample_rounded, parse_spec, separable
 from srcli.io.images import pil_to_tensor
@@ -37,7 +37,7 @@ from srcli.maths.metrics import Y_WEIGHTS, psnr_y
 from srcli.maths.operators import AvgPool, PDWrapper
 from srcli.train.configs.sr import SRTrainConfig
 from srcli.train.data import sample_batch, sample_pairs
-from srcli.train.loop import Report, Task, fit, init_does_not_fit
+from srcli.train.loop import Report, Task, fit
 from srcli.train.teacher import load_teacher, with_targets
 
 LUMA_WEIGHTS = torch.tensor(Y_WEIGHTS) / 255  # Y - 16 in [0, 219/255] for RGB in [0, 1]
@@ -197,14 +197,6 @@ def validate_jpeg(model: JpegPD, files: list[Path], scale: int, quality: int = 5
     return sum(scores) / len(scores)
 
 
-def load_initial_weights(net: nn.Module, path: Path, arch: str, scale: int, num_conv: int) -> None:
-    """Load the weights at ``path`` into ``net``, grown to its scale and depth by :func:`grown_compact`."""
-    try:
-        net.load_state_dict(grown_compact(load_state_dict(path), arch, scale, num_conv), strict=True)
-    except (ValueError, RuntimeError) as error:
-        raise init_does_not_fit(path, error) from error
-
-
 def grown_compact(weights: dict[str, torch.Tensor], arch: str, scale: int, num_conv: int) -> dict[str, torch.Tensor]:
     """``weights`` for a compact net of ``scale`` with ``num_conv`` convolutions, where they are a compact
     net's of another scale (its sub-pixel grid resampled, without changing what it computes where its scale
@@ -248,9 +240,6 @@ class SRTask(Task):
 
     def build_net(self) -> nn.Module:
         return build_network(self.config.arch, self.config.network_config())
-
-    def load_init(self, net: nn.Module, path: Path) -> None:
-        load_initial_weights(net, path, self.config.arch, self.config.scale, self.config.num_conv)
 
     def fit_weights(self, weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return grown_compact(weights, self.config.arch, self.config.scale, self.config.num_conv)

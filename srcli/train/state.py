@@ -11,7 +11,7 @@ interrupted write leaves the previous state, with the permissions a plain write 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -19,6 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
+from srcli.archs import same_state_layout
 from srcli.io.atomic import write_bytes_atomic
 from srcli.train.ema import WeightAverage
 
@@ -139,7 +140,7 @@ def load_state(
         saved = {k[len(weights) :]: v for k, v in tensors.items() if k.startswith(weights)}
         fitted = fit(saved) if fit is not None and not prefix else saved
         module.load_state_dict(fitted)
-        if same_layout(fitted, saved):
+        if same_state_layout(fitted, saved):
             optim_tensors = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(moments)}
             _restore_optimizer(module_optimizer, optim_tensors, metadata[groups])
     return int(metadata["step"]), float(metadata["seconds"])
@@ -158,8 +159,3 @@ def restore_average(path: Path, average: WeightAverage, fit: WeightsFit | None =
     for name, tensor in average.tensors.items():
         tensor.copy_(fitted[name])
     average.updates = int(metadata["ema_updates"])
-
-
-def same_layout(first: Mapping[str, torch.Tensor], second: Mapping[str, torch.Tensor]) -> bool:
-    """Whether two state dicts hold the same names with the same shapes."""
-    return first.keys() == second.keys() and all(first[key].shape == second[key].shape for key in first)
