@@ -1,5 +1,5 @@
 """What every benchmark shares: where the data is, the images a set is evaluated on, paired differences with
-standard errors, and the stamp of the commit and the machine's load its record carries.
+standard errors, the best time of a few calls, and the stamp of the commit and the machine's load its record carries.
 
 The scripts live in folders by purpose and are run from the repository root as
 ``python benchmarks/FOLDER/SCRIPT.py``; each puts ``benchmarks/`` on ``sys.path`` first::
@@ -16,6 +16,8 @@ import os
 import platform
 import statistics
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,6 +82,16 @@ def ratio_in_turns(rounds: list[tuple[float, float]], names: tuple[str, str]) ->
         "ratios": [round(ratio, 3) for ratio in ratios],
         f"seconds_{names[0]}_{names[1]}": [[round(first, 3), round(second, 3)] for first, second in rounds],
     }
+
+
+def best_of(rounds: int, work: Callable[[], object]) -> float:
+    """The shortest wall time, in seconds, of ``rounds`` calls of ``work`` (a warm-up, if wanted, is the caller's)."""
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
 
 
 def emit(results: dict[str, object], out: Path | None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -15,14 +16,8 @@ import torch
 
 from srcli.maths.operators import AvgPool
 
-
-def best_of(repeats: int, work) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return round(min(times), 4)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
+from harness import best_of
 
 
 def main() -> None:
@@ -39,10 +34,9 @@ def main() -> None:
     record: dict[str, object] = {"lr_side": args.side, "scale": 4, "threads": args.threads}
     for correction in ("nearest", "smooth"):
         op = AvgPool(4, correction)
-        record[f"{correction}_project_s"] = best_of(args.repeats, lambda op=op: op.project(estimate, y / 255))
-        record[f"{correction}_quantize_s"] = best_of(
-            args.repeats, lambda op=op: op.quantize(estimate, y, 255, unit=255)
-        )
+        project = best_of(args.repeats, lambda op=op: op.project(estimate, y / 255))
+        quantize = best_of(args.repeats, lambda op=op: op.quantize(estimate, y, 255, unit=255))
+        record[f"{correction}_project_s"], record[f"{correction}_quantize_s"] = round(project, 4), round(quantize, 4)
     record["date"] = time.strftime("%Y-%m-%d")
     args.out.write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps(record))

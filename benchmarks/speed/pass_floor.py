@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -24,17 +22,7 @@ import torch.nn.functional as F
 from srcli.tasks.check import box_consistency
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared harness
-from harness import RESULTS, emit, machine
-
-
-def best_of(rounds: int, work: Callable[[], object]) -> float:
-    work()
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return min(times)
+from harness import RESULTS, best_of, emit, machine
 
 
 def main() -> None:
@@ -57,6 +45,8 @@ def main() -> None:
         "round into uint8": lambda: output.copy_(torch.round(estimate, out=copy)),
         "consistency measure": lambda: box_consistency(saved[0], lr[0], 4, 255),
     }
+    for work in passes.values():
+        work()  # warm-up
     seconds = {name: round(best_of(args.rounds, work), 5) for name, work in passes.items()}
     overhead = json.loads((RESULTS / "overhead-512.json").read_text())
     network = overhead["median_seconds"]["network"]
